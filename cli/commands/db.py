@@ -1,0 +1,71 @@
+"""``sunshine db upgrade | downgrade REV | current | check``."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import database_option, database_url, json_option, print_json, refuse
+from ledger import migrate
+from ledger.config import database_url as resolve_url
+
+
+@click.group("db")
+def command() -> None:
+    """Create and migrate the database schema."""
+
+
+@command.command("upgrade")
+@click.argument("revision", default="head")
+@database_option
+@click.pass_context
+def upgrade(ctx: click.Context, revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    migrate.upgrade(database_url(ctx), revision)
+    click.echo(f"database at {migrate.current_revision(database_url(ctx))}", err=True)
+
+
+@command.command("downgrade")
+@click.argument("revision")
+@database_option
+@click.pass_context
+def downgrade(ctx: click.Context, revision: str) -> None:
+    """Migrate the database down to REVISION (``base`` removes every table)."""
+    migrate.downgrade(database_url(ctx), revision)
+    click.echo(f"database at {migrate.current_revision(database_url(ctx)) or 'base'}", err=True)
+
+
+@command.command("current")
+@database_option
+@json_option
+@click.pass_context
+def current(ctx: click.Context, as_json: bool) -> None:
+    """Show the database's revision and the code's head revision."""
+    rev = migrate.current_revision(database_url(ctx))
+    head = migrate.head_revision()
+    data = {"revision": rev, "head": head, "up_to_date": rev == head, "database": _safe(resolve_url(database_url(ctx)))}
+    if as_json:
+        print_json(data)
+    else:
+        click.echo(f"{rev or 'base (empty)'}{' (head)' if rev == head else f' (head is {head})'}")
+
+
+@command.command("check")
+@database_option
+@json_option
+@click.pass_context
+def check(ctx: click.Context, as_json: bool) -> None:
+    """Compare the models with the migrated database; exit 1 when they differ."""
+    diffs = [str(d) for d in migrate.check_drift(database_url(ctx))]
+    if diffs:
+        refuse("models and database differ: " + "; ".join(diffs), as_json, differences=diffs)
+    if as_json:
+        print_json({"ok": True, "differences": []})
+    else:
+        click.echo("models and database agree")
+
+
+def _safe(url: str) -> str:
+    """Hide a password in a URL before printing it."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

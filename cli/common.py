@@ -1,0 +1,70 @@
+"""Options and output shared by every subcommand.
+
+Exit codes: 0 success, 1 the input or data was refused, 2 usage error (click's own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import sys
+from collections.abc import Callable
+
+import click
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+def database_option(f: Callable) -> Callable:
+    """``--database URL`` on a subcommand; falls back to the root option and the environment."""
+
+    def _store(ctx: click.Context, _param, value):
+        if value:
+            ctx.ensure_object(dict)
+            ctx.find_root().obj["database"] = value
+        return value
+
+    return click.option(
+        "--database",
+        "database_override",
+        metavar="URL",
+        default=None,
+        expose_value=False,
+        callback=_store,
+        help="Database URL for this command.",
+    )(f)
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document to stdout.")(f)
+
+
+def database_url(ctx: click.Context) -> str | None:
+    obj = ctx.find_root().obj or {}
+    return obj.get("database")
+
+
+def _default(o):
+    if isinstance(o, dt.datetime | dt.date):
+        return o.isoformat()
+    if isinstance(o, decimal.Decimal):
+        return str(o)
+    if isinstance(o, set | frozenset | tuple):
+        return list(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
+
+
+def refuse(message: str, as_json: bool = False, **extra) -> None:
+    """Stop with exit code 1 and a plain message (as JSON with ``--json``)."""
+    if as_json:
+        print_json({"ok": False, "error": message, **extra})
+    else:
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_REFUSED)

@@ -1,0 +1,60 @@
+"""Root of the ``sunshine`` CLI.
+
+Each module in ``cli/commands/`` defines one ``command``; they load lazily so ``sunshine db current``
+never pays for importing litestar or matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import click
+
+import cli.commands
+from ledger import __version__
+
+
+def _command_modules() -> dict[str, str]:
+    names = {}
+    for mod in pkgutil.iter_modules(cli.commands.__path__):
+        if not mod.name.startswith("_"):
+            names[mod.name.rstrip("_").replace("_", "-")] = f"cli.commands.{mod.name}"
+    return names
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(_command_modules())
+
+    def get_command(self, ctx, name):
+        module = _command_modules().get(name)
+        if module is None:
+            return None
+        return importlib.import_module(module).command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="sunshine")
+@click.option(
+    "--database",
+    "database",
+    envvar="SUNSHINE_DATABASE_URL",
+    default=None,
+    metavar="URL",
+    help="Database URL (default: $SUNSHINE_DATABASE_URL, else SQLite in var/).",
+)
+@click.pass_context
+def root(ctx: click.Context, database: str | None) -> None:
+    """Sunshine Ledger (阳光账本): public spending and the three public expenses, in the open."""
+    ctx.ensure_object(dict)
+    ctx.obj["database"] = database
+
+
+def main(argv: list[str] | None = None) -> None:
+    root.main(args=argv if argv is not None else sys.argv[1:], prog_name="sunshine")
+
+
+if __name__ == "__main__":
+    main()
