@@ -1,0 +1,170 @@
+"""Money in one place: the amount parser (scalar and vectorised) and the display formatters.
+
+Amounts are stored as integer fen (1 元 = 100 fen; for other currencies, the minor unit).
+``parse_amount`` is the exact ``Decimal``-free reference; ``amount_expr`` does the same work on a
+polars string column for the import hot path, and the property tests keep the two identical.
+
+Accepted: ``1234``, ``1,234.56``, ``1.2万``, ``3亿元``, ``¥12``, ``-5``, ``(123.00)`` and ``（123.00）``
+as negatives, full-width digits and punctuation, surrounding spaces. Refused: ``NaN``, ``inf``,
+``1e3``, ``1_000``, ``1.234,56`` and other ambiguous separators, more than two decimals once the
+unit is applied (``1.2345`` 元; trailing zeros such as ``1.500`` are exact and allowed), and values
+beyond 18 digits of fen. A lone dash (``-``, ``—``) or an empty cell is *missing*, not zero.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+import polars as pl
+
+# Decimal places between one fen and one unit of each scale: 元 = 2, 万元 = 6, 亿元 = 10.
+UNIT_EXPONENT = {"yuan": 2, "wan": 6, "yi": 10}
+SUFFIX_UNIT = {"元": "yuan", "万": "wan", "万元": "wan", "亿": "yi", "亿元": "yi"}
+MAX_FEN_DIGITS = 18  # stays inside a signed 64-bit integer
+
+# Full-width and look-alike characters folded to ASCII before parsing.
+_FOLD = {
+    **{chr(0xFF10 + i): str(i) for i in range(10)},
+    "，": ",", "．": ".", "（": "(", "）": ")", "－": "-", "−": "-", "＋": "+", "￥": "¥",
+    "\u3000": " ", "\u00a0": " ",
+}
+_SPACE = " \t\r\n"
+_MISSING = {"", "-", "—", "--", "——"}
+_NUMBER = r"([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?"
+_AMOUNT_RE = re.compile(r"^([-+]?)¥?([-+]?)" + _NUMBER + r"(万元|万|亿元|亿|元)?$")
+
+ERRORS = {
+    "amount-invalid": ("不是有效金额", "is not an amount"),
+    "amount-precision": ("小数位数超过分", "has more than two decimals once the unit is applied"),
+    "amount-too-large": ("金额过大", "is too large"),
+}
+
+
+class AmountError(ValueError):
+    """A cell that is not an amount; ``code`` is one of ``ERRORS``."""
+
+    def __init__(self, code: str, text: str):
+        self.code = code
+        self.text = text
+        zh, en = ERRORS[code]
+        super().__init__(f"{text!r} {en} ({code}; {zh})")
+
+
+def _fold(text: str) -> str:
+    return "".join(_FOLD.get(ch, ch) for ch in text).strip(_SPACE)
+
+
+def parse_amount(text: str | None, unit: str = "yuan") -> int | None:
+    """Parse one cell into integer fen; ``None`` when the cell is missing; ``AmountError`` otherwise.
+
+    ``unit`` (yuan | wan | yi) is the column's unit; a suffix in the cell (``万``, ``亿元``) overrides it.
+    """
+    if unit not in UNIT_EXPONENT:
+        raise ValueError(f"unknown amount unit {unit!r}")
+    if text is None:
+        return None
+    s = _fold(text)
+    if s in _MISSING:
+        return None
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1].strip(_SPACE)
+    m = _AMOUNT_RE.match(s)
+    if not m:
+        raise AmountError("amount-invalid", text)
+    sign1, sign2, whole, frac, suffix = m.groups()
+    if (sign1 and sign2) or (negative and (sign1 or sign2)):
+        raise AmountError("amount-invalid", text)
+    if "-" in (sign1, sign2):
+        negative = True
+    exp = UNIT_EXPONENT[SUFFIX_UNIT[suffix]] if suffix else UNIT_EXPONENT[unit]
+    frac = frac or ""
+    if frac[exp:].strip("0"):
+        raise AmountError("amount-precision", text)
+    digits = whole.replace(",", "").lstrip("0") + frac[:exp].ljust(exp, "0")
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > MAX_FEN_DIGITS:
+        raise AmountError("amount-too-large", text)
+    fen = int(digits)
+    return -fen if negative else fen
+
+
+def amount_expr(expr: pl.Expr, unit: str = "yuan") -> tuple[pl.Expr, pl.Expr]:
+    """Vectorised ``parse_amount`` over a string column.
+
+    Returns ``(fen, error)``: ``fen`` is Int64 (null when missing or refused), ``error`` is the
+    refusal code (null when the cell parsed or was missing).
+    """
+    if unit not in UNIT_EXPONENT:
+        raise ValueError(f"unknown amount unit {unit!r}")
+    s = expr.cast(pl.String).str.replace_many(list(_FOLD), list(_FOLD.values())).str.strip_chars(_SPACE)
+    missing = s.is_null() | s.is_in(list(_MISSING))
+    paren = s.str.starts_with("(") & s.str.ends_with(")")
+    inner = pl.when(paren).then(s.str.slice(1, s.str.len_chars() - 2).str.strip_chars(_SPACE)).otherwise(s)
+    groups = inner.str.extract_groups(_AMOUNT_RE.pattern)
+    sign1, sign2 = groups.struct.field("1"), groups.struct.field("2")
+    whole, frac, suffix = groups.struct.field("3"), groups.struct.field("4"), groups.struct.field("5")
+    matched = whole.is_not_null()
+    bad_sign = ((sign1 != "") & (sign2 != "")) | (paren & ((sign1 != "") | (sign2 != "")))
+    negative = paren | (sign1 == "-") | (sign2 == "-")
+    exp = (
+        pl.when(suffix.is_in(["万", "万元"])).then(6)
+        .when(suffix.is_in(["亿", "亿元"])).then(10)
+        .when(suffix == "元").then(2)
+        .otherwise(UNIT_EXPONENT[unit])
+    )
+    frac = frac.fill_null("")
+    whole_digits = whole.str.replace_all(",", "", literal=True).str.strip_chars_start("0")
+
+    def part(e: int) -> tuple[pl.Expr, pl.Expr]:
+        kept = frac.str.slice(0, e).str.pad_end(e, "0")
+        rest = frac.str.slice(e)
+        return whole_digits + kept, rest.str.strip_chars("0") != ""
+
+    (d2, x2), (d6, x6), (d10, x10) = part(2), part(6), part(10)
+    digits = pl.when(exp == 2).then(d2).when(exp == 6).then(d6).otherwise(d10).str.strip_chars_start("0")
+    excess = pl.when(exp == 2).then(x2).when(exp == 6).then(x6).otherwise(x10)
+    too_large = digits.str.len_chars() > MAX_FEN_DIGITS
+    error = (
+        pl.when(missing).then(pl.lit(None, pl.String))
+        .when(~matched.fill_null(False) | bad_sign.fill_null(False)).then(pl.lit("amount-invalid"))
+        .when(excess).then(pl.lit("amount-precision"))
+        .when(too_large).then(pl.lit("amount-too-large"))
+        .otherwise(pl.lit(None, pl.String))
+    )
+    value = pl.when(digits == "").then(pl.lit("0")).otherwise(digits).cast(pl.Int64, strict=False)
+    fen = (
+        pl.when(missing | error.is_not_null()).then(pl.lit(None, pl.Int64))
+        .when(negative).then(-value)
+        .otherwise(value)
+    )
+    return fen, error
+
+
+def to_decimal(fen: int, unit: str = "yuan") -> Decimal:
+    """The exact value of ``fen`` in ``unit`` (yuan | wan | yi)."""
+    return Decimal(fen).scaleb(-UNIT_EXPONENT[unit])
+
+
+def format_amount(fen: int | None, unit: str = "yuan", places: int = 2, grouping: bool = True) -> str:
+    """``fen`` shown in ``unit`` with ``places`` decimals, rounded half up (四舍五入), e.g. ``1,234.57``."""
+    if fen is None:
+        return ""
+    value = to_decimal(fen, unit).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{value:,.{places}f}" if grouping else f"{value:.{places}f}"
+
+
+def format_yuan(fen: int | None, grouping: bool = True) -> str:
+    """Exact 元 with two decimals: ``123456`` → ``1,234.56``."""
+    return format_amount(fen, "yuan", 2, grouping)
+
+
+def format_wan(fen: int | None, places: int = 2, grouping: bool = True) -> str:
+    """万元 as published tables show them: ``123456789`` fen → ``123.46``."""
+    return format_amount(fen, "wan", places, grouping)
+
+
+def format_yi(fen: int | None, places: int = 2, grouping: bool = True) -> str:
+    """亿元: ``119300000000`` fen → ``11.93``."""
+    return format_amount(fen, "yi", places, grouping)
