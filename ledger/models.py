@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -354,6 +355,20 @@ class LogCheckpoint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(Text)
+
+
+class LogRowDigest(Base):
+    """Per-row digests of a published batch (row id, first 8 bytes of its canonical SHA-256).
+
+    The manifest's rows hash proves a batch changed; these let ``sunshine verify`` name the row.
+    """
+
+    __tablename__ = "log_row_digest"
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    row_count: Mapped[int] = mapped_column(Integer)
+    digests: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class KeyValue(Base):

@@ -201,6 +201,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_log_checkpoint")),
     )
     op.create_table(
+        "log_row_digest",
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("table_name", sa.String(length=40), nullable=False),
+        sa.Column("chunk_no", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("row_count", sa.Integer(), nullable=False),
+        sa.Column("digests", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"], ["import_batch.id"], name=op.f("fk_log_row_digest_batch_id_import_batch")
+        ),
+        sa.PrimaryKeyConstraint("batch_id", "table_name", "chunk_no", name=op.f("pk_log_row_digest")),
+    )
+    op.create_table(
         "log_leaf",
         sa.Column("leaf_index", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("event", sa.String(length=30), nullable=False),
@@ -601,6 +613,7 @@ def downgrade() -> None:
 
     op.drop_table("data_quality_finding")
     op.drop_table("category_group_member")
+    op.drop_table("log_row_digest")
     op.drop_table("log_leaf")
     op.drop_table("log_checkpoint")
     op.drop_table("ledger_meta")
