@@ -1,0 +1,49 @@
+"""``sunshine verify [--checkpoint FILE] [--json]``: recompute the log from the stored rows."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.common import database_option, database_url, json_option, print_json, refuse
+from ledger.db import make_engine, reading
+from ledger.verify import verify
+
+
+@click.command("verify")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
+              help="A checkpoint exported earlier: the log must be consistent with it.")
+@database_option
+@json_option
+@click.pass_context
+def command(ctx: click.Context, checkpoint_file: str | None, as_json: bool) -> None:
+    """Recompute every leaf, checkpoint and published row; exit 1 naming the first that no longer matches."""
+    exported = None
+    if checkpoint_file:
+        try:
+            with open(checkpoint_file, encoding="utf-8") as f:
+                exported = json.load(f)
+        except (OSError, ValueError) as exc:
+            refuse(f"cannot read checkpoint {checkpoint_file}: {exc}", as_json)
+    engine = make_engine(database_url(ctx))
+    try:
+        with reading(engine) as conn:
+            report = verify(conn, exported)
+    finally:
+        engine.dispose()
+    data = report.as_dict()
+    if as_json:
+        print_json(data)
+    else:
+        click.echo(f"log: {report.tree_size} leaves, root {report.root_hash}")
+        click.echo(f"checked {report.checkpoints_checked} checkpoints, {report.batches_checked} batches "
+                   f"({report.rows_checked} rows), {report.reviews_checked} reviews")
+        if exported is not None and report.ok:
+            click.echo(f"consistent with the exported checkpoint of size {exported['size']}")
+        for p in report.problems:
+            click.echo(f"MISMATCH [{p.code}] {p.message}", err=True)
+        if report.ok:
+            click.echo("ok: everything matches")
+    if not report.ok:
+        raise SystemExit(1)
