@@ -85,7 +85,7 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
                      "excess_fen": h["excess"], "excess_pct": p},
             threshold={"min_excess_yuan": ctx.config["budget_overrun"]["min_excess_yuan"],
                        "min_excess_pct": ctx.config["budget_overrun"]["min_excess_pct"]},
-            message_zh=f"{name}{h['fiscal_year']}年：{zh}决算{format_wan(h['actual'], grouping=False)}万元，"
+            message_zh=f"{name} {h['fiscal_year']}年：{zh}决算{format_wan(h['actual'], grouping=False)}万元，"
             f"超出{stage_zh}{format_wan(h['excess'], grouping=False)}万元"
             f"（{p + '%' if p is not None else '预算为零'}）",
             message_en=f"{name} {h['fiscal_year']}: {en} actual ¥{format_yuan(h['actual'])} exceeds the "
@@ -134,7 +134,7 @@ def target_missed(conn: Connection, ctx: Context) -> list[FlagDraft]:
                      "baseline_years": detail.get("baseline_years", [])},
             threshold={"target_id": m["target_id"], "baseline": m["baseline"], "change_pct": f"{change:f}"},
             policy_ref=f"{m['source_document']}：{m['title']}",
-            message_zh=f"{name}{m['fiscal_year']}年：未完成“{m['title']}”，实际{show(m['value_fen'])}，"
+            message_zh=f"{name} {m['fiscal_year']}年：未完成“{m['title']}”，实际{show(m['value_fen'])}，"
             f"上限{show(m['cap_fen'])}（基数{show(m['baseline_fen'])}，{change:f}%），"
             f"超出{show(m['excess_fen'])}{'（' + p + '%）' if p is not None else '（基数为零）'}",
             message_en=f"{name} {m['fiscal_year']}: target {m['target_id']} missed: value "
@@ -189,7 +189,7 @@ def duplicate_payment(conn: Connection, ctx: Context) -> list[FlagDraft]:
             figures={"payee": payee, "amount_fen": amount, "date": str(date), "times": len(rs),
                      "total_fen": amount * len(rs), "voucher_nos": [r.voucher_no for r in rs]},
             threshold={"min_amount_yuan": ctx.config["duplicate_payment"]["min_amount_yuan"]},
-            message_zh=f"{name}{date}向“{payee}”支付{format_yuan(amount)}元共{len(rs)}次（{zh}），疑似重复支付",
+            message_zh=f"{name} {date}向“{payee}”支付{format_yuan(amount)}元共{len(rs)}次（{zh}），疑似重复支付",
             message_en=f"{name} paid \"{payee}\" ¥{format_yuan(amount)} {len(rs)} times on {date} ({en}): "
             "possible duplicate payment",
             evidence={"batch_ids": sorted({r.batch_id for r in rs}), "expense_entry_ids": [r.id for r in rs]},
@@ -230,7 +230,7 @@ def per_capita_excess(conn: Connection, ctx: Context) -> list[FlagDraft]:
             figures={"amount_fen": h["amount"], "persons": h["persons"], "per_person_fen": per,
                      "standard_fen": std, "excess_per_person_fen": per - std, "entries": h["entries"]},
             threshold={"reception_yuan_per_person": ctx.config["per_capita_excess"]["reception_yuan_per_person"]},
-            message_zh=f"{name}{h['fiscal_year']}年：公务接待费{format_wan(h['amount'], grouping=False)}万元、"
+            message_zh=f"{name} {h['fiscal_year']}年：公务接待费{format_wan(h['amount'], grouping=False)}万元、"
             f"接待{h['persons']}人次，人均{format_yuan(per)}元，超过标准{format_yuan(std)}元/人次",
             message_en=f"{name} {h['fiscal_year']}: official reception ¥{format_yuan(h['amount'])} for "
             f"{h['persons']} persons, ¥{format_yuan(per)} per person, above the standard of ¥{format_yuan(std)}",

@@ -37,8 +37,8 @@ def procurement_frame(conn: Connection, year: int | None) -> pl.DataFrame:
     schema = {"id": pl.Int64, "batch_id": pl.Int64, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
               "project_code": pl.String, "ocid": pl.String, "title": pl.String, "method": pl.String,
               "budget": pl.Int64, "contract": pl.Int64, "supplier_name": pl.String, "supplier_id": pl.String,
-              "date": pl.String}
-    df = _frame(conn, q, schema).with_columns(pl.col("date").str.slice(0, 10).str.to_date(strict=False))
+              "date": pl.Date}
+    df = _frame(conn, q, schema)
     return df.with_columns(
         record_key=pl.coalesce("project_code", "ocid", pl.concat_str(
             [pl.lit("row"), pl.col("title").fill_null(""), pl.col("supplier_name").fill_null(""),
@@ -66,7 +66,7 @@ def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
             fiscal_year=h["fiscal_year"], category_code=None,
             figures={"contract_fen": h["contract"], "budget_fen": h["budget"], "excess_fen": excess, "excess_pct": p},
             threshold={"tolerance_pct": ctx.config["procurement_over_budget"]["tolerance_pct"]},
-            message_zh=f"{name}{h['fiscal_year']}年：采购项目“{title}”合同金额{format_wan(h['contract'], grouping=False)}万元，"
+            message_zh=f"{name} {h['fiscal_year']}年：采购项目“{title}”合同金额{format_wan(h['contract'], grouping=False)}万元，"
             f"超出预算{format_wan(excess, grouping=False)}万元（{p + '%' if p is not None else '预算为零'}）",
             message_en=f"{name} {h['fiscal_year']}: procurement \"{title}\" contract ¥{format_yuan(h['contract'])} "
             f"exceeds its budget of ¥{format_yuan(h['budget'])} by ¥{format_yuan(excess)}"
@@ -94,7 +94,7 @@ def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
             fiscal_year=h["fiscal_year"], category_code=None,
             figures={"kind": "award", "contract_fen": h["contract"], "supplier": h["supplier_name"]},
             threshold={"max_award_yuan": cfg["max_award_yuan"]},
-            message_zh=f"{name}{h['fiscal_year']}年：采购项目“{title}”以单一来源方式授予"
+            message_zh=f"{name} {h['fiscal_year']}年：采购项目“{title}”以单一来源方式授予"
             f"{h['supplier_name'] or '供应商'}，合同金额{format_wan(h['contract'], grouping=False)}万元，"
             f"超过{format_wan(max_award, grouping=False)}万元",
             message_en=f"{name} {h['fiscal_year']}: \"{title}\" awarded single-source to "
@@ -115,7 +115,7 @@ def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
             fiscal_year=h["fiscal_year"], category_code=None,
             figures={"kind": "share", "single_source_fen": h["single"], "total_fen": h["total"], "share_pct": p},
             threshold={"max_share_pct": cfg["max_share_pct"], "min_unit_total_yuan": cfg["min_unit_total_yuan"]},
-            message_zh=f"{name}{h['fiscal_year']}年：单一来源采购{format_wan(h['single'], grouping=False)}万元，"
+            message_zh=f"{name} {h['fiscal_year']}年：单一来源采购{format_wan(h['single'], grouping=False)}万元，"
             f"占采购合同总额{format_wan(h['total'], grouping=False)}万元的{p}%，超过{cfg['max_share_pct']}%",
             message_en=f"{name} {h['fiscal_year']}: single-source contracts ¥{format_yuan(h['single'])} are {p}% of "
             f"¥{format_yuan(h['total'])} contracted, above {cfg['max_share_pct']}%",
@@ -159,7 +159,7 @@ def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
                      "first_date": str(h["first"]), "last_date": str(h["date"])},
             threshold={"tender_threshold_yuan": cfg["tender_threshold_yuan"], "window_days": days,
                        "min_records": min_records},
-            message_zh=f"{name}{h['year']}年：{h['first']}至{h['date']}向“{h['supplier_name']}”采购{h['n']}次，"
+            message_zh=f"{name} {h['year']}年：{h['first']}至{h['date']}向“{h['supplier_name']}”采购{h['n']}次，"
             f"每次低于公开招标数额标准{format_wan(limit, grouping=False)}万元，合计{format_wan(h['total'], grouping=False)}万元，"
             "疑似拆分采购规避招标",
             message_en=f"{name} {h['year']}: {h['n']} purchases from \"{h['supplier_name']}\" between {h['first']} and "
@@ -199,7 +199,7 @@ def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
             figures={"supplier": h["supplier_name"], "supplier_fen": h["amount"], "unit_total_fen": h["total"],
                      "share_pct": p, "contracts": h["n"], "suppliers": h["suppliers"]},
             threshold={k: cfg[k] for k in ("max_share_pct", "min_unit_total_yuan", "min_suppliers")},
-            message_zh=f"{name}{h['fiscal_year']}年：供应商“{h['supplier_name']}”获得采购合同"
+            message_zh=f"{name} {h['fiscal_year']}年：供应商“{h['supplier_name']}”获得采购合同"
             f"{format_wan(h['amount'], grouping=False)}万元，占该单位合同总额{format_wan(h['total'], grouping=False)}万元的"
             f"{p}%，超过{cfg['max_share_pct']}%",
             message_en=f"{name} {h['fiscal_year']}: supplier \"{h['supplier_name']}\" won ¥{format_yuan(h['amount'])}, "
