@@ -1,0 +1,101 @@
+"""Words on the public pages, Chinese first, English second. Templates look them up as ``_.key``."""
+
+from __future__ import annotations
+
+_PAIRS = {
+    "site": ("阳光账本", "Sunshine Ledger"),
+    "tagline": ("公共支出与“三公”经费公开", "Public spending and the three public expenses, in the open"),
+    "home": ("首页", "Home"),
+    "flags": ("风险标记", "Red flags"),
+    "procurement": ("政府采购", "Procurement"),
+    "data": ("数据下载", "Data"),
+    "switch": ("English", "中文"),
+    "region": ("全区", "Whole region"),
+    "key_figures": ("关键数据", "Key figures"),
+    "year": ("年度", "Year"),
+    "units": ("预算单位", "Budget units"),
+    "unit": ("单位", "Unit"),
+    "three_public_actual": ("三公经费决算数", "Three public expenses, actual"),
+    "three_public_budget": ("三公经费预算数", "Three public expenses, budget"),
+    "three_public_prior": ("上年三公经费决算数", "Three public expenses, prior year"),
+    "change": ("较上年变化", "Change on prior year"),
+    "four_fees_actual": ("四费决算数", "Four fees, actual"),
+    "procurement_scale": ("政府采购规模（合同金额）", "Procurement scale (contract amount)"),
+    "savings_rate": ("采购节约率", "Procurement savings rate"),
+    "savings_rate_def": ("节约率 = （预算金额 − 合同金额）÷ 预算金额", "Savings rate = (budget − contract) ÷ budget"),
+    "targets": ("压减目标", "Reduction targets"),
+    "targets_met": ("达标", "met"),
+    "targets_missed": ("未达标", "missed"),
+    "targets_insufficient": ("数据不足", "insufficient data"),
+    "flags_count": ("风险标记", "Red flags"),
+    "latest_flags": ("最新风险标记", "Latest red flags"),
+    "all_flags": ("全部风险标记", "All red flags"),
+    "charts": ("图表", "Charts"),
+    "wan": ("万元", "10k CNY (万元)"),
+    "category": ("类别", "Category"),
+    "budget": ("预算数", "Budget"),
+    "actual": ("决算数", "Actual"),
+    "no_data": ("暂无数据", "No data yet"),
+    "no_flags": ("暂无风险标记", "No red flags"),
+    "rule": ("规则", "Rule"),
+    "message": ("说明", "Description"),
+    "state": ("核查状态", "Review state"),
+    "published_decision": ("已公开的处理意见", "Published decision"),
+    "target": ("目标", "Target"),
+    "status": ("结果", "Result"),
+    "baseline": ("基数", "Baseline"),
+    "cap": ("上限", "Cap"),
+    "value": ("实际值", "Value"),
+    "downloads": ("下载", "Downloads"),
+    "data_as_of": ("数据截至", "Data as of"),
+    "records": ("项目数", "Awards"),
+    "budget_amount": ("预算金额", "Budget amount"),
+    "contract_amount": ("合同金额", "Contract amount"),
+    "savings": ("节约额", "Savings"),
+    "method": ("采购方式", "Method"),
+    "share": ("占比", "Share"),
+    "by_year": ("分年度", "By year"),
+    "by_method": ("按采购方式", "By method"),
+    "api": ("开放接口（API）", "Open API"),
+    "cite": ("引用方式", "How to cite"),
+    "datasets": ("数据集", "Datasets"),
+    "licence_note": ("数据可自由下载、使用和转载，请注明来源。", "The data may be downloaded, used and republished freely; please name the source."),
+    "png": ("PNG 图片", "PNG image"),
+    "svg": ("SVG 矢量图", "SVG vector"),
+    "csv": ("CSV 表格", "CSV table"),
+    "not_found": ("未找到该单位", "No such unit"),
+    "print": ("本页可直接打印", "This page prints as shown"),
+}
+
+RULES = {
+    "budget_overrun": ("超预算支出", "Budget overrun"),
+    "target_missed": ("未完成压减目标", "Target missed"),
+    "procurement_over_budget": ("采购合同超预算", "Contract above budget"),
+    "single_source": ("单一来源采购", "Single-source award"),
+    "split_purchase": ("疑似拆分采购", "Possible split purchase"),
+    "supplier_concentration": ("供应商集中", "Supplier concentration"),
+    "duplicate_payment": ("疑似重复支付", "Possible duplicate payment"),
+    "per_capita_excess": ("人均接待超标准", "Reception per person above standard"),
+}
+
+STATES = {
+    "open": ("待核查", "open"),
+    "explained": ("已说明", "explained"),
+    "rectification_ordered": ("责令整改", "rectification ordered"),
+    "referred": ("移送", "referred"),
+    "dismissed": ("不予追究", "dismissed"),
+    "resolved_by_data": ("数据更正后消除", "resolved by corrected data"),
+}
+
+
+def texts(lang: str) -> dict[str, str]:
+    i = 1 if lang == "en" else 0
+    return {k: v[i] for k, v in _PAIRS.items()}
+
+
+def rule_name(code: str, lang: str) -> str:
+    return RULES.get(code, (code, code))[1 if lang == "en" else 0]
+
+
+def state_name(code: str | None, lang: str) -> str:
+    return STATES.get(code or "open", (code, code))[1 if lang == "en" else 0]

@@ -1,0 +1,191 @@
+"""Charts from the ledger: read frames through the ledger's queries, hand them to ``charts.figures``.
+
+``CHARTS`` names every chart the CLI writes and the API serves; ``make(conn, name, ...)`` returns
+a Figure and ``render_chart`` the PNG or SVG bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from matplotlib.figure import Figure
+from sqlalchemy import Connection
+
+from charts import figures
+from charts.labels import method_name, t
+from charts.style import RENDER_LOCK, caption_text, render
+from ledger import queries_charts as q
+
+DEFAULT_SUBJECT = "three_public"
+
+
+class ChartError(ValueError):
+    """A chart request that cannot be met (unknown chart, unit or category); the message says why."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to draw: chart name plus the optional year, unit code, category or group, and language."""
+
+    name: str
+    lang: str = "zh"
+    year: int | None = None
+    unit: str | None = None
+    category: str | None = None
+
+
+def _unit(conn: Connection, code: str | None) -> dict | None:
+    if code is None:
+        return None
+    unit = q.unit_by_code(conn, code)
+    if unit is None:
+        raise ChartError("unit", f"no unit with code {code!r}")
+    return unit
+
+
+def _subject(lang: str, unit: dict | None) -> str:
+    return unit["name"] if unit else t(lang, "region")
+
+
+def _category_scope(conn: Connection, code: str | None, lang: str) -> tuple[list[str], str, str | None, str | None]:
+    """Category codes, display name, and the target's category_code / group_code to match caps against."""
+    code = code or DEFAULT_SUBJECT
+    cats = q.categories(conn)
+    row = cats.filter(pl.col("code") == code)
+    if row.height:
+        return [code], row[f"name_{'en' if lang == 'en' else 'zh'}"][0], code, None
+    members = q.group_categories(conn, code)
+    if not members:
+        raise ChartError("category", f"no category or group {code!r}")
+    name = t(lang, "three_public") if code == "three_public" else (q.group_name(conn, code, lang) or code)
+    return members, name, None, code
+
+
+def _names(conn: Connection, lang: str) -> dict[str, str]:
+    col = "name_en" if lang == "en" else "name_zh"
+    return dict(q.categories(conn).select("code", col).iter_rows())
+
+
+def trend(conn: Connection, r: Request) -> Figure:
+    unit = _unit(conn, r.unit)
+    codes, what, cat, group = _category_scope(conn, r.category, r.lang)
+    a = q.amounts(conn, unit["id"] if unit else None, codes)
+    per_year = a.group_by("fiscal_year").agg(
+        pl.col("actual_fen").sum().alias("actual_fen"),
+        pl.when(pl.col("budget_fen").count() > 0).then(pl.col("budget_fen").sum()).alias("budget_fen"),
+    )
+    res = q.latest_target_results(conn, unit["id"] if unit else None)
+    res = res.filter(pl.col("status").is_in(["met", "missed"]) & pl.col("cap_fen").is_not_null())
+    res = res.filter(pl.col("category_code") == cat) if cat else res.filter(pl.col("group_code") == group)
+    # Region cap: each target's caps summed over units; where targets overlap, the strictest counts.
+    caps = (res.group_by("fiscal_year", "target_id").agg(pl.col("cap_fen").sum())
+            .group_by("fiscal_year").agg(pl.col("cap_fen").min()))
+    frame = per_year.join(caps, on="fiscal_year", how="left")
+    if r.year is not None:
+        frame = frame.filter(pl.col("fiscal_year") <= r.year)
+    title = t(r.lang, "trend", subject=_subject(r.lang, unit), what=what)
+    return figures.trend(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+
+
+def composition(conn: Connection, r: Request) -> Figure:
+    unit = _unit(conn, r.unit)
+    codes = q.group_categories(conn, "three_public")
+    names = _names(conn, r.lang)
+    a = q.amounts(conn, unit["id"] if unit else None, codes)
+    frame = a.group_by("fiscal_year", "category_code").agg(pl.col("actual_fen").sum())
+    order = {c: i for i, c in enumerate(codes)}
+    frame = frame.with_columns(
+        pl.col("category_code").replace_strict(names, default=pl.col("category_code")).alias("label"),
+        pl.col("category_code").replace_strict(order, default=99).alias("_o"),
+    ).sort("_o", "fiscal_year")
+    if r.year is not None:
+        frame = frame.filter(pl.col("fiscal_year") <= r.year)
+    title = t(r.lang, "composition", subject=_subject(r.lang, unit))
+    return figures.composition(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+
+
+def ranking_frame(conn: Connection, year: int | None, category: str | None, lang: str) -> tuple[pl.DataFrame, int | None, str]:
+    """Per unit: prior and current year actual for the category or group; the year defaults to the latest."""
+    codes, what, _, _ = _category_scope(conn, category, lang)
+    a = q.amounts(conn, None, codes).filter(pl.col("actual_fen").is_not_null())
+    if a.height == 0:
+        return pl.DataFrame(schema={"label": pl.Utf8, "prior_fen": pl.Int64, "current_fen": pl.Int64}), year, what
+    year = year or int(a["fiscal_year"].max())
+    per = a.group_by("unit_id", "fiscal_year").agg(pl.col("actual_fen").sum())
+    cur = per.filter(pl.col("fiscal_year") == year).select("unit_id", pl.col("actual_fen").alias("current_fen"))
+    pri = per.filter(pl.col("fiscal_year") == year - 1).select("unit_id", pl.col("actual_fen").alias("prior_fen"))
+    units = q.units(conn).select(pl.col("id").alias("unit_id"), pl.col("name").alias("label"))
+    frame = cur.join(pri, on="unit_id", how="full", coalesce=True).join(units, on="unit_id")
+    return frame.select("label", "prior_fen", "current_fen"), year, what
+
+
+def ranking(conn: Connection, r: Request) -> Figure:
+    frame, year, what = ranking_frame(conn, r.year, r.category, r.lang)
+    title = t(r.lang, "ranking", year=year or "—", what=what)
+    return figures.ranked_change(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+
+
+def compliance(conn: Connection, r: Request) -> Figure:
+    res = q.latest_target_results(conn, _unit(conn, r.unit)["id"] if r.unit else None)
+    if r.year is not None:
+        res = res.filter(pl.col("fiscal_year") <= r.year)
+    counts = res.group_by("unit_id", "fiscal_year").agg(
+        (pl.col("status") == "met").sum().cast(pl.Int64).alias("met"),
+        (pl.col("status") == "missed").sum().cast(pl.Int64).alias("missed"),
+        (pl.col("status") == "insufficient_data").sum().cast(pl.Int64).alias("insufficient"),
+    )
+    units = q.units(conn).select(pl.col("id").alias("unit_id"), pl.col("name").alias("label"))
+    frame = counts.join(units, on="unit_id").drop("unit_id")
+    return figures.compliance_heatmap(frame, title=t(r.lang, "compliance"),
+                                      cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+
+
+def procurement(conn: Connection, r: Request) -> Figure:
+    unit = _unit(conn, r.unit)
+    frame = q.procurement_by_year(conn, unit["id"] if unit else None)
+    if r.year is not None:
+        frame = frame.filter(pl.col("fiscal_year") <= r.year)
+    title = t(r.lang, "procurement", subject=_subject(r.lang, unit))
+    return figures.procurement_years(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+
+
+def methods(conn: Connection, r: Request) -> Figure:
+    unit = _unit(conn, r.unit)
+    frame = q.procurement_methods(conn, r.year, unit["id"] if unit else None)
+    frame = frame.with_columns(pl.col("method").map_elements(lambda m: method_name(m, r.lang),
+                                                             return_dtype=pl.Utf8).alias("label"))
+    title = t(r.lang, "methods", subject=_subject(r.lang, unit), year=r.year or t(r.lang, "all_years"))
+    return figures.method_mix(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+
+
+CHARTS = {
+    "trend": trend,
+    "composition": composition,
+    "ranking": ranking,
+    "compliance": compliance,
+    "procurement": procurement,
+    "methods": methods,
+}
+FORMATS = ("png", "svg")
+
+
+def make(conn: Connection, request: Request) -> Figure:
+    """The Figure for ``request``; raises ChartError for an unknown chart, unit or category."""
+    if request.name not in CHARTS:
+        raise ChartError("chart", f"unknown chart {request.name!r}; use {', '.join(CHARTS)}")
+    if request.lang not in ("zh", "en"):
+        raise ChartError("lang", "lang must be zh or en")
+    return CHARTS[request.name](conn, request)
+
+
+def render_chart(conn: Connection, request: Request, fmt: str) -> bytes:
+    """PNG or SVG bytes for ``request``, built and saved under the render lock (matplotlib is not thread-safe)."""
+    if fmt not in FORMATS:
+        raise ChartError("format", "format must be png or svg")
+    with RENDER_LOCK:
+        return render(make(conn, request), fmt)

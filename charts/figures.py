@@ -1,0 +1,252 @@
+"""The six charts as pure functions: polars frames of integer fen in, a matplotlib Figure out.
+
+Nothing here reads the database; ``charts.build`` fetches the frames through the ledger's queries.
+Every amount label is ``fmt_wan`` text (exact to the fen, rounded for display), so the SVG carries
+the figures a reader sees, and tests can assert them.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+
+from charts.labels import t
+from charts.style import (
+    BLUE,
+    GREEN,
+    GREY,
+    OKABE_ITO,
+    ORANGE,
+    SKY,
+    VERMILLION,
+    caption,
+    fmt_pct,
+    fmt_wan,
+    new_figure,
+    wan,
+)
+
+
+def _empty(fig: Figure, ax, lang: str) -> None:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, t(lang, "no_data"), ha="center", va="center", fontsize=14, transform=ax.transAxes)
+
+
+def _finish(fig: Figure, ax, title: str, cap: str) -> Figure:
+    ax.set_title(title, loc="left", fontsize=12)
+    caption(fig, cap)
+    return fig
+
+
+def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
+    """Budget and actual per year as paired bars, with the target cap drawn as a step line.
+
+    ``frame``: fiscal_year, budget_fen, actual_fen, cap_fen (each nullable).
+    """
+    fig = new_figure()
+    ax = fig.add_subplot()
+    if frame.height == 0:
+        _empty(fig, ax, lang)
+        return _finish(fig, ax, title, cap)
+    frame = frame.sort("fiscal_year")
+    years = frame["fiscal_year"].to_list()
+    x = list(range(len(years)))
+    w = 0.38
+    budget = [wan(v) or 0 for v in frame["budget_fen"].to_list()]
+    actual = [wan(v) or 0 for v in frame["actual_fen"].to_list()]
+    ax.bar([i - w / 2 for i in x], budget, w, color=SKY, label=t(lang, "budget"))
+    bars = ax.bar([i + w / 2 for i in x], actual, w, color=BLUE, label=t(lang, "actual"))
+    ax.bar_label(bars, labels=[fmt_wan(v) for v in frame["actual_fen"].to_list()], fontsize=8, padding=2)
+    caps = frame["cap_fen"].to_list() if "cap_fen" in frame.columns else []
+    drawn = False
+    for i, c in zip(x, caps, strict=False):
+        if c is None:
+            continue
+        # The cap spans the year's pair of bars, so it reads against both budget and actual.
+        ax.hlines(wan(c), i - w * 1.1, i + w * 1.1, colors=VERMILLION, linestyles="--", linewidth=1.8,
+                  label=None if drawn else t(lang, "cap"))
+        ax.annotate(fmt_wan(c), (i + w * 1.1, wan(c)), textcoords="offset points", xytext=(2, 0), va="center",
+                    fontsize=7, color=VERMILLION)
+        drawn = True
+    ax.set_xticks(x, [str(y) for y in years])
+    ax.set_xlabel(t(lang, "year"))
+    ax.set_ylabel(t(lang, "wan"))
+    ax.margins(y=0.15)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    return _finish(fig, ax, title, cap)
+
+
+def composition(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
+    """Stacked actual spending per year by category, total on top of each bar.
+
+    ``frame``: fiscal_year, label (category name), actual_fen.
+    """
+    fig = new_figure()
+    ax = fig.add_subplot()
+    frame = frame.filter(pl.col("actual_fen").is_not_null())
+    if frame.height == 0:
+        _empty(fig, ax, lang)
+        return _finish(fig, ax, title, cap)
+    years = sorted(frame["fiscal_year"].unique().to_list())
+    labels = list(dict.fromkeys(frame["label"].to_list()))
+    bottom = [0.0] * len(years)
+    for i, label in enumerate(labels):
+        part = dict(frame.filter(pl.col("label") == label).select("fiscal_year", "actual_fen").iter_rows())
+        values = [wan(part.get(y)) or 0.0 for y in years]
+        ax.bar(range(len(years)), values, 0.6, bottom=bottom, label=label, color=OKABE_ITO[i % len(OKABE_ITO)])
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    totals = frame.group_by("fiscal_year").agg(pl.col("actual_fen").sum())
+    total_by_year = dict(totals.iter_rows())
+    for i, y in enumerate(years):
+        ax.annotate(fmt_wan(total_by_year[y]), (i, bottom[i]), textcoords="offset points", xytext=(0, 3),
+                    ha="center", fontsize=8)
+    ax.set_xticks(range(len(years)), [str(y) for y in years])
+    ax.set_xlabel(t(lang, "year"))
+    ax.set_ylabel(t(lang, "wan"))
+    ax.margins(y=0.12)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    return _finish(fig, ax, title, cap)
+
+
+def ranked_change(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
+    """Units ranked by change against the prior year, horizontal bars, biggest rise on top.
+
+    ``frame``: label (unit name), prior_fen, current_fen. A zero or missing prior year leaves the
+    percentage undefined (said so), never shown as ∞ or 0.
+    """
+    frame = frame.with_columns(
+        (pl.col("current_fen").fill_null(0) - pl.col("prior_fen").fill_null(0)).alias("change_fen")
+    ).sort(["change_fen", "label"], descending=[False, True])
+    fig = new_figure(8.0, max(3.0, 1.2 + 0.38 * frame.height))
+    ax = fig.add_subplot()
+    if frame.height == 0:
+        _empty(fig, ax, lang)
+        return _finish(fig, ax, title, cap)
+    changes = frame["change_fen"].to_list()
+    colours = [VERMILLION if c > 0 else BLUE for c in changes]
+    ax.barh(range(frame.height), [wan(c) for c in changes], color=colours)
+    for i, (c, prior) in enumerate(zip(changes, frame["prior_fen"].to_list(), strict=True)):
+        pct = fmt_pct(c, prior, none=t(lang, "undefined"))
+        sign = "+" if c > 0 else ""
+        ax.annotate(f"{sign}{fmt_wan(c)}（{pct}）" if lang == "zh" else f"{sign}{fmt_wan(c)} ({pct})",
+                    (wan(c), i), textcoords="offset points", xytext=(4 if c >= 0 else -4, 0),
+                    ha="left" if c >= 0 else "right", va="center", fontsize=8)
+    ax.set_yticks(range(frame.height), frame["label"].to_list())
+    ax.axvline(0, color="#555555", linewidth=0.8)
+    ax.set_xlabel(t(lang, "change_axis"))
+    ax.margins(x=0.35)
+    ax.grid(axis="y", visible=False)
+    return _finish(fig, ax, title, cap)
+
+
+def compliance_heatmap(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
+    """Units × years: colour by outcome, the cell text says met/evaluated so colour is never the only cue.
+
+    ``frame``: label (unit name), fiscal_year, met, missed, insufficient (counts of target results).
+    """
+    units = list(dict.fromkeys(frame.sort("label")["label"].to_list())) if frame.height else []
+    years = sorted(frame["fiscal_year"].unique().to_list()) if frame.height else []
+    fig = new_figure(max(6.0, 2.5 + 0.9 * len(years)), max(3.0, 1.4 + 0.42 * len(units)))
+    ax = fig.add_subplot()
+    if frame.height == 0:
+        _empty(fig, ax, lang)
+        return _finish(fig, ax, title, cap)
+    cells = {(r["label"], r["fiscal_year"]): r for r in frame.iter_rows(named=True)}
+    for yi, unit in enumerate(units):
+        for xi, year in enumerate(years):
+            r = cells.get((unit, year))
+            if r is None:
+                colour, text = "#FFFFFF", "·"
+            else:
+                evaluated = r["met"] + r["missed"]
+                colour = VERMILLION if r["missed"] else (GREEN if r["met"] else GREY)
+                text = f"{r['met']}/{evaluated}" if evaluated else "?"
+                if r["missed"]:
+                    text = "× " + text
+                elif r["met"]:
+                    text = "✓ " + text
+            ax.add_patch(Rectangle((xi, yi), 1, 1, facecolor=colour, edgecolor="#FFFFFF", linewidth=2))
+            ax.text(xi + 0.5, yi + 0.5, text, ha="center", va="center", fontsize=9,
+                    color="#FFFFFF" if colour in (VERMILLION, GREEN) else "#000000")
+    ax.set_xlim(0, len(years))
+    ax.set_ylim(len(units), 0)
+    ax.set_xticks([i + 0.5 for i in range(len(years))], [str(y) for y in years])
+    ax.set_yticks([i + 0.5 for i in range(len(units))], units)
+    ax.set_xlabel(t(lang, "year"))
+    ax.grid(False)
+    ax.tick_params(length=0)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    handles = [Patch(color=GREEN, label=t(lang, "met")), Patch(color=VERMILLION, label=t(lang, "missed")),
+               Patch(color=GREY, label=t(lang, "insufficient"))]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    return _finish(fig, ax, title, cap)
+
+
+def procurement_years(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
+    """Contract amount per year as bars (万元) and the savings rate as a line on its own axis (%).
+
+    ``frame``: fiscal_year, contract_fen, savings_fen, savings_base_fen.
+    """
+    fig = new_figure()
+    ax = fig.add_subplot()
+    if frame.height == 0:
+        _empty(fig, ax, lang)
+        return _finish(fig, ax, title, cap)
+    frame = frame.sort("fiscal_year")
+    x = list(range(frame.height))
+    bars = ax.bar(x, [wan(v) or 0 for v in frame["contract_fen"].to_list()], 0.6, color=BLUE,
+                  label=t(lang, "scale"))
+    ax.bar_label(bars, labels=[fmt_wan(v) for v in frame["contract_fen"].to_list()], fontsize=8, padding=2)
+    ax.set_xticks(x, [str(y) for y in frame["fiscal_year"].to_list()])
+    ax.set_xlabel(t(lang, "year"))
+    ax.set_ylabel(t(lang, "wan"))
+    ax.margins(y=0.15)
+    rates = [(s / b * 100 if b else None) for s, b in
+             zip(frame["savings_fen"].to_list(), frame["savings_base_fen"].to_list(), strict=True)]
+    ax2 = ax.twinx()
+    ax2.grid(False)
+    ax2.spines["right"].set_visible(True)
+    pts = [(i, r) for i, r in zip(x, rates, strict=True) if r is not None]
+    if pts:
+        ax2.plot([p[0] for p in pts], [p[1] for p in pts], color=ORANGE, marker="o", label=t(lang, "savings_rate"))
+        for (i, _r), s, b in zip(pts, frame["savings_fen"].to_list(), frame["savings_base_fen"].to_list(),
+                                  strict=False):
+            ax2.annotate(fmt_pct(s, b), (i, s / b * 100), textcoords="offset points", xytext=(0, 6),
+                         ha="center", fontsize=8, color="#6B4500",
+                         bbox={"boxstyle": "round,pad=0.15", "facecolor": "#FFFFFF", "edgecolor": "none"})
+        top = max(p[1] for p in pts)
+        ax2.set_ylim(min(0, min(p[1] for p in pts)), max(top * 1.3, 1))
+    ax2.set_ylabel(t(lang, "rate_axis"))
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", frameon=False, fontsize=8)
+    return _finish(fig, ax, title, cap)
+
+
+def method_mix(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
+    """Contract value by procurement method, largest first, each with its share and number of awards.
+
+    ``frame``: label (method name), records, contract_fen.
+    """
+    frame = frame.sort("contract_fen", descending=True)
+    fig = new_figure(8.0, max(3.0, 1.4 + 0.45 * frame.height))
+    ax = fig.add_subplot()
+    if frame.height == 0:
+        _empty(fig, ax, lang)
+        return _finish(fig, ax, title, cap)
+    total = int(frame["contract_fen"].sum())
+    values = frame["contract_fen"].to_list()
+    colours = [VERMILLION if lbl in ("单一来源", "Single source") else BLUE for lbl in frame["label"].to_list()]
+    ax.barh(range(frame.height), [wan(v) for v in values], color=colours)
+    for i, (v, n) in enumerate(zip(values, frame["records"].to_list(), strict=True)):
+        share = fmt_pct(v, total)
+        ax.annotate(f"{fmt_wan(v)} · {share} · {t(lang, 'records', n=n)}", (wan(v), i),
+                    textcoords="offset points", xytext=(4, 0), va="center", fontsize=8)
+    ax.set_yticks(range(frame.height), frame["label"].to_list())
+    ax.set_ylim(frame.height - 0.5, -0.5)
+    ax.set_xlabel(t(lang, "methods_axis"))
+    ax.margins(x=0.45)
+    ax.grid(axis="y", visible=False)
+    return _finish(fig, ax, title, cap)
