@@ -1,0 +1,107 @@
+"""The app factory: routes, problem details, HTTP manners (hosts, CORS, caching, gzip, limits).
+
+``create_app()`` reads its settings from the environment (``api.settings``); ``sunshine serve``
+runs it under uvicorn. The charts-and-pages engineer's ``api.pages.routes`` and
+``api.chart_routes.routes`` are mounted when those modules exist, with Jinja templates from
+``api/templates``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from litestar import Litestar, Request, Router, get
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+
+from api import http_cache, problems, routes_admin, routes_data, routes_downloads, schemas
+from api.hosts import AllowedHosts
+from api.ratelimit import RateLimit
+from api.settings import Settings
+from ledger import __version__
+from ledger.db import get_engine, reading
+from ledger.queries import data_version
+
+API = "/api/v1"
+HERE = Path(__file__).resolve().parent
+
+
+@get("/health", sync_to_thread=True, tags=["meta"], summary="Liveness and the data version")
+def health(request: Request) -> schemas.Health:
+    with reading(request.app.state.engine) as conn:
+        version, _ = data_version(conn)
+    return schemas.Health(ok=True, version=__version__, data_version=version)
+
+
+def _optional_routes(module: str) -> list:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return []
+    return list(getattr(mod, "routes", []))
+
+
+def create_app(database_url: str | None = None, settings: Settings | None = None) -> Litestar:
+    """Build the Litestar app for ``database_url`` (else ``SUNSHINE_DATABASE_URL``)."""
+    settings = settings or Settings.from_env(database_url)
+    engine = get_engine(settings.database_url or database_url)
+
+    api = Router(
+        path=API,
+        route_handlers=[health, *routes_data.routes, *routes_downloads.routes, *routes_admin.routes,
+                        *_optional_routes("api.routes_write")],
+        before_request=http_cache.before_request,
+    )
+    handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.chart_routes")]
+
+    template_config = None
+    if (HERE / "templates").is_dir():
+        from litestar.contrib.jinja import JinjaTemplateEngine
+        from litestar.template.config import TemplateConfig
+
+        template_config = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+
+    app = Litestar(
+        route_handlers=handlers,
+        exception_handlers={Exception: problems.handle},
+        # Browsers on other origins may read; writes carry tokens and get no CORS at all.
+        cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_methods=["GET", "HEAD", "OPTIONS"],
+                               allow_headers=["Accept", "If-None-Match", "If-Modified-Since"],
+                               expose_headers=["ETag", "Last-Modified", "Link", "X-Total-Count", "Retry-After"],
+                               allow_credentials=False, max_age=600),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5),
+        request_max_body_size=settings.max_body_bytes,
+        middleware=[
+            DefineMiddleware(AllowedHosts, hosts=settings.allowed_hosts),
+            DefineMiddleware(RateLimit, limit=settings.rate_limit, window_s=settings.rate_window_s),
+        ],
+        openapi_config=OpenAPIConfig(
+            title="Sunshine Ledger (阳光账本) open-data API",
+            version=__version__,
+            description="Public spending and the three public expenses (三公经费): budgets, actual spending, "
+            "procurement, targets and red flags. Money is integer fen, with exact decimal yuan strings beside it. "
+            "Every list is also CSV (UTF-8 with BOM) and NDJSON via ?format= or Accept. Errors are RFC 9457 "
+            "problem details.",
+            path=f"{API}/schema",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+            create_examples=False,
+            tags=[Tag(name="data"), Tag(name="aggregate"), Tag(name="reports"), Tag(name="downloads"),
+                  Tag(name="writes"), Tag(name="admin"), Tag(name="meta")],
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+        ),
+        template_config=template_config,
+        debug=settings.debug,
+        logging_config=None,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    logging.getLogger("sunshine.api").setLevel(logging.INFO)
+    return app

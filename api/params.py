@@ -1,0 +1,75 @@
+"""Query parameters shared by the list, download and aggregate endpoints, turned into ``Filters``.
+
+Repeated parameters and comma-separated values both work: ``?year=2022&year=2023`` or
+``?year=2022,2023``. Amounts are yuan (``amount_min=1000.50``), converted exactly to fen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from litestar.params import Parameter
+
+from ledger.queries import Filters, QueryError, parse_yuan
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
+
+
+def _ints(name: str, values: list[str] | None) -> list[int]:
+    out = []
+    for v in _split(values):
+        try:
+            out.append(int(v))
+        except ValueError:
+            raise QueryError(name, f"{v!r} is not a whole number") from None
+    return out
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def filters(
+    unit: Annotated[list[str] | None, Parameter(description="Unit code(s) (单位编码)")] = None,
+    unit_level: Annotated[list[str] | None, Parameter(description="Unit level(s)")] = None,
+    year: Annotated[list[str] | None, Parameter(description="Fiscal year(s), e.g. 2023 or 2022,2023")] = None,
+    year_from: Annotated[int | None, Parameter(description="First fiscal year", ge=1900, le=2200)] = None,
+    year_to: Annotated[int | None, Parameter(description="Last fiscal year", ge=1900, le=2200)] = None,
+    category: Annotated[list[str] | None, Parameter(description="Category code(s), e.g. reception")] = None,
+    group: Annotated[list[str] | None, Parameter(description="Category group(s), e.g. three_public, four_fees")] = None,
+    stage: Annotated[list[str] | None, Parameter(description="Budget stage: original or adjusted")] = None,
+    method: Annotated[list[str] | None, Parameter(description="Procurement method, e.g. single_source")] = None,
+    ocds_method: Annotated[list[str] | None, Parameter(description="OCDS method: open, selective, limited, direct")] = None,
+    supplier: Annotated[list[str] | None, Parameter(description="Supplier name or credit code (payee for expenses)")] = None,
+    payee: Annotated[list[str] | None, Parameter(description="Payee (收款方)")] = None,
+    amount_min: Annotated[str | None, Parameter(description="Smallest amount in yuan, e.g. 1000.50")] = None,
+    amount_max: Annotated[str | None, Parameter(description="Largest amount in yuan")] = None,
+    date_from: Annotated[dt.date | None, Parameter(description="Earliest date (YYYY-MM-DD)")] = None,
+    date_to: Annotated[dt.date | None, Parameter(description="Latest date (YYYY-MM-DD)")] = None,
+    updated_since: Annotated[
+        dt.datetime | None, Parameter(description="Only rows published at or after this time (ISO 8601), for incremental sync")
+    ] = None,
+    kind: Annotated[list[str] | None, Parameter(description="Import batch kind")] = None,
+    batch: Annotated[list[str] | None, Parameter(description="Import batch id(s)")] = None,
+    level: Annotated[list[str] | None, Parameter(description="Units: level")] = None,
+    parent: Annotated[list[str] | None, Parameter(description="Units: parent unit code")] = None,
+    rule: Annotated[list[str] | None, Parameter(description="Flags: rule code, e.g. budget_overrun")] = None,
+    flag_state: Annotated[list[str] | None, Parameter(query="state", description="Flags: review state")] = None,
+    target: Annotated[list[str] | None, Parameter(description="Target results: target id")] = None,
+    status: Annotated[list[str] | None, Parameter(description="Target results: met, missed or insufficient_data")] = None,
+) -> Filters:
+    return Filters(
+        unit=_split(unit), unit_level=_split(unit_level), year=_ints("year", year), year_from=year_from,
+        year_to=year_to, category=_split(category), group=_split(group), stage=_split(stage), method=_split(method),
+        ocds_method=_split(ocds_method), supplier=_split(supplier), payee=_split(payee),
+        amount_min=None if amount_min is None else parse_yuan("amount_min", amount_min),
+        amount_max=None if amount_max is None else parse_yuan("amount_max", amount_max),
+        date_from=date_from, date_to=date_to, updated_since=_utc(updated_since), kind=_split(kind),
+        batch=_ints("batch", batch), level=_split(level), parent=_split(parent), rule=_split(rule),
+        state=_split(flag_state), target=_split(target), status=_split(status),
+    )

@@ -1,0 +1,55 @@
+"""Turning a ledger answer into a response in the format asked for, with cache validators."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+
+from api.formats import FORMATS, csv_chunks, ndjson_chunks, rows_as_tuples
+from api.http_cache import add_headers
+from ledger.queries import Dataset, Page
+
+
+def meta(request: Request) -> dict[str, str]:
+    s = request.app.state.settings
+    return {"license": s.data_license, "source": s.data_source}
+
+
+def next_url(request: Request, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    pairs = [(k, v) for k, v in request.url.query_params.multi_items() if k != "cursor"]
+    return f"{request.url.path}?{urlencode([*pairs, ('cursor', cursor)])}"
+
+
+def reply(request: Request, content: Any, status: int = 200, headers: dict[str, str] | None = None,
+          media_type: str = "application/json") -> Response:
+    response = Response(content=content, status_code=status, headers=headers, media_type=media_type)
+    add_headers(response, request)
+    return response
+
+
+def table(request: Request, fmt: str, fields: list[tuple[str, str]], rows: list[tuple], json_body: Any,
+          headers: dict[str, str] | None = None) -> Response:
+    """JSON (``json_body``) or the same rows as CSV or NDJSON."""
+    if fmt == "json":
+        return reply(request, json_body, headers=headers)
+    names = [n for n, _ in fields]
+    chunks = csv_chunks(fields, [rows]) if fmt == "csv" else ndjson_chunks(names, [rows])
+    return reply(request, b"".join(chunks), headers=headers, media_type=FORMATS[fmt])
+
+
+def page(request: Request, ds: Dataset, result: Page, fmt: str) -> Response:
+    nxt = next_url(request, result.next_cursor)
+    headers = {"Link": f'<{nxt}>; rel="next"'} if nxt else {}
+    if result.total is not None:
+        headers["X-Total-Count"] = str(result.total)
+    fields = [(n, t) for n, t, _ in ds.output_fields()]
+    body = None
+    if fmt == "json":
+        body = {"data": result.rows, "next_cursor": result.next_cursor, "next": nxt, "total": result.total,
+                "limit": result.limit, "sort": result.sort, **meta(request)}
+        return table(request, fmt, fields, [], body, headers)
+    return table(request, fmt, fields, rows_as_tuples(result.rows, [n for n, _ in fields]), body, headers)

@@ -1,0 +1,177 @@
+"""Public reads: one list endpoint per dataset, single rows, categories, the aggregate and reports.
+
+Handlers parse parameters, call ``ledger.queries*`` and shape the answer; no SQL here.
+"""
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from api import params, respond, schemas
+from api.formats import negotiate
+from ledger import queries, queries_aggregate
+from ledger.db import reading
+from ledger.queries import DATASETS, Filters
+from ledger.queries_review import flag_reviews
+
+FILTERS = {"filters": Provide(params.filters, sync_to_thread=False)}
+Format = Annotated[str | None, Parameter(description="json (default), csv or ndjson; or use the Accept header")]
+Limit = Annotated[int, Parameter(description=f"Rows per page (max {queries.MAX_LIMIT})", ge=1, le=queries.MAX_LIMIT)]
+Cursor = Annotated[str | None, Parameter(description="Opaque cursor from the previous page's next_cursor")]
+Count = Annotated[bool, Parameter(description="Include the total count (false skips it)")]
+
+LISTED = ("units", "expenses", "budgets", "procurement", "import-batches", "flags", "targets", "target-results")
+SUMMARIES = {
+    "units": "Budget units",
+    "expenses": "Actual expenses (line items and disclosure figures)",
+    "budgets": "Budget lines, original and adjusted",
+    "procurement": "Government procurement records",
+    "import-batches": "Import batches: the provenance of every row",
+    "flags": "Red flags (public fields; review notes only once published)",
+    "targets": "Reduction targets from policy documents",
+    "target-results": "Target results from the latest check run",
+}
+
+
+def _list_handler(name: str):
+    ds = DATASETS[name]
+    sorts = ", ".join(sorted(ds.sorts))
+
+    def handler(
+        request: Request,
+        filters: Filters,
+        sort: Annotated[str, Parameter(description=f"Order: {sorts}; prefix - for descending. Ties break on id")] = "id",
+        cursor: Cursor = None,
+        limit: Limit = queries.DEFAULT_LIMIT,
+        count: Count = True,
+        format: Format = None,
+    ) -> Any:
+        fmt = negotiate(request, format)
+        with reading(request.app.state.engine) as conn:
+            result = queries.list_rows(conn, name, filters, sort=sort, cursor=cursor, limit=limit, count=count)
+        return respond.page(request, ds, result, fmt)
+
+    handler.__annotations__["return"] = Response[schemas.PAGES[name]]
+    handler.__name__ = f"list_{name.replace('-', '_')}"
+    return get(
+        f"/{name}", dependencies=FILTERS, sync_to_thread=True, summary=SUMMARIES[name], tags=["data"],
+        description=f"{ds.description} Filters that do not apply to {name} are refused with 400. "
+        f"Filters: {', '.join(sorted(ds.filters))}.",
+    )(handler)
+
+
+def _row_handler(name: str, id_type: type):
+    ds = DATASETS[name]
+
+    def handler(request: Request, row_id: Any) -> Any:
+        with reading(request.app.state.engine) as conn:
+            row = queries.get_row(conn, name, row_id)
+        return respond.reply(request, row)
+
+    handler.__annotations__.update({"row_id": id_type, "return": Response[schemas.ROWS[name]]})
+    handler.__name__ = f"get_{name.replace('-', '_')}"
+    return get(f"/{name}/{{row_id:{id_type.__name__}}}", sync_to_thread=True, tags=["data"],
+               summary=f"One row of {name} by id", description=ds.description)(handler)
+
+
+@get("/categories", sync_to_thread=True, tags=["data"], summary="Expense categories and their groups")
+def list_categories(request: Request) -> Response[list[schemas.Category]]:
+    with reading(request.app.state.engine) as conn:
+        return respond.reply(request, queries.categories(conn))
+
+
+@get("/category-groups", sync_to_thread=True, tags=["data"], summary="Category groups (三公, 四费, …)")
+def list_category_groups(request: Request) -> Response[list[schemas.CategoryGroup]]:
+    with reading(request.app.state.engine) as conn:
+        return respond.reply(request, queries.category_groups(conn))
+
+
+@get("/flags/{flag_id:str}", sync_to_thread=True, tags=["data"], summary="A red flag with its review history")
+def get_flag(request: Request, flag_id: str) -> Response[schemas.FlagDetail]:
+    """Review notes appear once published; a discipline token sees restricted notes too."""
+    from api.auth import token_of
+
+    token = token_of(request)
+    restricted = token is not None and token.role == "discipline"
+    with reading(request.app.state.engine) as conn:
+        flag = queries.get_row(conn, "flags", flag_id)
+        reviews = flag_reviews(conn, flag_id, include_restricted=restricted)
+    return respond.reply(request, {"flag": flag, "reviews": reviews})
+
+
+def _aggregate_fields(drilldown: list[str]) -> list[tuple[str, str]]:
+    fields = [(d, "string") for d in drilldown]
+    for m in queries_aggregate.MEASURES:
+        fields += [(f"{m}_fen", "integer"), (f"{m}_yuan", "number"), (f"{m}_count", "integer")]
+    return fields
+
+
+def _aggregate_response(request: Request, result: queries_aggregate.Aggregate, fmt: str) -> Response:
+    fields = _aggregate_fields(result.drilldown)
+    rows = [tuple(c.get(n) for n, _ in fields) for c in result.cells]
+    body = {"drilldown": result.drilldown, "cells": result.cells, "summary": result.summary, **respond.meta(request)}
+    return respond.table(request, fmt, fields, rows, body)
+
+
+@get("/aggregate", dependencies=FILTERS, sync_to_thread=True, tags=["aggregate"],
+     summary="Sums and counts, budget and actual side by side, drilled down by any dimensions")
+def aggregate(
+    request: Request,
+    filters: Filters,
+    drilldown: Annotated[
+        list[str] | None,
+        Parameter(description=f"Dimensions to group by: {', '.join(queries_aggregate.DIMENSIONS)} "
+                  "(repeat or comma-separate)"),
+    ] = None,
+    format: Format = None,
+) -> Response[schemas.AggregateResult]:
+    """Served from the rollup kept at import. Cuts are the filters unit, unit_level, year, year_from, year_to,
+    category and group. Measures per cell: actual, budget_original and budget_adjusted, each as fen, exact yuan
+    string and row count; the summary sums every cell."""
+    fmt = negotiate(request, format)
+    dims = params._split(drilldown)
+    with reading(request.app.state.engine) as conn:
+        result = queries_aggregate.aggregate(conn, dims, filters)
+    return _aggregate_response(request, result, fmt)
+
+
+def _report(slug: str, group: str, title: str):
+    def handler(request: Request, filters: Filters, format: Format = None) -> Any:
+        fmt = negotiate(request, format)
+        if filters.group and filters.group != [group]:
+            raise queries.QueryError("group", f"the {slug} report is fixed to group {group}")
+        filters.group = [group]
+        with reading(request.app.state.engine) as conn:
+            result = queries_aggregate.aggregate(conn, ["unit", "year", "category"], filters)
+        return _aggregate_response(request, result, fmt)
+
+    handler.__annotations__["return"] = Response[schemas.AggregateResult]
+    handler.__name__ = f"report_{slug.replace('-', '_')}"
+    return get(f"/reports/{slug}", dependencies=FILTERS, sync_to_thread=True, tags=["reports"], summary=title,
+               description=f"Budget and actual per unit, year and category for the {group} group.")(handler)
+
+
+@get("/reports/procurement", dependencies=FILTERS, sync_to_thread=True, tags=["reports"],
+     summary="Procurement by year and method: scale, savings and savings rate")
+def report_procurement(request: Request, filters: Filters, format: Format = None) -> Response[schemas.ProcurementReport]:
+    """savings = budget − contract over records with both amounts; savings rate = savings ÷ budget
+    (the definition most publishers use), as an exact decimal string with two places."""
+    fmt = negotiate(request, format)
+    with reading(request.app.state.engine) as conn:
+        result = queries_aggregate.procurement_summary(conn, filters)
+    fields = [(n, t) for n, t in queries_aggregate.PROCUREMENT_FIELDS]
+    rows = [tuple(c.get(n) for n, _ in fields) for c in result["cells"]]
+    return respond.table(request, fmt, fields, rows, {**result, **respond.meta(request)})
+
+
+routes = [
+    *(_list_handler(n) for n in LISTED),
+    _row_handler("expenses", int), _row_handler("budgets", int), _row_handler("procurement", int),
+    _row_handler("import-batches", int), _row_handler("target-results", int), _row_handler("targets", str),
+    list_categories, list_category_groups, get_flag, aggregate,
+    _report("three-public", "three_public", "三公经费: budget and actual per unit, year and category"),
+    _report("four-fees", "four_fees", "四费公开: reception, meeting, study-tour and transport spending per unit"),
+    report_procurement,
+]

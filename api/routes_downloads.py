@@ -1,0 +1,92 @@
+"""Bulk downloads: every public dataset as CSV streamed from the database, and a datapackage.json."""
+
+from typing import Annotated
+
+from litestar import Request, Response, get
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from api import respond, schemas
+from api.formats import FORMATS, csv_chunks
+from api.http_cache import add_headers
+from api.routes_data import FILTERS
+from ledger.queries import DATASETS, Filters, NotFound, iter_rows
+
+BASE = "/api/v1/downloads"
+
+
+def _public():
+    return [ds for ds in DATASETS.values() if ds.public]
+
+
+@get("/downloads", tags=["downloads"], summary="Every dataset as a CSV download")
+async def list_downloads(request: Request) -> Response[schemas.DownloadList]:
+    items = [
+        {"name": ds.name, "title": ds.title, "description": ds.description, "url": f"{BASE}/{ds.name}.csv",
+         "media_type": "text/csv"}
+        for ds in _public()
+    ]
+    return respond.reply(request, {"datasets": items, "datapackage": f"{BASE}/datapackage.json",
+                                   "license": request.app.state.settings.data_license})
+
+
+@get("/downloads/datapackage.json", tags=["downloads"],
+     summary="Frictionless data package describing every download")
+async def datapackage(request: Request) -> Response[dict]:
+    settings = request.app.state.settings
+    base = str(request.base_url).rstrip("/")
+    resources = []
+    for ds in _public():
+        resources.append({
+            "name": ds.name,
+            "title": ds.title,
+            "description": ds.description,
+            "path": f"{base}{BASE}/{ds.name}.csv",
+            "profile": "tabular-data-resource",
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8-sig",
+            "dialect": {"delimiter": ",", "lineTerminator": "\r\n", "header": True},
+            "schema": {
+                "fields": [{"name": n, "type": t, "description": d} for n, t, d in ds.output_fields()],
+                "primaryKey": ["id"],
+                "missingValues": [""],
+            },
+        })
+    body = {
+        "profile": "tabular-data-package",
+        "name": "sunshine-ledger",
+        "title": "Sunshine Ledger (阳光账本): public spending and the three public expenses",
+        "description": "Live (not superseded) rows. Money is integer fen with an exact yuan column beside it. Text "
+        "cells that a spreadsheet would run as a formula (starting with = + - @ tab or CR) carry a leading ' "
+        "(OWASP CSV injection guidance).",
+        "licenses": [{"name": settings.data_license}],
+        "sources": [{"title": settings.data_source}],
+        "resources": resources,
+    }
+    return respond.reply(request, body)
+
+
+@get("/downloads/{file_name:str}", dependencies=FILTERS, tags=["downloads"],
+     summary="One dataset as CSV (UTF-8 with BOM), streamed", media_type="text/csv",
+     responses={})
+async def download(
+    request: Request,
+    filters: Filters,
+    file_name: Annotated[str, Parameter(description="<dataset>.csv, e.g. expenses.csv")],
+) -> Stream:
+    name = file_name.removesuffix(".csv")
+    ds = DATASETS.get(name)
+    if ds is None or not ds.public or not file_name.endswith(".csv"):
+        raise NotFound(f"no download named {file_name}; see {BASE}")
+    fields = [(n, t) for n, t, _ in ds.output_fields()]
+    chunks = iter_rows(request.app.state.engine, name, filters)
+    response = Stream(
+        csv_chunks(fields, chunks), media_type=FORMATS["csv"],
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+    )
+    add_headers(response, request)
+    return response
+
+
+routes = [list_downloads, datapackage, download]

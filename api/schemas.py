@@ -1,0 +1,165 @@
+"""Response shapes as msgspec structs, derived from the ledger's dataset descriptions.
+
+Deriving them keeps the OpenAPI schema, the JSON and the CSV columns in step: a column added to
+a dataset in ``ledger/queries.py`` shows up in all three.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from ledger.queries import DATASETS, Dataset
+from ledger.queries_aggregate import DIMENSIONS, MEASURES
+
+_TYPES: dict[str, Any] = {
+    "integer": int | None,
+    "number": str | None,  # exact decimals travel as strings in JSON ("-5.00")
+    "string": str | None,
+    "date": dt.date | None,
+    "datetime": dt.datetime | None,
+    "object": dict[str, Any] | None,
+    "array": list[Any] | None,
+}
+
+
+def _camel(name: str) -> str:
+    return "".join(p.capitalize() for p in name.replace("-", "_").split("_"))
+
+
+def row_struct(ds: Dataset) -> type[msgspec.Struct]:
+    return msgspec.defstruct(f"{_camel(ds.name)}Row", [(n, _TYPES[t]) for n, t, _ in ds.output_fields()], kw_only=True)
+
+
+def page_struct(ds: Dataset, row: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    return msgspec.defstruct(
+        f"{_camel(ds.name)}Page",
+        [
+            ("data", list[row]),
+            ("next_cursor", str | None),
+            ("next", str | None),
+            ("total", int | None),
+            ("limit", int),
+            ("sort", str),
+            ("license", str),
+            ("source", str),
+        ],
+        kw_only=True,
+    )
+
+
+ROWS = {name: row_struct(ds) for name, ds in DATASETS.items()}
+PAGES = {name: page_struct(ds, ROWS[name]) for name, ds in DATASETS.items()}
+
+_measure_fields: list[tuple[str, Any]] = []
+for _m in MEASURES:
+    _measure_fields += [(f"{_m}_fen", int), (f"{_m}_yuan", str), (f"{_m}_count", int)]
+
+AggregateCell = msgspec.defstruct(
+    "AggregateCell", [(d, int | str | None, None) for d in DIMENSIONS] + _measure_fields, kw_only=True
+)
+AggregateSummary = msgspec.defstruct("AggregateSummary", [("num_cells", int), *_measure_fields], kw_only=True)
+
+
+class AggregateResult(msgspec.Struct, kw_only=True):
+    drilldown: list[str]
+    cells: list[AggregateCell]  # type: ignore[valid-type]
+    summary: AggregateSummary  # type: ignore[valid-type]
+    license: str
+    source: str
+
+
+class Category(msgspec.Struct):
+    code: str
+    name_zh: str
+    name_en: str
+    groups: list[str]
+
+
+class CategoryGroup(msgspec.Struct):
+    code: str
+    name_zh: str
+    name_en: str
+    categories: list[str]
+
+
+class Review(msgspec.Struct):
+    id: int
+    from_state: str
+    to_state: str
+    reviewer: str | None
+    note: str | None
+    restricted: bool
+    created_at: dt.datetime | None
+    published_at: dt.datetime | None
+
+
+FlagRow = ROWS["flags"]
+
+
+class FlagDetail(msgspec.Struct, kw_only=True):
+    flag: FlagRow  # type: ignore[valid-type]
+    reviews: list[Review]
+
+
+class DownloadItem(msgspec.Struct):
+    name: str
+    title: str
+    description: str
+    url: str
+    media_type: str
+
+
+class DownloadList(msgspec.Struct):
+    datasets: list[DownloadItem]
+    datapackage: str
+    license: str
+
+
+class TokenCreated(msgspec.Struct):
+    id: int
+    name: str
+    role: str
+    token: str
+
+
+class Health(msgspec.Struct):
+    ok: bool
+    version: str
+    data_version: str
+
+
+class ProcurementCell(msgspec.Struct, kw_only=True):
+    fiscal_year: int
+    method: str
+    count: int
+    budget_fen: int
+    budget_yuan: str
+    contract_fen: int
+    contract_yuan: str
+    savings_fen: int
+    savings_yuan: str
+    savings_rate_pct: str | None
+
+
+class ProcurementYear(msgspec.Struct, kw_only=True):
+    fiscal_year: int
+    count: int
+    budget_fen: int
+    budget_yuan: str
+    contract_fen: int
+    contract_yuan: str
+    savings_fen: int
+    savings_yuan: str
+    savings_rate_pct: str | None
+    contract_growth_pct: str | None
+
+
+class ProcurementReport(msgspec.Struct, kw_only=True):
+    cells: list[ProcurementCell]
+    years: list[ProcurementYear]
+    savings_rate_definition: str
+    license: str
+    source: str

@@ -1,0 +1,42 @@
+"""API settings read from the environment, in one place (documented in docs/api.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def _list(name: str, default: str) -> list[str]:
+    return [p.strip() for p in os.environ.get(name, default).split(",") if p.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    allowed_hosts: list[str] = field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
+    cors_origins: list[str] = field(default_factory=lambda: ["*"])
+    rate_limit: int = 120  # requests per client per window on public reads; 0 turns it off
+    rate_window_s: int = 60
+    max_body_bytes: int = 50 * 1024 * 1024
+    cache_max_age_s: int = 60
+    debug: bool = False
+    data_license: str = "CC-BY-4.0"
+    data_source: str = "Sunshine Ledger (阳光账本): published budgets, final accounts and procurement records"
+
+    @classmethod
+    def from_env(cls, database_url: str | None = None) -> Settings:
+        return cls(
+            database_url=database_url,
+            allowed_hosts=_list("SUNSHINE_ALLOWED_HOSTS", "127.0.0.1,localhost,::1"),
+            cors_origins=_list("SUNSHINE_CORS_ORIGINS", "*"),
+            rate_limit=_int("SUNSHINE_RATE_LIMIT", 120),
+            rate_window_s=_int("SUNSHINE_RATE_WINDOW", 60),
+            max_body_bytes=_int("SUNSHINE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
+            cache_max_age_s=_int("SUNSHINE_CACHE_MAX_AGE", 60),
+            data_license=os.environ.get("SUNSHINE_DATA_LICENSE", "CC-BY-4.0"),
+        )
