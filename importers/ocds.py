@@ -1,0 +1,377 @@
+"""OCDS 1.1 as publishers ship it, read into procurement rows.
+
+``read_ocds(path)`` returns an ``OcdsResult``: a polars frame with one row per ``ocid`` (columns
+named as ``procurement_record``'s, plus ``unit_code`` and ``unit_name``), the problems found, the
+layout detected and counts. It writes nothing; the import pipeline loads the frame.
+
+- Layouts: release package, record package, bare record, a JSON array of packages (or releases),
+  JSON Lines of releases. Detected from the first bytes (``importers.ocds_json``).
+- Releases are compiled per ``ocid`` in date order with OCDS merge rules (objects merged, arrays of
+  objects with ``id`` merged by id, other values replaced): the latest date wins. A record brings its
+  embedded releases, or its ``compiledRelease`` when it only links to them.
+- buyer → unit: code from ``buyer.id`` (else the buyer party's identifier, else procuringEntity),
+  name from ``buyer.name``. ``tender.value`` → budget; contracts (all but cancelled ones) → contract
+  amount, or the active awards when there is no contract value. ``procurementMethod`` → method;
+  a Chinese method name in ``procurementMethodDetails`` is more precise and wins; a value outside
+  the codelist is kept verbatim in ``method_raw`` and mapped to ``other``.
+- Amounts keep their currency (upper-cased). An empty-string amount is missing, not zero. A release
+  whose budget and contract are in different currencies is refused, so no row mixes them.
+- Fiscal year: year of contract signature, else award date, else tender start, else release date.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import polars as pl
+
+from importers.ocds_json import Document, JsonRefused, read_documents
+from importers.problems import MESSAGES, Problem
+from ledger.money import AmountError, parse_amount
+
+# "limited" covers 竞争性谈判, 竞争性磋商 and 询价 alike, so alone it says too little: other (as importers.cells)
+OCDS_METHODS = {"open": "open_tender", "selective": "invited_tender", "limited": "other", "direct": "single_source"}
+CHINESE_METHODS = {"公开招标": "open_tender", "邀请招标": "invited_tender", "竞争性谈判": "competitive_negotiation",
+                   "竞争性磋商": "competitive_consultation", "单一来源": "single_source", "询价": "rfq"}
+DEAD_CONTRACT = {"cancelled"}
+LIVE_AWARD = {"active", "", None}
+
+SCHEMA = {
+    "source_row": pl.Int32, "ocid": pl.String, "release_id": pl.String,
+    "release_date": pl.Datetime("us", "UTC"), "project_code": pl.String,
+    "unit_code": pl.String, "unit_name": pl.String, "fiscal_year": pl.Int32, "title": pl.String,
+    "method": pl.String, "ocds_method": pl.String, "method_raw": pl.String,
+    "budget_fen": pl.Int64, "contract_fen": pl.Int64, "currency": pl.String,
+    "supplier_name": pl.String, "supplier_id": pl.String,
+    "tender_date": pl.Date, "award_date": pl.Date, "contract_date": pl.Date,
+}
+# Messages for the codes only this reader raises, registered with the shared table at import.
+MESSAGES.update({
+    "ocds-not-ocds": ("不是 OCDS 文件", "not OCDS: {detail}"),
+    "ocds-release-invalid": ("OCDS 发布无效", "a release must be a JSON object"),
+    "ocds-ocid-missing": ("OCDS 发布缺少 ocid", "a release without an ocid"),
+    "ocds-date-invalid": ("OCDS 发布日期无效“{value}”", 'release date missing or not ISO 8601: "{value}"'),
+    "ocds-buyer-missing": ("缺少采购人", "no buyer: {detail}"),
+    "ocds-currency-mixed": ("预算与合同币种不同", "budget and contract in different currencies ({value}); never added up"),
+    "json-truncated": ("JSON 不完整", "the JSON ends too early: {detail}"),
+    "json-encoding": ("JSON 编码错误", "{detail}"),
+})
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def _problem(file, row, column, value, code, detail=None, severity="error") -> Problem:
+    return Problem(file, None, row, column, None if value is None else str(value), code, severity, detail)
+
+
+@dataclass
+class OcdsResult:
+    frame: pl.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    layout: str | None = None  # release_package | record_package | record | array | jsonl | release
+    releases_read: int = 0
+    documents_read: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def read_ocds(path: str | Path, max_depth: int | None = None) -> OcdsResult:
+    """Read an OCDS file into one compiled procurement row per ocid, with every problem found."""
+    path = Path(path)
+    name = path.name
+    result = OcdsResult(frame=pl.DataFrame(schema=SCHEMA))
+    releases: dict[str, list[tuple[dt.datetime, int, dict]]] = {}
+    seen: set[tuple[str, str]] = set()
+    kinds: set[str] = set()
+    try:
+        layout, documents = read_documents(path, max_depth)
+        for doc in documents:
+            result.documents_read += 1
+            kind, found = _releases_of(doc)
+            if kind is None:
+                result.problems.append(_problem(name, doc.row, None, None, "ocds-not-ocds", _not_ocds(doc)))
+                continue
+            kinds.add(kind)
+            for where, release in found:
+                result.releases_read += 1
+                _collect(name, doc.row, where, release, releases, seen, result.problems)
+    except JsonRefused as exc:
+        result.problems.append(_problem(name, None, exc.where, exc.value, exc.code, str(exc)))
+        return result
+    result.layout = {"array": "array", "jsonl": "jsonl"}.get(layout) or (kinds.pop() if len(kinds) == 1 else "mixed")
+    if result.documents_read == 0 or (not releases and not result.problems):
+        result.problems.append(_problem(name, None, None, None, "ocds-not-ocds", "no releases or records found"))
+    rows = []
+    for ocid, items in releases.items():
+        items.sort(key=lambda t: (t[0], t[1]))
+        compiled = copy.deepcopy(items[0][2])
+        for _, _, release in items[1:]:
+            _merge(compiled, release)
+        row = _row(name, ocid, items[-1], compiled, result.problems)
+        if row is not None:
+            rows.append(row)
+    rows.sort(key=lambda r: r["source_row"])
+    result.frame = pl.DataFrame(rows, schema=SCHEMA, orient="row") if rows else pl.DataFrame(schema=SCHEMA)
+    return result
+
+
+def import_file(engine, path: str | Path, options, read=None):
+    """Import an OCDS file as one batch (``sunshine import ocds FILE``): read, then the shared pipeline.
+
+    A release already stored (same ``release_id`` and ``release_date``) is skipped by the pipeline,
+    so re-importing a feed, or a package that overlaps an earlier one, adds nothing.
+    """
+    from importers.pipeline import FileMeta, Result, base_report, load_procurement
+    from importers.problems import Problems
+    from importers.safety import Limits, Refused, check_size
+
+    path = Path(path)
+    problems = Problems(path.name)
+    meta = FileMeta(path, path.name, "ocds", "")
+    limits = getattr(read, "limits", None) or Limits.from_env()
+    try:
+        check_size(path, limits.max_text_bytes)
+        meta = FileMeta.of(path, "ocds", encoding="utf-8")
+        result = read_ocds(path, max_depth=limits.max_json_depth)
+    except Refused as e:
+        problems.add(e.code, value=e.value, detail=e.detail)
+        return Result("refused", None, base_report(meta, {}, problems) | {"status": "refused"})
+    problems.extend(result.problems)
+    stats = {"read": result.releases_read, "detail": result.frame.height}
+    out = load_procurement(engine, result.frame, problems, meta, options, stats)
+    out.report |= {"ocds": {"layout": result.layout, "documents": result.documents_read,
+                            "releases": result.releases_read, "compiled": result.frame.height,
+                            "totals_by_currency": totals_by_currency(result.frame)}}
+    return out
+
+
+def totals_by_currency(frame: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Budget and contract totals in fen per currency: amounts in different currencies never add up."""
+    out = frame.group_by("currency").agg(
+        pl.col("budget_fen").sum().alias("budget_fen"), pl.col("contract_fen").sum().alias("contract_fen"),
+        pl.len().alias("records"),
+    ).sort("currency")
+    return {r["currency"]: {k: r[k] for k in ("budget_fen", "contract_fen", "records")} for r in out.to_dicts()}
+
+
+def _releases_of(doc: Document) -> tuple[str | None, list[tuple[str, dict]]]:
+    """Classify a top-level document and list ``(json path, release)`` pairs inside it."""
+    v = doc.value
+    if not isinstance(v, dict):
+        return None, []
+    if isinstance(v.get("records"), list):
+        out = []
+        for i, rec in enumerate(v["records"]):
+            out += _record_releases(rec, f"records[{i}]")
+        return "record_package", out
+    if isinstance(v.get("releases"), list) and (
+        "compiledRelease" in v or "versionedRelease" in v or ("ocid" in v and "tag" not in v)
+    ):
+        return "record", _record_releases(v, "")
+    if isinstance(v.get("releases"), list):
+        return "release_package", [(f"releases[{i}]", r) for i, r in enumerate(v["releases"])]
+    if isinstance(v.get("compiledRelease"), dict):
+        return "record", _record_releases(v, "")
+    if "ocid" in v and ("date" in v or "tag" in v or "id" in v):
+        return "release", [("", v)]
+    return None, []
+
+
+def _record_releases(record, where: str) -> list[tuple[str, dict]]:
+    if not isinstance(record, dict):
+        return [(where, record)]
+    prefix = f"{where}." if where else ""
+    embedded = [(f"{prefix}releases[{i}]", r) for i, r in enumerate(record.get("releases") or [])
+                if isinstance(r, dict) and ("ocid" in r or {"tender", "buyer", "awards", "contracts"} & r.keys())]
+    if embedded:
+        return embedded
+    compiled = record.get("compiledRelease")
+    if isinstance(compiled, dict):
+        compiled = {**compiled}
+        compiled.setdefault("ocid", record.get("ocid"))
+        return [(f"{prefix}compiledRelease", compiled)]
+    return [(where, {"ocid": record.get("ocid")})]  # linked releases only: nothing to read
+
+
+def _collect(name, row, where, release, releases, seen, problems) -> None:
+    if not isinstance(release, dict):
+        problems.append(_problem(name, row, where, None, "ocds-release-invalid"))
+        return
+    ocid, rid, date_text = release.get("ocid"), release.get("id"), release.get("date")
+    if not isinstance(ocid, str) or not ocid.strip():
+        problems.append(_problem(name, row, f"{where}.ocid".lstrip("."), _text(ocid), "ocds-ocid-missing"))
+        return
+    when = _datetime(date_text)
+    if when is None:
+        problems.append(_problem(name, row, f"{where}.date".lstrip("."), _text(date_text), "ocds-date-invalid"))
+        return
+    key = (str(rid), when.isoformat())
+    if (ocid, *key) in seen:
+        return  # the same release twice in one file (packages overlap): one copy is enough
+    seen.add((ocid, *key))
+    order = len(seen)
+    releases.setdefault(ocid, []).append((when, order, {**release, "_where": where, "_row": row, "_order": order}))
+
+
+def _merge(base: dict, new: dict) -> None:
+    """OCDS merge (simplified): objects merge, arrays of objects with ids merge by id, the rest is replaced."""
+    for key, value in new.items():
+        old = base.get(key)
+        if value is None:
+            base.pop(key, None)
+        elif isinstance(value, dict) and isinstance(old, dict):
+            _merge(old, value)
+        elif isinstance(value, list) and isinstance(old, list) and value and all(
+            isinstance(x, dict) and "id" in x for x in value
+        ) and all(isinstance(x, dict) and "id" in x for x in old):
+            by_id = {str(x["id"]): x for x in old}
+            for item in value:
+                if str(item["id"]) in by_id:
+                    _merge(by_id[str(item["id"])], item)
+                else:
+                    old.append(copy.deepcopy(item))
+                    by_id[str(item["id"])] = old[-1]
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+def _row(name: str, ocid: str, latest, compiled: dict, problems: list[Problem]) -> dict | None:
+    when, _, last = latest
+    row_no, where = last["_row"], last["_where"]
+    col = (lambda p: f"{where}.{p}".lstrip(".")) if where else (lambda p: p)
+    bad = len(problems)
+    tender = _obj(compiled.get("tender"))
+    buyer = _obj(compiled.get("buyer"))
+    parties = [p for p in compiled.get("parties") or [] if isinstance(p, dict)]
+    buyer_party = next((p for p in parties if "buyer" in (p.get("roles") or [])), {})
+    procuring = _obj(tender.get("procuringEntity"))
+    unit_code = _text(buyer.get("id")) or _identifier(buyer_party) or _text(procuring.get("id"))
+    unit_name = _text(buyer.get("name")) or _text(buyer_party.get("name")) or _text(procuring.get("name"))
+    if not unit_code:
+        problems.append(_problem(name, row_no, col("buyer"), None, "ocds-buyer-missing",
+                                f"{ocid}: no buyer id, buyer party identifier or procuring entity"))
+    budget = _money(name, row_no, col("tender.value"), tender.get("value"), problems)
+    contracts = [c for c in compiled.get("contracts") or [] if isinstance(c, dict)
+                 and c.get("status") not in DEAD_CONTRACT]
+    awards = [a for a in compiled.get("awards") or [] if isinstance(a, dict) and a.get("status") in LIVE_AWARD]
+    contract_values = [_money(name, row_no, col(f"contracts[{i}].value"), c.get("value"), problems)
+                       for i, c in enumerate(contracts)]
+    contract_values = [v for v in contract_values if v is not None]
+    if not contract_values:
+        contract_values = [v for v in (_money(name, row_no, col(f"awards[{i}].value"), a.get("value"), problems)
+                                       for i, a in enumerate(awards)) if v is not None]
+    currencies = {c for _, c in ([budget] if budget else []) + contract_values}
+    if len(currencies) > 1:
+        problems.append(_problem(name, row_no, col("tender.value.currency"), ", ".join(sorted(currencies)),
+                                 "ocds-currency-mixed", ocid))
+    if len(problems) > bad:
+        return None
+    raw_method = _text(tender.get("procurementMethod"))
+    details = _text(tender.get("procurementMethodDetails"))
+    ocds_method = raw_method if raw_method in OCDS_METHODS else None
+    method = CHINESE_METHODS.get(details or "") or OCDS_METHODS.get(raw_method or "") or "other"
+    suppliers, supplier_ids = [], []
+    party_ids = {str(p.get("id")): p for p in parties}
+    for a in awards:
+        for s in a.get("suppliers") or []:
+            if isinstance(s, dict) and _text(s.get("name")) and s["name"].strip() not in suppliers:
+                suppliers.append(s["name"].strip())
+                ident = _identifier(party_ids.get(str(s.get("id")), {})) or _text(s.get("id"))
+                if ident:
+                    supplier_ids.append(ident)
+    tender_date = _date(_obj(tender.get("tenderPeriod")).get("startDate")) or _date(tender.get("datePublished"))
+    award_date = min((d for d in (_date(a.get("date")) for a in awards) if d), default=None)
+    contract_date = min((d for d in (_date(c.get("dateSigned")) for c in contracts) if d), default=None)
+    year = (contract_date or award_date or tender_date or when.date()).year
+    return {
+        "source_row": last["_order"], "ocid": ocid, "release_id": _text(last.get("id")),
+        "release_date": when.astimezone(dt.UTC).replace(tzinfo=dt.UTC), "project_code": _text(tender.get("id")) or ocid,
+        "unit_code": unit_code, "unit_name": unit_name, "fiscal_year": year,
+        "title": _text(tender.get("title")) or _text(tender.get("description")),
+        "method": method, "ocds_method": ocds_method, "method_raw": raw_method,
+        "budget_fen": budget[0] if budget else None,
+        "contract_fen": sum(v for v, _ in contract_values) if contract_values else None,
+        "currency": (currencies.pop() if currencies else "CNY"),
+        "supplier_name": "; ".join(suppliers) or None, "supplier_id": ";".join(supplier_ids)[:100] or None,
+        "tender_date": tender_date, "award_date": award_date, "contract_date": contract_date,
+    }
+
+
+def _money(name, row, column, value, problems) -> tuple[int, str] | None:
+    """``(fen, CURRENCY)`` from an OCDS Value; ``None`` when the amount is missing (``""`` included)."""
+    if not isinstance(value, dict):
+        return None
+    amount, currency = value.get("amount"), value.get("currency")
+    if amount is None or (isinstance(amount, str) and not amount.strip()):
+        return None
+    try:
+        if isinstance(amount, bool):
+            raise AmountError("amount-invalid", str(amount))
+        if isinstance(amount, int | Decimal):
+            scaled = Decimal(amount) * 100
+            if scaled != scaled.to_integral_value():
+                raise AmountError("amount-precision", str(amount))
+            fen = int(scaled)
+        elif isinstance(amount, str):
+            fen = parse_amount(amount)
+        else:
+            raise AmountError("amount-invalid", str(amount))
+    except (AmountError, InvalidOperation) as exc:
+        code = getattr(exc, "code", "amount-invalid")
+        problems.append(_problem(name, row, f"{column}.amount", amount, code))
+        return None
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    if not _CURRENCY.match(code):
+        problems.append(_problem(name, row, f"{column}.currency", _text(currency), "currency-invalid"))
+        return None
+    return fen, code
+
+
+def _identifier(party: dict) -> str | None:
+    ident = _obj(party.get("identifier"))
+    return _text(ident.get("id")) or _text(party.get("id"))
+
+
+def _obj(v) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def _text(v) -> str | None:
+    if v is None or isinstance(v, dict | list):
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _datetime(v) -> dt.datetime | None:
+    if not isinstance(v, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(v.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _date(v) -> dt.date | None:
+    m = _DATE.match(v) if isinstance(v, str) else None
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def _not_ocds(doc: Document) -> str:
+    v = doc.value
+    keys = ", ".join(list(v)[:8]) if isinstance(v, dict) else type(v).__name__
+    return (f"{doc.position}: expected a release package (releases), a record package (records), "
+            f"a record (compiledRelease / releases) or a release (ocid); found {keys}")
