@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
 from ledger import merkle, tlog
@@ -25,7 +26,7 @@ def log_key(tmp_path, monkeypatch):
 
 
 def sunshine(db_url, *args):
-    return subprocess.run([SUNSHINE, "--database", db_url, *args], capture_output=True, text=True)
+    return subprocess.run([SUNSHINE, "--database", db_url, *map(str, args)], capture_output=True, text=True)
 
 
 def drop_triggers(engine, table):
@@ -158,3 +159,58 @@ def test_checkpoint_export_before_any_publish_is_refused(db_url, tmp_path):
     r = sunshine(db_url, "checkpoint", "export", str(tmp_path / "x.json"))
     assert r.returncode == 1 and "nothing has been published" in r.stderr
     assert sunshine(db_url, "verify").returncode == 0
+
+
+VERIFY_SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "verify_log.py"
+
+
+def stdlib(*args):
+    """The third party's view: system Python in isolated mode, nothing of ours importable."""
+    return subprocess.run(["python3", "-I", str(VERIFY_SCRIPT), *map(str, args)], capture_output=True, text=True)
+
+
+def test_stdlib_ed25519_matches_rfc8032_and_cryptography():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("verify_log", VERIFY_SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    pub = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+    sig = bytes.fromhex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+    assert mod.ed25519_verify(pub, b"", sig)  # RFC 8032 section 7.1, test 1
+    assert not mod.ed25519_verify(pub, b"x", sig)
+    key = Ed25519PrivateKey.generate()
+    msg = "阳光账本".encode()
+    good = key.sign(msg)
+    assert mod.ed25519_verify(tlog.public_bytes(key), msg, good)
+    assert not mod.ed25519_verify(tlog.public_bytes(key), msg, bytes([good[0] ^ 1]) + good[1:])
+
+
+def test_a_third_party_checks_a_download_with_the_standard_library_only(engine, db_url, tmp_path):
+    a = publish_expenses(engine, [100, 200])
+    cp1 = tmp_path / "cp1.json"
+    assert sunshine(db_url, "checkpoint", "export", str(cp1)).returncode == 0
+    b = publish_expenses(engine, [300, 400, 500], name="b.csv")
+    cp2, leaves, rows = tmp_path / "cp2.json", tmp_path / "leaves.json", tmp_path / "rows.jsonl"
+    for args in (("export", cp2), ("leaves", leaves), ("rows", b, rows)):
+        assert sunshine(db_url, "checkpoint", *args).returncode == 0
+    proof = tmp_path / "consistency.json"
+    proof.write_text(sunshine(db_url, "checkpoint", "prove", "--from-size", "1").stdout)
+    inclusion = tmp_path / "inclusion.json"
+    inclusion.write_text(sunshine(db_url, "checkpoint", "prove", "--batch", str(a)).stdout)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.loads(leaves.read_text())[0]["manifest"], encoding="utf-8")
+    pinned = json.loads(cp2.read_text())["public_key"]
+
+    for args in (("checkpoint", cp2, "--public-key", pinned), ("leaves", cp2, leaves), ("rows", cp2, leaves, b, rows),
+                 ("consistency", cp1, cp2, proof), ("inclusion", cp2, inclusion, manifest)):
+        r = stdlib(*args)
+        assert r.returncode == 0 and r.stdout.startswith("OK"), (args, r.stderr)
+
+    assert "different key" in stdlib("checkpoint", cp2, "--public-key", "00" * 32).stderr
+    rows.write_text(rows.read_text().replace('"40000"', '"40001"').replace('"400"', '"401"'))
+    assert "do not match its manifest" in stdlib("rows", cp2, leaves, b, rows).stderr
+    forged = json.loads(cp2.read_text())
+    forged["root_hash"] = "00" * 32
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    assert "bad signature" in stdlib("consistency", cp1, tmp_path / "forged.json", proof).stderr
