@@ -15,7 +15,7 @@ from collections import OrderedDict
 from litestar import Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from api.pages import engine_for
 from charts.build import CHARTS, FORMATS, ChartError, render_chart
@@ -72,7 +72,7 @@ CACHE = ChartCache()
 )
 async def chart(
     request: Request,
-    filename: str,
+    filename: FromPath[str],
     year: int | None = Parameter(default=None, ge=1900, le=2200, description="Fiscal year (the latest shown)"),
     unit: str | None = Parameter(default=None, max_length=64, description="Unit code; the whole region if absent"),
     category: str | None = Parameter(default=None, max_length=40,

@@ -15,6 +15,7 @@ import polars as pl
 from litestar import Request, get
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
@@ -152,7 +153,7 @@ def _home(request: Request) -> Template:
 
 
 @get(["/units/{code:str}", "/en/units/{code:str}"], include_in_schema=False, name="page-unit")
-async def unit_page(request: Request, code: str) -> Template:
+async def unit_page(request: Request, code: FromPath[str]) -> Template:
     return await sync_to_thread(_unit_page, request, code)
 
 
