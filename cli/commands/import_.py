@@ -1,0 +1,130 @@
+"""``sunshine import KIND FILE [FILE...]``: load files as batches, or say exactly why not.
+
+Each file is one batch, all or nothing. Exit 0 when every file loaded (or was already loaded),
+1 when any file was refused, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import getpass
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json
+
+KINDS = ["expenses", "budgets", "disclosure", "procurement", "ocds"]
+
+
+class _Progress:
+    """A tqdm bar on a terminal; nothing with --json or without a TTY."""
+
+    def __init__(self, enabled: bool, name: str):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc=f"{name}: validate", unit=" rows", unit_scale=True, file=sys.stderr)
+        self.phase = "validate"
+
+    def __call__(self, phase: str, rows: int) -> None:
+        if self.bar is None:
+            return
+        if phase != self.phase:
+            self.phase = phase
+            self.bar.set_description_str(self.bar.desc.rsplit(":", 1)[0] + f": {phase}")
+            self.bar.reset()
+        self.bar.update(rows)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _import_ocds(engine, path, options, read):
+    try:
+        module = importlib.import_module("importers.ocds")
+    except ImportError:
+        raise click.UsageError("the ocds importer is not installed in this build") from None
+    return module.import_file(engine, path, options, read)
+
+
+def _print_text(result) -> None:
+    from importers.problems import describe
+
+    r = result.report
+    rows = r.get("rows", {})
+    head = {"loaded": f"loaded as batch {result.batch_id}", "unchanged": f"already loaded as batch {result.batch_id}; nothing to do",
+            "dry-run": "dry run: would load (nothing written)", "refused": "REFUSED: nothing written"}[result.status]
+    click.echo(f"{r.get('file')}: {head}")
+    if result.status != "unchanged":
+        click.echo(f"  encoding {r.get('encoding')}, rows read {rows.get('read', 0)}, loaded {rows.get('loaded', 0)}, "
+                   f"blank {rows.get('blank', 0)}, total rows {rows.get('total_rows', 0)}, held {rows.get('held', 0)}, "
+                   f"already in ledger {rows.get('skipped_existing', 0)}")
+        for table, by_currency in (r.get("totals") or {}).items():
+            from ledger.money import format_yuan
+
+            sums = ", ".join(f"{format_yuan(v)} {c}" for c, v in by_currency.items())
+            click.echo(f"  {table} total: {sums}")
+    problems = r.get("problems", {})
+    for p in problems.get("listed", [])[:200]:
+        click.echo(f"  {p['severity']}: {describe(p)}", err=result.status == "refused")
+    shown = min(200, len(problems.get("listed", [])))
+    total = problems.get("errors", 0) + problems.get("warnings", 0) + problems.get("findings", 0)
+    if total > shown:
+        click.echo(f"  … {total - shown} more (use --json for the full list); by code: {problems.get('by_code')}")
+
+
+@click.command(name="import")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--by", "submitted_by", metavar="NAME", default=None, help="Who submits the batch (default: login name).")
+@click.option("--amount-unit", type=click.Choice(["yuan", "wan", "yi"]), default=None,
+              help="Unit of amount columns whose header names none (default 元, or the title row's 单位).")
+@click.option("--encoding", default=None, help="Override the sniffed text encoding (e.g. gb18030, utf-16).")
+@click.option("--sheet", default=None, help="Only this XLSX sheet (default: every sheet).")
+@click.option("--supersedes", type=int, default=None, metavar="BATCH",
+              help="This corrected file replaces batch BATCH (which stays queryable).")
+@click.option("--columns", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              metavar="MAPPING.toml", help="Map the file's own headers and category labels onto ours.")
+@click.option("--allow-duplicates", is_flag=True, help="Load duplicate lines and probable duplicates anyway.")
+@database_option
+@json_option
+@click.pass_context
+def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, sheet, supersedes, mapping,
+            allow_duplicates, as_json):
+    """Import FILE(s) of KIND (expenses, budgets, disclosure, procurement, ocds); one batch per file."""
+    from importers.pipeline import Options
+    from importers.run import ReadOptions, import_file
+    from ledger.db import make_engine
+
+    if supersedes is not None and len(files) > 1:
+        raise click.UsageError("--supersedes takes exactly one FILE")
+    engine = make_engine(database_url(ctx))
+    results = []
+    try:
+        for path in files:
+            progress = _Progress(not as_json and sys.stderr.isatty(), path.name)
+            options = Options(submitted_by=submitted_by or getpass.getuser(), dry_run=dry_run, supersedes=supersedes,
+                              allow_duplicates=allow_duplicates, progress=progress)
+            read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping)
+            try:
+                if kind == "ocds":
+                    result = _import_ocds(engine, path, options, read)
+                else:
+                    result = import_file(engine, kind, path, options, read)
+            finally:
+                progress.close()
+            results.append(result)
+            if not as_json:
+                _print_text(result)
+    finally:
+        engine.dispose()
+    ok = all(r.ok for r in results)
+    if as_json:
+        print_json({"ok": ok, "files": [r.report | {"status": r.status, "batch_id": r.batch_id} for r in results]})
+    if not ok:
+        sys.exit(EXIT_REFUSED)

@@ -1,0 +1,173 @@
+"""Duplicates: identical lines inside a file, and rows the ledger already holds.
+
+Inside a file, two normalised rows with the same values (all but the row number) are duplicates;
+both row numbers are reported (two identical lunches can be real: the user confirms with
+``--allow-duplicates``). Against the ledger (live batches only, the superseded batch excluded):
+
+- expenses: the same unit and voucher number (凭证号) when the file has one; otherwise the same unit,
+  year, date, category, amount, currency and payee;
+- budgets: the same unit, year, category, stage and currency (a correction is a ``--supersedes``);
+- procurement: the same ``release_id`` and ``release_date`` is already imported and skipped; else
+  the same unit and project code; else the same unit, year, title, contract amount and supplier.
+
+Matches are held back (not loaded, reported with the batch that has them) unless allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from sqlalchemy import Connection, and_, select
+
+from ledger.batches import live
+from ledger.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
+
+EXCLUDED_FROM_HASH = {"sheet", "source_row"}
+MAIN_AMOUNT = {"expense": "amount_fen", "budget": "amount_fen", "procurement": "contract_fen"}
+KEYS = {
+    "expense": [["unit_code", "voucher_no"],
+                ["unit_code", "fiscal_year", "entry_date", "category_code", "amount_fen", "currency", "payee"]],
+    "budget": [["unit_code", "fiscal_year", "category_code", "stage", "currency"]],
+    "procurement": [["release_id", "release_date"], ["unit_code", "project_code"],
+                    ["unit_code", "fiscal_year", "title", "contract_fen", "supplier_name"]],
+}
+MODELS = {"expense": ExpenseEntry, "budget": BudgetLine, "procurement": ProcurementRecord}
+
+
+def _utc_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class Finder:
+    def __init__(self, conn: Connection, exclude_batch: int | None = None):
+        self.conn = conn
+        self.exclude = exclude_batch
+        self.rows: list[pl.DataFrame] = []  # table, sheet, source_row, hash, dup
+        self.matches: list[pl.DataFrame] = []  # sheet, source_row, code, detail
+        self.sums: list[pl.DataFrame] = []
+        self.unit_frames: list[pl.DataFrame] = []
+
+    def _existing(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        model = MODELS[table]
+        codes = frame["unit_code"].drop_nulls().unique().to_list()
+        years = frame["fiscal_year"].drop_nulls().unique().to_list()
+        cols = sorted({c for key in KEYS[table] for c in key} - {"unit_code"})
+        out = []
+        for i in range(0, len(codes), 5000):
+            q = (select(Unit.code, model.batch_id, *[getattr(model, c) for c in cols])
+                 .join(Unit, Unit.id == model.unit_id)
+                 .where(and_(Unit.code.in_(codes[i:i + 5000]), model.fiscal_year.in_(years), live(model.batch_id))))
+            if self.exclude is not None:
+                q = q.where(model.batch_id != self.exclude)
+            out.extend(self.conn.execute(q).all())
+        schema = {"unit_code": pl.String, "batch_id": pl.Int64} | {c: frame.schema[c] for c in cols}
+        if "release_date" in schema:
+            schema["release_date"] = pl.String
+            idx = 2 + cols.index("release_date")
+            out = [(*r[:idx], _utc_text(r[idx]), *r[idx + 1:]) for r in out]
+        return pl.DataFrame(out, schema=schema, orient="row")
+
+    def mark(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        """Add ``__dup`` (null, ``held`` or ``skip``) to a normalised chunk and remember what was seen."""
+        hashed = [c for c in frame.columns if c not in EXCLUDED_FROM_HASH]
+        frame = frame.with_columns(pl.struct(hashed).hash(seed=7).alias("__hash"), pl.int_range(pl.len()).alias("__i"))
+        dup = pl.Series("__dup", [None] * frame.height, dtype=pl.String)
+        existing = self._existing(table, frame) if frame.height else None
+        if existing is not None and existing.height:
+            probe = frame
+            if "release_date" in frame.columns:
+                probe = frame.with_columns(pl.col("release_date").dt.strftime("%Y-%m-%dT%H:%M:%S"))
+            hits = []
+            remaining = probe
+            for n, key in enumerate(KEYS[table]):
+                # the first key that the row fills decides (a voucher number, else the long key)
+                has = pl.col([c for c in key if c != "unit_code"][0]).is_not_null()
+                candidates = remaining.filter(has) if n < len(KEYS[table]) - 1 else remaining
+                remaining = remaining.filter(~has) if n < len(KEYS[table]) - 1 else remaining.clear()
+                m = candidates.join(existing.select([*key, "batch_id"]).unique(key), on=key, how="inner",
+                                    nulls_equal=True)
+                code = "already-imported" if key[0] == "release_id" else "probable-duplicate"
+                hits.append(m.select("__i", "sheet", "source_row", pl.lit(code).alias("code"),
+                                     pl.format("batch {}", pl.col("batch_id")).alias("detail")))
+            hit = pl.concat(hits)
+            if hit.height:
+                self.matches.append(hit.drop("__i"))
+                kind = hit.select("__i", pl.when(pl.col("code") == "already-imported").then(pl.lit("skip"))
+                                  .otherwise(pl.lit("held")).alias("__dup"))
+                dup = frame.select("__i").join(kind, on="__i", how="left")["__dup"]
+        frame = frame.with_columns(dup.alias("__dup")).drop("__i")
+        self.rows.append(frame.select(pl.lit(table).alias("table"), "sheet", "source_row", "__hash", "__dup"))
+        amount = MAIN_AMOUNT[table]
+        self.sums.append(frame.group_by("currency", "__dup").agg(pl.col(amount).sum().alias("fen"))
+                         .with_columns(pl.lit(table).alias("table")))
+        self.unit_frames.append(frame.select("unit_code", "unit_name").unique("unit_code", keep="first"))
+        return frame
+
+    @staticmethod
+    def keep_expr(allow: bool) -> pl.Expr:
+        dup = pl.col("__dup")
+        return dup.is_null() | (dup == "held") if allow else dup.is_null()
+
+    def _all(self) -> pl.DataFrame:
+        if not self.rows:
+            return pl.DataFrame(schema={"table": pl.String, "sheet": pl.String, "source_row": pl.Int64,
+                                        "__hash": pl.UInt64, "__dup": pl.String})
+        whole = pl.concat(self.rows)
+        self.rows = [whole]
+        return whole
+
+    def report(self, problems, allow: bool) -> list[dict]:
+        """Add duplicate problems; return the held rows for the report."""
+        rows = self._all()
+        same = (rows.sort("source_row")
+                .with_columns(pl.col("source_row").first().over("table", "__hash").alias("first"),
+                              pl.col("sheet").first().over("table", "__hash").alias("first_sheet"))
+                .filter(pl.col("source_row") != pl.col("first"))
+                .unique(["sheet", "source_row"], keep="first").sort("sheet", "source_row", nulls_last=True))
+        if same.height:
+            problems.add_frame(same.select(
+                "sheet", pl.col("source_row").alias("row"), pl.lit("row-duplicate").alias("code"),
+                pl.lit("warning" if allow else "error").alias("severity"),
+                pl.when(pl.col("first_sheet").is_not_null() & (pl.col("first_sheet") != pl.col("sheet").fill_null("")))
+                .then(pl.format("{} (sheet {})", pl.col("first"), pl.col("first_sheet")))
+                .otherwise(pl.col("first").cast(pl.String)).alias("detail"),
+            ))
+        if not self.matches:
+            return []
+        matches = pl.concat(self.matches).unique(["sheet", "source_row"], keep="first").sort("source_row")
+        problems.add_frame(matches.select("sheet", pl.col("source_row").alias("row"), "code", "detail",
+                                          pl.lit("warning").alias("severity")))
+        held = matches.filter(pl.col("code") == "probable-duplicate")
+        return [{"sheet": s, "row": r, "existing": d} for s, r, _, d in held.head(1000).iter_rows()]
+
+    def tally(self, allow: bool) -> dict:
+        rows = self._all()
+        keep = self.keep_expr(allow)
+
+        def distinct(cond) -> int:
+            return rows.filter(cond).select(pl.struct("sheet", "source_row").n_unique()).item() if rows.height else 0
+
+        return {"loaded": distinct(keep), "held": 0 if allow else distinct(pl.col("__dup") == "held"),
+                "skipped_existing": distinct(pl.col("__dup") == "skip")}
+
+    def totals(self, allow: bool) -> dict[str, dict[str, int]]:
+        if not self.sums:
+            return {}
+        s = pl.concat(self.sums).filter(self.keep_expr(allow)).group_by("table", "currency").agg(pl.col("fen").sum())
+        out: dict[str, dict[str, int]] = {}
+        for table, currency, fen in s.sort("table", "currency").iter_rows():
+            out.setdefault(table, {})[currency] = int(fen or 0)
+        return out
+
+    def units(self) -> list[tuple[str, str | None]]:
+        if not self.unit_frames:
+            return []
+        u = pl.concat(self.unit_frames).drop_nulls("unit_code").unique("unit_code", keep="first", maintain_order=True)
+        return list(u.iter_rows())

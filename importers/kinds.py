@@ -1,0 +1,221 @@
+"""Turn one chunk of string cells into normalised rows for ``expenses``, ``budgets`` and ``procurement``.
+
+Each field is parsed by a vectorised parser from ``importers.cells``; every parser returns a value
+and an error code, and the error codes become problem rows in one select, so validation is bulk
+work over the chunk. Blank rows and total rows (合计, 总计, 小计, Total) are set apart first.
+``importers.disclosure`` does the same for the wide disclosure table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from importers import cells
+from importers.columns import KINDS, Mapping, Placement
+from importers.sources import ROW
+
+MAX_LEN = {"unit_code": 64, "unit_name": 300, "payee": 300, "description": 4000, "voucher_no": 100,
+           "project_code": 200, "title": 4000, "supplier_name": 300, "supplier_id": 100}
+SEVERITY = {"method-unknown": "warning", "date-year-mismatch": "warning"}
+
+EXPENSE_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "fiscal_year", "entry_date", "category_code",
+                   "amount_fen", "currency", "payee", "description", "voucher_no", "source_category", "persons",
+                   "batches", "vehicles"]
+BUDGET_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "fiscal_year", "category_code", "stage",
+                  "amount_fen", "currency"]
+PROCUREMENT_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "project_code", "ocid", "release_id",
+                       "release_date", "fiscal_year", "title", "method", "ocds_method", "method_raw", "budget_fen",
+                       "contract_fen", "currency", "supplier_name", "supplier_id", "tender_date", "award_date",
+                       "contract_date"]
+TABLE_OF_KIND = {"expenses": "expense", "budgets": "budget", "procurement": "procurement"}
+
+
+@dataclass
+class Context:
+    kind: str
+    file: str
+    sheet: str | None
+    placement: Placement
+    units: dict[str, str]  # amount field -> yuan | wan | yi
+    mapping: Mapping | None
+    categories: dict[str, str]  # label (code, 中文, English, mapped) -> category code
+    default_category: str | None = None
+    currency: str = "CNY"
+    amount_fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Chunk:
+    tables: dict[str, pl.DataFrame]  # expense | budget | procurement -> normalised rows
+    problems: pl.DataFrame
+    rows: int
+    blank: int
+    totals: pl.DataFrame  # ROW, is_total, is_subtotal, and one fen column per amount field
+
+
+def parse_fields(raw: pl.DataFrame, ctx: Context) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """Parse every placed field; returns the parsed frame (with ``f`` and ``f__err`` columns)."""
+    exprs: list[pl.Expr] = [pl.col(ROW)]
+    fmt = ctx.mapping.date_format if ctx.mapping else None
+    placed = []
+    for name, (typ, _) in KINDS[ctx.kind].items():
+        header = ctx.placement.fields.get(name)
+        if not header:
+            continue
+        col = pl.col(header).cast(pl.String)
+        if typ in ("text", "code"):
+            v, err = cells.text(col, MAX_LEN.get(name, 4000))
+        elif typ == "year":
+            v, err = cells.year(col)
+        elif typ == "date":
+            v, err = cells.date(col, fmt)
+        elif typ == "count":
+            v, err = cells.count(col)
+        elif typ == "amount":
+            v, err = cells.amount(col, ctx.units.get(name, "yuan"))
+        elif typ == "category":
+            v, err = cells.lookup(col, ctx.categories, "category-unknown", ctx.default_category)
+        elif typ == "stage":
+            v, err = cells.lookup(col, cells.STAGES, "stage-unknown")
+        elif typ == "method":
+            v, err = cells.lookup(col, cells.METHODS, "method-unknown", None)
+        elif typ == "currency":
+            v, err = cells.currency(col)
+        else:  # pragma: no cover - a typo in KINDS
+            raise ValueError(typ)
+        exprs += [v.alias(name), err.alias(f"{name}__err"), col.alias(f"{name}__raw")]
+        placed.append((name, header))
+    return raw.select(exprs), placed
+
+
+def problem_rows(parsed: pl.DataFrame, placed, ctx: Context, required: list[str]) -> pl.DataFrame:
+    frames = []
+    for name, header in placed:
+        err = pl.col(f"{name}__err")
+        if name in required:
+            missing = "amount-missing" if name.endswith("amount") else "value-missing"
+            err = pl.when(pl.col(f"{name}__raw").is_null()).then(pl.lit(missing)).otherwise(err)
+        frames.append(
+            parsed.select(
+                pl.col(ROW).alias("row"), pl.lit(header).alias("column"),
+                pl.col(f"{name}__raw").alias("value"), err.alias("code"),
+            ).filter(pl.col("code").is_not_null())
+        )
+    out = pl.concat(frames) if frames else pl.DataFrame(schema={"row": pl.Int64, "column": pl.String,
+                                                                   "value": pl.String, "code": pl.String})
+    return out.with_columns(
+        pl.lit(ctx.sheet, pl.String).alias("sheet"),
+        pl.col("code").replace_strict(SEVERITY, default="error").alias("severity"),
+    )
+
+
+def split_rows(raw: pl.DataFrame, ctx: Context) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(detail rows, total rows, blank count)."""
+    data_cols = [c for c in raw.columns if c != ROW]
+    raw = raw.with_columns(
+        cells.is_blank(data_cols).alias("__blank"),
+        cells.is_total(data_cols).alias("__total"),
+        cells.is_subtotal(data_cols).alias("__subtotal"),
+    )
+    blank = int(raw["__blank"].sum())
+    body = raw.filter(~pl.col("__blank"))
+    return body.filter(~pl.col("__total")), body.filter(pl.col("__total")), blank
+
+
+def totals_frame(detail: pl.DataFrame, totals: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    """Amounts of detail and total rows, in file order, for the stated-total check."""
+    parts = []
+    for frame, is_total in ((detail, False), (totals, True)):
+        cols = [pl.col(ROW), pl.lit(is_total).alias("is_total"),
+                (pl.col("__subtotal") if is_total else pl.lit(False)).alias("is_subtotal")]
+        for f in ctx.amount_fields:
+            header = ctx.placement.fields[f]
+            fen, _ = cells.amount(pl.col(header).cast(pl.String), ctx.units.get(f, "yuan"))
+            cols.append(fen.alias(f))
+        parts.append(frame.select(cols))
+    return pl.concat(parts).sort(ROW)
+
+
+def normalise(raw: pl.DataFrame, ctx: Context) -> Chunk:
+    """Normalise one chunk of an expenses, budgets or procurement sheet."""
+    detail, total_rows, blank = split_rows(raw, ctx)
+    parsed, placed = parse_fields(detail, ctx)
+    required = REQUIRED_VALUES[ctx.kind] + (["date"] if not ctx.placement.fields.get("fiscal_year") else [])
+    problems = problem_rows(parsed, placed, ctx, required)
+    if "date" in parsed.columns and "fiscal_year" in parsed.columns:
+        off = parsed.filter(pl.col("date").dt.year() != pl.col("fiscal_year")).select(
+            pl.col(ROW).alias("row"), pl.lit(ctx.placement.fields["date"]).alias("column"),
+            pl.col("date__raw").alias("value"), pl.lit("date-year-mismatch").alias("code"),
+            pl.lit(ctx.sheet, pl.String).alias("sheet"), pl.lit("warning").alias("severity"))
+        problems = pl.concat([problems, off])
+    totals = totals_frame(detail, total_rows, ctx)
+    table = BUILDERS[ctx.kind](parsed, ctx)
+    return Chunk({TABLE_OF_KIND[ctx.kind]: table}, problems, raw.height, blank, totals)
+
+
+def _col(parsed: pl.DataFrame, name: str, dtype=pl.String) -> pl.Expr:
+    return pl.col(name) if name in parsed.columns else pl.lit(None, dtype)
+
+
+def _currency(parsed: pl.DataFrame, ctx: Context) -> pl.Expr:
+    return _col(parsed, "currency").fill_null(pl.lit(ctx.currency))
+
+
+def _year(parsed: pl.DataFrame) -> pl.Expr:
+    if "fiscal_year" in parsed.columns:
+        return pl.col("fiscal_year").cast(pl.Int32)
+    return _col(parsed, "date", pl.Date).dt.year().cast(pl.Int32)
+
+
+def _expenses(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    return parsed.select(
+        pl.lit(ctx.sheet, pl.String).alias("sheet"), pl.col(ROW).cast(pl.Int64).alias("source_row"),
+        pl.col("unit_code"), _col(parsed, "unit_name").alias("unit_name"), _year(parsed).alias("fiscal_year"),
+        _col(parsed, "date", pl.Date).alias("entry_date"), pl.col("category").alias("category_code"),
+        pl.col("amount").alias("amount_fen"), _currency(parsed, ctx).alias("currency"),
+        _col(parsed, "payee").alias("payee"), _col(parsed, "description").alias("description"),
+        _col(parsed, "voucher_no").alias("voucher_no"), pl.col("category__raw").alias("source_category"),
+        _col(parsed, "persons", pl.Int64).alias("persons"), _col(parsed, "batches", pl.Int64).alias("batches"),
+        pl.lit(None, pl.Int64).alias("vehicles"),
+    )
+
+
+def _budgets(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    return parsed.select(
+        pl.lit(ctx.sheet, pl.String).alias("sheet"), pl.col(ROW).cast(pl.Int64).alias("source_row"),
+        pl.col("unit_code"), _col(parsed, "unit_name").alias("unit_name"), _year(parsed).alias("fiscal_year"),
+        pl.col("category").alias("category_code"), _col(parsed, "stage").fill_null("original").alias("stage"),
+        pl.col("amount").alias("amount_fen"), _currency(parsed, ctx).alias("currency"),
+    )
+
+
+def _procurement(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    method = pl.col("method").fill_null(pl.when(pl.col("method__raw").is_not_null()).then(pl.lit("other")))
+    ocds = pl.col("method__raw").pipe(cells.normalised)
+    ocds = pl.when(ocds.is_in(["open", "selective", "limited", "direct"])).then(ocds).otherwise(
+        method.replace_strict(cells.OCDS_METHOD, default=None, return_dtype=pl.String))
+    return parsed.select(
+        pl.lit(ctx.sheet, pl.String).alias("sheet"), pl.col(ROW).cast(pl.Int64).alias("source_row"),
+        pl.col("unit_code"), _col(parsed, "unit_name").alias("unit_name"),
+        _col(parsed, "project_code").alias("project_code"), pl.lit(None, pl.String).alias("ocid"),
+        pl.lit(None, pl.String).alias("release_id"), pl.lit(None, pl.Datetime("us", "UTC")).alias("release_date"),
+        _year(parsed).alias("fiscal_year"), _col(parsed, "title").alias("title"), method.alias("method"),
+        ocds.alias("ocds_method"), pl.col("method__raw").alias("method_raw"),
+        _col(parsed, "budget_amount", pl.Int64).alias("budget_fen"),
+        _col(parsed, "contract_amount", pl.Int64).alias("contract_fen"), _currency(parsed, ctx).alias("currency"),
+        _col(parsed, "supplier_name").alias("supplier_name"), _col(parsed, "supplier_id").alias("supplier_id"),
+        _col(parsed, "tender_date", pl.Date).alias("tender_date"),
+        _col(parsed, "award_date", pl.Date).alias("award_date"),
+        _col(parsed, "contract_date", pl.Date).alias("contract_date"),
+    )
+
+
+BUILDERS = {"expenses": _expenses, "budgets": _budgets, "procurement": _procurement}
+REQUIRED_VALUES = {
+    "expenses": ["unit_code", "fiscal_year", "category", "amount"],
+    "budgets": ["unit_code", "fiscal_year", "category", "amount"],
+    "procurement": ["unit_code", "fiscal_year", "method"],
+    "disclosure": ["unit_code", "fiscal_year"],
+}

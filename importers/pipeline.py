@@ -1,0 +1,239 @@
+"""The shared import pipeline: normalised rows in, one all-or-nothing batch out.
+
+Interface for importers (the tabular kinds in ``importers.run`` and ``importers.ocds`` use it)::
+
+    from importers.pipeline import FileMeta, Options, load_procurement, load_normalised
+    from importers.problems import Problems
+
+    meta = FileMeta.of(path, kind="ocds", encoding="utf-8")      # sha256 of the file, streamed
+    problems = Problems(meta.name)                               # add(code, row=..., column=..., value=...)
+    result = load_procurement(engine, frame, problems, meta, Options(submitted_by="alice"))
+    result.status   # "loaded" | "refused" | "unchanged" | "dry-run"
+    result.batch_id, result.report  # report is also stored in import_batch.report_json
+
+``frame`` holds one row per procurement record with the columns of ``PROCUREMENT_COLUMNS`` in
+``importers.kinds`` (missing optional columns are filled with nulls): ``unit_code``, ``unit_name``,
+``fiscal_year`` (Int32), ``method`` (open_tender … rfq | other), ``ocds_method``, ``method_raw``,
+``budget_fen`` / ``contract_fen`` (Int64, integer minor units, null when missing), ``currency``
+(upper case), ``release_date`` (Datetime UTC), ``*_date`` (Date), ``source_row`` (the position the
+user can find the record at) and ``sheet`` (any label, e.g. a file inside an archive).
+``load_normalised`` takes an iterable of chunks ``{"expense"|"budget"|"procurement": frame}`` to
+stream big inputs.
+
+What the pipeline does, inside one transaction (``ledger.db.writing``; ``reading`` for a dry run):
+the same file (kind + sha256) already live is a no-op; ``--supersedes`` is checked; lines that are
+exact duplicates inside the file are errors (warnings with ``allow_duplicates``); rows already in
+the ledger are held back as probable duplicates (a procurement row whose ``release_id`` and
+``release_date`` are already stored is skipped as already imported); any ``error`` problem refuses
+the file and nothing is written. Otherwise it creates the batch (with its report), creates unknown
+units, bulk-inserts the rows, stores ``finding`` problems as data-quality findings, then calls
+``ledger.events.batch_published`` and ``ledger.audit.record``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine, select
+
+from importers import duplicates
+from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
+from importers.problems import Problems
+from ledger import audit, events
+from ledger.batches import bulk_insert, create_batch, ensure_units, find_published, live
+from ledger.db import reading, writing
+from ledger.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord
+
+TABLES = {"expense": (ExpenseEntry, EXPENSE_COLUMNS, "amount_fen"),
+          "budget": (BudgetLine, BUDGET_COLUMNS, "amount_fen"),
+          "procurement": (ProcurementRecord, PROCUREMENT_COLUMNS, "contract_fen")}
+SPOOL_ROWS = 1_000_000  # normalised rows kept in memory before spilling to Arrow IPC files
+
+
+@dataclass
+class FileMeta:
+    path: Path
+    name: str
+    kind: str
+    sha256: str
+    encoding: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    amount_unit: str | None = None
+
+    @classmethod
+    def of(cls, path: Path, kind: str, encoding: str | None = None) -> FileMeta:
+        h = hashlib.sha256()
+        with Path(path).open("rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        return cls(Path(path), Path(path).name, kind, h.hexdigest(), encoding)
+
+
+@dataclass
+class Options:
+    submitted_by: str = "cli"
+    role: str | None = None
+    dry_run: bool = False
+    supersedes: int | None = None
+    allow_duplicates: bool = False
+    progress: Callable[[str, int], None] | None = None  # (phase, rows) for a progress bar
+
+
+@dataclass
+class Result:
+    status: str
+    batch_id: int | None
+    report: dict
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "refused"
+
+
+def conform(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Give ``frame`` exactly ``columns`` (missing ones as nulls of the table's type)."""
+    types = {"fiscal_year": pl.Int32, "source_row": pl.Int64, "entry_date": pl.Date, "tender_date": pl.Date,
+             "award_date": pl.Date, "contract_date": pl.Date, "release_date": pl.Datetime("us", "UTC"),
+             "amount_fen": pl.Int64, "budget_fen": pl.Int64, "contract_fen": pl.Int64, "persons": pl.Int64,
+             "batches": pl.Int64, "vehicles": pl.Int64}
+    return frame.select(
+        [(pl.col(c) if c in frame.columns else pl.lit(None)).cast(types.get(c, pl.String)).alias(c) for c in columns]
+    )
+
+
+class Spool:
+    """Normalised chunks between validation and insert; spilled to disk past ``SPOOL_ROWS``."""
+
+    def __init__(self):
+        self.parts: list[tuple[str, pl.DataFrame | Path]] = []
+        self.in_memory = 0
+        self._dir: tempfile.TemporaryDirectory | None = None
+
+    def add(self, table: str, frame: pl.DataFrame) -> None:
+        if self.in_memory + frame.height > SPOOL_ROWS:
+            if self._dir is None:
+                self._dir = tempfile.TemporaryDirectory(prefix="sunshine-import-")
+            path = Path(self._dir.name) / f"{len(self.parts)}.arrow"
+            frame.write_ipc(path, compression="lz4")
+            self.parts.append((table, path))
+        else:
+            self.in_memory += frame.height
+            self.parts.append((table, frame))
+
+    def __iter__(self):
+        for table, part in self.parts:
+            yield table, (pl.read_ipc(part, memory_map=False) if isinstance(part, Path) else part)
+
+    def close(self) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+
+
+def load_procurement(engine: Engine, frame: pl.DataFrame, problems: Problems, meta: FileMeta,
+                     options: Options, stats: dict | None = None) -> Result:
+    """Load normalised procurement rows (see the module docstring) as one batch."""
+    return load_normalised(engine, [{"procurement": frame}], problems, meta, options, stats)
+
+
+def load_normalised(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: Problems,
+                    meta: FileMeta, options: Options, stats: dict | None = None) -> Result:
+    """Validate across chunks, then write everything as one batch or nothing at all."""
+    opener = reading if options.dry_run else writing
+    with opener(engine) as conn:
+        existing = find_published(conn, meta.kind, meta.sha256)
+        if existing is not None and options.supersedes is None:
+            report = base_report(meta, stats or {}, problems) | {"status": "unchanged", "batch_id": existing}
+            return Result("unchanged", existing, report)
+        if options.supersedes is not None:
+            _check_supersedes(conn, meta, options.supersedes, problems)
+        spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes)
+        try:
+            counted = {"detail": 0}
+            for chunk in chunks:
+                for table, frame in chunk.items():
+                    frame = conform(frame, TABLES[table][1])
+                    frame = found.mark(table, frame)
+                    spool.add(table, frame)
+                    if options.progress:
+                        options.progress("validate", frame.height)
+            stats = {**counted, **(stats or {})}
+            held_rows = found.report(problems, options.allow_duplicates)
+            if problems.count("error"):
+                return Result("refused", None, base_report(meta, stats, problems) | {"status": "refused"})
+            tally = found.tally(options.allow_duplicates)
+            report = base_report(meta, stats, problems) | {"status": "loaded", "held_rows": held_rows}
+            report["rows"] |= tally
+            report["totals"] = found.totals(options.allow_duplicates)
+            if options.dry_run:
+                report["status"] = "dry-run"
+                return Result("dry-run", None, report)
+            batch_id = _write(conn, meta, options, spool, found, report, problems)
+            report["batch_id"] = batch_id
+            return Result("loaded", batch_id, report)
+        finally:
+            spool.close()
+
+
+def _check_supersedes(conn, meta: FileMeta, old: int, problems: Problems) -> None:
+    row = conn.execute(select(ImportBatch.kind, live(ImportBatch.id)).where(ImportBatch.id == old)).first()
+    if row is None:
+        problems.add("supersedes-invalid", value=str(old), detail=f"batch {old} does not exist")
+    elif row[0] != meta.kind:
+        problems.add("supersedes-invalid", value=str(old), detail=f"batch {old} is a {row[0]} batch, not {meta.kind}")
+    elif not row[1]:
+        problems.add("supersedes-invalid", value=str(old), detail=f"batch {old} is already superseded")
+
+
+def base_report(meta: FileMeta, stats: dict, problems: Problems) -> dict:
+    return {
+        "ok": problems.count("error") == 0,
+        "kind": meta.kind, "file": meta.name, "sha256": meta.sha256, "encoding": meta.encoding,
+        "sheets": meta.sheets, "amount_unit": meta.amount_unit,
+        "rows": {k: stats.get(k, 0) for k in ("read", "detail", "blank", "total_rows")},
+        "problems": problems.report(),
+    }
+
+
+def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: dict, problems: Problems) -> int:
+    rows = report["rows"]
+    main = {"expenses": "expense", "budgets": "budget", "disclosure": "expense"}.get(meta.kind, "procurement")
+    totals = report["totals"].get(main, {})
+    batch_id = create_batch(
+        conn, kind=meta.kind, file_name=meta.name, sha256=meta.sha256, submitted_by=options.submitted_by,
+        encoding=meta.encoding, sheet=", ".join(s for s in meta.sheets if s) or None, amount_unit=meta.amount_unit,
+        rows_read=rows["read"], rows_loaded=rows["loaded"], rows_skipped=rows["blank"] + rows["total_rows"] + rows["skipped_existing"],
+        rows_held=rows["held"], control_total_fen=next(iter(totals.values())) if len(totals) == 1 else None,
+        supersedes_id=options.supersedes, report=report | {"batch_id": "(this batch)"},
+    )
+    unit_ids = ensure_units(conn, found.units(), batch_id)
+    units = pl.DataFrame({"unit_code": list(unit_ids), "unit_id": list(unit_ids.values())},
+                         schema={"unit_code": pl.String, "unit_id": pl.Int64})
+    for table, frame in spool:
+        model, columns, _ = TABLES[table]
+        keep = found.keep_expr(options.allow_duplicates)
+        frame = frame.filter(keep).join(units, on="unit_code", how="left")
+        out = frame.with_columns(pl.lit(batch_id, pl.Int64).alias("batch_id")).select(
+            ["batch_id", "unit_id"] + [c for c in columns if c not in ("sheet", "unit_code", "unit_name")]
+        )
+        bulk_insert(conn, model.__table__, out)
+        if options.progress:
+            options.progress("write", out.height)
+    findings = problems.frame().filter(pl.col("severity") == "finding")
+    if findings.height:
+        bulk_insert(conn, DataQualityFinding.__table__, findings.select(
+            pl.lit(batch_id, pl.Int64).alias("batch_id"), pl.col("sheet"), pl.col("row").alias("source_row"),
+            pl.col("column").alias("column_name"), pl.col("code"),
+            pl.col("detail").fill_null(pl.col("value")).alias("message"),
+            pl.col("value").cast(pl.Int64, strict=False).alias("difference_fen"),
+        ))
+    events.batch_published(conn, batch_id)
+    audit.record(conn, actor=options.submitted_by, role=options.role, action="import.publish",
+                 object_type="import_batch", object_id=batch_id,
+                 details={"kind": meta.kind, "file": meta.name, "sha256": meta.sha256, "rows": rows,
+                          "supersedes": options.supersedes})
+    return batch_id

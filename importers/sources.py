@@ -1,0 +1,208 @@
+"""Open a CSV, TSV, XLSX, JSON or JSON Lines file as sheets of string cells.
+
+Everything is read as text first (numbers are parsed later by ``ledger.money`` and friends, so a
+non-strict cast can never turn ``1,234.50`` into a silent null). Each sheet knows the spreadsheet row
+of its header, so every data row carries ``__row``: the row number the clerk sees in Excel.
+Big CSVs come back in chunks, never whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from importers import encoding as enc
+from importers.safety import Limits, Refused, check_json_text, check_size, check_xlsx
+
+ROW = "__row"
+CHUNK_ROWS = 500_000
+HEADER_SCAN_ROWS = 30
+_TITLE_UNIT = re.compile(r"(?:单位|金额单位)\s*[:：]\s*(万元|亿元|元)")
+UNIT_WORDS = {"元": "yuan", "万元": "wan", "亿元": "yi"}
+
+
+@dataclass
+class Sheet:
+    name: str | None
+    header_row: int  # 1-based, as seen in a spreadsheet
+    headers: list[str]
+    unit_hint: str | None  # from a title row such as 单位：万元
+    chunks: Callable[[], Iterator[pl.DataFrame]]  # string columns named by ``headers`` plus ROW
+
+
+@dataclass
+class Opened:
+    encoding: str | None
+    sheets: list[Sheet]
+    skipped: list[tuple[str, str]]  # (sheet, why)
+
+
+def find_header(rows: list[list[str | None]], is_header: Callable[[list[str]], bool]) -> int | None:
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if is_header([c for c in row if c]):
+            return i
+    return None
+
+
+def unit_hint(rows: list[list[str | None]]) -> str | None:
+    for row in rows:
+        for cell in row:
+            if cell and (m := _TITLE_UNIT.search(unicodedata.normalize("NFKC", cell))):
+                return UNIT_WORDS[m.group(1)]
+    return None
+
+
+def dedupe(headers: list[str | None]) -> list[str]:
+    out, seen = [], {}
+    for i, h in enumerate(headers):
+        h = (h or "").strip() or f"column_{i + 1}"
+        n = seen.get(h, 0)
+        seen[h] = n + 1
+        out.append(h if n == 0 else f"{h}#{n + 1}")
+    return out
+
+
+def open_file(path: Path, is_header, *, encoding: str | None, sheet: str | None, limits: Limits,
+              workdir: Path) -> Opened:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _open_xlsx(path, is_header, sheet, limits)
+    if suffix == ".json":
+        return _open_json(path, limits, lines=False)
+    if suffix == ".jsonl":
+        return _open_json(path, limits, lines=True)
+    if suffix in (".csv", ".tsv", ".txt"):
+        return _open_csv(path, is_header, encoding, limits, workdir, "\t" if suffix == ".tsv" else None)
+    raise Refused("file-unreadable", f"unsupported file type {suffix or '(none)'}: use .csv .tsv .xlsx .json .jsonl")
+
+
+def _open_csv(path, is_header, encoding, limits, workdir, separator) -> Opened:
+    check_size(path, limits.max_text_bytes)
+    name = enc.normalise_name(encoding) if encoding else enc.sniff(path)
+    text_path = enc.utf8_path(path, name, workdir)
+    with text_path.open("r", encoding="utf-8-sig", newline="") as f:
+        head = "".join(line for _, line in zip(range(HEADER_SCAN_ROWS + 1), f, strict=False))
+    if not head.strip():
+        raise Refused("file-empty")
+    if separator is None:
+        first = head.splitlines()[0]
+        separator = max([",", ";", "\t"], key=first.count)
+    rows = list(csv.reader(io.StringIO(head), delimiter=separator))
+    idx = find_header(rows, is_header)
+    if idx is None:
+        idx = 0  # report against the first row; the column check names what is missing
+    headers = dedupe(rows[idx]) if rows else []
+    header_row = idx + 1
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        lf = pl.scan_csv(
+            text_path, has_header=False, skip_rows=idx + 1, separator=separator, infer_schema=False,
+            new_columns=headers, schema={h: pl.String for h in headers}, encoding="utf8",
+            truncate_ragged_lines=False, missing_columns="insert", raise_if_empty=False,
+            row_index_name=ROW, row_index_offset=header_row + 1, empty_string_is_null=True,
+        )
+        try:
+            yield from lf.collect_batches(chunk_size=CHUNK_ROWS)
+        except pl.exceptions.PolarsError as e:
+            raise Refused("file-unreadable", str(e).splitlines()[0]) from None
+
+    return Opened(name, [Sheet(None, header_row, headers, unit_hint(rows[:idx]), chunks)], [])
+
+
+def _first_rows(path: Path) -> dict[str, int]:
+    """Spreadsheet row of each sheet's first non-empty cell (calamine drops leading empty rows)."""
+    out: dict[str, int] = {}
+    with zipfile.ZipFile(path) as zf:
+        try:
+            wb = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        except KeyError:
+            return out
+        targets = dict(re.findall(r'<Relationship[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
+        targets |= {a: b for b, a in re.findall(r'<Relationship[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)}
+        for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", wb):
+            name = re.search(r'\bname="([^"]*)"', tag)
+            rid = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\bid="([^"]*)"', tag)
+            if not (name and rid and rid.group(1) in targets):
+                continue
+            target = targets[rid.group(1)].lstrip("/")
+            member = target if target.startswith("xl/") else f"xl/{target}"
+            try:
+                with zf.open(member) as f:
+                    xml = f.read(4 << 20).decode("utf-8", "replace")
+            except KeyError:
+                continue
+            m = re.search(r'<c\b[^>]*?\br="[A-Z]+(\d+)"[^>]*?>\s*<(?:v|is|f)\b', xml)
+            out[html.unescape(name.group(1))] = int(m.group(1)) if m else 1
+    return out
+
+
+def _open_xlsx(path, is_header, sheet, limits) -> Opened:
+    import fastexcel
+
+    check_xlsx(path, limits)
+    try:
+        reader = fastexcel.read_excel(path)
+    except Exception as e:  # calamine's errors are not one class
+        raise Refused("file-unreadable", f"not a readable XLSX workbook ({str(e).splitlines()[0][:200]})") from None
+    names = reader.sheet_names
+    if sheet is not None:
+        if sheet not in names:
+            raise Refused("sheet-not-found", ", ".join(names), value=sheet)
+        names = [sheet]
+    first = _first_rows(path)
+    sheets, skipped = [], []
+    for name in names:
+        frame = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        if frame.height == 0:
+            skipped.append((name, "empty"))
+            continue
+        rows = frame.head(HEADER_SCAN_ROWS).rows()
+        idx = find_header(rows, is_header)
+        if idx is None:
+            skipped.append((name, "no header row"))
+            continue
+        headers = dedupe(list(rows[idx]))
+        offset = first.get(name, 1)
+        body = frame.slice(idx + 1).rename(dict(zip(frame.columns, headers, strict=True)))
+        body = body.with_row_index(ROW, offset=offset + idx + 1).with_columns(pl.col(ROW).cast(pl.Int64))
+        body = body.with_columns(
+            [pl.col(h).str.strip_chars().replace("", None) for h in headers]
+        )
+        sheets.append(Sheet(name, offset + idx, headers, unit_hint(rows[:idx]), lambda b=body: iter([b])))
+    return Opened(None, sheets, skipped)
+
+
+def _open_json(path: Path, limits: Limits, lines: bool) -> Opened:
+    if lines:
+        check_size(path, limits.max_json_bytes)
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise Refused("encoding-unknown", f" (JSON Lines must be UTF-8: byte {e.start})") from None
+        records = [check_json_text(line, limits) for line in text.splitlines() if line.strip()]
+    else:
+        from importers.safety import load_json
+
+        data = load_json(path, limits)
+        records = data.get("rows") if isinstance(data, dict) else data
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise Refused("json-not-rows")
+    if any(isinstance(v, dict | list) for r in records for v in r.values()):
+        raise Refused("json-not-rows")
+    if not records:
+        raise Refused("file-empty")
+    headers = dedupe(list(dict.fromkeys(k for r in records for k in r)))
+    columns = {h: [None if r.get(h) is None else str(r.get(h)) for r in records] for h in headers}
+    frame = pl.DataFrame(columns, schema={h: pl.String for h in headers})
+    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+    return Opened("utf-8", [Sheet(None, 0, headers, None, lambda: iter([frame]))], [])
