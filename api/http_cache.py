@@ -12,6 +12,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from litestar import Request, Response
 
+from api.auth import token_of
 from ledger.db import reading
 from ledger.queries import data_version
 
@@ -30,6 +31,8 @@ def _cacheable(request: Request) -> bool:
 
 
 async def before_request(request: Request) -> Response | None:
+    if "authorization" in request.headers:
+        token_of(request)  # a presented token must be valid, on reads too: a revoked one is refused
     if not _cacheable(request):
         return None
     with reading(request.app.state.engine) as conn:

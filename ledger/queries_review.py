@@ -41,7 +41,7 @@ FLAGS = Dataset(
         Column("policy_ref", _f.c.policy_ref, "string", "Policy text the flag refers to"),
         Column("message_zh", _f.c.message_zh, "string", "Message (中文)"),
         Column("message_en", _f.c.message_en, "string", "Message (English)"),
-        Column("evidence", _f.c.evidence_json, "array", "Rows the flag rests on", json=True),
+        Column("evidence", _f.c.evidence_json, "object", "Batches and rows the flag rests on", json=True),
         Column("created_at", _f.c.created_at, "datetime", "When first raised"),
         Column("resolved_at", _f.c.resolved_at, "datetime", "When resolved"),
     ),

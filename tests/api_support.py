@@ -92,7 +92,7 @@ def seed(url: str) -> dict:
         conn.execute(insert(Flag).values(
             id="flag1", rule_code="budget_overrun", rule_version=1, unit_id=units["U1"], fiscal_year=2023,
             category_code="reception", state="under_review", figures_json=json.dumps({"budget_fen": 130_000, "actual_fen": 123_457}),
-            message_zh="超预算", message_en="Over budget", evidence_json="[]", first_run_id=run, last_run_id=run, created_at=T0,
+            message_zh="超预算", message_en="Over budget", evidence_json=json.dumps({"batch_ids": [bid]}), first_run_id=run, last_run_id=run, created_at=T0,
         ))
         conn.execute(insert(FlagReview).values(flag_id="flag1", from_state="open", to_state="explained", reviewer="纪委甲",
                                                note=PUBLISHED_NOTE, created_at=T0, published_at=T0))

@@ -1,0 +1,32 @@
+"""``sunshine serve``: run the open-data API and pages under uvicorn (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from cli.common import database_option, database_url
+
+
+@click.command("serve")
+@database_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (each keeps its own rate-limit counters).")
+@click.pass_context
+def command(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Serve the API at /api/v1 (docs at /api/v1/schema) and the public pages."""
+    import uvicorn
+
+    from ledger.config import database_url as configured
+
+    url = configured(database_url(ctx))
+    # Workers are separate processes that build the app themselves: hand them the URL by environment.
+    os.environ["SUNSHINE_DATABASE_URL"] = url
+    if host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0") and "SUNSHINE_ALLOWED_HOSTS" not in os.environ:
+        os.environ["SUNSHINE_ALLOWED_HOSTS"] = f"127.0.0.1,localhost,::1,{host}"
+    click.echo(f"Serving http://{host}:{port}/api/v1 ({url.split('://')[0]}, {workers} worker(s))", err=True)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+                proxy_headers=False, server_header=False)

@@ -1,0 +1,90 @@
+"""``sunshine token create | list | revoke``: API tokens for the finance bureau, the commission and admins."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import database_option, database_url, json_option, print_json, refuse
+
+
+@click.group("token")
+def command() -> None:
+    """Manage API tokens (stored only as SHA-256 hashes)."""
+
+
+def _engine(ctx):
+    from ledger.db import make_engine
+
+    return make_engine(database_url(ctx))
+
+
+@command.command("create")
+@database_option
+@click.option("--role", required=True, type=click.Choice(["finance", "discipline", "admin"]), help="What it may do.")
+@click.option("--name", required=True, help="Who holds it (recorded as the actor of every write).")
+@json_option
+@click.pass_context
+def create(ctx, role: str, name: str, as_json: bool) -> None:
+    """Create a token and print it once; it cannot be shown again."""
+    from ledger import tokens
+    from ledger.db import writing
+
+    engine = _engine(ctx)
+    try:
+        with writing(engine) as conn:
+            secret, info = tokens.create(conn, name=name, role=role, actor="cli")
+    except ValueError as exc:
+        refuse(str(exc), as_json)
+    finally:
+        engine.dispose()
+    if as_json:
+        print_json({"ok": True, "id": info.id, "name": info.name, "role": info.role, "token": secret})
+    else:
+        click.echo(secret)
+        click.echo(f"token {info.id} for {info.name} ({info.role}); store it now, it will not be shown again", err=True)
+
+
+@command.command("list")
+@database_option
+@json_option
+@click.pass_context
+def list_(ctx, as_json: bool) -> None:
+    """List tokens (never their secrets)."""
+    from ledger import tokens
+    from ledger.db import reading
+
+    engine = _engine(ctx)
+    with reading(engine) as conn:
+        rows = tokens.list_tokens(conn)
+    engine.dispose()
+    if as_json:
+        print_json({"ok": True, "tokens": [
+            {"id": t.id, "name": t.name, "role": t.role, "created_at": t.created_at, "revoked_at": t.revoked_at}
+            for t in rows
+        ]})
+        return
+    for t in rows:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        click.echo(f"{t.id}\t{t.role}\t{t.name}\t{state}")
+
+
+@command.command("revoke")
+@database_option
+@click.argument("token_id", type=int)
+@json_option
+@click.pass_context
+def revoke(ctx, token_id: int, as_json: bool) -> None:
+    """Revoke token TOKEN_ID; requests bearing it are refused from then on."""
+    from ledger import tokens
+    from ledger.db import writing
+
+    engine = _engine(ctx)
+    with writing(engine) as conn:
+        done = tokens.revoke(conn, token_id, actor="cli")
+    engine.dispose()
+    if not done:
+        refuse(f"no active token with id {token_id} (see sunshine token list)", as_json)
+    if as_json:
+        print_json({"ok": True, "id": token_id, "revoked": True})
+    else:
+        click.echo(f"token {token_id} revoked")
