@@ -146,7 +146,7 @@ def expense_chunk(scale: Scale, seed: int, stream: int, chunk: int, rows: int, s
     )
     categories = pl.Series([c[0] for c in CATEGORIES])
     descriptions = pl.Series([DESCRIPTIONS[c[0]] for c in CATEGORIES])
-    prefix = "V" if stream == 0 else "X"
+    prefix = "V" if stream == 0 else f"X{stream}-"
     return frame.select(
         unit_code(pl.col("u")).alias("unit_code"),
         unit_name(pl.col("u")).alias("unit_name"),

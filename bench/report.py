@@ -1,0 +1,239 @@
+"""Render benchmark results as the table in docs/benchmarks.md (and on the terminal).
+
+    .venv/bin/python -m bench.report        # re-render docs/benchmarks.md from bench/results/*.json
+
+Only the text between ``<!-- bench:NAME:start -->`` and ``<!-- bench:NAME:end -->`` is replaced, so
+the prose around it is kept; every figure inside comes from ``bench/results/<scale>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+LARGE_ROWS = 50_000_000
+MB = 1e6
+
+
+def _n(x: float | int | None, digits: int = 0) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+class Rows:
+    def __init__(self):
+        self.rows: list[list[str]] = []
+
+    def add(self, measure, backend, ours, peer_name="", peer="", ratio=None, aim="", ok=None):
+        self.rows.append([measure, backend, ours, peer_name, peer, "" if ratio is None else f"{ratio:.2f}×", aim,
+                          _verdict(ok) if aim else ""])
+
+    def error(self, measure, backend, message):
+        message = " ".join(str(message).split()).replace("|", "/")[:240]
+        self.rows.append([measure, backend, f"not measured: {message}", "", "", "", "", ""])
+
+    def markdown(self) -> str:
+        head = ["measure", "db", "ours", "peer", "peer's figure", "ratio", "aim", "aim met?"]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join(lines)
+
+
+def _load_rows(t: Rows, res: dict, scale: str) -> None:
+    for backend, load in res.get("load", {}).items():
+        if "error" in load:
+            t.error("import expenses", backend, load["error"])
+            for name, fig in load.get("peers", {}).items():
+                t.add(f"import {load.get('rows', 0):,} expense rows (rows/s)", backend, "not measured", name,
+                      _n(fig["rows_per_s"]))
+            continue
+        ours = load["ours"]
+        rps = ours["rows_per_s"]
+        label = f"import {load['rows']:,} expense rows (rows/s)"
+        if backend == "sqlite":
+            imp = load["peers"]["sqlite3 .import"]["rows_per_s"]
+            su = load["peers"]["sqlite-utils insert"]["rows_per_s"]
+            t.add(label, backend, _n(rps), "sqlite3 .import", _n(imp), rps / imp, "≥ 0.50× (stretch 0.70×)", rps >= 0.5 * imp)
+            t.add(label, backend, _n(rps), "sqlite-utils insert", _n(su), rps / su, "> 1.00×", rps > su)
+        else:
+            copy = load["peers"]["COPY (psycopg 3)"]["rows_per_s"]
+            t.add(label, backend, _n(rps), "COPY (psycopg 3)", _n(copy), rps / copy, "≥ 0.70×", rps >= 0.7 * copy)
+        ratio = ours["peak_rss"] / load["csv_bytes"]
+        at_5m = load["rows"] >= 5_000_000
+        t.add("peak RSS of the import (MB)", backend, _n(ours["peak_rss"] / MB), "CSV size (MB)",
+              _n(load["csv_bytes"] / MB), ratio, "≤ 2.00× at 5M rows" if at_5m else "(aim at 5M rows)",
+              ratio <= 2.0 if at_5m else None)
+        for kind in ("budgets", "procurement"):
+            fig = load.get(kind, {})
+            if "rows_per_s" in fig:
+                t.add(f"import {kind} (rows/s)", backend, _n(fig["rows_per_s"]))
+        t.add("database size after the imports (MB)", backend, _n(load["db_bytes"] / MB))
+
+
+def _check_rows(t: Rows, res: dict) -> None:
+    for backend, check in res.get("check", {}).items():
+        if "error" in check:
+            t.error("sunshine check", backend, check["error"])
+            continue
+        ours, peer = check["ours"]["seconds"], check["peer"]["seconds"]
+        t.add("`sunshine check` (s)", backend, _n(ours, 2), "polars scan_csv→group_by→collect (s)", _n(peer, 2),
+              ours / peer, "≤ 2.00× the peer's time", ours <= 2 * peer)
+        t.add("`sunshine check` again, data unchanged (s)", backend, _n(check["again"]["seconds"], 2))
+
+
+def _http_rows(t: Rows, res: dict, connections: int) -> None:
+    for backend, http in res.get("http", {}).items():
+        if "error" in http:
+            t.error("API", backend, http["error"])
+            continue
+        page = http["page"]
+        label = f"API 100-row page, {connections} connections (req/s)"
+        ds = http["peers"].get("datasette")
+        bare = http["peers"].get("bare Litestar handler")
+        if ds:
+            t.add(label, backend, _n(page["rps"]), "datasette `_shape=array&_nocount=1`", _n(ds["rps"]),
+                  page["rps"] / ds["rps"], "≥ 4.00×", page["rps"] >= 4 * ds["rps"])
+        if bare:
+            t.add(label, backend, _n(page["rps"]), "bare Litestar handler", _n(bare["rps"]),
+                  page["rps"] / bare["rps"], "≥ 0.70×", page["rps"] >= 0.7 * bare["rps"])
+        t.add("API 100-row page p50 / p99 (ms)", backend, f"{page['p50_ms']:.1f} / {page['p99_ms']:.1f}",
+              "bare handler p50 / p99", f"{bare['p50_ms']:.1f} / {bare['p99_ms']:.1f}" if bare else "",
+              None, "p99 ≤ 25 ms", page["p99_ms"] <= 25)
+        if ds:
+            t.add("datasette page p50 / p99 (ms)", backend, "", "datasette", f"{ds['p50_ms']:.1f} / {ds['p99_ms']:.1f}")
+        agg = http["aggregate"]
+        t.add("API aggregate (req/s; p50 / p99 ms)", backend,
+              f"{_n(agg['rps'])}; {agg['p50_ms']:.1f} / {agg['p99_ms']:.1f}", "", "", None, "p99 ≤ 25 ms",
+              agg["p99_ms"] <= 25)
+        ex = http.get("exact", {})
+        t.add("aggregate grand total = CSV's sum, in fen", backend,
+              f"{_n(ex.get('api_fen'))} vs {_n(ex.get('csv_fen'))}", "", "", None, "equal", ex.get("equal"))
+        errors = page["errors"] + agg["errors"]
+        if errors:
+            t.add("HTTP errors during the runs", backend, _n(errors), "", "", None, "0", False)
+
+
+def _mixed_rows(t: Rows, res: dict) -> None:
+    for backend, mixed in res.get("mixed", {}).items():
+        if "error" in mixed:
+            t.error("mixed traffic during imports", backend, mixed["error"])
+            continue
+        t.add(f"mixed public reads for {mixed['seconds']:.0f} s while importing (req/s; p50 / p99 ms)", backend,
+              f"{_n(mixed['rps'])}; {mixed['p50_ms']:.1f} / {mixed['p99_ms']:.1f}")
+        t.add("…errors (socket + non-2xx)", backend, _n(mixed["errors"]), "", "", None, "0", mixed["errors"] == 0)
+        t.add("…rows imported meanwhile (files; failed)", backend,
+              f"{_n(mixed['import_rows'])} ({len(mixed['imports'])}; {mixed['import_failures']})", "", "", None,
+              "0 failed", mixed["import_failures"] == 0)
+
+
+def table(res: dict) -> str:
+    t = Rows()
+    _load_rows(t, res, res["scale"])
+    _check_rows(t, res)
+    conns = 32
+    cmd = res.get("command", "")
+    m = re.search(r"--connections[ =](\d+)", cmd)
+    if m:
+        conns = int(m.group(1))
+    _http_rows(t, res, conns)
+    _mixed_rows(t, res)
+    return t.markdown()
+
+
+def machine_text(res: dict) -> str:
+    m = res["machine"]
+    pk = m["packages"]
+    files = res["files"]
+    return (
+        f"Measured {res['when']} at commit `{m['commit']}` with `{res['command']}`.\n"
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}; "
+        f"Python {m['python']}, SQLite {m['sqlite_python']} (shell {m['sqlite_shell']}), PostgreSQL {m['postgresql']}, "
+        f"polars {pk['polars']}, SQLAlchemy {pk['sqlalchemy']}, psycopg {pk['psycopg']}, Litestar {pk['litestar']}, "
+        f"uvicorn {pk['uvicorn']}, datasette {pk['datasette']}, sqlite-utils {pk['sqlite-utils']}, {m['wrk']}.\n"
+        f"Files: expenses {files['expenses']['rows']:,} rows ({files['expenses']['bytes'] / MB:,.1f} MB, "
+        f"{files['expenses']['bytes'] / max(1, files['expenses']['rows']):.0f} bytes a row), "
+        f"budgets {files['budgets']['rows']:,}, procurement {files['procurement']['rows']:,} rows; "
+        f"generated in {res['generate_seconds']} s (0 when the files were already there)."
+    )
+
+
+def _fit(points: list[tuple[int, float]], n: int) -> float:
+    (x0, y0), (x1, y1) = points
+    slope = (y1 - y0) / (x1 - x0)
+    return y0 + slope * (n - x0)
+
+
+def projection(results: dict[str, dict]) -> str:
+    small, medium = results.get("small"), results.get("medium")
+    if not (small and medium):
+        return "Needs both `bench/results/small.json` and `bench/results/medium.json`: run the small and medium scales."
+    lines = [
+        f"Straight lines through the small and medium runs, extended to {LARGE_ROWS:,} expense entries "
+        "(a national ledger: ten times the medium scale). Not measured: a projection.",
+        "",
+        "| figure | db | small (measured) | medium (measured) | large (projected) |",
+        "|---|---|---|---|---|",
+    ]
+    for backend in ("sqlite", "postgres"):
+        s, m = small.get("load", {}).get(backend, {}), medium.get("load", {}).get(backend, {})
+        if "ours" not in s or "ours" not in m:
+            continue
+        pts = [(s["rows"], s["ours"]["seconds"]), (m["rows"], m["ours"]["seconds"])]
+        secs = _fit(pts, LARGE_ROWS)
+        lines.append(f"| import time (s) | {backend} | {s['ours']['seconds']:,.1f} | {m['ours']['seconds']:,.1f} | "
+                     f"{secs:,.0f} ({LARGE_ROWS / secs:,.0f} rows/s) |")
+        rss = _fit([(s["rows"], s["ours"]["peak_rss"]), (m["rows"], m["ours"]["peak_rss"])], LARGE_ROWS)
+        lines.append(f"| import peak RSS (MB) | {backend} | {s['ours']['peak_rss'] / MB:,.0f} | "
+                     f"{m['ours']['peak_rss'] / MB:,.0f} | {rss / MB:,.0f} if it keeps growing as it does |")
+        db = _fit([(s["rows"], s["db_bytes"]), (m["rows"], m["db_bytes"])], LARGE_ROWS)
+        lines.append(f"| database size (GB) | {backend} | {s['db_bytes'] / 1e9:,.2f} | {m['db_bytes'] / 1e9:,.2f} | "
+                     f"{db / 1e9:,.1f} |")
+        sc, mc = small.get("check", {}).get(backend, {}), medium.get("check", {}).get(backend, {})
+        if "ours" in sc and "ours" in mc:
+            c = _fit([(s["rows"], sc["ours"]["seconds"]), (m["rows"], mc["ours"]["seconds"])], LARGE_ROWS)
+            lines.append(f"| `sunshine check` (s) | {backend} | {sc['ours']['seconds']:,.2f} | "
+                         f"{mc['ours']['seconds']:,.2f} | {c:,.0f} |")
+    return "\n".join(lines)
+
+
+def _profile_text(res: dict) -> str | None:
+    prof = res.get("load", {}).get("sqlite", {}).get("profile")
+    if not prof:
+        return None
+    keep = [line for line in prof.splitlines() if line.strip()][:60]
+    return "```\n" + "\n".join(keep) + "\n```"
+
+
+def _replace(doc: str, name: str, body: str) -> str:
+    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    block = f"{start}\n{body}\n{end}"
+    if start in doc:
+        return re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, doc, flags=re.S)
+    return doc.rstrip() + "\n\n" + block + "\n"
+
+
+def write_doc(doc_path: Path, results_dir: Path) -> None:
+    results = {p.stem: json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))}
+    doc = doc_path.read_text() if doc_path.exists() else "# Benchmarks\n"
+    for scale in ("small", "medium"):
+        res = results.get(scale)
+        if res:
+            doc = _replace(doc, scale, machine_text(res) + "\n\n" + table(res))
+            prof = _profile_text(res)
+            if prof:
+                doc = _replace(doc, f"profile-{scale}", prof)
+    doc = _replace(doc, "large", projection(results))
+    doc_path.write_text(doc)
+
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parent.parent
+    write_doc(root / "docs" / "benchmarks.md", root / "bench" / "results")
+    sys.exit(0)

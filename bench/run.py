@@ -1,0 +1,118 @@
+"""The whole benchmark at one scale, in one command; prints the table and writes docs/benchmarks.md.
+
+    .venv/bin/python -m bench.run small            # about two minutes
+    .venv/bin/python -m bench.run medium           # 5M entries: generate, load, check, serve
+    .venv/bin/python -m bench.run small --only load,check --no-doc
+
+Needs ``wrk`` (``apt-get install wrk``), the ``sqlite3`` shell, GNU ``time`` and a PostgreSQL server
+(``--pg``, default ``postgresql://postgres@127.0.0.1:5432/postgres``; a database ``bench_<scale>``
+is created and dropped). Raw figures go to ``bench/results/<scale>.json``; ``bench/report.py``
+renders them (and the projection to the large scale from the small and medium results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import psycopg
+
+from bench import generate, peers, report
+from bench.measure import BIN, ROOT
+from bench.scenarios import check_phase, http_phase, load_phase, machine, mixed_phase
+
+PHASES = ("load", "check", "http", "mixed")
+
+
+def pg_conninfo(url: str, dbname: str | None = None) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url.replace("postgresql+psycopg://", "postgresql://"))
+    parts = [f"host={u.host or '127.0.0.1'}", f"port={u.port or 5432}", f"user={u.username or 'postgres'}"]
+    if u.password:
+        parts.append(f"password={u.password}")
+    parts.append(f"dbname={dbname or u.database or 'postgres'}")
+    return " ".join(parts)
+
+
+def fresh_pg(admin_url: str, name: str) -> str:
+    """Drop and create ``name``; return its SQLAlchemy URL."""
+    with psycopg.connect(pg_conninfo(admin_url), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return make_pg_url(admin_url, name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scale", choices=["tiny", "small", "medium"])
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--only", default=",".join(PHASES), help=f"phases to run, of {','.join(PHASES)}")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per HTTP measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--mixed-seconds", type=int, default=30)
+    parser.add_argument("--profile", action="store_true", help="pyinstrument the import and the check")
+    parser.add_argument("--no-doc", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+    backends = args.backends.split(",")
+    phases = args.only.split(",")
+
+    work = ROOT / "var" / "bench" / args.scale
+    started = time.perf_counter()
+    if not (work / "expenses.csv").exists():
+        print(f"generating {args.scale} …", flush=True)
+        generate.generate(args.scale, ROOT / "var" / "bench")
+    gen_seconds = time.perf_counter() - started
+
+    files = {
+        kind: {"path": str(work / name), "rows": peers.csv_rows(work / name), "bytes": (work / name).stat().st_size}
+        for kind, name in (("expenses", "expenses.csv"), ("budgets", "budgets.csv"), ("procurement", "procurement.csv"),
+                           ("expenses_extra", "expenses-extra.csv"))
+    }
+    results_path = ROOT / "bench" / "results" / f"{args.scale}.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results.update(
+        scale=args.scale, machine=machine(args.pg), files=files, generate_seconds=round(gen_seconds, 2),
+        command=f".venv/bin/python -m bench.run {' '.join(argv if argv is not None else sys.argv[1:])}",
+        when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )
+    urls = {"sqlite": f"sqlite:///{work / 'ledger.sqlite3'}"}
+    ctx = {"work": work, "files": files, "urls": urls, "args": args, "pg_admin": args.pg, "fresh_pg": fresh_pg,
+           "pg_conninfo": pg_conninfo, "bin": BIN}
+    if "postgres" in backends:
+        name = f"bench_{args.scale}"
+        urls["postgres"] = fresh_pg(args.pg, name) if "load" in phases else make_pg_url(args.pg, name)
+    for phase, fn in (("load", load_phase), ("check", check_phase), ("http", http_phase), ("mixed", mixed_phase)):
+        if phase not in phases:
+            continue
+        print(f"== {phase} ==", flush=True)
+        section = results.setdefault(phase, {})
+        for backend in backends:
+            try:
+                section[backend] = fn(ctx, backend)
+            except Exception as exc:  # a missing piece is a row saying so, not a dead benchmark
+                section[backend] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            print(json.dumps(section[backend], default=str)[:600], flush=True)
+        results_path.parent.mkdir(exist_ok=True)
+        results_path.write_text(json.dumps(results, indent=1, default=str, ensure_ascii=False))
+
+    table = report.table(results)
+    print(table)
+    if not args.no_doc:
+        report.write_doc(ROOT / "docs" / "benchmarks.md", ROOT / "bench" / "results")
+        print("wrote docs/benchmarks.md")
+    return 0
+
+
+def make_pg_url(admin_url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(admin_url.replace("postgresql://", "postgresql+psycopg://"))
+    return u.set(database=name).render_as_string(hide_password=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
