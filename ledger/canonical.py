@@ -20,7 +20,7 @@ import json
 import struct
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, DateTime
 
 from ledger.models import BudgetLine, ExpenseEntry, ImportBatch, ProcurementRecord
 
@@ -82,11 +82,22 @@ def row_line(table_name: str, values) -> str:
 
 
 def canonical_rows(conn: Connection, batch_id: int) -> Iterator[tuple[str, int, str]]:
-    """``(table, id, line)`` for every row of a batch, in canonical order."""
+    """``(table, id, line)`` for every row of a batch, in canonical order.
+
+    Plain SQL, so values arrive as the driver gives them (no ORM type processing on a hot path of
+    millions of rows); SQLite's text timestamps are brought to the canonical form here.
+    """
     for name, (model, cols) in ROW_COLUMNS.items():
-        query = select(*(getattr(model, c) for c in cols)).where(model.batch_id == batch_id).order_by(model.id)
-        for part in conn.execute(query.execution_options(yield_per=20_000)).partitions():
+        stamps = [i for i, c in enumerate(cols) if isinstance(model.__table__.c[c].type, DateTime)]
+        sql = f"SELECT {', '.join(cols)} FROM {name} WHERE batch_id = {int(batch_id)} ORDER BY id"
+        result = conn.exec_driver_sql(sql).yield_per(20_000) if conn.dialect.name == "postgresql" else conn.exec_driver_sql(sql)
+        for part in result.partitions(20_000):
             for row in part:
+                if stamps:
+                    row = list(row)
+                    for i in stamps:
+                        if isinstance(row[i], str):
+                            row[i] = dt.datetime.fromisoformat(row[i])
                 yield name, row[0], row_line(name, row)
 
 
