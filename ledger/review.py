@@ -95,9 +95,9 @@ def record_review(conn: Connection, flag_id: str, to_state: str, *, note: str, r
         ).returning(FlagReview.__table__.c.id)
     ).scalar_one()
     conn.execute(update(Flag.__table__).where(Flag.__table__.c.id == flag.id).values(state=to_state))
-    events.review_recorded(conn, review_id)
     audit.record(conn, actor=reviewer.strip(), role=role, action="flag.review", object_type="flag", object_id=flag.id,
                  details={"from": flag.state, "to": to_state, "review_id": review_id})
+    events.review_recorded(conn, review_id, role=role)
     return ReviewEntry(review_id, flag.id, flag.state, to_state, reviewer.strip(), note.strip(), now, None)
 
 
