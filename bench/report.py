@@ -133,6 +133,16 @@ def _mixed_rows(t: Rows, res: dict) -> None:
               "0 failed", mixed["import_failures"] == 0)
 
 
+def loadavg_text(res: dict) -> str:
+    parts = []
+    for phase in ("load", "check", "http", "mixed"):
+        for backend, fig in res.get(phase, {}).items():
+            if "loadavg" in fig:
+                parts.append(f"{phase}/{backend} {fig['loadavg'][0]}→{fig['loadavg'][1]}")
+    return "1-minute load average before→after each phase (2 cores; other work on the machine shows here): " + (
+        ", ".join(parts) or "n/a") + "."
+
+
 def table(res: dict) -> str:
     t = Rows()
     _load_rows(t, res, res["scale"])
@@ -225,7 +235,7 @@ def write_doc(doc_path: Path, results_dir: Path) -> None:
     for scale in ("small", "medium"):
         res = results.get(scale)
         if res:
-            doc = _replace(doc, scale, machine_text(res) + "\n\n" + table(res))
+            doc = _replace(doc, scale, machine_text(res) + "\n" + loadavg_text(res) + "\n\n" + table(res))
             prof = _profile_text(res)
             if prof:
                 doc = _replace(doc, f"profile-{scale}", prof)

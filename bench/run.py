@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -92,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         section = results.setdefault(phase, {})
         for backend in backends:
             try:
+                load_before = os.getloadavg()[0]
                 section[backend] = fn(ctx, backend)
+                # Other work on the machine skews every figure: keep the load average beside them.
+                section[backend]["loadavg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             except Exception as exc:  # a missing piece is a row saying so, not a dead benchmark
                 section[backend] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
             print(json.dumps(section[backend], default=str)[:600], flush=True)

@@ -20,14 +20,14 @@ from bench.measure import ROOT, free_port, get_json_bytes, measured, server, wrk
 # The page and the aggregate the API issue names; the same page is what datasette and the bare
 # handler serve. Override with BENCH_PAGE_PATH / BENCH_AGGREGATE_PATH if the API's routes differ.
 PAGE_PATH = os.environ.get("BENCH_PAGE_PATH", "/api/v1/expenses?limit=100")
-AGGREGATE_PATH = os.environ.get("BENCH_AGGREGATE_PATH", "/api/v1/aggregate?drilldown=category&cut=year:2023")
+AGGREGATE_PATH = os.environ.get("BENCH_AGGREGATE_PATH", "/api/v1/aggregate?drilldown=category&year=2023")
 MIXED_PATHS = [
     PAGE_PATH,
     "/api/v1/expenses?limit=100&year=2022&category=reception",
     "/api/v1/expenses?limit=100&unit=440000001",
     AGGREGATE_PATH,
     "/api/v1/aggregate?drilldown=year",
-    "/api/v1/aggregate?drilldown=unit&cut=year:2024",
+    "/api/v1/aggregate?drilldown=year,category&group=three_public",
     "/api/v1/procurement?limit=100",
     "/api/v1/budgets?limit=100&year=2023",
     "/api/v1/categories",
