@@ -1,0 +1,50 @@
+"""``sunshine check [--year Y] [--json]``: evaluate every target and raise the red flags."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import database_option, database_url, json_option, print_json, refuse
+from ledger.checks import run_checks, target_results
+from ledger.db import make_engine, reading, writing
+from ledger.money import format_wan
+from ledger.thresholds import ConfigError, load_flag_config
+
+
+@click.command("check")
+@click.option("--year", type=int, default=None, help="Only this fiscal year (default: every year in scope).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Thresholds file (default: $SUNSHINE_CONFIG, else sunshine.toml).")
+@click.option("--by", "actor", default="cli", show_default=True, help="Who runs the check (for the audit log).")
+@database_option
+@json_option
+@click.pass_context
+def command(ctx: click.Context, year: int | None, config_path: str | None, actor: str, as_json: bool) -> None:
+    """Evaluate every target for every unit and year in scope, store the results and flags.
+
+    Running again on unchanged data (same live batches, targets and thresholds) reuses the last run.
+    """
+    try:
+        config = load_flag_config(config_path)
+    except ConfigError as exc:
+        refuse(str(exc), as_json)
+    engine = make_engine(database_url(ctx))
+    with writing(engine) as conn:
+        summary = run_checks(conn, year=year, config=config, actor=actor)
+    with reading(engine) as conn:
+        results = target_results(conn, summary.run_id, year=year)
+    if as_json:
+        print_json({"ok": True, "run_id": summary.run_id, "reused": summary.reused, "fingerprint": summary.fingerprint,
+                    "fiscal_year": year, "results": summary.results, "flags": summary.flags, "targets": results})
+        return
+    r = summary.results
+    click.echo(f"run {summary.run_id}{' (unchanged data: reused)' if summary.reused else ''}: "
+               f"{r.get('met', 0)} met, {r.get('missed', 0)} missed, {r.get('insufficient_data', 0)} insufficient_data")
+    f = summary.flags
+    click.echo(f"flags: {f.get('raised', 0)} raised ({f.get('new', 0)} new), {f.get('resolved', 0)} resolved by data")
+    for x in results:
+        if x["status"] == "missed":
+            fmt = (lambda v: f"{format_wan(v)}万元") if x["measure_unit"] == "fen" else (
+                lambda v, u=x["measure_unit"]: f"{v / 1000:g} {u}")
+            click.echo(f"  missed  {x['target_id']}  {x['unit_code']} {x['fiscal_year']}: {fmt(x['value'])} > cap "
+                       f"{fmt(x['cap'])} (+{fmt(x['excess'])}, {x['excess_pct'] if x['excess_pct'] is not None else 'n/a'}%)")

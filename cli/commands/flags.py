@@ -1,0 +1,113 @@
+"""``sunshine flags list | show ID | review ID --to STATE --note TEXT --by NAME | publish ID --by NAME``."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import database_option, database_url, json_option, print_json, refuse
+from ledger.db import make_engine, reading, writing
+from ledger.flags import get_flag, list_flags
+from ledger.review import STATES, ReviewRefused, publish_finding, record_review, review_history
+
+
+@click.group("flags")
+def command() -> None:
+    """Red flags and the discipline commission's review of them."""
+
+
+@command.command("list")
+@click.option("--year", type=int)
+@click.option("--rule", "rule_code", help="Rule code, e.g. budget_overrun.")
+@click.option("--state", type=click.Choice(STATES))
+@click.option("--data-status", type=click.Choice(["active", "resolved_by_data"]))
+@click.option("--unit", help="Unit code.")
+@database_option
+@json_option
+@click.pass_context
+def list_(ctx, year, rule_code, state, data_status, unit, as_json: bool) -> None:
+    """Flags, newest year first."""
+    with reading(make_engine(database_url(ctx))) as conn:
+        flags = list_flags(conn, year=year, rule_code=rule_code, state=state, data_status=data_status, unit=unit)
+    if as_json:
+        print_json({"flags": flags})
+        return
+    for f in flags:
+        click.echo(f"{f['id'][:12]}  {f['rule_code']:<24} {f['state']:<22} {f['data_status']:<17} {f['message_zh']}")
+
+
+def _flag_or_refuse(conn, flag_id: str, as_json: bool) -> dict:
+    try:
+        flag = get_flag(conn, flag_id)
+    except LookupError as exc:
+        refuse(str(exc), as_json)
+    if flag is None:
+        refuse(f"no flag {flag_id}", as_json)
+    return flag
+
+
+@command.command("show")
+@click.argument("flag_id")
+@click.option("--include-restricted", is_flag=True, help="Show review notes not yet published (reviewers only).")
+@database_option
+@json_option
+@click.pass_context
+def show(ctx, flag_id: str, include_restricted: bool, as_json: bool) -> None:
+    """One flag: figures, threshold, policy, evidence and its review history."""
+    with reading(make_engine(database_url(ctx))) as conn:
+        flag = _flag_or_refuse(conn, flag_id, as_json)
+        flag["reviews"] = [vars(r) for r in review_history(conn, flag["id"], include_restricted=include_restricted)]
+    if as_json:
+        print_json(flag)
+        return
+    click.echo(f"{flag['id']}\n{flag['rule_code']} v{flag['rule_version']} · {flag['state']} · {flag['data_status']}")
+    click.echo(flag["message_zh"])
+    click.echo(flag["message_en"])
+    for key in ("figures", "threshold", "policy_ref", "evidence"):
+        click.echo(f"{key}: {flag[key]}")
+    for r in flag["reviews"]:
+        note = r["note"] if r["note"] is not None else "(restricted until published)"
+        click.echo(f"  {r['created_at']} {r['reviewer']}: {r['from_state']} → {r['to_state']}: {note}")
+
+
+@command.command("review")
+@click.argument("flag_id")
+@click.option("--to", "to_state", required=True, type=click.Choice(STATES[1:]), help="The next state.")
+@click.option("--note", required=True, help="What was found or done (restricted until published).")
+@click.option("--by", "reviewer", required=True, help="The reviewer's name.")
+@click.option("--role", default="discipline", show_default=True)
+@database_option
+@json_option
+@click.pass_context
+def review(ctx, flag_id: str, to_state: str, note: str, reviewer: str, role: str, as_json: bool) -> None:
+    """Move a flag along open → under_review → explained | rectification_ordered | referred | dismissed → closed."""
+    with writing(make_engine(database_url(ctx))) as conn:
+        flag = _flag_or_refuse(conn, flag_id, as_json)
+        try:
+            entry = record_review(conn, flag["id"], to_state, note=note, reviewer=reviewer, role=role)
+        except ReviewRefused as exc:
+            refuse(str(exc), as_json)
+    if as_json:
+        print_json({"ok": True, **vars(entry)})
+    else:
+        click.echo(f"{entry.flag_id[:12]}: {entry.from_state} → {entry.to_state} by {entry.reviewer}")
+
+
+@command.command("publish")
+@click.argument("flag_id")
+@click.option("--by", "reviewer", required=True, help="The reviewer publishing the finding.")
+@click.option("--role", default="discipline", show_default=True)
+@database_option
+@json_option
+@click.pass_context
+def publish(ctx, flag_id: str, reviewer: str, role: str, as_json: bool) -> None:
+    """Publish a flag's finding: its review notes become public."""
+    with writing(make_engine(database_url(ctx))) as conn:
+        flag = _flag_or_refuse(conn, flag_id, as_json)
+        try:
+            n = publish_finding(conn, flag["id"], reviewer=reviewer, role=role)
+        except ReviewRefused as exc:
+            refuse(str(exc), as_json)
+    if as_json:
+        print_json({"ok": True, "flag_id": flag["id"], "published_reviews": n})
+    else:
+        click.echo(f"{flag['id'][:12]}: {n} review note(s) published")

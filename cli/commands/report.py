@@ -1,0 +1,45 @@
+"""``sunshine report four-fees | three-public | procurement --year Y [--unit U] [--json | --csv | --text]``."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import click
+
+from cli.common import database_option, database_url, print_json
+from ledger.db import make_engine, reading
+from ledger.money import format_wan
+from ledger.report_text import report_table, report_text
+from ledger.reports import report
+
+
+@click.command("report")
+@click.argument("kind", type=click.Choice(["four-fees", "three-public", "procurement"]))
+@click.option("--year", type=int, required=True, help="Fiscal year.")
+@click.option("--unit", default=None, help="One unit's code (default: every unit).")
+@click.option("--json", "fmt", flag_value="json", help="One JSON document (money in fen).")
+@click.option("--csv", "fmt", flag_value="csv", help="CSV rows (money in fen).")
+@click.option("--text", "fmt", flag_value="text", help="The explanatory paragraph, generated from the figures.")
+@database_option
+@click.pass_context
+def command(ctx: click.Context, kind: str, year: int, unit: str | None, fmt: str | None) -> None:
+    """Disclosure reports: 四费公开, the 部门决算“三公”经费表, government procurement."""
+    with reading(make_engine(database_url(ctx))) as conn:
+        data = report(conn, kind, year, unit)
+    if fmt == "json":
+        print_json(data)
+    elif fmt == "text":
+        click.echo(report_text(data))
+    else:
+        header, rows = report_table(data)
+        if fmt == "csv":
+            w = csv.writer(sys.stdout, lineterminator="\n")
+            w.writerow(header)
+            w.writerows([["" if v is None else v for v in r] for r in rows])
+            return
+        # a readable table: money in 万元
+        money = {i for i, h in enumerate(header) if h.endswith("_fen")}
+        click.echo("\t".join(h.removesuffix("_fen") + ("(万元)" if i in money else "") for i, h in enumerate(header)))
+        for r in rows:
+            click.echo("\t".join("" if v is None else format_wan(v) if i in money else str(v) for i, v in enumerate(r)))
