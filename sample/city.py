@@ -159,6 +159,7 @@ def _annual_totals(rng: random.Random, unit: Unit) -> dict[int, dict[str, int]]:
                 continue
             level *= rng.uniform(0.98, 1.12)
             totals.setdefault(year, {})[cat] = _round(level, 10)
+    _plant(unit, totals, before=2009)  # planted history first, so 2009 is cut from what was really spent
     if unit.since < 2009:
         prev, mean3 = totals[2008], _mean_prior(totals, 2009, 3)
         cut = {"reception": prev["reception"] * rng.uniform(0.70, 0.78),
@@ -168,20 +169,29 @@ def _annual_totals(rng: random.Random, unit: Unit) -> dict[int, dict[str, int]]:
                "training": prev["training"] * rng.uniform(0.70, 0.78),
                "vehicle_purchase": prev["vehicle_purchase"] * 0.6}
         totals[2009] = {c: _round(cut.get(c, prev[c] * rng.uniform(0.90, 1.0)), 10) for c in CATEGORIES}
+    _plant(unit, totals, before=None)
+    return totals
+
+
+def _plant(unit: Unit, totals: dict[int, dict[str, int]], before: int | None) -> None:
+    """Overwrite planted actuals (only the years before ``before`` when given)."""
+    def put(year: int, values: dict[str, int]) -> None:
+        if before is None or year < before:
+            totals[year].update(values)
+
     for case in PLANTED.values():
         if case.get("unit") != unit.code:
             continue
-        if "actual" in case and "category" in case and isinstance(case["actual"], dict):
+        if isinstance(case.get("actual"), dict) and "category" in case:
             for year, fen in case["actual"].items():
-                totals[year][case["category"]] = fen
-        elif "actual" in case and "group" in case:
+                put(year, {case["category"]: fen})
+        elif isinstance(case.get("actual"), dict):
             for year, parts in case["actual"].items():
-                totals[year].update(parts)
+                put(year, parts)
         elif "actual" in case:
-            totals[case["year"]][case["category"]] = case["actual"]
-        if "extra_transport_2009" in case:
+            put(case["year"], {case["category"]: case["actual"]})
+        if "extra_transport_2009" in case and before is None:
             totals[2009]["transport"] += case["extra_transport_2009"]
-    return totals
 
 
 def _mean_prior(totals, year: int, n: int) -> float | None:
