@@ -14,15 +14,16 @@ from urllib.parse import urlencode
 import polars as pl
 from litestar import Request, get
 from litestar.concurrency import sync_to_thread
+from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import File, Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
 
 from api.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
-from charts.style import fmt_pct, fmt_wan
+from charts.style import FONT_PATH, fmt_pct, fmt_wan
 from ledger import queries_charts as q
 from ledger.db import get_engine, reading
 
@@ -215,9 +216,10 @@ DATASETS = [
     ("budgets", "预算", "Budgets"),
     ("procurement", "政府采购", "Procurement"),
     ("units", "预算单位", "Budget units"),
-    ("categories", "支出类别", "Categories"),
     ("flags", "风险标记（公开字段）", "Red flags (public fields)"),
+    ("targets", "压减目标", "Reduction targets"),
     ("target-results", "压减目标结果", "Target results"),
+    ("import-batches", "导入批次（数据来源）", "Import batches (provenance)"),
 ]
 
 
@@ -235,8 +237,18 @@ def _data_page(request: Request) -> Template:
     return _render("data.html", ctx)
 
 
+@get("/fonts/NotoSansCJKsc-Regular.otf", include_in_schema=False, name="page-font",
+     cache_control=CacheControlHeader(max_age=31_536_000, public=True))
+async def cjk_font() -> File:
+    """The pages' web font, for readers whose system has no Chinese font (OFL; see charts/README.md).
+
+    Only this one file is served, never the rest of the mplfonts folder, whose other fonts have no clear licence.
+    """
+    return File(FONT_PATH, media_type="font/otf", content_disposition_type="inline")
+
+
 routes = [
-    home, unit_page, flags_page, procurement_page, data_page,
+    home, cjk_font, unit_page, flags_page, procurement_page, data_page,
     create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False,
                                name="page-static"),
 ]

@@ -62,7 +62,7 @@ def test_unit_page_figures_targets_flags_and_downloads(client):
     assert "4.40" in html and "6.60" in html  # cap and value of the missed reception target, 万元
     assert "卫生健康局2023年公务接待费决算6.60万元" in html
     assert PUBLISHED_NOTE in html and RESTRICTED_NOTE not in html
-    assert "/api/v1/expenses?unit=HLTH&amp;format=csv" in html
+    assert "/api/v1/downloads/expenses.csv?unit=HLTH" in html
     assert "/api/v1/charts/trend.png?unit=HLTH" in html
 
 
