@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from importers.ocds_json import Document, JsonRefused, read_documents
+from importers.ocds_json import Document, JsonRefused, read_documents, sniff
 from importers.problems import MESSAGES, Problem
 from ledger.money import AmountError, parse_amount
 
@@ -138,6 +138,12 @@ def import_file(engine, path: str | Path, options, read=None):
     limits = getattr(read, "limits", None) or Limits.from_env()
     try:
         check_size(path, limits.max_text_bytes)
+        try:
+            layout = sniff(path)
+        except JsonRefused:
+            layout = None  # read_ocds reports it
+        if layout != "jsonl":  # one JSON document is held whole while it is read: the smaller cap
+            check_size(path, limits.max_json_bytes)
         meta = FileMeta.of(path, "ocds", encoding="utf-8")
         result = read_ocds(path, max_depth=limits.max_json_depth)
     except Refused as e:

@@ -128,3 +128,10 @@ def test_empty_file_is_refused(engine, tmp_path):
     result = _load(engine, empty)
     assert result.status == "refused"
     assert "error:file-empty" in result.report["problems"]["by_code"]
+
+
+def test_size_caps_depend_on_the_layout(engine, monkeypatch):
+    # a whole JSON document is held while it is read, so it gets the smaller cap; JSON Lines stream
+    monkeypatch.setenv("SUNSHINE_IMPORT_MAX_JSON_BYTES", "100")
+    assert "error:file-too-large" in _load(engine, CASES / "release_package.json").report["problems"]["by_code"]
+    assert _load(engine, CASES / "releases.jsonl").status == "loaded"
