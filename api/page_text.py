@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ledger.review import STATE_ZH
+
 _PAIRS = {
     "site": ("阳光账本", "Sunshine Ledger"),
     "tagline": ("公共支出与“三公”经费公开", "Public spending and the three public expenses, in the open"),
@@ -78,12 +80,9 @@ RULES = {
     "per_capita_excess": ("人均接待超标准", "Reception per person above standard"),
 }
 
+# Chinese names are the review workflow's own (ledger.review.STATE_ZH); English ones are ours.
 STATES = {
-    "open": ("待核查", "open"),
-    "explained": ("已说明", "explained"),
-    "rectification_ordered": ("责令整改", "rectification ordered"),
-    "referred": ("移送", "referred"),
-    "dismissed": ("不予追究", "dismissed"),
+    **{code: (zh, code.replace("_", " ")) for code, zh in STATE_ZH.items()},
     "resolved_by_data": ("数据更正后消除", "resolved by corrected data"),
 }
 

@@ -105,12 +105,18 @@ def _flags(frame: pl.DataFrame, lang: str) -> list[dict[str, Any]]:
             "id": f["id"], "unit_code": f["unit_code"], "unit_name": f["unit_name"], "year": f["fiscal_year"],
             "rule": rule_name(f["rule_code"], lang),
             "message": f["message_en"] if lang == "en" else f["message_zh"],
-            # The public state is the latest *published* decision; unpublished reviews stay restricted.
-            "state": state_name("resolved_by_data" if f["data_status"] == "resolved_by_data"
-                                else (f["published_state"] or "open"), lang),
+            # The state is public (as in the API); a review's note shows only once it is published.
+            "state": state_name("resolved_by_data" if f["data_status"] == "resolved_by_data" else f["state"], lang),
             "note": f["published_note"], "published_at": (f["published_at"] or "")[:10],
         })
     return rows
+
+
+def _target_amount(value: int | None, measure: str) -> str:
+    """Money targets in 万元; consumption targets are stored in thousandths of kWh, L or m³."""
+    if measure != "consumption":
+        return fmt_wan(value)
+    return "—" if value is None else f"{value / 1000:,.3f}"
 
 
 def _unit_rows(conn, lang: str) -> list[dict[str, Any]]:
@@ -172,8 +178,10 @@ def _unit_page(request: Request, code: str) -> Template:
                   "budget": fmt_wan(r["budget_fen"]), "actual": fmt_wan(r["actual_fen"]),
                   "over": r["budget_fen"] is not None and (r["actual_fen"] or 0) > r["budget_fen"]}
                  for r in amounts.iter_rows(named=True)]
-        targets = [{**r, "status_name": status_name(r["status"], lang)} for r in
-                   q.latest_target_results(conn, unit["id"]).sort("fiscal_year", descending=True).iter_rows(named=True)]
+        targets = [{**r, "status_name": status_name(r["status"], lang),
+                    **{k: _target_amount(r[f"{k}_fen"], r["measure"]) for k in ("baseline", "cap", "value")}}
+                   for r in q.latest_target_results(conn, unit["id"]).sort("fiscal_year", descending=True)
+                   .iter_rows(named=True)]
         ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets,
                    flags=_flags(q.public_flags(conn, unit["id"]), lang))
     return _render("unit.html", ctx)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from litestar.params import Parameter
 
-from ledger.queries import Filters, QueryError, parse_yuan
+from ledger.queries import Filters, QueryError, bounded, parse_yuan
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -22,7 +22,7 @@ def _ints(name: str, values: list[str] | None) -> list[int]:
     out = []
     for v in _split(values):
         try:
-            out.append(int(v))
+            out.append(bounded(name, int(v)))
         except ValueError:
             raise QueryError(name, f"{v!r} is not a whole number") from None
     return out

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from charts import figures
 from charts.labels import method_name, t
-from charts.style import RENDER_LOCK, caption_text, render
+from charts.style import OKABE_ITO, RENDER_LOCK, caption_text, render
 from ledger import queries_charts as q
 
 DEFAULT_SUBJECT = "three_public"
@@ -102,6 +102,8 @@ def composition(conn: Connection, r: Request) -> Figure:
     frame = frame.with_columns(
         pl.col("category_code").replace_strict(names, default=pl.col("category_code")).alias("label"),
         pl.col("category_code").replace_strict(order, default=99).alias("_o"),
+    ).with_columns(
+        pl.col("_o").map_elements(lambda i: OKABE_ITO[i % len(OKABE_ITO)], return_dtype=pl.Utf8).alias("colour"),
     ).sort("_o", "fiscal_year")
     if r.year is not None:
         frame = frame.filter(pl.col("fiscal_year") <= r.year)

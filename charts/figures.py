@@ -80,7 +80,8 @@ def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Fig
 def composition(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
     """Stacked actual spending per year by category, total on top of each bar.
 
-    ``frame``: fiscal_year, label (category name), actual_fen.
+    ``frame``: fiscal_year, label (category name), actual_fen, and optionally colour, so a category
+    keeps its colour from one unit's chart to the next.
     """
     fig = new_figure()
     ax = fig.add_subplot()
@@ -90,11 +91,13 @@ def composition(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") 
         return _finish(fig, ax, title, cap)
     years = sorted(frame["fiscal_year"].unique().to_list())
     labels = list(dict.fromkeys(frame["label"].to_list()))
+    colours = dict(frame.select("label", "colour").iter_rows()) if "colour" in frame.columns else {}
     bottom = [0.0] * len(years)
     for i, label in enumerate(labels):
         part = dict(frame.filter(pl.col("label") == label).select("fiscal_year", "actual_fen").iter_rows())
         values = [wan(part.get(y)) or 0.0 for y in years]
-        ax.bar(range(len(years)), values, 0.6, bottom=bottom, label=label, color=OKABE_ITO[i % len(OKABE_ITO)])
+        ax.bar(range(len(years)), values, 0.6, bottom=bottom, label=label,
+               color=colours.get(label) or OKABE_ITO[i % len(OKABE_ITO)])
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     totals = frame.group_by("fiscal_year").agg(pl.col("actual_fen").sum())
     total_by_year = dict(totals.iter_rows())

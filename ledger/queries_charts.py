@@ -136,7 +136,8 @@ def latest_target_results(conn: Connection, unit_id: int | None = None) -> pl.Da
     """Each (target, unit, year)'s result from the newest check run that evaluated it.
 
     Columns: target_id, title, category_code, group_code, change_pct, unit_id, fiscal_year, status,
-    baseline_fen, cap_fen, value_fen, excess_fen.
+    baseline_fen, cap_fen, value_fen, excess_fen, measure. For a ``consumption`` target the four
+    amounts are thousandths of the resource's unit (kWh, L, m³), not fen.
     """
     newest = (
         select(
@@ -151,6 +152,7 @@ def latest_target_results(conn: Connection, unit_id: int | None = None) -> pl.Da
             TargetResult.target_id, PolicyTarget.title, PolicyTarget.category_code, PolicyTarget.group_code,
             PolicyTarget.change_pct, TargetResult.unit_id, TargetResult.fiscal_year, TargetResult.status,
             TargetResult.baseline_fen, TargetResult.cap_fen, TargetResult.value_fen, TargetResult.excess_fen,
+            PolicyTarget.measure,
         )
         .join(newest, (newest.c.target_id == TargetResult.target_id) & (newest.c.unit_id == TargetResult.unit_id)
               & (newest.c.fiscal_year == TargetResult.fiscal_year) & (newest.c.run_id == TargetResult.run_id))
@@ -164,6 +166,7 @@ def latest_target_results(conn: Connection, unit_id: int | None = None) -> pl.Da
         "target_id": pl.Utf8, "title": pl.Utf8, "category_code": pl.Utf8, "group_code": pl.Utf8,
         "change_pct": pl.Float64, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "status": pl.Utf8,
         "baseline_fen": pl.Int64, "cap_fen": pl.Int64, "value_fen": pl.Int64, "excess_fen": pl.Int64,
+        "measure": pl.Utf8,
     })
 
 
