@@ -30,7 +30,7 @@ def normalise_name(name: str) -> str:
     return name
 
 
-def _decodes(path: Path, encoding: str) -> bool:
+def decodes(path: Path, encoding: str) -> bool:
     dec = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
         with path.open("rb") as f:
@@ -57,18 +57,18 @@ def sniff(path: Path) -> str:
         head = f.read(1 << 16)
     for bom, name in _BOMS:
         if head.startswith(bom):
-            if not _decodes(path, name):
+            if not decodes(path, name):
                 raise Refused("encoding-unknown", f" (it starts with a {name} byte-order mark but does not decode)")
             return name
-    if _decodes(path, "utf-8"):
+    if decodes(path, "utf-8"):
         return "utf-8"
     even, odd = head[0::2], head[1::2]
-    if head and odd.count(0) > 0.3 * len(odd) and _decodes(path, "utf-16-le"):
+    if head and odd.count(0) > 0.3 * len(odd) and decodes(path, "utf-16-le"):
         return "utf-16-le"
-    if head and even.count(0) > 0.3 * len(even) and _decodes(path, "utf-16-be"):
+    if head and even.count(0) > 0.3 * len(even) and decodes(path, "utf-16-be"):
         return "utf-16-be"
-    gb = _decodes(path, "gb18030")
-    w1252 = _decodes(path, "windows-1252")
+    gb = decodes(path, "gb18030")
+    w1252 = decodes(path, "windows-1252")
     if gb and (not w1252 or _looks_chinese(head)):
         return "gb18030"
     if w1252:

@@ -88,6 +88,8 @@ def open_file(path: Path, is_header, *, encoding: str | None, sheet: str | None,
 def _open_csv(path, is_header, encoding, limits, workdir, separator) -> Opened:
     check_size(path, limits.max_text_bytes)
     name = enc.normalise_name(encoding) if encoding else enc.sniff(path)
+    if encoding and not enc.decodes(path, name):
+        raise Refused("encoding-unknown", f" (the file is not valid {name}; try without --encoding)")
     text_path = enc.utf8_path(path, name, workdir)
     with text_path.open("r", encoding="utf-8-sig", newline="") as f:
         head = "".join(line for _, line in zip(range(HEADER_SCAN_ROWS + 1), f, strict=False))
