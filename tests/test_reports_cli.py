@@ -1,0 +1,58 @@
+"""The CLI over checks, flags and reports: one JSON document with --json, exit 1 when refused."""
+
+import csv
+import io
+import json
+
+from click.testing import CliRunner
+
+from cli.main import root
+from tests.conftest import ROOT
+from tests.ledgertext import load_ledger, load_procurement
+from tests.test_reports import SEED_PROCUREMENT
+
+
+def invoke(db_url, *args):
+    return CliRunner().invoke(root, ["--database", db_url, *args])
+
+
+def test_report_formats(engine, db_url):
+    load_procurement(engine, SEED_PROCUREMENT)
+    out = invoke(db_url, "report", "procurement", "--year", "2009", "--text")
+    assert out.exit_code == 0 and out.output.startswith("2009年政府采购规模11.93亿元")
+    data = json.loads(invoke(db_url, "report", "procurement", "--year", "2009", "--json").output)
+    assert (data["growth_pct"], data["savings_rate_pct"]) == ("56.77", "11.76")
+    rows = list(csv.reader(io.StringIO(invoke(db_url, "report", "procurement", "--year", "2009", "--csv").output)))
+    assert rows[0][:3] == ["fiscal_year", "unit", "method"] and rows[-1][2] == "total" and rows[-1][6] == "119300000000"
+    table = invoke(db_url, "report", "procurement", "--year", "2009").output
+    assert "scale(万元)" in table and "119,300.00" in table
+    assert invoke(db_url, "report", "nonsense", "--year", "2009").exit_code == 2
+
+
+def test_check_flags_review_and_publish_from_the_cli(engine, db_url, monkeypatch, tmp_path):
+    config = tmp_path / "thresholds.toml"
+    config.write_text((ROOT / "sunshine.toml").read_text(encoding="utf-8"))
+    monkeypatch.setenv("SUNSHINE_CONFIG", str(config))
+    load_ledger(engine, """
+        unit year category  budget actual
+        U1   2009 reception 20000  20500
+    """, submitted_by="clerk")
+    run = json.loads(invoke(db_url, "check", "--json").output)
+    assert run["flags"]["by_rule"]["budget_overrun"] == 1 and run["reused"] is False
+    [flag] = json.loads(invoke(db_url, "flags", "list", "--json").output)["flags"]
+    fid = flag["id"][:10]
+    out = invoke(db_url, "flags", "review", fid, "--to", "explained", "--note", "x", "--by", "纪委")
+    assert out.exit_code == 1 and "it cannot move to explained. Allowed next: under_review" in out.output
+    out = invoke(db_url, "flags", "review", fid, "--to", "under_review", "--note", "核查", "--by", "clerk")
+    assert out.exit_code == 1 and "clerk imported data this flag rests on" in out.output
+    assert invoke(db_url, "flags", "review", fid, "--to", "under_review", "--note", "核查", "--by", "纪委").exit_code == 0
+    assert invoke(db_url, "flags", "review", fid, "--to", "explained", "--note", "临时接待任务", "--by", "纪委").exit_code == 0
+    shown = json.loads(invoke(db_url, "flags", "show", fid, "--json").output)
+    assert shown["state"] == "explained" and [r["note"] for r in shown["reviews"]] == [None, None]
+    assert invoke(db_url, "flags", "publish", fid, "--by", "纪委").exit_code == 0
+    shown = json.loads(invoke(db_url, "flags", "show", fid, "--json").output)
+    assert [r["note"] for r in shown["reviews"]] == ["核查", "临时接待任务"]
+    assert invoke(db_url, "flags", "show", "zzzzzzzz").exit_code == 1
+    monkeypatch.setenv("SUNSHINE_CONFIG", str(tmp_path / "missing.toml"))
+    out = invoke(db_url, "check")
+    assert out.exit_code == 1 and "missing.toml not found" in out.output
