@@ -31,6 +31,7 @@ LOAD_CPU = "1"  # ... and wrk here, so the load generator never steals the serve
 class Run:
     seconds: float
     peak_rss: int  # bytes
+    cpu_seconds: float  # user + system: less swayed than wall time by other work on a shared machine
     returncode: int
     stdout: str
     stderr: str
@@ -40,7 +41,7 @@ def measured(cmd: list[str], *, env: dict | None = None, cwd: Path = ROOT, stdin
     """Run ``cmd`` to completion; return its wall time and its own peak resident set size."""
     rss_file = tempfile.NamedTemporaryFile(prefix="bench-rss-", delete=False)
     rss_file.close()
-    cmd = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *cmd]
+    cmd = ["/usr/bin/time", "-f", "%M %U %S", "-o", rss_file.name, *cmd]
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=cwd, env={**os.environ, **(env or {})}, text=True,
@@ -67,8 +68,9 @@ def measured(cmd: list[str], *, env: dict | None = None, cwd: Path = ROOT, stdin
     del usage  # the time wrapper's own, not the command's
     text = Path(rss_file.name).read_text().strip().splitlines()
     Path(rss_file.name).unlink()
-    peak_kb = int(text[-1]) if text and text[-1].isdigit() else 0
-    return Run(seconds, peak_kb * 1024, proc.returncode, out.get("out", ""), out.get("err", ""))
+    fields = text[-1].split() if text else []
+    peak_kb, cpu = (int(fields[0]), float(fields[1]) + float(fields[2])) if len(fields) == 3 else (0, 0.0)
+    return Run(seconds, peak_kb * 1024, cpu, proc.returncode, out.get("out", ""), out.get("err", ""))
 
 
 def free_port() -> int:

@@ -65,6 +65,12 @@ def _load_rows(t: Rows, res: dict, scale: str) -> None:
         else:
             copy = load["peers"]["COPY (psycopg 3)"]["rows_per_s"]
             t.add(label, backend, _n(rps), "COPY (psycopg 3)", _n(copy), rps / copy, "≥ 0.70×", rps >= 0.7 * copy)
+        if backend == "sqlite" and ours.get("cpu_seconds"):
+            peer_cpu = load["peers"]["sqlite3 .import"].get("cpu_seconds")
+            if peer_cpu:
+                t.add("…the same in CPU seconds (user+sys), less swayed by a busy machine", backend,
+                      _n(ours["cpu_seconds"], 2), "sqlite3 .import", _n(peer_cpu, 2), peer_cpu / ours["cpu_seconds"],
+                      "≥ 0.50× (speed ratio)", peer_cpu >= 0.5 * ours["cpu_seconds"])
         ratio = ours["peak_rss"] / load["csv_bytes"]
         at_5m = load["rows"] >= 5_000_000
         t.add("peak RSS of the import (MB)", backend, _n(ours["peak_rss"] / MB), "CSV size (MB)",

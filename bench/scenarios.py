@@ -86,7 +86,8 @@ def _ok(run, what: str):
 
 
 def _figures(run, rows: int) -> dict:
-    return {"seconds": round(run.seconds, 3), "rows_per_s": round(rows / run.seconds), "peak_rss": run.peak_rss}
+    return {"seconds": round(run.seconds, 3), "rows_per_s": round(rows / run.seconds), "peak_rss": run.peak_rss,
+            "cpu_seconds": round(run.cpu_seconds, 3)}
 
 
 def _db_bytes(ctx, backend: str) -> int:
@@ -166,7 +167,7 @@ def check_phase(ctx, backend: str) -> dict:
     again = _ok(_sunshine(ctx, backend, "check", "--json", measure=True), "sunshine check (again)")
     seconds, groups = peers.polars_group_by(Path(ctx["files"]["expenses"]["path"]))
     return {
-        "ours": {"seconds": round(first.seconds, 3), "peak_rss": first.peak_rss},
+        "ours": {"seconds": round(first.seconds, 3), "peak_rss": first.peak_rss, "cpu_seconds": round(first.cpu_seconds, 3)},
         "again": {"seconds": round(again.seconds, 3)},
         "peer": {"seconds": round(seconds, 3), "groups": groups},
     }
