@@ -60,6 +60,8 @@ MESSAGES.update({
     "ocds-currency-mixed": ("预算与合同币种不同", "budget and contract in different currencies ({value}); never added up"),
     "json-truncated": ("JSON 不完整", "the JSON ends too early: {detail}"),
     "json-encoding": ("JSON 编码错误", "{detail}"),
+    "ocds-release-stale": ("账本中已有更新的发布，本条未导入", "the ledger holds a newer release ({detail}); not loaded"),
+    "ocds-ocid-updated": ("更新了已导入的项目，旧记录保留", "newer than {detail}, whose row stays until that batch is superseded"),
 })
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -150,12 +152,50 @@ def import_file(engine, path: str | Path, options, read=None):
         problems.add(e.code, value=e.value, detail=e.detail)
         return Result("refused", None, base_report(meta, {}, problems) | {"status": "refused"})
     problems.extend(result.problems)
-    stats = {"read": result.releases_read, "detail": result.frame.height}
-    out = load_procurement(engine, result.frame, problems, meta, options, stats)
+    frame = _against_ledger(engine, result.frame, problems)
+    stats = {"read": result.releases_read, "detail": frame.height}
+    out = load_procurement(engine, frame, problems, meta, options, stats)
     out.report |= {"ocds": {"layout": result.layout, "documents": result.documents_read,
                             "releases": result.releases_read, "compiled": result.frame.height,
                             "totals_by_currency": totals_by_currency(result.frame)}}
     return out
+
+
+def _against_ledger(engine, frame: pl.DataFrame, problems) -> pl.DataFrame:
+    """Latest date wins across imports too: a compiled release older than the one stored is held back.
+
+    A newer one is loaded and the report names the batch holding the older row, which stays (records
+    are never rewritten) until that batch is superseded with ``--supersedes``.
+    """
+    from sqlalchemy import select
+
+    from ledger.batches import live
+    from ledger.db import reading
+    from ledger.models import ProcurementRecord as P
+
+    if frame.height == 0:
+        return frame
+    stored: dict[str, list[tuple]] = {}
+    ocids = frame["ocid"].unique().to_list()
+    with reading(engine) as conn:
+        for i in range(0, len(ocids), 5000):
+            q = select(P.ocid, P.release_id, P.release_date, P.batch_id).where(
+                P.ocid.in_(ocids[i:i + 5000]), live(P.batch_id))
+            for ocid, rid, when, batch in conn.execute(q):
+                when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+                stored.setdefault(ocid, []).append((rid, when, batch))
+    stale = []
+    for row in frame.filter(pl.col("ocid").is_in(list(stored))).iter_rows(named=True):
+        others = [s for s in stored[row["ocid"]] if (s[0], s[1]) != (row["release_id"], row["release_date"])]
+        newer = [s for s in others if s[1] > row["release_date"]]
+        if newer:
+            stale.append(row["ocid"])
+            problems.add("ocds-release-stale", row=row["source_row"], column="ocid", value=row["ocid"], severity="warning",
+                         detail=f"release {newer[0][0]} of {newer[0][1].isoformat()} in batch {newer[0][2]}")
+        elif others:
+            problems.add("ocds-ocid-updated", row=row["source_row"], column="ocid", value=row["ocid"], severity="warning",
+                         detail=f"release {others[0][0]} in batch {others[0][2]} (--supersedes {others[0][2]})")
+    return frame.filter(~pl.col("ocid").is_in(stale)) if stale else frame
 
 
 def totals_by_currency(frame: pl.DataFrame) -> dict[str, dict[str, int]]:

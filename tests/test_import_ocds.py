@@ -135,3 +135,23 @@ def test_size_caps_depend_on_the_layout(engine, monkeypatch):
     monkeypatch.setenv("SUNSHINE_IMPORT_MAX_JSON_BYTES", "100")
     assert "error:file-too-large" in _load(engine, CASES / "release_package.json").report["problems"]["by_code"]
     assert _load(engine, CASES / "releases.jsonl").status == "loaded"
+
+
+def test_latest_release_wins_across_imports(engine, tmp_path):
+    assert _load(engine, CASES / "releases.jsonl").status == "loaded"  # ocds-ygtest-5 compiled at release 5-2
+    update = {"ocid": "ocds-ygtest-5", "id": "5-3", "date": "2009-03-05T00:00:00+08:00", "tag": ["contract"],
+              "contracts": [{"id": "C5", "status": "active", "dateSigned": "2009-03-01",
+                             "value": {"amount": 275, "currency": "CNY"}}]}
+    newer = tmp_path / "newer.jsonl"
+    newer.write_bytes((CASES / "releases.jsonl").read_bytes() + (json.dumps(update) + "\n").encode())
+    loaded = _load(engine, newer)
+    assert (loaded.status, loaded.report["rows"]["loaded"]) == ("loaded", 1)
+    assert "warning:ocds-ocid-updated" in loaded.report["problems"]["by_code"]
+    # an older compiled state arriving later is held back, not loaded beside the newer one
+    stale = _load(engine, CASES / "array_of_packages.json")
+    assert stale.report["rows"]["loaded"] == 0
+    assert "warning:ocds-release-stale" in stale.report["problems"]["by_code"]
+    with reading(engine) as conn:
+        rows = conn.execute(select(ProcurementRecord.release_id, ProcurementRecord.contract_fen)
+                            .order_by(ProcurementRecord.id)).all()
+    assert [tuple(r) for r in rows] == [("5-2", 28_000), ("5-3", 27_500)]
