@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from importers.ocds_json import Document, JsonRefused, read_documents, sniff
+from importers.ocds_json import JsonRefused, not_ocds_message, read_documents, releases_of, sniff
 from importers.problems import MESSAGES, Problem
 from ledger.money import AmountError, parse_amount
 
@@ -96,9 +96,9 @@ def read_ocds(path: str | Path, max_depth: int | None = None) -> OcdsResult:
         layout, documents = read_documents(path, max_depth)
         for doc in documents:
             result.documents_read += 1
-            kind, found = _releases_of(doc)
+            kind, found = releases_of(doc)
             if kind is None:
-                result.problems.append(_problem(name, doc.row, None, None, "ocds-not-ocds", _not_ocds(doc)))
+                result.problems.append(_problem(name, doc.row, None, None, "ocds-not-ocds", not_ocds_message(doc)))
                 continue
             kinds.add(kind)
             for where, release in found:
@@ -205,45 +205,6 @@ def totals_by_currency(frame: pl.DataFrame) -> dict[str, dict[str, int]]:
         pl.len().alias("records"),
     ).sort("currency")
     return {r["currency"]: {k: r[k] for k in ("budget_fen", "contract_fen", "records")} for r in out.to_dicts()}
-
-
-def _releases_of(doc: Document) -> tuple[str | None, list[tuple[str, dict]]]:
-    """Classify a top-level document and list ``(json path, release)`` pairs inside it."""
-    v = doc.value
-    if not isinstance(v, dict):
-        return None, []
-    if isinstance(v.get("records"), list):
-        out = []
-        for i, rec in enumerate(v["records"]):
-            out += _record_releases(rec, f"records[{i}]")
-        return "record_package", out
-    if isinstance(v.get("releases"), list) and (
-        "compiledRelease" in v or "versionedRelease" in v or ("ocid" in v and "tag" not in v)
-    ):
-        return "record", _record_releases(v, "")
-    if isinstance(v.get("releases"), list):
-        return "release_package", [(f"releases[{i}]", r) for i, r in enumerate(v["releases"])]
-    if isinstance(v.get("compiledRelease"), dict):
-        return "record", _record_releases(v, "")
-    if "ocid" in v and ("date" in v or "tag" in v or "id" in v):
-        return "release", [("", v)]
-    return None, []
-
-
-def _record_releases(record, where: str) -> list[tuple[str, dict]]:
-    if not isinstance(record, dict):
-        return [(where, record)]
-    prefix = f"{where}." if where else ""
-    embedded = [(f"{prefix}releases[{i}]", r) for i, r in enumerate(record.get("releases") or [])
-                if isinstance(r, dict) and ("ocid" in r or {"tender", "buyer", "awards", "contracts"} & r.keys())]
-    if embedded:
-        return embedded
-    compiled = record.get("compiledRelease")
-    if isinstance(compiled, dict):
-        compiled = {**compiled}
-        compiled.setdefault("ocid", record.get("ocid"))
-        return [(f"{prefix}compiledRelease", compiled)]
-    return [(where, {"ocid": record.get("ocid")})]  # linked releases only: nothing to read
 
 
 def _collect(name, row, where, release, releases, seen, problems) -> None:
@@ -414,10 +375,3 @@ def _date(v) -> dt.date | None:
         return dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         return None
-
-
-def _not_ocds(doc: Document) -> str:
-    v = doc.value
-    keys = ", ".join(list(v)[:8]) if isinstance(v, dict) else type(v).__name__
-    return (f"{doc.position}: expected a release package (releases), a record package (records), "
-            f"a record (compiledRelease / releases) or a release (ocid); found {keys}")

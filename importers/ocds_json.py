@@ -1,4 +1,4 @@
-"""Reading OCDS JSON safely and by streaming: format sniffing, depth and duplicate-key refusal.
+"""Reading OCDS JSON safely and by streaming: format sniffing, depth and duplicate-key refusal, layouts.
 
 Publishers ship release packages, record packages, bare records, JSON arrays of packages and JSON
 Lines of releases. The layout is decided from the first bytes of the file (never by loading it
@@ -162,3 +162,51 @@ def _values(fh, split_top_array: bool, max_depth: int = MAX_DEPTH) -> Iterator[o
 
 def _short(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+# What a top-level document is: a package, a record or a release, and the releases inside it.
+
+def releases_of(doc: Document) -> tuple[str | None, list[tuple[str, dict]]]:
+    """Classify a top-level document and list ``(json path, release)`` pairs inside it."""
+    v = doc.value
+    if not isinstance(v, dict):
+        return None, []
+    if isinstance(v.get("records"), list):
+        out = []
+        for i, rec in enumerate(v["records"]):
+            out += record_releases(rec, f"records[{i}]")
+        return "record_package", out
+    if isinstance(v.get("releases"), list) and (
+        "compiledRelease" in v or "versionedRelease" in v or ("ocid" in v and "tag" not in v)
+    ):
+        return "record", record_releases(v, "")
+    if isinstance(v.get("releases"), list):
+        return "release_package", [(f"releases[{i}]", r) for i, r in enumerate(v["releases"])]
+    if isinstance(v.get("compiledRelease"), dict):
+        return "record", record_releases(v, "")
+    if "ocid" in v and ("date" in v or "tag" in v or "id" in v):
+        return "release", [("", v)]
+    return None, []
+
+
+def record_releases(record, where: str) -> list[tuple[str, dict]]:
+    if not isinstance(record, dict):
+        return [(where, record)]
+    prefix = f"{where}." if where else ""
+    embedded = [(f"{prefix}releases[{i}]", r) for i, r in enumerate(record.get("releases") or [])
+                if isinstance(r, dict) and ("ocid" in r or {"tender", "buyer", "awards", "contracts"} & r.keys())]
+    if embedded:
+        return embedded
+    compiled = record.get("compiledRelease")
+    if isinstance(compiled, dict):
+        compiled = {**compiled}
+        compiled.setdefault("ocid", record.get("ocid"))
+        return [(f"{prefix}compiledRelease", compiled)]
+    return [(where, {"ocid": record.get("ocid")})]  # linked releases only: nothing to read
+
+
+def not_ocds_message(doc: Document) -> str:
+    v = doc.value
+    keys = ", ".join(list(v)[:8]) if isinstance(v, dict) else type(v).__name__
+    return (f"{doc.position}: expected a release package (releases), a record package (records), "
+            f"a record (compiledRelease / releases) or a release (ocid); found {keys}")
