@@ -210,20 +210,20 @@ def per_capita_excess(conn: Connection, ctx: Context) -> list[FlagDraft]:
     if ctx.year is not None:
         cond.append(e.c.fiscal_year == ctx.year)
     q = (
-        select(e.c.unit_id, e.c.fiscal_year, cast(func.sum(e.c.amount_fen), BigInteger),
-               cast(func.sum(e.c.persons), BigInteger), func.min(e.c.batch_id), func.max(e.c.batch_id), func.count())
-        .where(*cond).group_by(e.c.unit_id, e.c.fiscal_year)
+        select(e.c.unit_id, e.c.fiscal_year, e.c.batch_id, cast(func.sum(e.c.amount_fen), BigInteger),
+               cast(func.sum(e.c.persons), BigInteger), func.count())
+        .where(*cond).group_by(e.c.unit_id, e.c.fiscal_year, e.c.batch_id)
     )
-    df = _frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "amount": pl.Int64, "persons": pl.Int64,
-                          "b0": pl.Int64, "b1": pl.Int64, "entries": pl.Int64})
+    df = _frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "batch_id": pl.Int64, "amount": pl.Int64,
+                          "persons": pl.Int64, "entries": pl.Int64})
+    df = df.group_by("unit_id", "fiscal_year").agg(
+        pl.col("amount").sum(), pl.col("persons").sum(), pl.col("entries").sum(), batch_ids=pl.col("batch_id").sort(),
+    )
     hits = df.filter(pl.col("amount") > pl.col("persons") * std).sort("unit_id", "fiscal_year")
     out = []
     for h in hits.iter_rows(named=True):
         code, name = _unit(ctx, h["unit_id"])
         per = int((Decimal(h["amount"]) / h["persons"]).quantize(Decimal(1), ROUND_HALF_UP))
-        batch_ids = conn.execute(
-            select(e.c.batch_id).where(*cond, e.c.unit_id == h["unit_id"], e.c.fiscal_year == h["fiscal_year"]).distinct()
-        ).scalars().all()
         out.append(FlagDraft(
             rule_code="per_capita_excess", subject=(code, str(h["fiscal_year"]), "reception"), unit_id=h["unit_id"],
             fiscal_year=h["fiscal_year"], category_code="reception",
@@ -234,7 +234,7 @@ def per_capita_excess(conn: Connection, ctx: Context) -> list[FlagDraft]:
             f"接待{h['persons']}人次，人均{format_yuan(per)}元，超过标准{format_yuan(std)}元/人次",
             message_en=f"{name} {h['fiscal_year']}: official reception ¥{format_yuan(h['amount'])} for "
             f"{h['persons']} persons, ¥{format_yuan(per)} per person, above the standard of ¥{format_yuan(std)}",
-            evidence={"batch_ids": sorted(batch_ids),
+            evidence={"batch_ids": h["batch_ids"],
                       "expense_entries": {"unit_code": code, "fiscal_year": h["fiscal_year"], "category_code": "reception",
                                           "persons_stated": True}},
         ))

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from ledger.models import Flag, Unit, utcnow
 
@@ -123,7 +123,8 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
         q = q.where(t.c.fiscal_year == year)
     existing = dict(conn.execute(q).all())
     now = utcnow()
-    new = reactivated = 0
+    inserts, updates = [], []
+    reactivated = 0
     for fid, d in drafts.items():
         values = {
             "rule_code": d.rule_code, "rule_version": REGISTRY[d.rule_code].version, "unit_id": d.unit_id,
@@ -133,11 +134,16 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
             "last_run_id": run_id, "data_status": "active", "resolved_at": None,
         }
         if fid not in existing:
-            conn.execute(t.insert().values(id=fid, state="open", first_run_id=run_id, created_at=now, **values))
-            new += 1
+            inserts.append({"id": fid, "state": "open", "first_run_id": run_id, "created_at": now, **values})
         else:
             reactivated += existing[fid] == "resolved_by_data"
-            conn.execute(update(t).where(t.c.id == fid).values(**values))
+            updates.append({"flag_id": fid, **values})
+    # executemany: one statement per batch of flags, not one round trip per flag
+    if inserts:
+        conn.execute(t.insert(), inserts)
+    if updates:
+        conn.execute(update(t).where(t.c.id == bindparam("flag_id")), updates)
+    new = len(inserts)
     gone = [fid for fid, status in existing.items() if fid not in drafts and status == "active"]
     for i in range(0, len(gone), 500):
         conn.execute(
