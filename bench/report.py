@@ -219,12 +219,40 @@ def projection(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def trim_profile(text: str, share: float = 0.03) -> str:
+    """pyinstrument's tree cut to the frames holding at least ``share`` of the whole run."""
+    lines = text.splitlines()
+    head = [ln for ln in lines[:8] if "Duration" in ln or "Program" in ln]
+    total = None
+    keep = []
+    skip_deeper_than = None  # module imports are start-up cost, shown as one line
+    for line in lines:
+        m = re.match(r"^([\s│├└─]*)(\d+\.\d+) (.*)$", line)
+        if not m:
+            continue
+        depth, seconds = len(m.group(1)), float(m.group(2))
+        total = total or seconds
+        if skip_deeper_than is not None:
+            if depth > skip_deeper_than:
+                continue
+            skip_deeper_than = None
+        if "frozen importlib" in line:
+            skip_deeper_than = depth
+            if seconds >= share * total:
+                keep.append(f"{m.group(1)}{seconds:.3f} (importing modules)")
+            continue
+        if seconds >= share * total:
+            keep.append(line.replace("│  ", "│ ").rstrip()[:170])
+    return "\n".join([*(h.strip() for h in head), *keep])
+
+
 def _profile_text(res: dict) -> str | None:
-    prof = res.get("load", {}).get("sqlite", {}).get("profile")
-    if not prof:
-        return None
-    keep = [line for line in prof.splitlines() if line.strip()][:60]
-    return "```\n" + "\n".join(keep) + "\n```"
+    parts = []
+    for phase, what in (("load", "import expenses"), ("check", "check")):
+        prof = res.get(phase, {}).get("sqlite", {}).get("profile")
+        if prof:
+            parts.append(f"`sunshine {what}` on SQLite (frames with ≥ 3% of the run):\n\n```\n{trim_profile(prof)}\n```")
+    return "\n\n".join(parts) or None
 
 
 def _replace(doc: str, name: str, body: str) -> str:

@@ -143,26 +143,45 @@ def _tail_json(text: str) -> dict:
     return {k: v for k, v in doc.items() if k in keep} if isinstance(doc, dict) else {}
 
 
-def _profile_import(ctx, work: Path) -> str:
-    """pyinstrument's text summary of importing the expense file into a fresh SQLite file."""
-    db = work / "profile.sqlite3"
-    for p in work.glob("profile.sqlite3*"):
-        p.unlink()
-    url = f"sqlite:///{db}"
-    sun = str(ctx["bin"] / "sunshine")
-    subprocess.run([sun, "--database", url, "db", "upgrade"], cwd=ROOT, check=True, capture_output=True)
-    out = work / "profile-import.txt"
+def _pyinstrument(ctx, name: str, args: list[str]) -> str:
+    """pyinstrument's call tree of ``sunshine ARGS`` (text), kept under var/bench/<scale>/."""
+    out = ctx["work"] / f"profile-{name}.txt"
     subprocess.run(
-        [str(ctx["bin"] / "pyinstrument"), "-r", "text", "--show-all", "-o", str(out), sun, "--database", url,
-         "import", "expenses", ctx["files"]["expenses"]["path"], "--json"],
+        [str(ctx["bin"] / "pyinstrument"), "-r", "text", "-o", str(out), str(ctx["bin"] / "sunshine"), *args],
         cwd=ROOT, check=True, capture_output=True,
     )
     return out.read_text()
 
 
+def _profile_import(ctx, work: Path) -> str:
+    """Profile importing the expense file into a fresh SQLite file."""
+    for p in work.glob("profile.sqlite3*"):
+        p.unlink()
+    url = f"sqlite:///{work / 'profile.sqlite3'}"
+    subprocess.run([str(ctx["bin"] / "sunshine"), "--database", url, "db", "upgrade"], cwd=ROOT, check=True,
+                   capture_output=True)
+    return _pyinstrument(ctx, "import", ["--database", url, "import", "expenses", ctx["files"]["expenses"]["path"],
+                                         "--json"])
+
+
+def _sqlite_copy(ctx, name: str) -> str:
+    """A consistent copy of the benchmark's SQLite file (online backup), as a URL."""
+    src = Path(ctx["urls"]["sqlite"].split("///", 1)[1])
+    dst = ctx["work"] / f"{name}.sqlite3"
+    for p in ctx["work"].glob(f"{name}.sqlite3*"):
+        p.unlink()
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    return f"sqlite:///{dst}"
+
+
 def check_phase(ctx, backend: str) -> dict:
     policy = ROOT / "policies" / "changde-2009.toml"
     _ok(_sunshine(ctx, backend, "targets", "load", str(policy)), "sunshine targets load")
+    profile = None
+    if ctx["args"].profile and backend == "sqlite":
+        # On a copy taken before the first check, so the profile sees the full evaluation.
+        profile = _pyinstrument(ctx, "check", ["--database", _sqlite_copy(ctx, "profile-check"), "check", "--json"])
     first = _ok(_sunshine(ctx, backend, "check", "--json", measure=True), "sunshine check")
     again = _ok(_sunshine(ctx, backend, "check", "--json", measure=True), "sunshine check (again)")
     seconds, groups = peers.polars_group_by(Path(ctx["files"]["expenses"]["path"]))
@@ -170,6 +189,7 @@ def check_phase(ctx, backend: str) -> dict:
         "ours": {"seconds": round(first.seconds, 3), "peak_rss": first.peak_rss, "cpu_seconds": round(first.cpu_seconds, 3)},
         "again": {"seconds": round(again.seconds, 3)},
         "peer": {"seconds": round(seconds, 3), "groups": groups},
+        **({"profile": profile} if profile else {}),
     }
 
 
