@@ -109,6 +109,10 @@ def _http_rows(t: Rows, res: dict, connections: int) -> None:
         if bare:
             t.add(label, backend, _n(page["rps"]), "bare Litestar handler", _n(bare["rps"]),
                   page["rps"] / bare["rps"], "≥ 0.70×", page["rps"] >= 0.7 * bare["rps"])
+        quiet = http.get("page_no_access_log")
+        if quiet and bare:
+            t.add("…diagnostic: the same app, uvicorn access log off (req/s)", backend, _n(quiet["rps"]),
+                  "bare Litestar handler", _n(bare["rps"]), quiet["rps"] / bare["rps"])
         t.add("API 100-row page p50 / p99 (ms)", backend, f"{page['p50_ms']:.1f} / {page['p99_ms']:.1f}",
               "bare handler p50 / p99", f"{bare['p50_ms']:.1f} / {bare['p99_ms']:.1f}" if bare else "",
               None, "p99 ≤ 25 ms", page["p99_ms"] <= 25)

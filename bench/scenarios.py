@@ -216,6 +216,14 @@ def http_phase(ctx, backend: str) -> dict:
         out["aggregate"] = _measure(base + AGGREGATE_PATH, ctx)
         total = json.loads(get_json_bytes(base + "/api/v1/aggregate?drilldown=year"))
         out["exact"] = _exact_total(total, ctx)
+    # Diagnostic: the same app without uvicorn's per-request access log line (``sunshine serve``
+    # runs uvicorn at log level info, which logs every request).
+    port = free_port()
+    quiet = [str(ctx["bin"] / "uvicorn"), "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1", "--no-access-log", "--log-level", "warning", "--no-server-header"]
+    env = {**SERVER_ENV, "SUNSHINE_DATABASE_URL": ctx["urls"][backend]}
+    with server(quiet, f"http://127.0.0.1:{port}/api/v1/categories", env=env, log=ctx["work"] / "quiet.log"):
+        out["page_no_access_log"] = _measure(f"http://127.0.0.1:{port}{PAGE_PATH}", ctx)
     env = {"BARE_DATABASE_URL": ctx["urls"][backend]}
     port = free_port()
     bare = [str(ctx["bin"] / "uvicorn"), "bench.bare_app:app", "--host", "127.0.0.1", "--port", str(port),
