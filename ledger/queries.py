@@ -75,6 +75,23 @@ def yuan(fen: int | None) -> str | None:
     return f"{sign}{whole}.{cents:02d}"
 
 
+INT64_MAX = 2**63 - 1
+
+
+def bounded(parameter: str, value: int) -> int:
+    """``value`` if a 64-bit column can hold it, else a ``QueryError`` naming the parameter."""
+    if not -INT64_MAX <= value <= INT64_MAX:
+        raise QueryError(parameter, f"{value} is out of range")
+    return value
+
+
+def utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored timestamp in UTC: SQLite hands back naive UTC, PostgreSQL the session's zone."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def parse_yuan(parameter: str, text: str) -> int:
     """A yuan amount from a query string (``"1234.5"``) as exact integer fen."""
     try:
@@ -83,7 +100,7 @@ def parse_yuan(parameter: str, text: str) -> int:
         raise QueryError(parameter, f"{text!r} is not an amount in yuan (e.g. 1234.56)") from None
     if not value.is_finite() or value != value.to_integral_value():
         raise QueryError(parameter, f"{text!r} has more than two decimal places or is not finite")
-    return int(value)
+    return bounded(parameter, int(value))
 
 
 @dataclass
@@ -405,8 +422,7 @@ def _row(ds: Dataset, values) -> dict[str, Any]:
             elif isinstance(value, Decimal):
                 value = str(value)  # exact; never a float
             elif isinstance(value, dt.datetime):
-                # SQLite hands back naive UTC, PostgreSQL the session's zone: answer in UTC either way.
-                value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+                value = utc(value)
         out[col.name] = value
         if col.money:
             out[col.name.removesuffix("_fen") + "_yuan"] = yuan(value)
@@ -430,6 +446,8 @@ def decode_cursor(token: str, sort: str) -> tuple[Any, int]:
         raise QueryError("cursor", "not a cursor this API issued; start again without it") from None
     if got_sort != sort:
         raise QueryError("cursor", f"the cursor belongs to sort={got_sort}, not sort={sort}")
+    if isinstance(row_id, int):
+        bounded("cursor", row_id)
     return value, row_id
 
 
@@ -460,11 +478,17 @@ def list_rows(
     page_conds = list(conds)
     if cursor:
         value, last_id = decode_cursor(cursor, sort)
-        if key == "date":
-            try:
+        try:
+            if key == "date":
                 value = dt.date.fromisoformat(value)
-            except (TypeError, ValueError):
-                raise QueryError("cursor", "not a cursor this API issued; start again without it") from None
+            elif key != "id" and key != "code":
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ValueError
+                bounded("cursor", value)
+            elif key == "code" and not isinstance(value, str):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise QueryError("cursor", "not a cursor this API issued; start again without it") from None
         if key == "id":
             page_conds.append(ds.id_expr < last_id if desc else ds.id_expr > last_id)
         else:
@@ -523,6 +547,8 @@ def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list) -> int:
 def get_row(conn: Connection, dataset: str, row_id: int) -> dict[str, Any]:
     """One row of a dataset by id (superseded rows included: provenance links must keep working)."""
     ds = DATASETS[dataset]
+    if isinstance(row_id, int) and not -INT64_MAX <= row_id <= INT64_MAX:
+        raise NotFound(f"no {dataset} row with id {row_id}")
     got = conn.execute(select(*[c.expr for c in ds.columns]).select_from(ds.base()).where(ds.id_expr == row_id)).first()
     if got is None:
         raise NotFound(f"no {dataset} row with id {row_id}")

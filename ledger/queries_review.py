@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ledger.models import AuditLog, CheckRun, Flag, FlagReview, PolicyTarget, TargetResult, Unit
-from ledger.queries import DATASETS, Column, Dataset, NotFound, _in
+from ledger.queries import DATASETS, Column, Dataset, NotFound, _in, utc
 
 _f = Flag.__table__
 _fu = Unit.__table__.alias("fu")
@@ -174,8 +174,8 @@ def flag_reviews(conn: Connection, flag_id: str, *, include_restricted: bool = F
                 "reviewer": reviewer if visible else None,
                 "note": note if visible else None,
                 "restricted": published is None,
-                "created_at": created,
-                "published_at": published,
+                "created_at": utc(created),
+                "published_at": utc(published),
             }
         )
     return out
