@@ -8,7 +8,6 @@ from __future__ import annotations
 import polars as pl
 
 from importers.columns import norm
-from ledger.money import amount_expr
 
 TOTAL_LABELS = r"(?i)^\s*(合\s*计|总\s*计|小\s*计|total|totals|grand\s+total|sub-?\s*total)\s*[:：]?\s*$"
 SUBTOTAL_LABELS = r"(?i)^\s*(小\s*计|sub-?\s*total)\s*[:：]?\s*$"
@@ -35,55 +34,81 @@ def normalised(e: pl.Expr) -> pl.Expr:
     return e.str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[\s_\-]+", "")
 
 
-def text(e: pl.Expr, max_len: int) -> tuple[pl.Expr, pl.Expr]:
-    v = e.str.strip_chars()
-    v = pl.when(v == "").then(None).otherwise(v)
-    return v, pl.when(v.str.len_chars() > max_len).then(pl.lit("text-too-long")).otherwise(None)
+# Each parser is two steps: ``prep`` does the string work once (a column of its own, so polars never
+# repeats it inside the nested when/then that follows), ``finish`` turns the prepared column into
+# (value, error code). ``raw`` is the untouched cell, for telling a missing cell from a bad one.
 
 
-def year(e: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    s = e.str.strip_chars().str.normalize("NFKC").str.replace(r"^(\d{4})(\.0+|年)?$", "$1")
-    ok = s.str.contains(r"^\d{4}$")
-    v = pl.when(ok).then(s.cast(pl.Int32, strict=False)).otherwise(None)
-    v = pl.when((v >= 1900) & (v <= 2100)).then(v).otherwise(None)
-    return v, pl.when(e.is_not_null() & v.is_null()).then(pl.lit("year-invalid")).otherwise(None)
+def text(max_len: int):
+    def prep(e: pl.Expr) -> pl.Expr:
+        return e.str.strip_chars()
+
+    def finish(p: pl.Expr, raw: pl.Expr):
+        v = pl.when(p == "").then(None).otherwise(p)
+        return v, pl.when(p.str.len_chars() > max_len).then(pl.lit("text-too-long")).otherwise(None)
+
+    return prep, finish
 
 
-def date(e: pl.Expr, fmt: str | None = None) -> tuple[pl.Expr, pl.Expr]:
-    s = e.str.strip_chars().str.normalize("NFKC")
-    iso = (
-        s.str.replace(r"[T ]00:00:00(\.0+)?$", "")
-        .str.replace_all(r"[/.]", "-")
-        .str.replace(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$", "$1-$2-$3")
-        .str.replace(r"^(\d{4})-(\d)-", "$1-0$2-")
-        .str.replace(r"^(\d{4}-\d{2})-(\d)$", "$1-0$2")
-    )
-    v = iso.str.to_date("%Y-%m-%d", strict=False)
-    if fmt:
-        v = s.str.to_date(fmt, strict=False).fill_null(v)
-    return v, pl.when(e.is_not_null() & v.is_null()).then(pl.lit("date-invalid")).otherwise(None)
+def year():
+    def prep(e: pl.Expr) -> pl.Expr:
+        return e.str.strip_chars().str.normalize("NFKC").str.replace(r"^([0-9]{4})(\.0+|年)?$", "$1")
+
+    def finish(p: pl.Expr, raw: pl.Expr):
+        n = pl.when(p.str.contains(r"^[0-9]{4}$")).then(p.cast(pl.Int32, strict=False))
+        v = pl.when(n.is_between(1900, 2100)).then(n)
+        return v, pl.when(raw.is_not_null() & ~n.is_between(1900, 2100).fill_null(False)).then(pl.lit("year-invalid"))
+
+    return prep, finish
 
 
-def count(e: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    s = e.str.strip_chars().str.normalize("NFKC").str.replace(r"^(\d+)\.0+$", "$1").str.replace_all(",", "")
-    ok = s.str.contains(r"^\d{1,9}$")
-    v = pl.when(ok).then(s.cast(pl.Int64, strict=False)).otherwise(None)
-    return v, pl.when(e.is_not_null() & v.is_null()).then(pl.lit("count-invalid")).otherwise(None)
+DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S", "%Y.%m.%d", "%Y-%m-%dT%H:%M:%S"]
 
 
-def lookup(e: pl.Expr, table: dict[str, str], code: str, default: str | None = None) -> tuple[pl.Expr, pl.Expr]:
+def date(fmt: str | None = None):
+    def prep(e: pl.Expr) -> pl.Expr:
+        s = e.str.strip_chars().str.normalize("NFKC")
+        return pl.coalesce([s.str.to_date(f, strict=False) for f in ([fmt] if fmt else []) + DATE_FORMATS])
+
+    def finish(p: pl.Expr, raw: pl.Expr):
+        return p, pl.when(raw.is_not_null() & p.is_null()).then(pl.lit("date-invalid"))
+
+    return prep, finish
+
+
+def count():
+    def prep(e: pl.Expr) -> pl.Expr:
+        return e.str.strip_chars().str.normalize("NFKC").str.replace(r"^([0-9]+)\.0+$", "$1").str.replace_all(",", "")
+
+    def finish(p: pl.Expr, raw: pl.Expr):
+        v = pl.when(p.str.contains(r"^[0-9]{1,9}$")).then(p.cast(pl.Int64, strict=False))
+        return v, pl.when(raw.is_not_null() & ~p.str.contains(r"^[0-9]{1,9}$").fill_null(False)).then(
+            pl.lit("count-invalid"))
+
+    return prep, finish
+
+
+def lookup(table: dict[str, str], code: str, default: str | None = None):
     keys = {norm(k): v for k, v in table.items()}
-    v = normalised(e).replace_strict(keys, default=default, return_dtype=pl.String)
-    return v, pl.when(e.is_not_null() & v.is_null()).then(pl.lit(code)).otherwise(None)
+
+    def prep(e: pl.Expr) -> pl.Expr:
+        return normalised(e).replace_strict(keys, default=default, return_dtype=pl.String)
+
+    def finish(p: pl.Expr, raw: pl.Expr):
+        return p, pl.when(raw.is_not_null() & p.is_null()).then(pl.lit(code))
+
+    return prep, finish
 
 
-def currency(e: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    v = e.str.strip_chars().str.to_uppercase()
-    return v, pl.when(e.is_not_null() & ~v.str.contains(r"^[A-Z]{3}$")).then(pl.lit("currency-invalid")).otherwise(None)
+def currency():
+    def prep(e: pl.Expr) -> pl.Expr:
+        return e.str.strip_chars().str.to_uppercase()
 
+    def finish(p: pl.Expr, raw: pl.Expr):
+        return p, pl.when(raw.is_not_null() & ~p.str.contains(r"^[A-Z]{3}$").fill_null(False)).then(
+            pl.lit("currency-invalid"))
 
-def amount(e: pl.Expr, unit: str) -> tuple[pl.Expr, pl.Expr]:
-    return amount_expr(e, unit)
+    return prep, finish
 
 
 def is_total(raw_columns: list[str]) -> pl.Expr:

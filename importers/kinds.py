@@ -15,6 +15,7 @@ import polars as pl
 from importers import cells
 from importers.columns import KINDS, Mapping, Placement
 from importers.sources import ROW
+from ledger.money import parse_amounts
 
 MAX_LEN = {"unit_code": 64, "unit_name": 300, "payee": 300, "description": 4000, "voucher_no": 100,
            "project_code": 200, "title": 4000, "supplier_name": 300, "supplier_id": 100}
@@ -60,33 +61,32 @@ def parse_fields(raw: pl.DataFrame, ctx: Context) -> tuple[pl.DataFrame, list[tu
     exprs: list[pl.Expr] = [pl.col(ROW)]
     fmt = ctx.mapping.date_format if ctx.mapping else None
     placed = []
+    for name in ctx.amount_fields:
+        raw = parse_amounts(raw, ctx.placement.fields[name], ctx.units.get(name, "yuan"), f"__a_{name}", f"__ae_{name}")
+    parsers = {}
     for name, (typ, _) in KINDS[ctx.kind].items():
         header = ctx.placement.fields.get(name)
         if not header:
             continue
-        col = pl.col(header).cast(pl.String)
-        if typ in ("text", "code"):
-            v, err = cells.text(col, MAX_LEN.get(name, 4000))
-        elif typ == "year":
-            v, err = cells.year(col)
-        elif typ == "date":
-            v, err = cells.date(col, fmt)
-        elif typ == "count":
-            v, err = cells.count(col)
-        elif typ == "amount":
-            v, err = cells.amount(col, ctx.units.get(name, "yuan"))
-        elif typ == "category":
-            v, err = cells.lookup(col, ctx.categories, "category-unknown", ctx.default_category)
-        elif typ == "stage":
-            v, err = cells.lookup(col, cells.STAGES, "stage-unknown")
-        elif typ == "method":
-            v, err = cells.lookup(col, cells.METHODS, "method-unknown", None)
-        elif typ == "currency":
-            v, err = cells.currency(col)
-        else:  # pragma: no cover - a typo in KINDS
-            raise ValueError(typ)
-        exprs += [v.alias(name), err.alias(f"{name}__err"), col.alias(f"{name}__raw")]
         placed.append((name, header))
+        if typ == "amount":
+            continue
+        parsers[name] = {
+            "text": lambda n=name: cells.text(MAX_LEN.get(n, 4000)), "code": lambda n=name: cells.text(MAX_LEN.get(n, 4000)),
+            "year": cells.year, "date": lambda: cells.date(fmt), "count": cells.count,
+            "category": lambda: cells.lookup(ctx.categories, "category-unknown", ctx.default_category),
+            "stage": lambda: cells.lookup(cells.STAGES, "stage-unknown"),
+            "method": lambda: cells.lookup(cells.METHODS, "method-unknown"), "currency": cells.currency,
+        }[typ]()
+    raw = raw.with_columns(
+        [prep(pl.col(ctx.placement.fields[n]).cast(pl.String)).alias(f"__p_{n}") for n, (prep, _) in parsers.items()])
+    for name, header in placed:
+        col = pl.col(header).cast(pl.String)
+        if name in parsers:
+            v, err = parsers[name][1](pl.col(f"__p_{name}"), col)
+        else:
+            v, err = pl.col(f"__a_{name}"), pl.col(f"__ae_{name}")
+        exprs += [v.alias(name), err.alias(f"{name}__err"), col.alias(f"{name}__raw")]
     return raw.select(exprs), placed
 
 
@@ -112,30 +112,31 @@ def problem_rows(parsed: pl.DataFrame, placed, ctx: Context, required: list[str]
 
 
 def split_rows(raw: pl.DataFrame, ctx: Context) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """(detail rows, total rows, blank count)."""
+    """(detail rows, total rows, blank count).
+
+    A total row names itself (合计, 总计, 小计, Total) in its first column or in a placed text column;
+    amount columns are never searched, which keeps the scan cheap on millions of rows.
+    """
     data_cols = [c for c in raw.columns if c != ROW]
-    raw = raw.with_columns(
-        cells.is_blank(data_cols).alias("__blank"),
-        cells.is_total(data_cols).alias("__total"),
-        cells.is_subtotal(data_cols).alias("__subtotal"),
-    )
+    text_types = {"text", "code", "category", "year"}
+    label_cols = list(dict.fromkeys(
+        data_cols[:1] + [h for f, h in ctx.placement.fields.items() if h and KINDS[ctx.kind][f][0] in text_types]))
+    raw = raw.with_columns(cells.is_blank(data_cols).alias("__blank"), cells.is_total(label_cols).alias("__total"))
     blank = int(raw["__blank"].sum())
     body = raw.filter(~pl.col("__blank"))
-    return body.filter(~pl.col("__total")), body.filter(pl.col("__total")), blank
+    totals = body.filter(pl.col("__total")).with_columns(cells.is_subtotal(label_cols).alias("__subtotal"))
+    return body.filter(~pl.col("__total")), totals, blank
 
 
-def totals_frame(detail: pl.DataFrame, totals: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+def totals_frame(parsed: pl.DataFrame, totals: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     """Amounts of detail and total rows, in file order, for the stated-total check."""
-    parts = []
-    for frame, is_total in ((detail, False), (totals, True)):
-        cols = [pl.col(ROW), pl.lit(is_total).alias("is_total"),
-                (pl.col("__subtotal") if is_total else pl.lit(False)).alias("is_subtotal")]
-        for f in ctx.amount_fields:
-            header = ctx.placement.fields[f]
-            fen, _ = cells.amount(pl.col(header).cast(pl.String), ctx.units.get(f, "yuan"))
-            cols.append(fen.alias(f))
-        parts.append(frame.select(cols))
-    return pl.concat(parts).sort(ROW)
+    detail = parsed.select(pl.col(ROW), pl.lit(False).alias("is_total"), pl.lit(False).alias("is_subtotal"),
+                           *[pl.col(f) for f in ctx.amount_fields])
+    for f in ctx.amount_fields:
+        totals = parse_amounts(totals, ctx.placement.fields[f], ctx.units.get(f, "yuan"), f"__t_{f}", f"__te_{f}")
+    stated = totals.select(pl.col(ROW), pl.lit(True).alias("is_total"), pl.col("__subtotal").alias("is_subtotal"),
+                           *[pl.col(f"__t_{f}").alias(f) for f in ctx.amount_fields])
+    return pl.concat([detail, stated]).sort(ROW)
 
 
 def normalise(raw: pl.DataFrame, ctx: Context) -> Chunk:
@@ -150,7 +151,7 @@ def normalise(raw: pl.DataFrame, ctx: Context) -> Chunk:
             pl.col("date__raw").alias("value"), pl.lit("date-year-mismatch").alias("code"),
             pl.lit(ctx.sheet, pl.String).alias("sheet"), pl.lit("warning").alias("severity"))
         problems = pl.concat([problems, off])
-    totals = totals_frame(detail, total_rows, ctx)
+    totals = totals_frame(parsed, total_rows, ctx)
     table = BUILDERS[ctx.kind](parsed, ctx)
     return Chunk({TABLE_OF_KIND[ctx.kind]: table}, problems, raw.height, blank, totals)
 

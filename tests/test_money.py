@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 
 from ledger.money import (
     AmountError,
-    amount_expr,
     format_amount,
     format_wan,
     format_yi,
     format_yuan,
     parse_amount,
+    parse_amounts,
 )
 
 GOOD = [
@@ -55,8 +55,7 @@ BAD = [
 
 
 def vector(values, unit="yuan"):
-    fen, err = amount_expr(pl.col("v"), unit)
-    out = pl.DataFrame({"v": values}, schema={"v": pl.String}).select(fen.alias("fen"), err.alias("err"))
+    out = parse_amounts(pl.DataFrame({"v": values}, schema={"v": pl.String}), "v", unit, "fen", "err")
     return out["fen"].to_list(), out["err"].to_list()
 
 
