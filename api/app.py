@@ -103,5 +103,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.versions = http_cache.Versions(settings.version_ttl_s)
+    app.state.responses = http_cache.Responses()
     logging.getLogger("sunshine.api").setLevel(logging.INFO)
     return app

@@ -1,13 +1,19 @@
-"""ETag, Last-Modified, 304s and Cache-Control for public reads.
+"""ETag, Last-Modified, 304s, Cache-Control and a response cache for public reads.
 
 Published rows are append-only, so ``ledger.queries.data_version`` (newest batch, audit entry,
 check run, review, unit) identifies what every public read returns; with the URL and the Accept
-header it makes a validator without running the read itself.
+header it makes a validator without running the read itself. The same key indexes an in-process
+cache of finished responses, so a hot page or aggregate is read from the database once per data
+version. The version itself is re-read at most every ``SUNSHINE_VERSION_TTL`` seconds (default
+1) and at once after a write made through this process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
 from email.utils import format_datetime, parsedate_to_datetime
 
 from litestar import Request, Response
@@ -17,7 +23,48 @@ from ledger.db import reading
 from ledger.queries import data_version
 
 PUBLIC_PREFIX = "/api/v1/"
-NO_CACHE = ("/api/v1/schema", "/api/v1/audit", "/api/v1/imports", "/api/v1/tokens")
+NO_CACHE = ("/api/v1/schema", "/api/v1/audit", "/api/v1/imports", "/api/v1/tokens", "/api/v1/health")
+MAX_ENTRIES = 1024
+MAX_BODY = 4 * 1024 * 1024
+
+
+class Versions:
+    """The data version, re-read at most every ``ttl`` seconds; ``forget()`` after a write."""
+
+    def __init__(self, ttl: float):
+        self.ttl, self.value, self.at = ttl, None, 0.0
+
+    def get(self, engine):
+        now = time.monotonic()
+        if self.value is None or now - self.at > self.ttl:
+            with reading(engine) as conn:
+                self.value = data_version(conn)
+            self.at = now
+        return self.value
+
+    def forget(self) -> None:
+        self.value = None
+
+
+class Responses:
+    """Finished public responses by ETag (LRU)."""
+
+    def __init__(self):
+        self.items: OrderedDict[str, tuple[bytes, int, str, dict]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, etag: str):
+        with self.lock:
+            hit = self.items.get(etag)
+            if hit is not None:
+                self.items.move_to_end(etag)
+            return hit
+
+    def put(self, etag: str, value) -> None:
+        with self.lock:
+            self.items[etag] = value
+            while len(self.items) > MAX_ENTRIES:
+                self.items.popitem(last=False)
 
 
 def _cacheable(request: Request) -> bool:
@@ -35,8 +82,8 @@ async def before_request(request: Request) -> Response | None:
         token_of(request)  # a presented token must be valid, on reads too: a revoked one is refused
     if not _cacheable(request):
         return None
-    with reading(request.app.state.engine) as conn:
-        version, last = data_version(conn)
+    state = request.app.state
+    version, last = state.versions.get(state.engine)
     key = f"{version}|{request.url.path}|{request.url.query}|{request.headers.get('accept', '')}"
     etag = 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
     request.state.etag = etag
@@ -46,14 +93,18 @@ async def before_request(request: Request) -> Response | None:
     if inm is not None:
         if etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*":
             return Response(content=b"", status_code=304, headers=headers)
-        return None
-    ims = request.headers.get("if-modified-since")
-    if ims and last is not None:
-        try:
-            if last.replace(microsecond=0) <= parsedate_to_datetime(ims):
-                return Response(content=b"", status_code=304, headers=headers)
-        except (TypeError, ValueError):
-            pass
+    else:
+        ims = request.headers.get("if-modified-since")
+        if ims and last is not None:
+            try:
+                if last.replace(microsecond=0) <= parsedate_to_datetime(ims):
+                    return Response(content=b"", status_code=304, headers=headers)
+            except (TypeError, ValueError):
+                pass
+    hit = state.responses.get(etag)
+    if hit is not None:
+        body, status, media_type, extra = hit
+        return Response(content=body, status_code=status, media_type=media_type, headers={**extra, **headers})
     return None
 
 
@@ -68,10 +119,18 @@ def _headers(request: Request) -> dict[str, str]:
     return headers
 
 
-def add_headers(response: Response, request: Request) -> None:
-    """Called from the handler helpers: successful public reads carry the validators."""
+def add_headers(response: Response, request: Request, body: bytes | None = None) -> None:
+    """Successful public reads carry the validators (and, given their bytes, are cached); others no-store."""
     if getattr(request.state, "etag", None) and response.status_code == 200:
         for k, v in _headers(request).items():
             response.headers.setdefault(k, v)
+        if body is not None and len(body) <= MAX_BODY:
+            extra = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count")}
+            request.app.state.responses.put(request.state.etag, (body, 200, response.media_type, extra))
     elif "cache-control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
+
+
+def after_write(request: Request) -> None:
+    """A write through this process changes the data at once for its next read."""
+    request.app.state.versions.forget()

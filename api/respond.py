@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, Response
 
 from api.formats import FORMATS, csv_chunks, ndjson_chunks, rows_as_tuples
@@ -24,10 +25,14 @@ def next_url(request: Request, cursor: str | None) -> str | None:
     return f"{request.url.path}?{urlencode([*pairs, ('cursor', cursor)])}"
 
 
+_json = msgspec.json.Encoder()
+
+
 def reply(request: Request, content: Any, status: int = 200, headers: dict[str, str] | None = None,
           media_type: str = "application/json") -> Response:
-    response = Response(content=content, status_code=status, headers=headers, media_type=media_type)
-    add_headers(response, request)
+    body = content if isinstance(content, bytes) else _json.encode(content)
+    response = Response(content=body, status_code=status, headers=headers, media_type=media_type)
+    add_headers(response, request, body)
     return response
 
 

@@ -16,6 +16,7 @@ from litestar.params import Body, Parameter
 
 from api import schemas
 from api.auth import require, token_of
+from api.http_cache import after_write
 from ledger import queries
 from ledger.db import writing
 
@@ -78,6 +79,7 @@ async def create_import(
         result = await anyio.to_thread.run_sync(
             _run_import, request.app.state.engine, kind, path, token, dry_run, supersedes, encoding, sheet, amount_unit
         )
+    after_write(request)
     files = [result.report | {"status": result.status, "batch_id": result.batch_id}]
     if not result.ok:
         body = {"type": "https://sunshine-ledger.example/problems/import-refused", "title": "Unprocessable Content",
@@ -115,6 +117,7 @@ def create_review(request: Request, flag_id: str, data: ReviewIn) -> Response[sc
     """open → under_review → explained | rectification_ordered | referred | dismissed → closed. The note stays
     restricted until the finding is published (POST …/publish). 409 names the allowed next states."""
     entry = _review(request.app.state.engine, flag_id, data, token_of(request))
+    after_write(request)
     review = schemas.Review(id=entry.id, from_state=entry.from_state, to_state=entry.to_state, reviewer=entry.reviewer,
                             note=entry.note, restricted=True, created_at=entry.created_at, published_at=None)
     return Response(content=review, status_code=201, headers={"Cache-Control": "no-store"})
@@ -132,6 +135,7 @@ def publish(request: Request, flag_id: str) -> Response[Published]:
             n = publish_finding(conn, flag_id, reviewer=token.name, role=token.role)
         except ReviewRefused as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
+    after_write(request)
     return Response(content=Published(flag_id=flag_id, published=n), headers={"Cache-Control": "no-store"})
 
 

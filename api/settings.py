@@ -24,6 +24,7 @@ class Settings:
     rate_window_s: int = 60
     max_body_bytes: int = 50 * 1024 * 1024
     cache_max_age_s: int = 60
+    version_ttl_s: float = 1.0  # how stale the data version (ETags, response cache) may be after an outside write
     debug: bool = False
     data_license: str = "CC-BY-4.0"
     data_source: str = "Sunshine Ledger (阳光账本): published budgets, final accounts and procurement records"
@@ -38,5 +39,6 @@ class Settings:
             rate_window_s=_int("SUNSHINE_RATE_WINDOW", 60),
             max_body_bytes=_int("SUNSHINE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
             cache_max_age_s=_int("SUNSHINE_CACHE_MAX_AGE", 60),
+            version_ttl_s=float(os.environ.get("SUNSHINE_VERSION_TTL") or 1.0),
             data_license=os.environ.get("SUNSHINE_DATA_LICENSE", "CC-BY-4.0"),
         )
