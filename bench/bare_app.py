@@ -1,7 +1,7 @@
 """The bare handler our API is measured against: Litestar, one SQL string, the standard driver.
 
 It reads the same page the API's first ``/api/v1/expenses`` page shows (expenses joined to their
-units, in id order, 100 rows) with the standard ``sqlite3`` module, or psycopg 3 when
+units, in id order, 100 rows; ``?unit=CODE`` for one unit's first page) with the standard ``sqlite3`` module, or psycopg 3 when
 ``BARE_DATABASE_URL`` is a PostgreSQL URL, and returns it as JSON. No validation, no cursor, no
 count, no ETag: what is left is the floor of serving that page from Python.
 
@@ -23,7 +23,7 @@ SELECT e.id, e.batch_id, e.source_row, u.code AS unit_code, u.name AS unit_name,
        e.fiscal_year, e.entry_date, e.category_code, e.amount_fen, e.currency, e.payee, e.description,
        e.voucher_no, e.persons, e.batches, e.vehicles, e.created_at
 FROM expense_entry e JOIN unit u ON u.id = e.unit_id
-ORDER BY e.id LIMIT 100
+{where}ORDER BY e.id LIMIT 100
 """
 _local = threading.local()
 
@@ -42,9 +42,14 @@ def _connection():
 
 
 @get("/page", sync_to_thread=False)
-def page() -> list[dict]:
+def page(unit: str | None = None) -> list[dict]:
+    """The first 100 expenses, or the first 100 of one unit (by code) when ``unit`` is given."""
     cur = _connection().cursor()
-    cur.execute(PAGE_SQL)
+    if unit is None:
+        cur.execute(PAGE_SQL.format(where=""))
+    else:
+        mark = "?" if URL.startswith("sqlite") else "%s"
+        cur.execute(PAGE_SQL.format(where=f"WHERE u.code = {mark} "), (unit,))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

@@ -118,6 +118,18 @@ def _http_rows(t: Rows, res: dict, connections: int) -> None:
               None, "p99 ≤ 25 ms", page["p99_ms"] <= 25)
         if ds:
             t.add("datasette page p50 / p99 (ms)", backend, "", "datasette", f"{ds['p50_ms']:.1f} / {ds['p99_ms']:.1f}")
+        unit = http.get("unit_page")
+        if unit:
+            label = "API one unit's first page, unit drawn at random per request (req/s)"
+            uds, ubare = http["peers"].get("datasette, unit page"), http["peers"].get("bare, unit page")
+            if uds:
+                t.add(label, backend, _n(unit["rps"]), "datasette, same SQL", _n(uds["rps"]), unit["rps"] / uds["rps"],
+                      "≥ 4.00×", unit["rps"] >= 4 * uds["rps"])
+            if ubare:
+                t.add(label, backend, _n(unit["rps"]), "bare handler, same SQL", _n(ubare["rps"]),
+                      unit["rps"] / ubare["rps"], "≥ 0.70×", unit["rps"] >= 0.7 * ubare["rps"])
+            t.add("…p50 / p99 (ms)", backend, f"{unit['p50_ms']:.1f} / {unit['p99_ms']:.1f}", "bare / datasette p99",
+                  " / ".join(f"{x['p99_ms']:.1f}" for x in (ubare, uds) if x), None, "p99 ≤ 25 ms", unit["p99_ms"] <= 25)
         agg = http["aggregate"]
         t.add("API aggregate (req/s; p50 / p99 ms)", backend,
               f"{_n(agg['rps'])}; {agg['p50_ms']:.1f} / {agg['p99_ms']:.1f}", "", "", None, "p99 ≤ 25 ms",
@@ -172,7 +184,8 @@ def machine_text(res: dict) -> str:
     pk = m["packages"]
     files = res["files"]
     return (
-        f"Measured {res['when']} at commit `{m['commit']}` with `{res['command']}`.\n"
+        f"Measured (last run {res['when']}, commit `{m['commit']}`) with "
+        f"{', then '.join(f'`{c}`' for c in res.get('commands', [res['command']]))}.\n"
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}; "
         f"Python {m['python']}, SQLite {m['sqlite_python']} (shell {m['sqlite_shell']}), PostgreSQL {m['postgresql']}, "
         f"polars {pk['polars']}, SQLAlchemy {pk['sqlalchemy']}, psycopg {pk['psycopg']}, Litestar {pk['litestar']}, "

@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         command=f".venv/bin/python -m bench.run {' '.join(argv if argv is not None else sys.argv[1:])}",
         when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
+    # A table may be filled by several runs (say, one backend again): name every command behind it.
+    results["commands"] = [c for c in results.get("commands", []) if c != results["command"]] + [results["command"]]
     urls = {"sqlite": f"sqlite:///{work / 'ledger.sqlite3'}"}
     ctx = {"work": work, "files": files, "urls": urls, "args": args, "pg_admin": args.pg, "fresh_pg": fresh_pg,
            "pg_conninfo": pg_conninfo, "bin": BIN}

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import urllib.parse
 from importlib import metadata
 from pathlib import Path
 
@@ -207,6 +208,31 @@ def _measure(url: str, ctx) -> dict:
             "requests": load.requests}
 
 
+def _measure_units(base: str, prefix: str, ctx, name: str) -> dict:
+    """wrk over one unit's first page per request, the unit drawn at random: few response-cache hits."""
+    units = generate.SCALES[ctx["args"].scale].units
+    script = ctx["work"] / f"units-{name}.lua"
+    script.write_text(
+        "math.randomseed(7)\n"
+        f"local prefix = {json.dumps(prefix)}\n"
+        "request = function()\n"
+        f"  return wrk.format('GET', prefix .. string.format('%07d', math.random(1, {units})))\n"
+        "end\n"
+    )
+    get_json_bytes(base + prefix + "0000001")
+    load, _ = wrk(base + "/", connections=ctx["args"].connections, seconds=ctx["args"].seconds, script=script)
+    return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
+            "requests": load.requests}
+
+
+DATASETTE_UNIT_SQL = (
+    "SELECT e.id, e.batch_id, e.source_row, u.code AS unit_code, u.name AS unit_name, u.level AS unit_level, "
+    "e.fiscal_year, e.entry_date, e.category_code, e.amount_fen, e.currency, e.payee, e.description, e.voucher_no, "
+    "e.persons, e.batches, e.vehicles, e.created_at FROM expense_entry e JOIN unit u ON u.id = e.unit_id "
+    "WHERE u.code = :unit ORDER BY e.id LIMIT 100"
+)
+
+
 def http_phase(ctx, backend: str) -> dict:
     out: dict = {"peers": {}}
     port = free_port()
@@ -214,6 +240,7 @@ def http_phase(ctx, backend: str) -> dict:
     with _our_server(ctx, backend, port):
         out["page"] = _measure(base + PAGE_PATH, ctx)
         out["aggregate"] = _measure(base + AGGREGATE_PATH, ctx)
+        out["unit_page"] = _measure_units(base, "/api/v1/expenses?limit=100&unit=44", ctx, "ours")
         total = json.loads(get_json_bytes(base + "/api/v1/aggregate?drilldown=year"))
         out["exact"] = _exact_total(total, ctx)
     # Diagnostic: the same app without uvicorn's per-request access log line (``sunshine serve``
@@ -230,6 +257,7 @@ def http_phase(ctx, backend: str) -> dict:
             "--workers", "1", "--no-access-log", "--log-level", "warning"]
     with server(bare, f"http://127.0.0.1:{port}/page", env=env, log=ctx["work"] / "bare.log"):
         out["peers"]["bare Litestar handler"] = _measure(f"http://127.0.0.1:{port}/page", ctx)
+        out["peers"]["bare, unit page"] = _measure_units(f"http://127.0.0.1:{port}", "/page?unit=44", ctx, "bare")
     if backend == "sqlite":
         db = Path(ctx["urls"]["sqlite"].split("///", 1)[1])
         port = free_port()
@@ -237,6 +265,8 @@ def http_phase(ctx, backend: str) -> dict:
         page = f"http://127.0.0.1:{port}/{db.stem}/expense_entry.json?_shape=array&_nocount=1&_size=100"
         with server(cmd, page, log=ctx["work"] / "datasette.log"):
             out["peers"]["datasette"] = _measure(page, ctx)
+            prefix = f"/{db.stem}.json?_shape=array&sql={urllib.parse.quote(DATASETTE_UNIT_SQL)}&unit=44"
+            out["peers"]["datasette, unit page"] = _measure_units(f"http://127.0.0.1:{port}", prefix, ctx, "datasette")
     return out
 
 
