@@ -18,8 +18,9 @@ from tests.conftest import ROOT
 def test_sample_city_gives_met_missed_insufficient_and_every_flag(db_url, tmp_path):
     env = {**os.environ, "SUNSHINE_DATABASE_URL": db_url, "SUNSHINE": str(ROOT / ".venv" / "bin" / "sunshine")}
     env.pop("SUNSHINE_CONFIG", None)
-    subprocess.run([str(ROOT / "scripts" / "load-sample"), str(tmp_path / "sample")], env=env, check=True,
-                   capture_output=True, cwd=ROOT)
+    loaded = subprocess.run([str(ROOT / "scripts" / "load-sample"), str(tmp_path / "sample")], env=env,
+                            capture_output=True, text=True, cwd=ROOT)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
     runner = CliRunner()
 
     def cli(*args):
