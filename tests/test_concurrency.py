@@ -1,0 +1,97 @@
+"""Imports racing each other, and readers racing imports, through the real CLI on both databases."""
+
+import subprocess
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from ledger.db import make_engine, reading
+from tests.import_support import SUNSHINE, assert_store_consistent, expected_fen, expenses_csv
+
+ROWS = 2_000
+
+
+@pytest.fixture(autouse=True)
+def log_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUNSHINE_LOG_KEY", str(tmp_path / "log.key"))
+
+
+class Reader(threading.Thread):
+    """Reads in snapshots while imports run; records any batch seen with fewer rows than it says."""
+
+    def __init__(self, db_url):
+        super().__init__(daemon=True)
+        self.engine = make_engine(db_url)
+        self.stop = threading.Event()
+        self.snapshots = 0
+        self.torn: list = []
+
+    def run(self):
+        while not self.stop.is_set():
+            with reading(self.engine) as conn:
+                rows = conn.execute(text(
+                    "SELECT b.id, b.rows_loaded, (SELECT count(*) FROM expense_entry e WHERE e.batch_id = b.id), "
+                    "(SELECT count(*) FROM log_leaf l WHERE l.ref_id = CAST(b.id AS VARCHAR(20))) FROM import_batch b"
+                )).all()
+                orphans = conn.execute(text(
+                    "SELECT count(*) FROM expense_entry e WHERE NOT EXISTS "
+                    "(SELECT 1 FROM import_batch b WHERE b.id = e.batch_id)")).scalar()
+            self.torn += [r for r in rows if r[1] != r[2] or r[3] != 1]
+            if orphans:
+                self.torn.append(("orphan rows", orphans))
+            self.snapshots += 1
+        self.engine.dispose()
+
+
+def _run_all(db_url, files):
+    procs = [subprocess.Popen([SUNSHINE, "--database", db_url, "import", "expenses", str(f), "--json", "--by",
+                               f"clerk{i}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i, f in enumerate(files)]
+    try:
+        return [(p.wait(timeout=240), *p.communicate()) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+
+
+PG_SAME_FILE = ("importers.pipeline checks find_published without a lock on PostgreSQL (READ COMMITTED): "
+                "the same file imported at once lands several times, and concurrent ensure_units inserts "
+                "of the same new unit code fail with a UniqueViolation traceback; routed to the importer owner")
+
+
+def test_the_same_file_eight_times_at_once_makes_one_batch(engine, db_url, tmp_path, backend):
+    if backend == "postgres":
+        pytest.xfail(PG_SAME_FILE)
+    path = expenses_csv(tmp_path / "same.csv", ROWS, "same")
+    reader = Reader(db_url)
+    reader.start()
+    results = _run_all(db_url, [path] * 8)
+    reader.stop.set()
+    reader.join()
+    assert [code for code, _o, _e in results] == [0] * 8, [e[-500:] for _c, _o, e in results]
+    assert assert_store_consistent(engine) == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*), sum(amount_fen) FROM expense_entry")).one() == (ROWS, expected_fen(ROWS))
+    assert reader.torn == [] and reader.snapshots > 0
+
+
+def test_eight_different_files_for_one_unit_and_year_all_land(engine, db_url, tmp_path):
+    files = [expenses_csv(tmp_path / f"f{i}.csv", ROWS, f"f{i}", unit_count=1) for i in range(9)]
+    # The unit is known before the race (see PG_SAME_FILE for the first-sight race on PostgreSQL).
+    assert _run_all(db_url, files[8:])[0][0] == 0
+    files = files[:8]
+    reader = Reader(db_url)
+    reader.start()
+    results = _run_all(db_url, files)
+    reader.stop.set()
+    reader.join()
+    assert [code for code, _o, _e in results] == [0] * 8, [e[-500:] for _c, _o, e in results]
+    assert assert_store_consistent(engine) == 9
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*), sum(amount_fen), count(DISTINCT voucher_no) FROM expense_entry")).one() \
+            == (9 * ROWS, 9 * expected_fen(ROWS), 9 * ROWS)
+        assert conn.execute(text("SELECT count(*) FROM unit")).scalar() == 1
+        assert conn.execute(text("SELECT sum(amount_fen) FROM rollup WHERE measure = 'actual'")).scalar() == 9 * expected_fen(ROWS)
+    assert reader.torn == [] and reader.snapshots > 0
