@@ -91,7 +91,8 @@ def _figures(kf: dict, lang: str) -> list[dict[str, Any]]:
             shown = fmt_pct(fen, kf["procurement_savings_base_fen"])
         elif kind == "change":
             pct = fmt_pct(fen, kf["three_public_prior_fen"], none="—")
-            shown = "—" if fen is None else f"{'+' if fen > 0 else ''}{fmt_wan(fen)} {_['wan']}（{pct}）"
+            brackets = ("（", "）") if lang == "zh" else (" (", ")")
+            shown = "—" if fen is None else f"{'+' if fen > 0 else ''}{fmt_wan(fen)} {_['wan']}{brackets[0]}{pct}{brackets[1]}"
         else:
             shown = f"{fmt_wan(fen)} {_['wan']}" if fen is not None else "—"
         out.append({"id": fid, "label": label, "shown": shown, "fen": fen})
