@@ -186,10 +186,14 @@ def check_phase(ctx, backend: str) -> dict:
     first = _ok(_sunshine(ctx, backend, "check", "--json", measure=True), "sunshine check")
     again = _ok(_sunshine(ctx, backend, "check", "--json", measure=True), "sunshine check (again)")
     seconds, groups = peers.polars_group_by(Path(ctx["files"]["expenses"]["path"]))
+    # The peer as a whole command too (interpreter and polars start-up included), as `sunshine check` is.
+    command = _ok(measured([str(ctx["bin"] / "python"), "-m", "bench.peers", ctx["files"]["expenses"]["path"]]),
+                  "polars peer")
     return {
         "ours": {"seconds": round(first.seconds, 3), "peak_rss": first.peak_rss, "cpu_seconds": round(first.cpu_seconds, 3)},
         "again": {"seconds": round(again.seconds, 3)},
         "peer": {"seconds": round(seconds, 3), "groups": groups},
+        "peer_command": {"seconds": round(command.seconds, 3), "cpu_seconds": round(command.cpu_seconds, 3)},
         **({"profile": profile} if profile else {}),
     }
 
