@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ledger.models import AuditLog, CheckRun, Flag, FlagReview, PolicyTarget, TargetResult, Unit
-from ledger.queries import DATASETS, Column, Dataset, NotFound, _in, utc
+from ledger.queries_datasets import DATASETS, _in
+from ledger.queries_types import Column, Dataset, NotFound, utc
 
 _f = Flag.__table__
 _fu = Unit.__table__.alias("fu")
