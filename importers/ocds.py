@@ -21,7 +21,6 @@ layout detected and counts. It writes nothing; the import pipeline loads the fra
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -113,9 +112,9 @@ def read_ocds(path: str | Path, max_depth: int | None = None) -> OcdsResult:
     rows = []
     for ocid, items in releases.items():
         items.sort(key=lambda t: (t[0], t[1]))
-        compiled = copy.deepcopy(items[0][2])
+        compiled = items[0][2]
         for _, _, release in items[1:]:
-            _merge(compiled, release)
+            compiled = _merged(compiled, release)
         row = _row(name, ocid, items[-1], compiled, result.problems)
         if row is not None:
             rows.append(row)
@@ -227,26 +226,27 @@ def _collect(name, row, where, release, releases, seen, problems) -> None:
     releases.setdefault(ocid, []).append((when, order, {**release, "_where": where, "_row": row, "_order": order}))
 
 
-def _merge(base: dict, new: dict) -> None:
-    """OCDS merge (simplified): objects merge, arrays of objects with ids merge by id, the rest is replaced."""
+def _merged(base: dict, new: dict) -> dict:
+    """OCDS merge (simplified) into a new dict: objects merge, arrays of objects with ids merge by id,
+    anything else is replaced, ``null`` removes. Inputs are never changed, so nothing is deep-copied."""
+    out = dict(base)
     for key, value in new.items():
-        old = base.get(key)
+        old = out.get(key)
         if value is None:
-            base.pop(key, None)
+            out.pop(key, None)
         elif isinstance(value, dict) and isinstance(old, dict):
-            _merge(old, value)
+            out[key] = _merged(old, value)
         elif isinstance(value, list) and isinstance(old, list) and value and all(
-            isinstance(x, dict) and "id" in x for x in value
-        ) and all(isinstance(x, dict) and "id" in x for x in old):
+            isinstance(x, dict) and "id" in x for x in value + old
+        ):
             by_id = {str(x["id"]): x for x in old}
             for item in value:
-                if str(item["id"]) in by_id:
-                    _merge(by_id[str(item["id"])], item)
-                else:
-                    old.append(copy.deepcopy(item))
-                    by_id[str(item["id"])] = old[-1]
+                k = str(item["id"])
+                by_id[k] = _merged(by_id[k], item) if k in by_id else item
+            out[key] = list(by_id.values())
         else:
-            base[key] = copy.deepcopy(value)
+            out[key] = value
+    return out
 
 
 def _row(name: str, ocid: str, latest, compiled: dict, problems: list[Problem]) -> dict | None:

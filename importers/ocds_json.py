@@ -1,22 +1,23 @@
-"""Reading OCDS JSON safely and by streaming: format sniffing, depth and duplicate-key refusal, layouts.
+"""Reading OCDS JSON safely: layout sniffing from the first bytes, depth and duplicate-key refusal.
 
 Publishers ship release packages, record packages, bare records, JSON arrays of packages and JSON
-Lines of releases. The layout is decided from the first bytes of the file (never by loading it
-whole), then values are built one top-level document (or one array item, or one line) at a time
-from ijson's event stream, so a file of a million releases never sits in memory as one tree.
+Lines of releases. The layout is decided from the first 64 KiB of the file (never by loading it
+whole to look). JSON Lines are then read one line at a time; any other layout is one JSON document,
+parsed whole (under the importer's JSON size cap), since compiling releases per ocid needs them all.
 
-Python's ``json`` keeps the last of two equal keys without a word and dies with RecursionError on
-deep nesting; building values from events lets us refuse both with a plain message instead.
+Python's ``json`` keeps the last of two equal keys without a word, accepts ``NaN`` and dies with
+RecursionError on deep nesting; here a duplicate key or ``NaN`` is refused, and the bracket depth is
+checked (strings removed, C-speed passes) before the parser recurses at all. Decimals stay exact.
 """
 
 from __future__ import annotations
 
-import io
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-
-import ijson
 
 MAX_DEPTH = 64  # OCDS itself nests about 8 deep (versionedRelease about 12)
 SNIFF_BYTES = 65536
@@ -69,9 +70,8 @@ def sniff(path: Path) -> str:
 def _complete(line: bytes) -> bool:
     """Whether one line holds a whole JSON value (the mark of JSON Lines)."""
     try:
-        for _ in _values(io.BytesIO(line), split_top_array=False):
-            pass
-    except (JsonRefused, ijson.JSONError, ijson.IncompleteJSONError):
+        _parse(line, MAX_DEPTH)
+    except JsonRefused:
         return False
     return True
 
@@ -88,80 +88,80 @@ def read_documents(path: Path, max_depth: int | None = None) -> tuple[str, Itera
 
 
 def _whole(path: Path, split_top_array: bool, depth: int) -> Iterator[Document]:
-    with open(path, "rb") as fh:
-        if fh.read(3) != b"\xef\xbb\xbf":
-            fh.seek(0)
-        n = 0
-        for n, value in enumerate(_values(fh, split_top_array, depth), start=1):
-            if split_top_array:
-                yield Document(value, f"item {n}", n)
-            else:
-                if n > 1:
-                    raise JsonRefused("json-invalid", "more than one JSON value in a file that is not JSON Lines")
-                yield Document(value, "document", 1)
+    value = _parse(path.read_bytes().removeprefix(b"\xef\xbb\xbf"), depth)
+    if split_top_array:
+        for n, item in enumerate(value, start=1):
+            yield Document(item, f"item {n}", n)
+    else:
+        yield Document(value, "document", 1)
 
 
 def _jsonl(path: Path, depth: int) -> Iterator[Document]:
     with open(path, "rb") as fh:
         for lineno, line in enumerate(fh, start=1):
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
+            if lineno == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")
             if not line.strip():
                 continue
             try:
-                values = list(_values(io.BytesIO(line), False, depth))
+                value = _parse(line, depth)
             except JsonRefused as exc:
                 raise JsonRefused(exc.code, f"line {lineno}: {exc}", f"line {lineno}", exc.value) from None
-            if len(values) != 1:
-                raise JsonRefused("json-invalid", f"line {lineno}: expected one JSON value", f"line {lineno}")
-            yield Document(values[0], f"line {lineno}", lineno)
+            yield Document(value, f"line {lineno}", lineno)
 
 
-def _values(fh, split_top_array: bool, max_depth: int = MAX_DEPTH) -> Iterator[object]:
-    """Build JSON values from ijson events, refusing duplicate keys and nesting beyond MAX_DEPTH.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
-    With ``split_top_array`` the items of a top-level array are yielded one by one.
+
+def _depth_ok(data: bytes, max_depth: int) -> bool:
+    """Whether brackets nest at most ``max_depth`` deep, checked before any parser recurses into them.
+
+    Strings are dropped, then innermost empty pairs are peeled off once per level (C-speed passes).
     """
-    stack: list = []
-    keys: list = []
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return True  # too few brackets to nest that deep: skip the scan
+    skeleton = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
+    for _ in range(max_depth):
+        peeled = _peel(skeleton)
+        if peeled == skeleton:  # empty, or unbalanced (truncated): the parser names that
+            return True
+        skeleton = peeled
+    return _peel(skeleton) == skeleton
+
+
+def _peel(skeleton: bytes) -> bytes:
+    return skeleton.replace(b"[]", b"").replace(b"{}", b"")
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise JsonRefused("json-duplicate-key", f"duplicate key {key!r} in one JSON object", value=key)
+    return d
+
+
+def _constant(name: str):
+    raise JsonRefused("json-invalid", f"{name} is not JSON", value=name)
+
+
+def _parse(data: bytes, max_depth: int):
+    """One JSON value: exact decimals, duplicate keys and NaN/Infinity refused, depth capped."""
     try:
-        for event, value in ijson.basic_parse(fh, multiple_values=True, use_float=False):
-            if event == "map_key":
-                if value in stack[-1]:
-                    raise JsonRefused("json-duplicate-key", f"duplicate key {value!r} in one JSON object",
-                                      value=value)
-                keys[-1] = value
-                continue
-            if event in ("start_map", "start_array"):
-                stack.append({} if event == "start_map" else [])
-                keys.append(None)
-                if len(stack) > max_depth:
-                    raise JsonRefused("json-too-deep", f"JSON nested deeper than {max_depth} levels")
-                continue
-            if event in ("end_map", "end_array"):
-                value = stack.pop()
-                keys.pop()
-            if not stack:
-                if not (split_top_array and isinstance(value, list) and event == "end_array"):
-                    yield value
-            elif split_top_array and len(stack) == 1 and isinstance(stack[0], list):
-                yield value  # an item of the top-level array: hand it over instead of keeping it
-            elif isinstance(stack[-1], list):
-                stack[-1].append(value)
-            else:
-                stack[-1][keys[-1]] = value
-    except ijson.IncompleteJSONError as exc:
-        raise JsonRefused("json-truncated", f"the JSON ends too early or is malformed ({_short(exc)})") from None
-    except ijson.JSONError as exc:
-        raise JsonRefused("json-invalid", f"the file is not valid JSON ({_short(exc)})") from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise JsonRefused("json-encoding", "the file is not UTF-8 text") from None
-    if stack:
-        raise JsonRefused("json-truncated", "the JSON ends before its last object or array is closed")
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    if not _depth_ok(data, max_depth):
+        raise JsonRefused("json-too-deep", f"JSON nested deeper than {max_depth} levels")
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_constant, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            raise JsonRefused("json-truncated", f"the JSON ends too early ({where})", where) from None
+        raise JsonRefused("json-invalid", f"not valid JSON: {exc.msg} ({where})", where) from None
 
 
 # What a top-level document is: a package, a record or a release, and the releases inside it.

@@ -52,7 +52,7 @@ from ledger.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBa
 TABLES = {"expense": (ExpenseEntry, EXPENSE_COLUMNS, "amount_fen"),
           "budget": (BudgetLine, BUDGET_COLUMNS, "amount_fen"),
           "procurement": (ProcurementRecord, PROCUREMENT_COLUMNS, "contract_fen")}
-SPOOL_ROWS = 1_000_000  # normalised rows kept in memory before spilling to Arrow IPC files
+SPOOL_ROWS = 200_000  # normalised rows kept in memory before spilling to Arrow IPC files
 
 
 @dataclass
@@ -127,7 +127,7 @@ class Spool:
 
     def __iter__(self):
         for table, part in self.parts:
-            yield table, (pl.read_ipc(part, memory_map=False) if isinstance(part, Path) else part)
+            yield table, (pl.read_ipc(part) if isinstance(part, Path) else part)
 
     def close(self) -> None:
         if self._dir is not None:
@@ -154,15 +154,20 @@ def load_normalised(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], p
         spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes)
         try:
             counted = {"detail": 0}
+            normalised_rows = 0
             for chunk in chunks:
                 for table, frame in chunk.items():
                     frame = conform(frame, TABLES[table][1])
                     frame = found.mark(table, frame)
                     spool.add(table, frame)
+                    normalised_rows += frame.height
                     if options.progress:
                         options.progress("validate", frame.height)
             stats = {**counted, **(stats or {})}
+            if not normalised_rows and not problems.count("error"):
+                problems.add("no-rows")
             held_rows = found.report(problems, options.allow_duplicates)
+            found.unit_conflicts(problems)
             if problems.count("error"):
                 return Result("refused", None, base_report(meta, stats, problems) | {"status": "refused"})
             tally = found.tally(options.allow_duplicates)

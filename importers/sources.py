@@ -24,7 +24,7 @@ from importers import encoding as enc
 from importers.safety import Limits, Refused, check_json_text, check_size, check_xlsx
 
 ROW = "__row"
-CHUNK_ROWS = 500_000
+CHUNK_ROWS = 250_000
 HEADER_SCAN_ROWS = 30
 _TITLE_UNIT = re.compile(r"(?:单位|金额单位)\s*[:：]\s*(万元|亿元|元)")
 UNIT_WORDS = {"元": "yuan", "万元": "wan", "亿元": "yi"}
