@@ -134,7 +134,7 @@ def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.Da
         return _empty_results()
     lo = t.year_from if t.year_from is not None else int(val["fiscal_year"].min())
     hi = t.year_to if t.year_to is not None else int(val["fiscal_year"].max())
-    years = [y for y in range(lo, hi + 1) if year is None or y == year]
+    years = [y for y in range(lo, hi + 1) if (year is None or y == year) and all(b < y for b in t.baseline_years(y))]
     if not years:
         return _empty_results()
     n = len(t.baseline_years(years[0]))
@@ -265,12 +265,15 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
 
 
 def latest_run_id(conn: Connection, year: int | None = None) -> int | None:
-    """The newest run covering ``year`` (a run over all years covers every year)."""
+    """The newest run covering ``year`` (a run over all years covers every year).
+
+    With no ``year``, the newest run over all years (else the newest run of any year).
+    """
     runs = CheckRun.__table__
     q = select(func.max(runs.c.id))
     if year is not None:
-        q = q.where((runs.c.fiscal_year == year) | runs.c.fiscal_year.is_(None))
-    return conn.execute(q).scalar()
+        return conn.execute(q.where((runs.c.fiscal_year == year) | runs.c.fiscal_year.is_(None))).scalar()
+    return conn.execute(q.where(runs.c.fiscal_year.is_(None))).scalar() or conn.execute(q).scalar()
 
 
 def target_results(conn: Connection, run_id: int | None = None, *, year: int | None = None,

@@ -169,6 +169,8 @@ def test_scope_by_units_and_levels_and_year_option(engine, tmp_path):
     summary = run(engine, year=2009)
     assert summary.fiscal_year == 2009 and summary.results == {"met": 1, "missed": 1, "insufficient_data": 0}
     assert [r[:4] for r in results(engine, year=2009)] == [("county", "B", 2009, "met"), ("only-a", "A", 2009, "missed")]
+    # without a year, the latest run over all years is the one read
+    assert len(results(engine)) == 4
 
 
 def test_rerun_on_unchanged_data_changes_nothing_and_a_correction_reruns(engine, tmp_path):

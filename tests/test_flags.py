@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from ledger.flags import flag_id, get_flag, list_flags
 from ledger.models import Flag
-from tests.ledgertext import load_ledger, load_policy, load_procurement, run, target_toml
+from tests.ledgertext import load_consumption, load_ledger, load_policy, load_procurement, run, target_toml
 
 
 def flags(engine, rule=None, **kw):
@@ -73,6 +73,22 @@ def test_target_missed_explains_itself(engine, tmp_path):
     assert f["policy_ref"] == "常德 2009：公务接待经费实际支出压减20%以上"
     assert f["threshold"] == {"target_id": "reception-cut-20", "baseline": "prior_year", "change_pct": "-20"}
     assert f["evidence"]["target_result_id"] > 0 and len(f["evidence"]["batch_ids"]) == 1
+
+
+def test_target_missed_on_consumption_speaks_in_its_unit(engine, tmp_path):
+    load_policy(engine, tmp_path, target_toml(
+        "power", title="节电指标降低5%以上", source_document="常德 2009", measure="consumption",
+        resource="electricity", baseline="prior_year", change_pct=-5, year_from=2009))
+    load_consumption(engine, """
+        unit year resource    quantity
+        A    2008 electricity 10000
+        A    2009 electricity 9600.5
+    """)
+    run(engine)
+    [f] = flags(engine, "target_missed")
+    assert f["figures"]["measure_unit"] == "kWh" and f["figures"]["excess"] == 100500
+    assert f["message_zh"] == ("A 2009年：未完成“节电指标降低5%以上”，实际9600.5 kWh，上限9500 kWh（基数10000 kWh，-5%），"
+                               "超出100.5 kWh（1.1%）")
 
 
 def test_procurement_over_budget(engine):
