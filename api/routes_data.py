@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.di import Provide
+from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from api import params, respond, schemas
@@ -123,7 +124,7 @@ def aggregate(
     drilldown: Annotated[
         list[str] | None,
         Parameter(description=f"Dimensions to group by: {', '.join(queries_aggregate.DIMENSIONS)} "
-                  "(repeat or comma-separate)"),
+                  "(repeat or comma-separate)", examples=[Example(summary="per unit and year", value=["unit,year"])]),
     ] = None,
     format: Format = None,
 ) -> Response[schemas.AggregateResult]:
