@@ -79,8 +79,8 @@ async def chart(
                                      description="Category or group code (trend and ranking); default three_public"),
     lang: str = Parameter(default="zh", pattern="^(zh|en)$", description="zh (default) or en"),
 ) -> Response[bytes]:
-    # Explicitly off the event loop (a ``sync_to_thread=True`` handler is wrapped again each time it
-    # is registered, which breaks when tests build more than one app in a process).
+    # Explicitly off the event loop, the same way as the pages (see api/pages.py for why not
+    # ``sync_to_thread=True`` there).
     return await sync_to_thread(_chart, request, filename, year, unit, category, lang)
 
 
