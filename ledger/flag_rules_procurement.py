@@ -79,7 +79,7 @@ def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
 @rule("single_source", 1, PROCUREMENT_LAW + "：单一来源采购仅限法定情形；公开招标应作为政府采购的主要采购方式")
 def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A single-source award above the value threshold, or a unit-year whose single-source share is above the limit."""
-    cfg = ctx.config["single_source"]
+    cfg = th.section(ctx.config, "single_source")
     max_award = th.yuan(ctx.config, "single_source", "max_award_yuan")
     max_share = th.pct_hundredths(ctx.config, "single_source", "max_share_pct")
     min_total = th.yuan(ctx.config, "single_source", "min_unit_total_yuan")
@@ -132,7 +132,7 @@ def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
     The window ends at each purchase and reaches back ``window_days - 1`` days (``window_days`` = 90:
     purchases at most 89 days apart). Per unit, supplier and year the heaviest window is reported.
     """
-    cfg = ctx.config["split_purchase"]
+    cfg = th.section(ctx.config, "split_purchase")
     limit = th.yuan(ctx.config, "split_purchase", "tender_threshold_yuan")
     days = int(th.get(ctx.config, "split_purchase", "window_days"))
     min_records = int(th.get(ctx.config, "split_purchase", "min_records"))
@@ -173,7 +173,7 @@ def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
 @rule("supplier_concentration", 1, PROCUREMENT_LAW + "：政府采购应当遵循公开透明原则、公平竞争原则")
 def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """One supplier taking more than the configured share of a unit's contract value in a year."""
-    cfg = ctx.config["supplier_concentration"]
+    cfg = th.section(ctx.config, "supplier_concentration")
     max_share = th.pct_hundredths(ctx.config, "supplier_concentration", "max_share_pct")
     min_total = th.yuan(ctx.config, "supplier_concentration", "min_unit_total_yuan")
     min_suppliers = int(th.get(ctx.config, "supplier_concentration", "min_suppliers"))

@@ -58,6 +58,14 @@ def get(config: dict, rule: str, key: str):
         raise ConfigError(f"{where}: [flags.{rule}] has no {key!r}") from None
 
 
+def section(config: dict, rule: str) -> dict:
+    """The ``[flags.<rule>]`` table; ``ConfigError`` when the file has none."""
+    if rule not in config:
+        where = config.get("_path", {}).get("path", "configuration")
+        raise ConfigError(f"{where}: no [flags.{rule}] section")
+    return config[rule]
+
+
 def yuan(config: dict, rule: str, key: str) -> int:
     """A threshold given in 元, as integer fen (exact: parsed by ``ledger.money``)."""
     value = get(config, rule, key)

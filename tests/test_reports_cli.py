@@ -56,3 +56,13 @@ def test_check_flags_review_and_publish_from_the_cli(engine, db_url, monkeypatch
     monkeypatch.setenv("SUNSHINE_CONFIG", str(tmp_path / "missing.toml"))
     out = invoke(db_url, "check")
     assert out.exit_code == 1 and "missing.toml not found" in out.output
+
+
+def test_a_missing_threshold_stops_the_check_and_names_the_key(engine, db_url, monkeypatch, tmp_path):
+    text = (ROOT / "sunshine.toml").read_text(encoding="utf-8").replace("window_days = 90", "")
+    config = tmp_path / "thresholds.toml"
+    config.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("SUNSHINE_CONFIG", str(config))
+    out = invoke(db_url, "check", "--json")
+    assert out.exit_code == 1
+    assert json.loads(out.output)["error"] == f"{config}: [flags.split_purchase] has no 'window_days'"

@@ -29,8 +29,11 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
     except ConfigError as exc:
         refuse(str(exc), as_json)
     engine = make_engine(database_url(ctx))
-    with writing(engine) as conn:
-        summary = run_checks(conn, year=year, config=config, actor=actor)
+    try:
+        with writing(engine) as conn:
+            summary = run_checks(conn, year=year, config=config, actor=actor)
+    except ConfigError as exc:
+        refuse(str(exc), as_json)
     with reading(engine) as conn:
         results = target_results(conn, summary.run_id, year=year)
     if as_json:
