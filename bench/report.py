@@ -61,7 +61,9 @@ def _load_rows(t: Rows, res: dict, scale: str) -> None:
             imp = load["peers"]["sqlite3 .import"]["rows_per_s"]
             su = load["peers"]["sqlite-utils insert"]["rows_per_s"]
             t.add(label, backend, _n(rps), "sqlite3 .import", _n(imp), rps / imp, "≥ 0.50× (stretch 0.70×)", rps >= 0.5 * imp)
-            t.add(label, backend, _n(rps), "sqlite-utils insert", _n(su), rps / su, "> 1.00×", rps > su)
+            su_rows = load["peers"]["sqlite-utils insert"].get("rows", load["rows"])
+            su_name = "sqlite-utils insert" + (f" (first {su_rows:,} rows)" if su_rows < load["rows"] else "")
+            t.add(label, backend, _n(rps), su_name, _n(su), rps / su, "> 1.00×", rps > su)
         else:
             copy = load["peers"]["COPY (psycopg 3)"]["rows_per_s"]
             t.add(label, backend, _n(rps), "COPY (psycopg 3)", _n(copy), rps / copy, "≥ 0.70×", rps >= 0.7 * copy)

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per HTTP measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--mixed-seconds", type=int, default=30)
+    parser.add_argument("--sqlite-utils-rows", type=int, default=0,
+                        help="time sqlite-utils on the first N rows only (it commits every 100 rows: slow at 5M)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument the import and the check")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")
     args = parser.parse_args(argv)

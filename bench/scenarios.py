@@ -107,8 +107,10 @@ def load_phase(ctx, backend: str) -> dict:
     if backend == "sqlite":
         run = peers.sqlite_shell_import(expenses, work / "peer-import.sqlite3")
         out["peers"]["sqlite3 .import"] = _figures(run, rows)
-        run = peers.sqlite_utils_insert(expenses, work / "peer-sqlite-utils.sqlite3")
-        out["peers"]["sqlite-utils insert"] = _figures(run, rows)
+        head_rows = ctx["args"].sqlite_utils_rows or rows
+        head = expenses if head_rows >= rows else peers.head(expenses, head_rows, work / "expenses-head.csv")
+        run = peers.sqlite_utils_insert(head, work / "peer-sqlite-utils.sqlite3")
+        out["peers"]["sqlite-utils insert"] = {**_figures(run, min(head_rows, rows)), "rows": min(head_rows, rows)}
         for p in work.glob("peer-*.sqlite3*"):
             p.unlink()
         db = Path(ctx["urls"]["sqlite"].split("///", 1)[1])
