@@ -7,6 +7,7 @@ for bad parameters, ``errors`` naming each parameter. A traceback never leaves t
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -46,7 +47,13 @@ def problem(status: int, detail: str, *, path: str | None = None, errors: list[P
     return Response(content=msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+_MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+
+
 def _validation_errors(exc: ValidationException) -> list[ParameterError]:
+    missing = _MISSING.search(exc.detail or "")
+    if missing:
+        return [ParameterError(parameter=missing.group(2), message="is required", source=missing.group(1))]
     out = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):

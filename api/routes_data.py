@@ -138,41 +138,38 @@ def aggregate(
     return _aggregate_response(request, result, fmt)
 
 
-def _report(slug: str, group: str, title: str):
-    def handler(request: Request, filters: Filters, format: Format = None) -> Any:
-        fmt = negotiate(request, format)
-        if filters.group and filters.group != [group]:
-            raise queries.QueryError("group", f"the {slug} report is fixed to group {group}")
-        filters.group = [group]
-        with reading(request.app.state.engine) as conn:
-            result = queries_aggregate.aggregate(conn, ["unit", "year", "category"], filters)
-        return _aggregate_response(request, result, fmt)
-
-    handler.__annotations__["return"] = Response[schemas.AggregateResult]
-    handler.__name__ = f"report_{slug.replace('-', '_')}"
-    return get(f"/reports/{slug}", dependencies=FILTERS, sync_to_thread=True, tags=["reports"], summary=title,
-               description=f"Budget and actual per unit, year and category for the {group} group.")(handler)
+REPORT_KINDS = ("three-public", "four-fees", "procurement")
+_TEXT_COLUMNS = {"unit", "unit_code", "unit_name", "item", "name_zh", "method"}
 
 
-@get("/reports/procurement", dependencies=FILTERS, sync_to_thread=True, tags=["reports"],
-     summary="Procurement by year and method: scale, savings and savings rate")
-def report_procurement(request: Request, filters: Filters, format: Format = None) -> Response[schemas.ProcurementReport]:
-    """savings = budget − contract over records with both amounts; savings rate = savings ÷ budget
-    (the definition most publishers use), as an exact decimal string with two places."""
+@get("/reports/{kind:str}", sync_to_thread=True, tags=["reports"],
+     summary="Disclosure reports: 部门决算“三公”经费表 (three-public), 四费公开 (four-fees), procurement")
+def report(
+    request: Request,
+    kind: Annotated[str, Parameter(description="three-public, four-fees or procurement")],
+    year: Annotated[int, Parameter(description="Fiscal year", ge=1900, le=2200,
+                                   examples=[Example(summary="a year", value=2023)])],
+    unit: Annotated[str | None, Parameter(description="One unit's code; all units when absent")] = None,
+    format: Format = None,
+) -> Response[dict[str, Any]]:
+    """From ``ledger.reports``: money in fen, percentages as exact decimal strings (null when undefined), and
+    ``text``, the explanatory paragraph. CSV gives one row per unit and item (per method for procurement)."""
+    from ledger import report_text, reports
+
+    if kind not in REPORT_KINDS:
+        raise queries.NotFound(f"no report {kind!r}; reports are {', '.join(REPORT_KINDS)}")
     fmt = negotiate(request, format)
     with reading(request.app.state.engine) as conn:
-        result = queries_aggregate.procurement_summary(conn, filters)
-    fields = [(n, t) for n, t in queries_aggregate.PROCUREMENT_FIELDS]
-    rows = [tuple(c.get(n) for n, _ in fields) for c in result["cells"]]
-    return respond.table(request, fmt, fields, rows, {**result, **respond.meta(request)})
+        result = reports.report(conn, kind, year, unit)
+    header, rows = report_text.report_table(result)
+    fields = [(h, "string" if h in _TEXT_COLUMNS else "number") for h in header]
+    body = {**result, "text": report_text.report_text(result), **respond.meta(request)}
+    return respond.table(request, fmt, fields, [tuple(r) for r in rows], body)
 
 
 routes = [
     *(_list_handler(n) for n in LISTED),
     _row_handler("expenses", int), _row_handler("budgets", int), _row_handler("procurement", int),
     _row_handler("import-batches", int), _row_handler("target-results", int), _row_handler("targets", str),
-    list_categories, list_category_groups, get_flag, aggregate,
-    _report("three-public", "three_public", "三公经费: budget and actual per unit, year and category"),
-    _report("four-fees", "four_fees", "四费公开: reception, meeting, study-tour and transport spending per unit"),
-    report_procurement,
+    list_categories, list_category_groups, get_flag, aggregate, report,
 ]

@@ -130,36 +130,3 @@ class Health(msgspec.Struct):
     version: str
     data_version: str
 
-
-class ProcurementCell(msgspec.Struct, kw_only=True):
-    fiscal_year: int
-    method: str
-    count: int
-    budget_fen: int
-    budget_yuan: str
-    contract_fen: int
-    contract_yuan: str
-    savings_fen: int
-    savings_yuan: str
-    savings_rate_pct: str | None
-
-
-class ProcurementYear(msgspec.Struct, kw_only=True):
-    fiscal_year: int
-    count: int
-    budget_fen: int
-    budget_yuan: str
-    contract_fen: int
-    contract_yuan: str
-    savings_fen: int
-    savings_yuan: str
-    savings_rate_pct: str | None
-    contract_growth_pct: str | None
-
-
-class ProcurementReport(msgspec.Struct, kw_only=True):
-    cells: list[ProcurementCell]
-    years: list[ProcurementYear]
-    savings_rate_definition: str
-    license: str
-    source: str

@@ -10,13 +10,12 @@ Python integers: exact to the fen on both databases.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, func, select
 
 from ledger.batches import live
-from ledger.models import CategoryGroupMember, ProcurementRecord, Rollup, Unit
+from ledger.models import CategoryGroupMember, Rollup, Unit
 from ledger.queries import Filters, QueryError, yuan
 
 MEASURES = ("actual", "budget_original", "budget_adjusted")
@@ -131,67 +130,3 @@ def _cells(drilldown: list[str], cells: dict[tuple, dict[str, list[int]]]) -> li
         for key, sums in sorted(cells.items(), key=lambda kv: order(kv[0]))
     ]
 
-
-PROCUREMENT_FIELDS = [
-    ("fiscal_year", "integer"), ("method", "string"), ("count", "integer"),
-    ("budget_fen", "integer"), ("budget_yuan", "number"), ("contract_fen", "integer"), ("contract_yuan", "number"),
-    ("savings_fen", "integer"), ("savings_yuan", "number"), ("savings_rate_pct", "number"),
-]
-
-
-def _pct(numerator: int, denominator: int) -> str | None:
-    """An exact percentage with two places, rounded half-up; None when the denominator is zero."""
-    if denominator == 0:
-        return None
-    value = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return str(value)
-
-
-def _proc_measures(count: int, budget: int, contract: int, b_both: int, c_both: int) -> dict[str, Any]:
-    savings = b_both - c_both
-    return {
-        "count": count, "budget_fen": budget, "budget_yuan": yuan(budget), "contract_fen": contract,
-        "contract_yuan": yuan(contract), "savings_fen": savings, "savings_yuan": yuan(savings),
-        "savings_rate_pct": _pct(savings, b_both),
-    }
-
-
-def procurement_summary(conn: Connection, filters: Filters | None = None) -> dict[str, Any]:
-    """Procurement per year and method, and per year: scale, savings, savings rate and growth.
-
-    savings = budget − contract, over records that have both; savings rate = savings ÷ budget
-    (the seed's convention); growth = (contract this year − last year) ÷ last year. Percentages
-    are exact decimal strings, or null when undefined (a zero or missing base).
-    """
-    from ledger.queries import DATASETS, _where
-
-    p = ProcurementRecord.__table__
-    ds = DATASETS["procurement"]
-    conds = _where(ds, filters or Filters())
-    both = and_(p.c.budget_fen.is_not(None), p.c.contract_fen.is_not(None))
-    stmt = (
-        select(
-            p.c.fiscal_year, p.c.method, func.count(),
-            func.coalesce(func.sum(p.c.budget_fen), 0), func.coalesce(func.sum(p.c.contract_fen), 0),
-            func.coalesce(func.sum(case((both, p.c.budget_fen), else_=0)), 0),
-            func.coalesce(func.sum(case((both, p.c.contract_fen), else_=0)), 0),
-        )
-        .select_from(ds.base())
-        .where(*conds)
-        .group_by(p.c.fiscal_year, p.c.method)
-        .order_by(p.c.fiscal_year, p.c.method)
-    )
-    cells, years = [], {}
-    for year, method, *sums in conn.execute(stmt):
-        sums = [int(s) for s in sums]
-        cells.append({"fiscal_year": year, "method": method, **_proc_measures(*sums)})
-        acc = years.setdefault(year, [0, 0, 0, 0, 0])
-        for i, s in enumerate(sums):
-            acc[i] += s
-    by_year = []
-    for year in sorted(years):
-        row = {"fiscal_year": year, **_proc_measures(*years[year])}
-        prior = years.get(year - 1)
-        row["contract_growth_pct"] = None if prior is None else _pct(years[year][2] - prior[2], prior[2])
-        by_year.append(row)
-    return {"cells": cells, "years": by_year, "savings_rate_definition": "savings / budget_amount"}

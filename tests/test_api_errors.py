@@ -53,7 +53,8 @@ def api(request, databases):
         ("/api/v1/units?category=reception", "category"),
         ("/api/v1/aggregate?drilldown=payee", "drilldown"),
         ("/api/v1/aggregate?payee=x", "payee"),
-        ("/api/v1/reports/three-public?group=four_fees", "group"),
+        ("/api/v1/reports/three-public?year=twenty", "year"),
+        ("/api/v1/reports/three-public", "year"),
         ("/api/v1/downloads/expenses.csv?year=abc", "year"),
     ],
 )
@@ -72,6 +73,7 @@ def test_bad_parameters_are_400_naming_the_parameter(api, path, parameter):
         "/api/v1/downloads/nothing.csv",
         "/api/v1/downloads/audit-log.csv",
         "/api/v1/downloads/expenses.xlsx",
+        "/api/v1/reports/five-fees?year=2023",
     ],
 )
 def test_unknown_things_are_404(api, path):

@@ -91,17 +91,21 @@ def test_aggregate_by_group_and_reports(api):
     groups = {c["group"]: c["actual_fen"] for c in body["cells"]}
     assert groups["three_public"] == 123_457 + 5_000_000
     assert groups["four_fees"] == 123_457 - 500
+
+
+
+def test_reports_come_from_ledger_reports(api):
     report = api.get("/api/v1/reports/three-public?year=2023").json()
-    assert [(c["unit"], c["category"], c["actual_fen"], c["budget_original_fen"]) for c in report["cells"]] == [
-        ("U1", "reception", 123_457, 100_000),
-        ("U3", "overseas_travel", 5_000_000, 4_000_000),
-    ]
-    proc = api.get("/api/v1/reports/procurement").json()
-    years = {y["fiscal_year"]: y for y in proc["years"]}
-    assert years[2023]["contract_fen"] == 1_470_000
-    assert years[2023]["savings_fen"] == 100_000
-    assert years[2023]["savings_rate_pct"] == "6.67"
-    assert years[2023]["contract_growth_pct"] == "145.00"
+    u1 = next(r for r in report["rows"] if r["unit_code"] == "U1")
+    reception = next(i for i in u1["items"] if i["item"] == "reception")
+    assert (reception["budget_fen"], reception["actual_fen"], reception["prior_actual_fen"]) == (100_000, 123_457, 200_000)
+    assert reception["completion_pct"] == "123.46"
+    assert report["text"]
+    proc = api.get("/api/v1/reports/procurement?year=2023").json()
+    assert (proc["scale_fen"], proc["savings_fen"], proc["savings_rate_pct"], proc["growth_pct"]) == (
+        1_470_000, 100_000, "6.67", "145.00")
+    rows = list(csv.DictReader(io.StringIO(api.get("/api/v1/reports/four-fees?year=2023&format=csv").content.decode("utf-8-sig"))))
+    assert ("U2", "meeting", "-500") in [(r["unit_code"], r["item"], r["actual_fen"]) for r in rows]
 
 
 def test_procurement_filters(api):
