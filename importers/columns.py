@@ -197,7 +197,11 @@ def header_matcher(kind: str, mapping: Mapping | None):
     if mapping:
         known |= {split_unit(v)[0] for v in mapping.columns.values()}
 
-    def is_header(cells: list[str]) -> bool:
-        return sum(1 for c in cells if split_unit(str(c))[0] in known or norm(str(c)) in known) >= 2
+    def one(cell: str) -> bool:
+        return split_unit(str(cell))[0] in known or norm(str(cell)) in known
 
+    def is_header(cells: list[str]) -> bool:
+        return sum(1 for c in cells if one(c)) >= 2
+
+    is_header.known = one  # for two-row headers (see importers.sources.header_block)
     return is_header

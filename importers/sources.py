@@ -53,6 +53,26 @@ def find_header(rows: list[list[str | None]], is_header: Callable[[list[str]], b
     return None
 
 
+def header_block(rows: list[list], idx: int, known: Callable[[str], bool] | None) -> tuple[list, int]:
+    """The header at ``idx``, or a two-row header (merged cells such as 预算数 over 合计, 因公出国(境)费…)
+    combined into ``预算数_合计`` names when at least two combined names are ones we know."""
+    top = list(rows[idx])
+    if known is None or idx + 1 >= len(rows):
+        return top, 1
+    bottom = list(rows[idx + 1]) + [None] * max(0, len(top) - len(rows[idx + 1]))
+    combined, group, hits = [], None, 0
+    for t, b in zip(top, bottom, strict=False):
+        if t not in (None, ""):
+            group = t
+        if b in (None, ""):
+            combined.append(t)
+            continue
+        name = f"{group}_{b}" if group else b
+        hits += bool(known(name))
+        combined.append(name)
+    return (combined, 2) if hits >= 2 else (top, 1)
+
+
 def unit_hint(rows: list[list[str | None]]) -> str | None:
     for row in rows:
         for cell in row:
@@ -102,12 +122,13 @@ def _open_csv(path, is_header, encoding, limits, workdir, separator) -> Opened:
     idx = find_header(rows, is_header)
     if idx is None:
         idx = 0  # report against the first row; the column check names what is missing
-    headers = dedupe(rows[idx]) if rows else []
-    header_row = idx + 1
+    top, depth = header_block(rows, idx, getattr(is_header, "known", None)) if rows else ([], 1)
+    headers = dedupe(top)
+    header_row = idx + depth
 
     def chunks() -> Iterator[pl.DataFrame]:
         lf = pl.scan_csv(
-            text_path, has_header=False, skip_rows=idx + 1, separator=separator, infer_schema=False,
+            text_path, has_header=False, skip_rows=header_row, separator=separator, infer_schema=False,
             new_columns=headers, schema={h: pl.String for h in headers}, encoding="utf8",
             truncate_ragged_lines=False, missing_columns="insert", raise_if_empty=False,
             row_index_name=ROW, row_index_offset=header_row + 1, empty_string_is_null=True,
@@ -173,14 +194,15 @@ def _open_xlsx(path, is_header, sheet, limits) -> Opened:
         if idx is None:
             skipped.append((name, "no header row"))
             continue
-        headers = dedupe(list(rows[idx]))
+        top, depth = header_block(rows, idx, getattr(is_header, "known", None))
+        headers = dedupe(top)
         offset = first.get(name, 1)
-        body = frame.slice(idx + 1).rename(dict(zip(frame.columns, headers, strict=True)))
-        body = body.with_row_index(ROW, offset=offset + idx + 1).with_columns(pl.col(ROW).cast(pl.Int64))
+        body = frame.slice(idx + depth).rename(dict(zip(frame.columns, headers, strict=True)))
+        body = body.with_row_index(ROW, offset=offset + idx + depth).with_columns(pl.col(ROW).cast(pl.Int64))
         body = body.with_columns(
             [pl.col(h).str.strip_chars().replace("", None) for h in headers]
         )
-        sheets.append(Sheet(name, offset + idx, headers, unit_hint(rows[:idx]), lambda b=body: iter([b])))
+        sheets.append(Sheet(name, offset + idx + depth - 1, headers, unit_hint(rows[:idx]), lambda b=body: iter([b])))
     return Opened(None, sheets, skipped)
 
 
