@@ -20,6 +20,7 @@ _fu = Unit.__table__.alias("fu")
 _t = PolicyTarget.__table__
 _tr = TargetResult.__table__
 _tu = Unit.__table__.alias("tu")
+_tt = PolicyTarget.__table__.alias("tt")
 _a = AuditLog.__table__
 _fr = FlagReview.__table__
 
@@ -92,7 +93,9 @@ TARGETS = Dataset(
 
 
 def _latest_run():
-    return select(func.max(CheckRun.id)).scalar_subquery()
+    """The newest run over all years, else the newest of any year (as ``ledger.checks.latest_run_id``)."""
+    full = select(func.max(CheckRun.id)).where(CheckRun.fiscal_year.is_(None)).scalar_subquery()
+    return func.coalesce(full, select(func.max(CheckRun.id)).scalar_subquery())
 
 
 TARGET_RESULTS = Dataset(
@@ -103,18 +106,20 @@ TARGET_RESULTS = Dataset(
         Column("id", _tr.c.id, "integer", "Row id"),
         Column("run_id", _tr.c.run_id, "integer", "Check run"),
         Column("target_id", _tr.c.target_id, "string", "Target"),
+        Column("title", _tt.c.title, "string", "Policy wording of the target"),
+        Column("measure", _tt.c.measure, "string", "actual, budget or consumption"),
         Column("unit_code", _tu.c.code, "string", "Unit code"),
         Column("unit_name", _tu.c.name, "string", "Unit name"),
         Column("fiscal_year", _tr.c.fiscal_year, "integer", "Fiscal year"),
         Column("status", _tr.c.status, "string", "met, missed or insufficient_data"),
-        Column("baseline_fen", _tr.c.baseline_fen, "integer", "Baseline in fen", money=True),
-        Column("cap_fen", _tr.c.cap_fen, "integer", "Cap in fen", money=True),
-        Column("value_fen", _tr.c.value_fen, "integer", "Value in fen", money=True),
-        Column("excess_fen", _tr.c.excess_fen, "integer", "Excess over the cap in fen", money=True),
+        Column("baseline_fen", _tr.c.baseline_fen, "integer", "Baseline: fen (thousandths of the measure unit for consumption targets)"),
+        Column("cap_fen", _tr.c.cap_fen, "integer", "Cap: fen (thousandths of the measure unit for consumption targets)"),
+        Column("value_fen", _tr.c.value_fen, "integer", "Value: fen (thousandths of the measure unit for consumption targets)"),
+        Column("excess_fen", _tr.c.excess_fen, "integer", "Excess over the cap: fen (thousandths of the measure unit for consumption targets)"),
         Column("excess_pct", _tr.c.excess_pct, "number", "Excess in percent of the cap"),
         Column("detail", _tr.c.detail_json, "object", "How the value was computed", json=True),
     ),
-    base=lambda: _tr.join(_tu, _tu.c.id == _tr.c.unit_id),
+    base=lambda: _tr.join(_tu, _tu.c.id == _tr.c.unit_id).join(_tt, _tt.c.id == _tr.c.target_id),
     id_expr=_tr.c.id,
     always=lambda: _tr.c.run_id == _latest_run(),  # only the latest check run is current
     filters={

@@ -104,3 +104,44 @@ def test_finance_uploads_a_file_and_gets_the_cli_report(api):
                    headers=bearer(api, "finance"))
     assert_problem(bad, 422)
     assert bad.json()["files"][0]["status"] == "refused"
+
+
+POLICY = """
+[policy]
+id = "test-2023"
+title = "接待费压减20%"
+source_document = "test"
+
+[[targets]]
+id = "reception-cut-20"
+title = "公务接待经费实际支出压减20%以上"
+measure = "actual"
+category = "reception"
+baseline = "prior_year"
+change_pct = -20
+year_from = 2023
+year_to = 2023
+"""
+
+
+def test_targets_and_results_after_a_check_run(db_url, tmp_path):
+    from ledger import checks, targets
+
+    seed(db_url)
+    policy = tmp_path / "test-2023.toml"
+    policy.write_text(POLICY, encoding="utf-8")
+    engine = make_engine(db_url)
+    with writing(engine) as conn:
+        assert not targets.load_policy_file(conn, policy).problems
+        checks.run_checks(conn)
+    engine.dispose()
+    with running(db_url) as api:
+        listed = api.get("/api/v1/targets").json()
+        assert [t["id"] for t in listed["data"]] == ["reception-cut-20"]
+        assert api.get("/api/v1/targets/reception-cut-20").json()["change_pct"] == "-20.00"
+        results = api.get("/api/v1/target-results?unit=U1&year=2023").json()["data"]
+        assert [(r["target_id"], r["baseline_fen"], r["cap_fen"], r["value_fen"], r["status"]) for r in results] == [
+            ("reception-cut-20", 200_000, 160_000, 123_457, "met")
+        ]
+        flags = api.get("/api/v1/flags?rule=budget_overrun&year=2023").json()["data"]
+        assert {f["unit_code"] for f in flags} >= {"U1"}
