@@ -6,7 +6,7 @@ DB ?= sqlite:///var/sunshine.sqlite3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install lint clean
+.PHONY: demo test install browser lint clean
 
 $(BIN)/sunshine: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,15 +18,21 @@ install: $(BIN)/sunshine
 
 demo: install
 	mkdir -p var
-	$(BIN)/sunshine --database $(DB) db upgrade
-	@if [ -x scripts/demo-steps ]; then scripts/demo-steps "$(DB)"; fi
-	@echo "Serving on http://$(HOST):$(PORT)"
-	@if $(BIN)/sunshine --help | grep -q '^  serve '; then \
-		$(BIN)/sunshine --database $(DB) serve --host $(HOST) --port $(PORT); \
-	else echo "(no server yet: the API has not landed)"; fi
+	SUNSHINE_DATABASE_URL=$(DB) scripts/load-sample var/sample
+	$(BIN)/sunshine --database $(DB) targets load policies/changde-2009.toml
+	$(BIN)/sunshine --database $(DB) check
+	$(BIN)/sunshine --database $(DB) charts --out var/charts
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C stops)"
+	$(BIN)/sunshine --database $(DB) serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser
 	$(BIN)/pytest -q
+
+# Browser tests drive Debian's chromium; install it when we can, else those tests skip with a reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)); } \
+		|| echo "chromium not installed: browser tests will be skipped"
 
 lint: install
 	$(BIN)/ruff check .
