@@ -22,6 +22,7 @@ layout detected and counts. It writes nothing; the import pipeline loads the fra
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -89,6 +90,18 @@ def read_ocds(path: str | Path, max_depth: int | None = None) -> OcdsResult:
     name = path.name
     result = OcdsResult(frame=pl.DataFrame(schema=SCHEMA))
     releases: dict[str, list[tuple[dt.datetime, int, dict]]] = {}
+    # Millions of small dicts that all live until the end: the cyclic GC would rescan them again and
+    # again (it doubled the time on 100,000 releases) and can find no cycles in parsed JSON anyway.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(path, max_depth, name, result, releases)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read(path: Path, max_depth, name: str, result: OcdsResult, releases: dict) -> OcdsResult:
     seen: set[tuple[str, str]] = set()
     kinds: set[str] = set()
     try:
@@ -151,16 +164,20 @@ def import_file(engine, path: str | Path, options, read=None):
         problems.add(e.code, value=e.value, detail=e.detail)
         return Result("refused", None, base_report(meta, {}, problems) | {"status": "refused"})
     problems.extend(result.problems)
-    frame = _against_ledger(engine, result.frame, problems)
+    frame, newer = _against_ledger(engine, result.frame, problems)
     stats = {"read": result.releases_read, "detail": frame.height}
-    out = load_procurement(engine, frame, problems, meta, options, stats)
-    out.report |= {"ocds": {"layout": result.layout, "documents": result.documents_read,
+    ocds = {"ocds": {"layout": result.layout, "documents": result.documents_read,
                             "releases": result.releases_read, "compiled": result.frame.height,
                             "totals_by_currency": totals_by_currency(result.frame)}}
+    if frame.height == 0 and newer and not problems.count("error"):
+        # every release in the file is older than what the ledger holds: nothing to load, nothing wrong
+        return Result("unchanged", min(newer), base_report(meta, stats, problems) | {"status": "unchanged"} | ocds)
+    out = load_procurement(engine, frame, problems, meta, options, stats)
+    out.report |= ocds
     return out
 
 
-def _against_ledger(engine, frame: pl.DataFrame, problems) -> pl.DataFrame:
+def _against_ledger(engine, frame: pl.DataFrame, problems) -> tuple[pl.DataFrame, set[int]]:
     """Latest date wins across imports too: a compiled release older than the one stored is held back.
 
     A newer one is loaded and the report names the batch holding the older row, which stays (records
@@ -173,7 +190,7 @@ def _against_ledger(engine, frame: pl.DataFrame, problems) -> pl.DataFrame:
     from ledger.models import ProcurementRecord as P
 
     if frame.height == 0:
-        return frame
+        return frame, set()
     stored: dict[str, list[tuple]] = {}
     ocids = frame["ocid"].unique().to_list()
     with reading(engine) as conn:
@@ -183,18 +200,19 @@ def _against_ledger(engine, frame: pl.DataFrame, problems) -> pl.DataFrame:
             for ocid, rid, when, batch in conn.execute(q):
                 when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
                 stored.setdefault(ocid, []).append((rid, when, batch))
-    stale = []
+    stale, batches = [], set()
     for row in frame.filter(pl.col("ocid").is_in(list(stored))).iter_rows(named=True):
         others = [s for s in stored[row["ocid"]] if (s[0], s[1]) != (row["release_id"], row["release_date"])]
         newer = [s for s in others if s[1] > row["release_date"]]
         if newer:
             stale.append(row["ocid"])
+            batches.add(newer[0][2])
             problems.add("ocds-release-stale", row=row["source_row"], column="ocid", value=row["ocid"], severity="warning",
                          detail=f"release {newer[0][0]} of {newer[0][1].isoformat()} in batch {newer[0][2]}")
         elif others:
             problems.add("ocds-ocid-updated", row=row["source_row"], column="ocid", value=row["ocid"], severity="warning",
                          detail=f"release {others[0][0]} in batch {others[0][2]} (--supersedes {others[0][2]})")
-    return frame.filter(~pl.col("ocid").is_in(stale)) if stale else frame
+    return (frame.filter(~pl.col("ocid").is_in(stale)) if stale else frame), batches
 
 
 def totals_by_currency(frame: pl.DataFrame) -> dict[str, dict[str, int]]:
@@ -223,7 +241,34 @@ def _collect(name, row, where, release, releases, seen, problems) -> None:
         return  # the same release twice in one file (packages overlap): one copy is enough
     seen.add((ocid, *key))
     order = len(seen)
-    releases.setdefault(ocid, []).append((when, order, {**release, "_where": where, "_row": row, "_order": order}))
+    slim = _slim(release) | {"_where": where, "_row": row, "_order": order}
+    releases.setdefault(ocid, []).append((when, order, slim))
+
+
+# What a release keeps while the file is read: only what becomes a row, so a big feed fits in memory.
+_KEEP = {"ocid": None, "id": None, "date": None, "buyer": None,
+         "parties": {"id", "name", "roles", "identifier"},
+         "tender": {"id", "title", "description", "value", "procurementMethod", "procurementMethodDetails",
+                    "tenderPeriod", "datePublished", "procuringEntity"},
+         "awards": {"id", "status", "date", "value", "suppliers"},
+         "contracts": {"id", "awardID", "status", "dateSigned", "value"}}
+
+
+def _slim(release: dict) -> dict:
+    out = {}
+    for key, fields in _KEEP.items():
+        if key not in release:
+            continue
+        value = release[key]
+        if fields is None or value is None:
+            out[key] = value
+        elif isinstance(value, dict):
+            out[key] = {k: v for k, v in value.items() if k in fields}
+        elif isinstance(value, list):
+            out[key] = [{k: v for k, v in x.items() if k in fields} if isinstance(x, dict) else x for x in value]
+        else:
+            out[key] = value
+    return out
 
 
 def _merged(base: dict, new: dict) -> dict:
