@@ -21,6 +21,7 @@ from pathlib import Path
 
 MAX_DEPTH = 64  # OCDS itself nests about 8 deep (versionedRelease about 12)
 SNIFF_BYTES = 65536
+FIRST_LINE_LIMIT = 64 * 2**20  # a JSON line longer than this is not JSON Lines we read
 BOMS = {b"\xef\xbb\xbf": "utf-8-sig", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
 
 
@@ -48,21 +49,31 @@ def sniff(path: Path) -> str:
     """
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    for bom, name in BOMS.items():
-        if head.startswith(bom):
-            if name != "utf-8-sig":
-                raise JsonRefused("json-encoding", f"the file is {name}; JSON must be UTF-8 (RFC 8259)")
-            head = head[len(bom):]
-    text = head.lstrip()
-    if not text:
-        return "empty"
-    if text[:1] == b"[":
-        return "array"
-    if text[:1] != b"{":
-        raise JsonRefused("json-invalid", "the file is not JSON: it does not start with { or [",
-                          value=text[:40].decode("utf-8", "replace"))
-    first, sep, rest = text.partition(b"\n")
-    if sep and rest.lstrip()[:1] == b"{" and _complete(first):
+        skip = 0
+        for bom, name in BOMS.items():
+            if head.startswith(bom):
+                if name != "utf-8-sig":
+                    raise JsonRefused("json-encoding", f"the file is {name}; JSON must be UTF-8 (RFC 8259)")
+                skip = len(bom)
+        text = head[skip:].lstrip()
+        if not text:
+            return "empty"
+        if text[:1] == b"[":
+            return "array"
+        if text[:1] != b"{":
+            raise JsonRefused("json-invalid", "the file is not JSON: it does not start with { or [",
+                              value=text[:40].decode("utf-8", "replace"))
+        # JSON Lines: the first line is a whole value and another object follows. One release can be
+        # far longer than the sniffed bytes, so the first line is read on (and only that line).
+        fh.seek(skip)
+        first = fh.readline(FIRST_LINE_LIMIT)
+        following = fh.read(SNIFF_BYTES).lstrip()
+        while not following and len(first) < FIRST_LINE_LIMIT:
+            chunk = fh.read(SNIFF_BYTES)
+            if not chunk:
+                break
+            following = chunk.lstrip()
+    if following[:1] == b"{" and _complete(first):
         return "jsonl"
     return "object"
 

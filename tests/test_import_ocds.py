@@ -104,10 +104,10 @@ def test_release_already_imported_is_a_no_op(engine, tmp_path):
     assert _load(engine, CASES / "releases.jsonl").status == "loaded"
     # the same releases in another layout (other bytes): every compiled row is already stored
     result = _load(engine, CASES / "array_of_packages.json")
-    assert result.status == "loaded"
-    assert result.report["rows"]["loaded"] == 0
+    assert result.status == "unchanged" and result.report["rows"]["loaded"] == 0
     with reading(engine) as conn:
         assert conn.execute(select(func.count()).select_from(ProcurementRecord)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(ImportBatch)).scalar() == 1
 
 
 @pytest.mark.parametrize("case, code", [
@@ -155,3 +155,12 @@ def test_latest_release_wins_across_imports(engine, tmp_path):
         rows = conn.execute(select(ProcurementRecord.release_id, ProcurementRecord.contract_fen)
                             .order_by(ProcurementRecord.id)).all()
     assert [tuple(r) for r in rows] == [("5-2", 28_000), ("5-3", 27_500)]
+
+
+def test_json_lines_with_lines_longer_than_the_sniffed_bytes(tmp_path):
+    record = json.loads(max(UKRAINE, key=lambda p: p.stat().st_size).read_text())  # 440 KB of one record
+    lines = tmp_path / "long.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in record["releases"] * 2) + "\n" + json.dumps(record["compiledRelease"] | {"id": "x"}) + "\n")
+    assert sniff(lines) == "jsonl"
+    result = read_ocds(lines)
+    assert (result.layout, result.releases_read, result.frame.height, result.problems) == ("jsonl", 3, 1, [])
