@@ -25,7 +25,8 @@ the same file (kind + sha256) already live is a no-op; ``--supersedes`` is check
 exact duplicates inside the file are errors (warnings with ``allow_duplicates``); rows already in
 the ledger are held back as probable duplicates (a procurement row whose ``release_id`` and
 ``release_date`` are already stored is skipped as already imported); any ``error`` problem refuses
-the file and nothing is written. Otherwise it creates the batch (with its report), creates unknown
+the file and nothing is written; an input without rows is refused (``no-rows``); when every row is
+held or skipped the status is ``unchanged`` with ``batch_id`` None (no empty batch). Otherwise it creates the batch (with its report), creates unknown
 units, bulk-inserts the rows, stores ``finding`` problems as data-quality findings, then calls
 ``ledger.events.batch_published`` and ``ledger.audit.record``.
 """
@@ -174,6 +175,9 @@ def load_normalised(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], p
             report = base_report(meta, stats, problems) | {"status": "loaded", "held_rows": held_rows}
             report["rows"] |= tally
             report["totals"] = found.totals(options.allow_duplicates)
+            if tally["loaded"] == 0:  # every row is already in the ledger: no empty batch
+                report["status"] = "unchanged"
+                return Result("unchanged", None, report)
             if options.dry_run:
                 report["status"] = "dry-run"
                 return Result("dry-run", None, report)

@@ -56,10 +56,12 @@ def _print_text(result) -> None:
 
     r = result.report
     rows = r.get("rows", {})
-    head = {"loaded": f"loaded as batch {result.batch_id}", "unchanged": f"already loaded as batch {result.batch_id}; nothing to do",
+    same = (f"already loaded as batch {result.batch_id}; nothing to do" if result.batch_id
+            else "nothing new: every row is already in the ledger (see held / already in ledger)")
+    head = {"loaded": f"loaded as batch {result.batch_id}", "unchanged": same,
             "dry-run": "dry run: would load (nothing written)", "refused": "REFUSED: nothing written"}[result.status]
     click.echo(f"{r.get('file')}: {head}")
-    if result.status != "unchanged":
+    if result.status != "unchanged" or result.batch_id is None:
         click.echo(f"  encoding {r.get('encoding')}, rows read {rows.get('read', 0)}, loaded {rows.get('loaded', 0)}, "
                    f"blank {rows.get('blank', 0)}, total rows {rows.get('total_rows', 0)}, held {rows.get('held', 0)}, "
                    f"already in ledger {rows.get('skipped_existing', 0)}")
