@@ -116,6 +116,8 @@ def _read(path: Path, max_depth, name: str, result: OcdsResult, releases: dict) 
             for where, release in found:
                 result.releases_read += 1
                 _collect(name, doc.row, where, release, releases, seen, result.problems)
+                if isinstance(release, dict):
+                    release.clear()  # what _slim did not keep (documents, items, bids …) is freed now
     except JsonRefused as exc:
         result.problems.append(_problem(name, None, exc.where, exc.value, exc.code, str(exc)))
         return result
