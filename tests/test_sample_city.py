@@ -187,3 +187,16 @@ def test_checks_find_exactly_the_planted_cases(engine, files):
                      ("per_capita_excess", "101015", 2008), ("procurement_over_budget", "101012", 2008),
                      ("single_source", "101013", 2008), ("split_purchase", "101014", 2008),
                      ("supplier_concentration", "101018", 2007)]
+
+
+def test_load_sample_script(db_url, tmp_path):
+    """What ``make demo`` runs: generate, then every import in order, each one loaded."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SUNSHINE_DATABASE_URL": db_url, "SUNSHINE": str(Path(sys.executable).parent / "sunshine")}
+    run = subprocess.run(["bash", str(ROOT / "scripts" / "load-sample"), str(tmp_path / "sample")], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count(": loaded as batch") == 5 and "REFUSED" not in run.stdout
