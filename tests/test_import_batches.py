@@ -143,7 +143,7 @@ def test_chunked_file_checks_totals_and_duplicates_across_chunks(engine, tmp_pat
     assert got == [(9, "row-duplicate", "3")]
 
 
-@pytest.mark.parametrize("encoding", ["gb18030", "utf-16", "utf-8-sig"])
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "utf-8"])
 def test_encoding_recorded(engine, tmp_path, encoding):
     p = tmp_path / "e.csv"
     p.write_bytes((HEADER + "A01,市财政局,2023,,公务接待费,1,,\n").encode(encoding))
