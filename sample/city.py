@@ -309,7 +309,7 @@ def _check_normal(city: City) -> None:
         budget[(b.unit.code, b.year, b.category)] = b.amount  # adjusted wins where there is one
     overrun = {k for k, v in spent.items() if v > budget[k]}
     case = PLANTED["budget_overrun"]
-    assert overrun == {(case["unit"], case["year"], case["category"])}, overrun
+    assert overrun == {(case["unit"], case["year"], case["category"])}, f"budget overrun in {sorted(overrun)}"
     unit_spent = sum(v for k, v in spent.items() if k[:2] == (case["unit"], case["year"]))
     unit_budget = sum(v for k, v in budget.items() if k[:2] == (case["unit"], case["year"]))
     assert unit_spent <= unit_budget, "the planted overrun unit must stay within its total budget"

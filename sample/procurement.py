@@ -91,6 +91,7 @@ def make_procurement(rng: random.Random, city) -> None:
             normal = _fit_budgets(normal, SEED_FIGURES[year]["budget_fen"] - sum(p.budget for p in planted))
         records += planted + normal
     records.sort(key=lambda p: (p.year, p.code))
+    records = _limit_single_source(records)
     year_2009 = [p for p in records if p.year == 2009]
     chosen = {p.code for p in rng.sample(year_2009, OCDS_RECORDS)}
     city.procurement = [p for p in records if p.code not in chosen]
@@ -134,6 +135,19 @@ def _planted(year: int, active: list[Unit], ids) -> list[Purchase]:
                                 case["method"], budget, contract, supplier, sid,
                                 signed - dt.timedelta(days=20), signed - dt.timedelta(days=5), signed, planted=name))
     return out
+
+
+def _limit_single_source(records: list[Purchase]) -> list[Purchase]:
+    """A unit-year whose single-source share would pass 30% negotiates instead (single_source fires only where planted)."""
+    total: dict[tuple, int] = {}
+    single: dict[tuple, int] = {}
+    for p in records:
+        key = (p.unit.code, p.year)
+        total[key] = total.get(key, 0) + p.contract
+        single[key] = single.get(key, 0) + (p.contract if p.method == "单一来源" and not p.planted else 0)
+    over = {k for k, v in single.items() if v * 100 > 30 * total[k]}
+    return [replace(p, method="竞争性谈判") if (p.unit.code, p.year) in over and p.method == "单一来源" and not p.planted
+            else p for p in records]
 
 
 def _cap_shares(records: list[Purchase], cap: float = 0.4) -> list[Purchase]:
@@ -181,8 +195,9 @@ def _fit_budgets(records: list[Purchase], target: int) -> list[Purchase]:
 def _check(city) -> None:
     """Only the planted cases may trip the procurement flags (thresholds of sunshine.toml)."""
     everything = city.procurement + city.ocds
-    assert not [p.code for p in everything if p.contract > p.budget and not p.planted]
-    assert not [p.code for p in everything if p.method == "单一来源" and p.contract > 100 * WAN and not p.planted]
+    assert not [p.code for p in everything if p.contract > p.budget and not p.planted], "contract over budget"
+    assert not [p.code for p in everything if p.method == "单一来源" and p.contract > 100 * WAN and not p.planted], \
+        "large single-source award"
     per_unit: dict[tuple, dict[str, int]] = {}
     for p in everything:
         per_unit.setdefault((p.unit.code, p.year), {}).setdefault(p.supplier, 0)
@@ -190,10 +205,11 @@ def _check(city) -> None:
     concentrated = {k for k, s in per_unit.items() if sum(s.values()) >= 100 * WAN and max(s.values()) * 2 > sum(s.values())}
     single: dict[tuple, int] = {}
     for p in everything:
-        single[(p.unit.code, p.year)] = single.get((p.unit.code, p.year), 0) + (p.contract if p.method == "单一来源" else 0)
+        single[(p.unit.code, p.year)] = single.get((p.unit.code, p.year), 0) + (
+            p.contract if p.method == "单一来源" and not p.planted else 0)
     assert not [k for k, v in single.items() if v * 100 > 30 * sum(per_unit[k].values())], "single-source share"
     case = PLANTED_PROCUREMENT["supplier_concentration"]
-    assert concentrated == {(case["unit"], case["year"])}, concentrated
+    assert concentrated == {(case["unit"], case["year"])}, f"supplier concentration in {sorted(concentrated)}"
     for year, figures in SEED_FIGURES.items():
         assert sum(p.contract for p in everything if p.year == year) == figures["contract_fen"]
         if "budget_fen" in figures:
