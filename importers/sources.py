@@ -169,6 +169,14 @@ def _first_rows(path: Path) -> dict[str, int]:
     return out
 
 
+def _excel_text(col: pl.Expr) -> pl.Expr:
+    """A cell as Excel shows it: numbers carry 15 significant digits, so a formula's binary tail
+    (``=0.1+0.2`` stored as 0.30000000000000004) reads as 0.3, not as an amount with 17 decimals."""
+    s = col.str.strip_chars().replace("", None)
+    tail = s.str.contains(r"^-?[0-9]+\.[0-9]*[0-9]{12,}$")
+    return pl.when(tail).then(s.cast(pl.Float64, strict=False).round_sig_figs(15).cast(pl.String)).otherwise(s)
+
+
 def _open_xlsx(path, is_header, sheet, limits) -> Opened:
     import fastexcel
 
@@ -199,9 +207,7 @@ def _open_xlsx(path, is_header, sheet, limits) -> Opened:
         offset = first.get(name, 1)
         body = frame.slice(idx + depth).rename(dict(zip(frame.columns, headers, strict=True)))
         body = body.with_row_index(ROW, offset=offset + idx + depth).with_columns(pl.col(ROW).cast(pl.Int64))
-        body = body.with_columns(
-            [pl.col(h).str.strip_chars().replace("", None) for h in headers]
-        )
+        body = body.with_columns([_excel_text(pl.col(h)) for h in headers])
         sheets.append(Sheet(name, offset + idx + depth - 1, headers, unit_hint(rows[:idx]), lambda b=body: iter([b])))
     return Opened(None, sheets, skipped)
 
