@@ -125,6 +125,18 @@ def _http_rows(t: Rows, res: dict, connections: int) -> None:
               None, "p99 ≤ 25 ms", page["p99_ms"] <= 25)
         if ds:
             t.add("datasette page p50 / p99 (ms)", backend, "", "datasette", f"{ds['p50_ms']:.1f} / {ds['p99_ms']:.1f}")
+        miss = http.get("page_miss")
+        if miss:
+            label = "API 100-row page, response cache missed every time (`&_b=N`) (req/s)"
+            mds, mbare = http["peers"].get("datasette, cache-busting"), http["peers"].get("bare, cache-busting")
+            if mds:
+                t.add(label, backend, _n(miss["rps"]), "datasette, same `_b=N`", _n(mds["rps"]), miss["rps"] / mds["rps"],
+                      "≥ 4.00×", miss["rps"] >= 4 * mds["rps"])
+            if mbare:
+                t.add(label, backend, _n(miss["rps"]), "bare handler, same `_b=N`", _n(mbare["rps"]),
+                      miss["rps"] / mbare["rps"], "≥ 0.70×", miss["rps"] >= 0.7 * mbare["rps"])
+            t.add("…p50 / p99 (ms)", backend, f"{miss['p50_ms']:.1f} / {miss['p99_ms']:.1f}", "bare / datasette p99",
+                  " / ".join(f"{x['p99_ms']:.1f}" for x in (mbare, mds) if x), None, "p99 ≤ 25 ms", miss["p99_ms"] <= 25)
         unit = http.get("unit_page")
         if unit:
             label = "API one unit's first page, unit drawn at random per request (req/s)"

@@ -231,6 +231,26 @@ def _measure_units(base: str, prefix: str, ctx, name: str) -> dict:
             "requests": load.requests}
 
 
+def _measure_misses(url: str, ctx, name: str) -> dict:
+    """wrk over ``url`` with a counter parameter (``_b=N``, ignored by every server here), so a
+    response cache never answers: the handler, the SQL and the serialisation run every time."""
+    script = ctx["work"] / f"misses-{name}.lua"
+    path = url.split("/", 3)[3]
+    script.write_text(
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        f"  return wrk.format('GET', '/{path}' .. '&_b=' .. n)\n"
+        "end\n"
+    )
+    get_json_bytes(url + "&_b=0")
+    base = url.split("/", 3)
+    load, _ = wrk(f"{base[0]}//{base[2]}/", connections=ctx["args"].connections, seconds=ctx["args"].seconds,
+                  script=script)
+    return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
+            "requests": load.requests}
+
+
 DATASETTE_UNIT_SQL = (
     "SELECT e.id, e.batch_id, e.source_row, u.code AS unit_code, u.name AS unit_name, u.level AS unit_level, "
     "e.fiscal_year, e.entry_date, e.category_code, e.amount_fen, e.currency, e.payee, e.description, e.voucher_no, "
@@ -247,6 +267,7 @@ def http_phase(ctx, backend: str) -> dict:
         out["page"] = _measure(base + PAGE_PATH, ctx)
         out["aggregate"] = _measure(base + AGGREGATE_PATH, ctx)
         out["unit_page"] = _measure_units(base, "/api/v1/expenses?limit=100&unit=44", ctx, "ours")
+        out["page_miss"] = _measure_misses(base + PAGE_PATH, ctx, "ours")
         total = json.loads(get_json_bytes(base + "/api/v1/aggregate?drilldown=year"))
         out["exact"] = _exact_total(total, ctx)
     # Diagnostic: the same app without uvicorn's per-request access log line (``sunshine serve``
@@ -264,6 +285,7 @@ def http_phase(ctx, backend: str) -> dict:
     with server(bare, f"http://127.0.0.1:{port}/page", env=env, log=ctx["work"] / "bare.log"):
         out["peers"]["bare Litestar handler"] = _measure(f"http://127.0.0.1:{port}/page", ctx)
         out["peers"]["bare, unit page"] = _measure_units(f"http://127.0.0.1:{port}", "/page?unit=44", ctx, "bare")
+        out["peers"]["bare, cache-busting"] = _measure_misses(f"http://127.0.0.1:{port}/page?x=1", ctx, "bare")
     if backend == "sqlite":
         db = Path(ctx["urls"]["sqlite"].split("///", 1)[1])
         port = free_port()
@@ -271,6 +293,7 @@ def http_phase(ctx, backend: str) -> dict:
         page = f"http://127.0.0.1:{port}/{db.stem}/expense_entry.json?_shape=array&_nocount=1&_size=100"
         with server(cmd, page, log=ctx["work"] / "datasette.log"):
             out["peers"]["datasette"] = _measure(page, ctx)
+            out["peers"]["datasette, cache-busting"] = _measure_misses(page, ctx, "datasette")
             prefix = f"/{db.stem}.json?_shape=array&sql={urllib.parse.quote(DATASETTE_UNIT_SQL)}&unit=44"
             out["peers"]["datasette, unit page"] = _measure_units(f"http://127.0.0.1:{port}", prefix, ctx, "datasette")
     return out
