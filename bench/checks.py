@@ -65,6 +65,34 @@ def entries(rows: int, units: int, unit_ids: np.ndarray, batch_id: int, seed: in
     ).drop("day", "reception")
 
 
+def build(url: str, rows: int, units: int, parquet: Path) -> dict:
+    """A fresh store with ``rows`` entries and their budgets, the Changde policy, and a parquet copy."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    load = {}
+    t0 = time.perf_counter()
+    with writing(engine) as conn:
+        bid = batches.create_batch(conn, kind="expenses", file_name="bench", sha256=f"{rows:064d}",
+                                   submitted_by="bench")
+        ids = batches.ensure_units(conn, [(f"B{i:06d}", f"单位{i}") for i in range(units)], bid)
+        unit_ids = np.array(list(ids.values()))
+        frame = entries(rows, units, unit_ids, bid)
+        load["generate_s"] = round(time.perf_counter() - t0, 3)
+        _, load["insert_s"] = timed(lambda: batches.bulk_insert(conn, ExpenseEntry.__table__, frame))
+        budget = (frame.group_by("unit_id", "fiscal_year", "category_code").agg(pl.col("amount_fen").sum())
+                  .with_columns(batch_id=pl.lit(bid, pl.Int64), stage=pl.lit("original"), currency=pl.lit("CNY"),
+                                amount_fen=(pl.col("amount_fen") * 21) // 20))
+        batches.bulk_insert(conn, BudgetLine.__table__, budget)
+        # Only the rollups: the transparency log's per-row digest of 5M rows is not what this measures.
+        _, load["rollups_s"] = timed(lambda: batches.refresh_rollups(conn, bid))
+        load_policy_file(conn, ROOT / "policies" / "changde-2009.toml", actor="bench")
+    frame.write_parquet(parquet)
+    engine.dispose()
+    return load
+
+
 def timed(fn):
     t = time.perf_counter()
     value = fn()
@@ -77,34 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--units", type=int, default=40_000)
     ap.add_argument("--db-url", default=None)
     ap.add_argument("--out", default=str(ROOT / "var" / "bench-checks"))
+    ap.add_argument("--reuse", action="store_true", help="Time an existing store and parquet file from an earlier run.")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     url = args.db_url or f"sqlite:///{out / f'checks-{args.rows}.sqlite3'}"
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    load = {}
-    t0 = time.perf_counter()
-    with writing(engine) as conn:
-        bid = batches.create_batch(conn, kind="expenses", file_name="bench", sha256=f"{args.rows:064d}",
-                                   submitted_by="bench")
-        ids = batches.ensure_units(conn, [(f"B{i:06d}", f"单位{i}") for i in range(args.units)], bid)
-        unit_ids = np.array(list(ids.values()))
-        frame = entries(args.rows, args.units, unit_ids, bid)
-        load["generate_s"] = round(time.perf_counter() - t0, 3)
-        _, load["insert_s"] = timed(lambda: batches.bulk_insert(conn, ExpenseEntry.__table__, frame))
-        budget = (frame.group_by("unit_id", "fiscal_year", "category_code").agg(pl.col("amount_fen").sum())
-                  .with_columns(batch_id=pl.lit(bid, pl.Int64), stage=pl.lit("original"), currency=pl.lit("CNY"),
-                                amount_fen=(pl.col("amount_fen") * 21) // 20))
-        batches.bulk_insert(conn, BudgetLine.__table__, budget)
-        # Only the rollups: the transparency log's per-row digest of 5M rows is not what this measures.
-        _, load["rollups_s"] = timed(lambda: batches.refresh_rollups(conn, bid))
-        load_policy_file(conn, ROOT / "policies" / "changde-2009.toml", actor="bench")
     parquet = out / f"entries-{args.rows}.parquet"
-    frame.write_parquet(parquet)
-    frame = None  # free the memory before timing
+    load = {}
+    if not args.reuse:
+        load = build(url, args.rows, args.units, parquet)
+    engine = make_engine(url)
     config = thresholds.load_flag_config()
     timings: dict = {"rows": args.rows, "units": args.units, "backend": engine.dialect.name, "load": load}
     with engine.connect() as conn:

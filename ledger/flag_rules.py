@@ -210,15 +210,19 @@ def per_capita_excess(conn: Connection, ctx: Context) -> list[FlagDraft]:
     if ctx.year is not None:
         cond.append(e.c.fiscal_year == ctx.year)
     q = (
-        select(e.c.unit_id, e.c.fiscal_year, e.c.batch_id, cast(func.sum(e.c.amount_fen), BigInteger),
+        select(e.c.unit_id, e.c.fiscal_year, cast(func.sum(e.c.amount_fen), BigInteger),
                cast(func.sum(e.c.persons), BigInteger), func.count())
-        .where(*cond).group_by(e.c.unit_id, e.c.fiscal_year, e.c.batch_id)
+        .where(*cond).group_by(e.c.unit_id, e.c.fiscal_year)
     )
-    df = _frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "batch_id": pl.Int64, "amount": pl.Int64,
-                          "persons": pl.Int64, "entries": pl.Int64})
-    df = df.group_by("unit_id", "fiscal_year").agg(
-        pl.col("amount").sum(), pl.col("persons").sum(), pl.col("entries").sum(), batch_ids=pl.col("batch_id").sort(),
-    )
+    df = _frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "amount": pl.Int64, "persons": pl.Int64,
+                          "entries": pl.Int64})
+    # the batches behind a unit-year's reception figures, from the rollups (no second pass over entries)
+    r = Rollup.__table__
+    rq = select(r.c.unit_id, r.c.fiscal_year, r.c.batch_id).where(
+        live(r.c.batch_id), r.c.measure == "actual", r.c.category_code == "reception").distinct()
+    owners = _frame(conn, rq, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "batch_id": pl.Int64}).group_by(
+        "unit_id", "fiscal_year").agg(batch_ids=pl.col("batch_id").sort())
+    df = df.join(owners, on=["unit_id", "fiscal_year"], how="left")
     hits = df.filter(pl.col("amount") > pl.col("persons") * std).sort("unit_id", "fiscal_year")
     out = []
     for h in hits.iter_rows(named=True):
