@@ -64,7 +64,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
 
     template_config = None
     if (HERE / "templates").is_dir():
-        from litestar.contrib.jinja import JinjaTemplateEngine
+        from litestar.plugins.jinja import JinjaTemplateEngine
         from litestar.template.config import TemplateConfig
 
         template_config = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
@@ -102,6 +102,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         logging_config=None,
     )
     app.state.engine = engine
+    app.state.inline_reads = engine.dialect.name == "sqlite"
     app.state.settings = settings
     app.state.versions = http_cache.Versions(settings.version_ttl_s)
     app.state.responses = http_cache.Responses()

@@ -29,17 +29,23 @@ MAX_BODY = 4 * 1024 * 1024
 
 
 class Versions:
-    """The data version, re-read at most every ``ttl`` seconds; ``forget()`` after a write."""
+    """The data version, re-read at most every ``ttl`` seconds; ``forget()`` after a write.
+
+    ``value`` is ``(version, last modified)``; ``http_date`` is that time as an HTTP date,
+    formatted once per version rather than once per request.
+    """
 
     def __init__(self, ttl: float):
-        self.ttl, self.value, self.at = ttl, None, 0.0
+        self.ttl, self.value, self.at, self.http_date = ttl, None, 0.0, None
 
     def get(self, engine):
         now = time.monotonic()
         if self.value is None or now - self.at > self.ttl:
             with reading(engine) as conn:
-                self.value = data_version(conn)
-            self.at = now
+                value = data_version(conn)
+            if value != self.value:
+                self.http_date = None if value[1] is None else format_datetime(value[1], usegmt=True)
+            self.value, self.at = value, now
         return self.value
 
     def forget(self) -> None:
@@ -68,7 +74,7 @@ class Responses:
 
 
 def _cacheable(request: Request) -> bool:
-    path = request.url.path
+    path = request.scope["path"]
     return (
         request.method in ("GET", "HEAD")
         and path.startswith(PUBLIC_PREFIX)
@@ -84,10 +90,12 @@ async def before_request(request: Request) -> Response | None:
         return None
     state = request.app.state
     version, last = state.versions.get(state.engine)
-    key = f"{version}|{request.url.path}|{request.url.query}|{request.headers.get('accept', '')}"
+    scope = request.scope
+    key = f"{version}|{scope['path']}|{scope['query_string'].decode('latin-1')}|{request.headers.get('accept', '')}"
     etag = 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
     request.state.etag = etag
     request.state.last_modified = last
+    request.state.http_date = state.versions.http_date
     headers = _headers(request)
     inm = request.headers.get("if-none-match")
     if inm is not None:
@@ -114,8 +122,8 @@ def _headers(request: Request) -> dict[str, str]:
         "Cache-Control": f"public, max-age={request.app.state.settings.cache_max_age_s}",
         "Vary": "Accept, Accept-Encoding",
     }
-    if request.state.last_modified is not None:
-        headers["Last-Modified"] = format_datetime(request.state.last_modified, usegmt=True)
+    if request.state.http_date is not None:
+        headers["Last-Modified"] = request.state.http_date
     return headers
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Annotated
 
 from litestar.openapi.spec import Example
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from ledger.queries import Filters, QueryError, bounded, parse_yuan
 
@@ -36,33 +36,33 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def filters(
-    unit: Annotated[list[str] | None, Parameter(description="Unit code(s) (单位编码)", examples=[Example(summary="example", value=["440000001"])])] = None,
-    unit_level: Annotated[list[str] | None, Parameter(description="Unit level(s)")] = None,
-    year: Annotated[list[str] | None, Parameter(description="Fiscal year(s), e.g. 2023 or 2022,2023", examples=[Example(summary="example", value=["2023"])])] = None,
-    year_from: Annotated[int | None, Parameter(description="First fiscal year", ge=1900, le=2200)] = None,
-    year_to: Annotated[int | None, Parameter(description="Last fiscal year", ge=1900, le=2200)] = None,
-    category: Annotated[list[str] | None, Parameter(description="Category code(s), e.g. reception", examples=[Example(summary="example", value=["reception"])])] = None,
-    group: Annotated[list[str] | None, Parameter(description="Category group(s), e.g. three_public, four_fees", examples=[Example(summary="example", value=["three_public"])])] = None,
-    stage: Annotated[list[str] | None, Parameter(description="Budget stage: original or adjusted")] = None,
-    method: Annotated[list[str] | None, Parameter(description="Procurement method, e.g. single_source", examples=[Example(summary="example", value=["single_source"])])] = None,
-    ocds_method: Annotated[list[str] | None, Parameter(description="OCDS method: open, selective, limited, direct")] = None,
-    supplier: Annotated[list[str] | None, Parameter(description="Supplier name or credit code (payee for expenses)")] = None,
-    payee: Annotated[list[str] | None, Parameter(description="Payee (收款方)")] = None,
-    amount_min: Annotated[str | None, Parameter(description="Smallest amount in yuan, e.g. 1000.50", examples=[Example(summary="example", value="1000.50")])] = None,
-    amount_max: Annotated[str | None, Parameter(description="Largest amount in yuan")] = None,
-    date_from: Annotated[dt.date | None, Parameter(description="Earliest date (YYYY-MM-DD)")] = None,
-    date_to: Annotated[dt.date | None, Parameter(description="Latest date (YYYY-MM-DD)")] = None,
+    unit: Annotated[list[str] | None, QueryParameter(description="Unit code(s) (单位编码)", examples=[Example(summary="example", value=["440000001"])])] = None,
+    unit_level: Annotated[list[str] | None, QueryParameter(description="Unit level(s)")] = None,
+    year: Annotated[list[str] | None, QueryParameter(description="Fiscal year(s), e.g. 2023 or 2022,2023", examples=[Example(summary="example", value=["2023"])])] = None,
+    year_from: Annotated[int | None, QueryParameter(description="First fiscal year", ge=1900, le=2200)] = None,
+    year_to: Annotated[int | None, QueryParameter(description="Last fiscal year", ge=1900, le=2200)] = None,
+    category: Annotated[list[str] | None, QueryParameter(description="Category code(s), e.g. reception", examples=[Example(summary="example", value=["reception"])])] = None,
+    group: Annotated[list[str] | None, QueryParameter(description="Category group(s), e.g. three_public, four_fees", examples=[Example(summary="example", value=["three_public"])])] = None,
+    stage: Annotated[list[str] | None, QueryParameter(description="Budget stage: original or adjusted")] = None,
+    method: Annotated[list[str] | None, QueryParameter(description="Procurement method, e.g. single_source", examples=[Example(summary="example", value=["single_source"])])] = None,
+    ocds_method: Annotated[list[str] | None, QueryParameter(description="OCDS method: open, selective, limited, direct")] = None,
+    supplier: Annotated[list[str] | None, QueryParameter(description="Supplier name or credit code (payee for expenses)")] = None,
+    payee: Annotated[list[str] | None, QueryParameter(description="Payee (收款方)")] = None,
+    amount_min: Annotated[str | None, QueryParameter(description="Smallest amount in yuan, e.g. 1000.50", examples=[Example(summary="example", value="1000.50")])] = None,
+    amount_max: Annotated[str | None, QueryParameter(description="Largest amount in yuan")] = None,
+    date_from: Annotated[dt.date | None, QueryParameter(description="Earliest date (YYYY-MM-DD)")] = None,
+    date_to: Annotated[dt.date | None, QueryParameter(description="Latest date (YYYY-MM-DD)")] = None,
     updated_since: Annotated[
-        dt.datetime | None, Parameter(description="Only rows published at or after this time (ISO 8601), for incremental sync")
+        dt.datetime | None, QueryParameter(description="Only rows published at or after this time (ISO 8601), for incremental sync")
     ] = None,
-    kind: Annotated[list[str] | None, Parameter(description="Import batch kind")] = None,
-    batch: Annotated[list[str] | None, Parameter(description="Import batch id(s)")] = None,
-    level: Annotated[list[str] | None, Parameter(description="Units: level")] = None,
-    parent: Annotated[list[str] | None, Parameter(description="Units: parent unit code")] = None,
-    rule: Annotated[list[str] | None, Parameter(description="Flags: rule code, e.g. budget_overrun")] = None,
-    flag_state: Annotated[list[str] | None, Parameter(query="state", description="Flags: review state")] = None,
-    target: Annotated[list[str] | None, Parameter(description="Target results: target id")] = None,
-    status: Annotated[list[str] | None, Parameter(description="Target results: met, missed or insufficient_data")] = None,
+    kind: Annotated[list[str] | None, QueryParameter(description="Import batch kind")] = None,
+    batch: Annotated[list[str] | None, QueryParameter(description="Import batch id(s)")] = None,
+    level: Annotated[list[str] | None, QueryParameter(description="Units: level")] = None,
+    parent: Annotated[list[str] | None, QueryParameter(description="Units: parent unit code")] = None,
+    rule: Annotated[list[str] | None, QueryParameter(description="Flags: rule code, e.g. budget_overrun")] = None,
+    flag_state: Annotated[list[str] | None, QueryParameter(name="state", description="Flags: review state")] = None,
+    target: Annotated[list[str] | None, QueryParameter(description="Target results: target id")] = None,
+    status: Annotated[list[str] | None, QueryParameter(description="Target results: met, missed or insufficient_data")] = None,
 ) -> Filters:
     return Filters(
         unit=_split(unit), unit_level=_split(unit_level), year=_ints("year", year), year_from=year_from,

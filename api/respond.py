@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
 import msgspec
 from litestar import Request, Response
 
@@ -21,8 +24,20 @@ def meta(request: Request) -> dict[str, str]:
 def next_url(request: Request, cursor: str | None) -> str | None:
     if cursor is None:
         return None
-    pairs = [(k, v) for k, v in request.url.query_params.multi_items() if k != "cursor"]
-    return f"{request.url.path}?{urlencode([*pairs, ('cursor', cursor)])}"
+    pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    return f"{request.scope['path']}?{urlencode([*pairs, ('cursor', cursor)])}"
+
+
+async def blocking(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a database read: inline on SQLite, on a worker thread otherwise.
+
+    A SQLite read of a page or a rollup takes about a millisecond and never waits on the network
+    (WAL readers do not wait for writers), so handing it to a thread costs more than it saves. A
+    PostgreSQL read waits on the server: it goes to a thread so the event loop keeps serving.
+    """
+    if request.app.state.inline_reads:
+        return fn(*args)
+    return await anyio.to_thread.run_sync(partial(fn, *args))
 
 
 _json = msgspec.json.Encoder()

@@ -6,9 +6,9 @@ Handlers parse parameters, call ``ledger.queries*`` and shape the answer; no SQL
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Example
-from litestar.params import Parameter
+from litestar.params import FromPath, PathParameter, QueryParameter
 
 from api import params, respond, schemas
 from api.formats import negotiate
@@ -18,10 +18,10 @@ from ledger.queries import DATASETS, Filters
 from ledger.queries_review import flag_reviews
 
 FILTERS = {"filters": Provide(params.filters, sync_to_thread=False)}
-Format = Annotated[str | None, Parameter(description="json (default), csv or ndjson; or use the Accept header")]
-Limit = Annotated[int, Parameter(description=f"Rows per page (max {queries.MAX_LIMIT})", ge=1, le=queries.MAX_LIMIT)]
-Cursor = Annotated[str | None, Parameter(description="Opaque cursor from the previous page's next_cursor")]
-Count = Annotated[bool, Parameter(description="Include the total count (false skips it)")]
+Format = Annotated[str | None, QueryParameter(description="json (default), csv or ndjson; or use the Accept header")]
+Limit = Annotated[int, QueryParameter(description=f"Rows per page (max {queries.MAX_LIMIT})", ge=1, le=queries.MAX_LIMIT)]
+Cursor = Annotated[str | None, QueryParameter(description="Opaque cursor from the previous page's next_cursor")]
+Count = Annotated[bool, QueryParameter(description="Include the total count (false skips it)")]
 
 LISTED = ("units", "expenses", "budgets", "procurement", "import-batches", "flags", "targets", "target-results")
 SUMMARIES = {
@@ -40,24 +40,27 @@ def _list_handler(name: str):
     ds = DATASETS[name]
     sorts = ", ".join(sorted(ds.sorts))
 
-    def handler(
+    def read(filters: Filters, sort: str, cursor: str | None, limit: int, count: bool, engine) -> queries.Page:
+        with reading(engine) as conn:
+            return queries.list_rows(conn, name, filters, sort=sort, cursor=cursor, limit=limit, count=count)
+
+    async def handler(
         request: Request,
-        filters: Filters,
-        sort: Annotated[str, Parameter(description=f"Order: {sorts}; prefix - for descending. Ties break on id")] = "id",
+        filters: NamedDependency[Filters],
+        sort: Annotated[str, QueryParameter(description=f"Order: {sorts}; prefix - for descending. Ties break on id")] = "id",
         cursor: Cursor = None,
         limit: Limit = queries.DEFAULT_LIMIT,
         count: Count = True,
         format: Format = None,
     ) -> Any:
         fmt = negotiate(request, format)
-        with reading(request.app.state.engine) as conn:
-            result = queries.list_rows(conn, name, filters, sort=sort, cursor=cursor, limit=limit, count=count)
+        result = await respond.blocking(request, read, filters, sort, cursor, limit, count, request.app.state.engine)
         return respond.page(request, ds, result, fmt)
 
     handler.__annotations__["return"] = Response[schemas.PAGES[name]]
     handler.__name__ = f"list_{name.replace('-', '_')}"
     return get(
-        f"/{name}", dependencies=FILTERS, sync_to_thread=True, summary=SUMMARIES[name], tags=["data"],
+        f"/{name}", dependencies=FILTERS, summary=SUMMARIES[name], tags=["data"],
         description=f"{ds.description} Filters that do not apply to {name} are refused with 400. "
         f"Filters: {', '.join(sorted(ds.filters))}.",
     )(handler)
@@ -66,14 +69,16 @@ def _list_handler(name: str):
 def _row_handler(name: str, id_type: type):
     ds = DATASETS[name]
 
-    def handler(request: Request, row_id: Any) -> Any:
-        with reading(request.app.state.engine) as conn:
-            row = queries.get_row(conn, name, row_id)
-        return respond.reply(request, row)
+    def read(row_id: Any, engine) -> dict[str, Any]:
+        with reading(engine) as conn:
+            return queries.get_row(conn, name, row_id)
 
-    handler.__annotations__.update({"row_id": id_type, "return": Response[schemas.ROWS[name]]})
+    async def handler(request: Request, row_id: Any) -> Any:
+        return respond.reply(request, await respond.blocking(request, read, row_id, request.app.state.engine))
+
+    handler.__annotations__.update({"row_id": FromPath[id_type], "return": Response[schemas.ROWS[name]]})
     handler.__name__ = f"get_{name.replace('-', '_')}"
-    return get(f"/{name}/{{row_id:{id_type.__name__}}}", sync_to_thread=True, tags=["data"],
+    return get(f"/{name}/{{row_id:{id_type.__name__}}}", tags=["data"],
                summary=f"One row of {name} by id", description=ds.description)(handler)
 
 
@@ -90,7 +95,7 @@ def list_category_groups(request: Request) -> Response[list[schemas.CategoryGrou
 
 
 @get("/flags/{flag_id:str}", sync_to_thread=True, tags=["data"], summary="A red flag with its review history")
-def get_flag(request: Request, flag_id: str) -> Response[schemas.FlagDetail]:
+def get_flag(request: Request, flag_id: FromPath[str]) -> Response[schemas.FlagDetail]:
     """Review notes appear once published; a discipline token sees restricted notes too."""
     from api.auth import token_of
 
@@ -116,14 +121,19 @@ def _aggregate_response(request: Request, result: queries_aggregate.Aggregate, f
     return respond.table(request, fmt, fields, rows, body)
 
 
-@get("/aggregate", dependencies=FILTERS, sync_to_thread=True, tags=["aggregate"],
+def _aggregate(engine, dims: list[str], filters: Filters) -> queries_aggregate.Aggregate:
+    with reading(engine) as conn:
+        return queries_aggregate.aggregate(conn, dims, filters)
+
+
+@get("/aggregate", dependencies=FILTERS, tags=["aggregate"],
      summary="Sums and counts, budget and actual side by side, drilled down by any dimensions")
-def aggregate(
+async def aggregate(
     request: Request,
-    filters: Filters,
+    filters: NamedDependency[Filters],
     drilldown: Annotated[
         list[str] | None,
-        Parameter(description=f"Dimensions to group by: {', '.join(queries_aggregate.DIMENSIONS)} "
+        QueryParameter(description=f"Dimensions to group by: {', '.join(queries_aggregate.DIMENSIONS)} "
                   "(repeat or comma-separate)", examples=[Example(summary="per unit and year", value=["unit,year"])]),
     ] = None,
     format: Format = None,
@@ -133,8 +143,7 @@ def aggregate(
     string and row count; the summary sums every cell."""
     fmt = negotiate(request, format)
     dims = params._split(drilldown)
-    with reading(request.app.state.engine) as conn:
-        result = queries_aggregate.aggregate(conn, dims, filters)
+    result = await respond.blocking(request, _aggregate, request.app.state.engine, dims, filters)
     return _aggregate_response(request, result, fmt)
 
 
@@ -146,10 +155,10 @@ _TEXT_COLUMNS = {"unit", "unit_code", "unit_name", "item", "name_zh", "method"}
      summary="Disclosure reports: 部门决算“三公”经费表 (three-public), 四费公开 (four-fees), procurement")
 def report(
     request: Request,
-    kind: Annotated[str, Parameter(description="three-public, four-fees or procurement")],
-    year: Annotated[int, Parameter(description="Fiscal year", ge=1900, le=2200,
+    kind: Annotated[str, PathParameter(description="three-public, four-fees or procurement")],
+    year: Annotated[int, QueryParameter(description="Fiscal year", ge=1900, le=2200,
                                    examples=[Example(summary="a year", value=2023)])],
-    unit: Annotated[str | None, Parameter(description="One unit's code; all units when absent")] = None,
+    unit: Annotated[str | None, QueryParameter(description="One unit's code; all units when absent")] = None,
     format: Format = None,
 ) -> Response[dict[str, Any]]:
     """From ``ledger.reports``: money in fen, percentages as exact decimal strings (null when undefined), and

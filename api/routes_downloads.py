@@ -3,7 +3,8 @@
 from typing import Annotated
 
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import PathParameter
 from litestar.response import Stream
 
 from api import respond, schemas
@@ -72,8 +73,8 @@ async def datapackage(request: Request) -> Response[dict]:
      responses={})
 async def download(
     request: Request,
-    filters: Filters,
-    file_name: Annotated[str, Parameter(description="<dataset>.csv, e.g. expenses.csv")],
+    filters: NamedDependency[Filters],
+    file_name: Annotated[str, PathParameter(description="<dataset>.csv, e.g. expenses.csv")],
 ) -> Stream:
     name = file_name.removesuffix(".csv")
     ds = DATASETS.get(name)

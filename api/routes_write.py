@@ -12,7 +12,7 @@ from litestar import Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from api import schemas
 from api.auth import require, token_of
@@ -56,12 +56,12 @@ def _run_import(engine, kind: str, path: Path, token, dry_run: bool, supersedes:
 async def create_import(
     request: Request,
     data: Annotated[ImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
-    kind: Annotated[str, Parameter(description=f"One of {', '.join(IMPORT_KINDS)}")],
-    dry_run: Annotated[bool, Parameter(description="Check and report without writing")] = False,
-    supersedes: Annotated[int | None, Parameter(description="Id of the batch this file corrects")] = None,
-    encoding: Annotated[str | None, Parameter(description="Force an encoding, e.g. gb18030")] = None,
-    sheet: Annotated[str | None, Parameter(description="Sheet to read from a workbook")] = None,
-    amount_unit: Annotated[str | None, Parameter(description="元 or 万元 when the file does not say")] = None,
+    kind: Annotated[str, QueryParameter(description=f"One of {', '.join(IMPORT_KINDS)}")],
+    dry_run: Annotated[bool, QueryParameter(description="Check and report without writing")] = False,
+    supersedes: Annotated[int | None, QueryParameter(description="Id of the batch this file corrects")] = None,
+    encoding: Annotated[str | None, QueryParameter(description="Force an encoding, e.g. gb18030")] = None,
+    sheet: Annotated[str | None, QueryParameter(description="Sheet to read from a workbook")] = None,
+    amount_unit: Annotated[str | None, QueryParameter(description="元 or 万元 when the file does not say")] = None,
 ) -> Response[ImportReport]:
     """Returns the import report (the same as ``sunshine import --json``): 200 when loaded, unchanged or a dry
     run; 422 with the report under ``files`` when the file was refused."""
@@ -113,7 +113,7 @@ def _review(engine, flag_id: str, body: ReviewIn, token):
 
 @post("/flags/{flag_id:str}/reviews", guards=[require("discipline")], tags=["writes"], security=[{"bearer": []}],
       summary="Move a flag through the review workflow (discipline token)", sync_to_thread=True, status_code=201)
-def create_review(request: Request, flag_id: str, data: ReviewIn) -> Response[schemas.Review]:
+def create_review(request: Request, flag_id: FromPath[str], data: JSONBody[ReviewIn]) -> Response[schemas.Review]:
     """open → under_review → explained | rectification_ordered | referred | dismissed → closed. The note stays
     restricted until the finding is published (POST …/publish). 409 names the allowed next states."""
     entry = _review(request.app.state.engine, flag_id, data, token_of(request))
@@ -125,7 +125,7 @@ def create_review(request: Request, flag_id: str, data: ReviewIn) -> Response[sc
 
 @post("/flags/{flag_id:str}/publish", guards=[require("discipline")], tags=["writes"], security=[{"bearer": []}],
       summary="Publish a flag's finding and review notes (discipline token)", sync_to_thread=True, status_code=200)
-def publish(request: Request, flag_id: str) -> Response[Published]:
+def publish(request: Request, flag_id: FromPath[str]) -> Response[Published]:
     from ledger.review import ReviewRefused, publish_finding
 
     token = token_of(request)

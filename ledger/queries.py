@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, func, literal, or_, select
 
+from ledger import queries_totals
 from ledger.batches import live
 from ledger.models import (
     AuditLog,
@@ -177,12 +178,39 @@ def list_rows(
 _ROLLUP_FILTERS = {"unit", "unit_level", "year", "year_from", "year_to", "category", "group"}
 
 
+def live_batch_ids(conn: Connection) -> list[int]:
+    """Ids of every live (not superseded) batch: a short list that lets ``rollup`` be read by its index.
+
+    ``batch_id IN (<live ids>)`` seeks the rollup's unique index (batch, measure, unit, …), where
+    ``batch_id NOT IN (<superseded>)`` scans the whole table.
+    """
+    ib = ImportBatch.__table__
+    return list(conn.execute(select(ib.c.id).where(live(ib.c.id)).order_by(ib.c.id)).scalars())
+
+
+def total_count(conn: Connection, dataset: str, filters: Filters | None = None) -> int:
+    """How many live rows of ``dataset`` match ``filters`` (what a page's ``total`` reports)."""
+    ds = DATASETS[dataset]
+    filters = filters or Filters()
+    return _count(conn, ds, filters, _where(ds, filters))
+
+
 def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list) -> int:
     given = filters.given()
+    if ds.rollup_measure and given <= _ROLLUP_FILTERS - {"unit", "unit_level"}:
+        # No unit named: the per-batch totals kept in process answer without reading rollup rows.
+        cats = set(conn.execute(_categories_in_groups(filters.group)).scalars()) if filters.group else None
+        return sum(
+            count for measure, year, cat, _, _, count in queries_totals.live_totals(conn)
+            if measure == ds.rollup_measure and (not filters.year or year in filters.year)
+            and (filters.year_from is None or year >= filters.year_from)
+            and (filters.year_to is None or year <= filters.year_to)
+            and (not filters.category or cat in filters.category) and (cats is None or cat in cats)
+        )
     if ds.rollup_measure and given <= _ROLLUP_FILTERS:
         # Counts over millions of entries come from the rollup kept at import: no table scan.
         r = Rollup.__table__
-        rconds = [r.c.measure == ds.rollup_measure, live(r.c.batch_id)]
+        rconds = [r.c.batch_id.in_(live_batch_ids(conn)), r.c.measure == ds.rollup_measure]
         if given & {"unit", "unit_level"}:
             unit_conds = []
             if filters.unit:

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ledger.batches import live
 from ledger.models import CategoryGroupMember, Rollup, Unit
-from ledger.queries import Filters, QueryError, yuan
+from ledger.queries import Filters, QueryError, live_batch_ids, yuan
+from ledger.queries_totals import live_totals
 
 MEASURES = ("actual", "budget_original", "budget_adjusted")
 MAX_CELLS = 10_000
@@ -69,15 +69,18 @@ def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filter
         name = sorted(unsupported)[0]
         raise QueryError(name, "aggregates can be cut by unit, unit_level, year, year_from, year_to, category and group")
 
-    dims = [DIMENSIONS[d][0].label(d) for d in drilldown]
     need_unit = any(DIMENSIONS[d][1] for d in drilldown) or bool(cuts.unit or cuts.unit_level)
+    if not need_unit:
+        return _from_totals(conn, drilldown, cuts)
+    dims = [DIMENSIONS[d][0].label(d) for d in drilldown]
     need_group = "group" in drilldown
     source = _r
     if need_unit:
         source = source.join(_u, _u.c.id == _r.c.unit_id)
     if need_group:
         source = source.join(_g, _g.c.category_code == _r.c.category_code)
-    conds = [live(_r.c.batch_id)]
+    # Live batches by id and every measure named, so a unit cut seeks rollup's (batch, measure, unit) index.
+    conds = [_r.c.batch_id.in_(live_batch_ids(conn)), _r.c.measure.in_(MEASURES)]
     if cuts.unit:
         conds.append(_u.c.code.in_(cuts.unit))
     if cuts.unit_level:
@@ -130,3 +133,34 @@ def _cells(drilldown: list[str], cells: dict[tuple, dict[str, list[int]]]) -> li
         for key, sums in sorted(cells.items(), key=lambda kv: order(kv[0]))
     ]
 
+
+
+def _from_totals(conn: Connection, drilldown: list[str], cuts: Filters) -> Aggregate:
+    """The same answer as the SQL path when no unit is involved, from the per-batch totals kept in process."""
+    groups_of: dict[str, list[str]] = {}
+    if "group" in drilldown or cuts.group:
+        for g, c in conn.execute(select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)):
+            groups_of.setdefault(c, []).append(g)
+    allowed = {c for c, gs in groups_of.items() if set(gs) & set(cuts.group)} if cuts.group else None
+    by_group = "group" in drilldown
+    cells: dict[tuple, dict[str, list[int]]] = {}
+    totals: dict[str, list[int]] = {}
+    for measure, year, category, currency, amount, count in live_totals(conn):
+        if (cuts.year and year not in cuts.year) or (cuts.year_from is not None and year < cuts.year_from) or (
+            cuts.year_to is not None and year > cuts.year_to) or (cuts.category and category not in cuts.category) or (
+                allowed is not None and category not in allowed):
+            continue
+        t = totals.setdefault(measure, [0, 0])
+        t[0] += amount
+        t[1] += count
+        values = {"year": year, "category": category, "currency": currency}
+        for group in groups_of.get(category, []) if by_group else [None]:
+            key = tuple(group if d == "group" else values[d] for d in drilldown)
+            sums = cells.setdefault(key, {}).setdefault(measure, [0, 0])
+            sums[0] += amount
+            sums[1] += count
+        if len(cells) > MAX_CELLS:
+            raise QueryError("drilldown", f"more than {MAX_CELLS} cells; cut by year or unit first")
+    # With a group drilldown a category counts once per group, so the summary is the ungrouped one.
+    num_cells = (1 if totals else 0) if by_group else len(cells)
+    return Aggregate(drilldown, _cells(drilldown, cells), {"num_cells": num_cells, **_measures(totals)})
