@@ -7,10 +7,11 @@ the years 2005-2009, plus budgets, loads policies/changde-2009.toml, then times:
 
 - ``targets``: ``ledger.checks.evaluate_all`` (every target for every unit and year, from rollups)
 - each flag rule on its own
-- ``run_checks``: the whole check as ``sunshine check`` runs it (targets + flags + storing)
+- ``run_checks``: the whole check as ``sunshine check`` runs it (targets + flags + storing), then again
+  on unchanged data (reused), then ``--year 2009`` alone
 - ``polars``: ``scan_parquet(entries).group_by(unit, year, category).agg(sum)`` on the same rows
 
-and writes the timings as JSON (``bench/results/checks-<rows>.json``) for docs/benchmarks-checks.md.
+and writes the timings as JSON (``bench/results/checks/<backend>-<rows>.json``, apart from bench/report.py's files) for docs/benchmarks-checks.md.
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     timings["summary"] = {"results": summary.results, "flags_raised": summary.flags["raised"]}
     with writing(engine) as conn:
         _, timings["run_checks_unchanged_s"] = timed(lambda: run_checks(conn, config=config, actor="bench"))
+    with writing(engine) as conn:
+        _, timings["run_checks_year_2009_s"] = timed(lambda: run_checks(conn, year=2009, config=config, actor="bench"))
 
     def polars_groupby():
         return (pl.scan_parquet(parquet).group_by("unit_id", "fiscal_year", "category_code")
@@ -144,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     _, timings["polars_groupby_s"] = timed(polars_groupby)
     timings["ratio_run_checks_to_polars"] = round(timings["run_checks_s"] / timings["polars_groupby_s"], 2)
     timings["ratio_targets_to_polars"] = round(timings["targets_s"] / timings["polars_groupby_s"], 2)
-    dest = ROOT / "bench" / "results" / f"checks-{engine.dialect.name}-{args.rows}.json"
+    dest = ROOT / "bench" / "results" / "checks" / f"{engine.dialect.name}-{args.rows}.json"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(timings, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(timings, indent=2, ensure_ascii=False))
