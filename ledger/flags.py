@@ -122,6 +122,11 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     if year is not None:
         q = q.where(t.c.fiscal_year == year)
     existing = dict(conn.execute(q).all())
+    # a flag may exist under another year (a correction moved its record to a new year): find it by id too
+    known = dict(existing)
+    unseen = [fid for fid in drafts if fid not in known]
+    for i in range(0, len(unseen), 500):
+        known.update(conn.execute(select(t.c.id, t.c.data_status).where(t.c.id.in_(unseen[i : i + 500]))).all())
     now = utcnow()
     inserts, updates = [], []
     reactivated = 0
@@ -133,10 +138,10 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
             "message_zh": d.message_zh, "message_en": d.message_en, "evidence_json": _dumps(d.evidence),
             "last_run_id": run_id, "data_status": "active", "resolved_at": None,
         }
-        if fid not in existing:
+        if fid not in known:
             inserts.append({"id": fid, "state": "open", "first_run_id": run_id, "created_at": now, **values})
         else:
-            reactivated += existing[fid] == "resolved_by_data"
+            reactivated += known[fid] == "resolved_by_data"
             updates.append({"flag_id": fid, **values})
     # executemany: one statement per batch of flags, not one round trip per flag
     if inserts:

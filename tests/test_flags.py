@@ -214,3 +214,19 @@ def test_rerun_keeps_ids_and_a_correction_resolves_by_data(engine):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Flag)).scalar() == 1
         assert get_flag(conn, f["id"][:8])["id"] == f["id"]
+
+
+def test_a_correction_moving_a_record_to_another_year_keeps_its_flag(engine):
+    first = load_procurement(engine, """
+        unit year project method      budget  contract supplier date
+        P1   2008 CG-9    open_tender 1000000 1100000  甲公司   2008-12-30
+    """)
+    run(engine)
+    load_procurement(engine, """
+        unit year project method      budget  contract supplier date
+        P1   2009 CG-9    open_tender 1000000 1100000  甲公司   2009-01-02
+    """, supersedes=first)
+    s = run(engine, year=2009)
+    assert s.flags["new"] == 0
+    [f] = flags(engine, "procurement_over_budget")
+    assert (f["fiscal_year"], f["data_status"], f["id"]) == (2009, "active", flag_id("procurement_over_budget", ("P1", "CG-9")))
