@@ -11,6 +11,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,17 @@ def check_xlsx(path: Path, limits: Limits) -> None:
     check_size(path, limits.max_xlsx_bytes)
     if not zipfile.is_zipfile(path):
         raise Refused("file-unreadable", "not an XLSX workbook (it is not a zip archive)")
+    try:
+        _check_members(path, limits)
+    except DAMAGED_ZIP as e:
+        raise Refused("file-unreadable", f"the workbook is damaged ({type(e).__name__}: {e})") from None
+
+
+# What zipfile and zlib raise on a damaged archive (bad headers, CRC, truncated or corrupt streams).
+DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError)
+
+
+def _check_members(path: Path, limits: Limits) -> None:
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         if len(infos) > limits.max_xlsx_members:

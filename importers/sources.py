@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from importers import encoding as enc
-from importers.safety import Limits, Refused, check_json_text, check_size, check_xlsx
+from importers.safety import DAMAGED_ZIP, Limits, Refused, check_json_text, check_size, check_xlsx
 
 ROW = "__row"
 CHUNK_ROWS = 250_000
@@ -118,7 +118,10 @@ def _open_csv(path, is_header, encoding, limits, workdir, separator) -> Opened:
     if separator is None:
         first = head.splitlines()[0]
         separator = max([",", ";", "\t"], key=first.count)
-    rows = list(csv.reader(io.StringIO(head), delimiter=separator))
+    try:
+        rows = list(csv.reader(io.StringIO(head), delimiter=separator))
+    except csv.Error as e:  # a bare CR inside a field, a cell beyond the csv module's size limit
+        raise Refused("file-unreadable", f"the first rows are not valid CSV ({e})") from None
     idx = find_header(rows, is_header)
     if idx is None:
         idx = 0  # report against the first row; the column check names what is missing
@@ -190,10 +193,16 @@ def _open_xlsx(path, is_header, sheet, limits) -> Opened:
         if sheet not in names:
             raise Refused("sheet-not-found", ", ".join(names), value=sheet)
         names = [sheet]
-    first = _first_rows(path)
+    try:
+        first = _first_rows(path)
+    except DAMAGED_ZIP as e:
+        raise Refused("file-unreadable", f"the workbook is damaged ({type(e).__name__})") from None
     sheets, skipped = [], []
     for name in names:
-        frame = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        try:
+            frame = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        except Exception as e:  # calamine's errors are not one class
+            raise Refused("file-unreadable", f"sheet {name}: {str(e).splitlines()[0][:200]}") from None
         if frame.height == 0:
             skipped.append((name, "empty"))
             continue

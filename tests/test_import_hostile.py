@@ -117,3 +117,25 @@ def test_cli_dry_run_and_broken_files_write_nothing(db_url, name):
     with reading(engine) as conn:
         assert conn.execute(select(func.count()).select_from(ExpenseEntry)).scalar() == 0
     engine.dispose()
+
+
+def test_csv_head_that_csv_module_rejects_is_reported(engine, tmp_path):
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes(b"unit_code,fiscal_year,category,amount\n" + b"x" * 200_000 + b"\n")
+    assert refused(engine, wide) == ["file-unreadable"]
+    bare_cr = tmp_path / "cr.csv"
+    bare_cr.write_bytes(b"unit_code,fiscal_year,category,amount\nA01,20\r23,reception,1\n")
+    assert refused(engine, bare_cr)  # a report, never an exception
+
+
+def test_damaged_workbook_is_reported(engine, tmp_path):
+    book = tmp_path / "ok.xlsx"
+    _xlsx(book)
+    data = book.read_bytes()
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(data[:1] + b"\x00" + data[1:])  # one byte in: offsets and CRCs no longer agree
+    assert refused(engine, broken) == ["file-unreadable"]
+    flipped = bytearray(data)
+    flipped[len(data) // 3] ^= 0xFF  # a corrupt deflate stream or CRC inside a member
+    (tmp_path / "flipped.xlsx").write_bytes(bytes(flipped))
+    assert refused(engine, tmp_path / "flipped.xlsx") == ["file-unreadable"]
