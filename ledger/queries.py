@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, func, literal, or_, select
 
-from ledger import queries_totals
+from ledger import queries_pages, queries_totals
 from ledger.batches import live
 from ledger.models import (
     AuditLog,
@@ -74,20 +74,48 @@ def _where(ds: Dataset, filters: Filters) -> list[ColumnElement]:
     return conds
 
 
-def _row(ds: Dataset, values) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for col, value in zip(ds.columns, values, strict=True):
-        if value is not None:
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact; never a float
+    if isinstance(value, dt.datetime):
+        return utc(value)
+    return value
+
+
+_row_specs: dict[str, tuple[tuple[str, ...], list, list[int]]] = {}
+
+
+def _row_spec(ds: Dataset) -> tuple[tuple[str, ...], list, list[int]]:
+    """Output names, the conversions of the columns that need one, and where yuan columns go."""
+    spec = _row_specs.get(ds.name)
+    if spec is None:
+        names: list[str] = []
+        fixes: list[tuple[int, Any]] = []
+        money: list[int] = []
+        for i, col in enumerate(ds.columns):
+            names.append(col.name)
             if col.json:
-                value = json.loads(value)
-            elif isinstance(value, Decimal):
-                value = str(value)  # exact; never a float
-            elif isinstance(value, dt.datetime):
-                value = utc(value)
-        out[col.name] = value
-        if col.money:
-            out[col.name.removesuffix("_fen") + "_yuan"] = yuan(value)
-    return out
+                fixes.append((i, json.loads))
+            elif col.type not in ("integer", "string", "date"):
+                fixes.append((i, _plain))
+            if col.money:
+                names.append(col.name.removesuffix("_fen") + "_yuan")
+                money.append(i)
+        spec = _row_specs[ds.name] = (tuple(names), fixes, money[::-1])
+    return spec
+
+
+def _row(ds: Dataset, values) -> dict[str, Any]:
+    names, fixes, money = _row_spec(ds)
+    if len(values) != len(ds.columns):
+        raise ValueError(f"{ds.name}: {len(values)} values for {len(ds.columns)} columns")
+    out = list(values)
+    for i, fix in fixes:
+        if out[i] is not None:
+            out[i] = fix(out[i])
+    for i in money:  # from the right, so earlier positions stay put
+        out.insert(i + 1, yuan(out[i]))
+    return dict(zip(names, out, strict=True))
 
 
 def encode_cursor(sort: str, value: Any, row_id: int) -> str:
@@ -135,8 +163,10 @@ def list_rows(
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
     key, sort_expr, desc = _parse_sort(ds, sort)
-    conds = _where(ds, filters)
-    page_conds = list(conds)
+    for name in sorted(filters.given()):
+        if name not in ds.filters:
+            raise QueryError(name, f"{ds.name} cannot be filtered by {name}")
+    value = last_id = None
     if cursor:
         value, last_id = decode_cursor(cursor, sort)
         try:
@@ -150,6 +180,39 @@ def list_rows(
                 raise ValueError
         except (TypeError, ValueError):
             raise QueryError("cursor", "not a cursor this API issued; start again without it") from None
+    n_cols = len(ds.columns)
+    if ds.name in _PLANNED:
+        # Built once per shape, run on the driver's cursor (ledger.queries_pages).
+        values: dict[str, Any] = {f"f_{n}": getattr(filters, n) for n in filters.given()}
+        values["c_limit"] = limit + 1
+        if cursor:
+            values["c_id"] = last_id
+            if key != "id":
+                values["c_value"] = value
+        page_plan = queries_pages.plan(conn, ds, filters, key, sort_expr, desc, bool(cursor))
+        fetched = page_plan.run(conn, values)
+    else:
+        fetched = _fetch(conn, ds, filters, key, sort_expr, desc, cursor, value, last_id, limit)
+    more = len(fetched) > limit
+    fetched = fetched[:limit]
+    rows = [_row(ds, r[:n_cols]) for r in fetched]
+    next_cursor = None
+    if more and fetched:
+        last = fetched[-1]
+        sort_value = last[n_cols] if key != "id" else rows[-1]["id"]
+        next_cursor = encode_cursor(sort, sort_value, rows[-1]["id"])
+    total = _count(conn, ds, filters, None) if count else None
+    return Page(rows=rows, next_cursor=next_cursor, total=total, limit=limit, sort=sort)
+
+
+_PLANNED = {"expenses", "budgets", "procurement", "units", "import-batches"}
+
+
+def _fetch(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr, desc: bool, cursor: str | None,
+           value: Any, last_id: Any, limit: int) -> list:
+    """One page through SQLAlchemy, for datasets whose filters are not all plain comparisons."""
+    page_conds = _where(ds, filters)
+    if cursor:
         if key == "id":
             page_conds.append(ds.id_expr < last_id if desc else ds.id_expr > last_id)
         else:
@@ -159,20 +222,10 @@ def list_rows(
     order = [sort_expr.desc(), ds.id_expr.desc()] if desc else [sort_expr, ds.id_expr]
     if key == "id":
         order = order[:1]
-    cols = [c.expr for c in ds.columns]
     extra = [] if key == "id" else [sort_expr]
-    stmt = select(*cols, *extra).select_from(ds.base()).where(*page_conds).order_by(*order).limit(limit + 1)
-    fetched = conn.execute(stmt).all()
-    more = len(fetched) > limit
-    fetched = fetched[:limit]
-    rows = [_row(ds, r[: len(cols)]) for r in fetched]
-    next_cursor = None
-    if more and fetched:
-        last = fetched[-1]
-        sort_value = last[len(cols)] if extra else rows[-1]["id"]
-        next_cursor = encode_cursor(sort, sort_value, rows[-1]["id"])
-    total = _count(conn, ds, filters, conds) if count else None
-    return Page(rows=rows, next_cursor=next_cursor, total=total, limit=limit, sort=sort)
+    stmt = (select(*[c.expr for c in ds.columns], *extra).select_from(ds.base()).where(*page_conds)
+            .order_by(*order).limit(limit + 1))
+    return conn.execute(stmt).all()
 
 
 _ROLLUP_FILTERS = {"unit", "unit_level", "year", "year_from", "year_to", "category", "group"}
@@ -195,7 +248,7 @@ def total_count(conn: Connection, dataset: str, filters: Filters | None = None) 
     return _count(conn, ds, filters, _where(ds, filters))
 
 
-def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list) -> int:
+def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list | None) -> int:
     given = filters.given()
     if ds.rollup_measure and given <= _ROLLUP_FILTERS - {"unit", "unit_level"}:
         # No unit named: the per-batch totals kept in process answer without reading rollup rows.
@@ -229,6 +282,8 @@ def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list) -> int:
         if filters.group:
             rconds.append(r.c.category_code.in_(_categories_in_groups(filters.group)))
         return int(conn.execute(select(func.coalesce(func.sum(r.c.row_count), 0)).where(*rconds)).scalar_one())
+    if conds is None:
+        conds = _where(ds, filters)
     return int(conn.execute(select(func.count()).select_from(ds.base()).where(*conds)).scalar_one())
 
 

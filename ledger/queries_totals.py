@@ -23,6 +23,7 @@ _ib = ImportBatch.__table__
 _lock = threading.Lock()
 # engine URL → batch id → (identity of the batch, its rows)
 _kept: dict[str, dict[int, tuple[tuple, list[tuple]]]] = {}
+BATCHES_SQL = "SELECT id, status, sha256, created_at, supersedes_id FROM import_batch"
 READ_CHUNK = 500  # batch ids per IN list when reading newly seen batches
 
 
@@ -32,9 +33,14 @@ def live_totals(conn: Connection) -> list[tuple[str, int, str, str, int, int]]:
     One tuple per batch and key: callers add them up. Reads the batch list every time and
     ``rollup`` only for batches this process has not seen yet.
     """
-    batches = conn.execute(select(_ib.c.id, _ib.c.status, _ib.c.sha256, _ib.c.created_at, _ib.c.supersedes_id)).all()
-    superseded = {b.supersedes_id for b in batches if b.supersedes_id is not None}
-    ident = {b.id: (b.status, b.sha256, str(b.created_at)) for b in batches}
+    cursor = conn.connection.driver_connection.cursor()  # one fixed statement: no need for SQLAlchemy here
+    try:
+        cursor.execute(BATCHES_SQL)
+        batches = cursor.fetchall()
+    finally:
+        cursor.close()
+    superseded = {b[4] for b in batches if b[4] is not None}
+    ident = {b[0]: (b[1], b[2], str(b[3])) for b in batches}
     key = conn.engine.url.render_as_string(hide_password=True)
     with _lock:
         kept = _kept.setdefault(key, {})
