@@ -25,6 +25,7 @@ from importers.safety import DAMAGED_ZIP, Limits, Refused, check_json_text, chec
 
 ROW = "__row"
 CHUNK_ROWS = 250_000
+BLOCK_BYTES = 32 << 20
 HEADER_SCAN_ROWS = 30
 _TITLE_UNIT = re.compile(r"(?:单位|金额单位)\s*[:：]\s*(万元|亿元|元)")
 UNIT_WORDS = {"元": "yuan", "万元": "wan", "亿元": "yi"}
@@ -130,18 +131,76 @@ def _open_csv(path, is_header, encoding, limits, workdir, separator) -> Opened:
     header_row = idx + depth
 
     def chunks() -> Iterator[pl.DataFrame]:
-        lf = pl.scan_csv(
-            text_path, has_header=False, skip_rows=header_row, separator=separator, infer_schema=False,
-            new_columns=headers, schema={h: pl.String for h in headers}, encoding="utf8",
-            truncate_ragged_lines=False, missing_columns="insert", raise_if_empty=False,
-            row_index_name=ROW, row_index_offset=header_row + 1, empty_string_is_null=True,
-        )
-        try:
-            yield from lf.collect_batches(chunk_size=CHUNK_ROWS)
-        except pl.exceptions.PolarsError as e:
-            raise Refused("file-unreadable", str(e).splitlines()[0]) from None
+        next_row = header_row + 1
+        # Each block gets a header line of its own, so polars takes the field count from the header,
+        # not from a block's first line (which may be blank or short).
+        names = [f"c{i}" for i in range(len(headers))]
+        head_line = separator.join(names).encode() + b"\n"
+        for block in _record_blocks(text_path, _offset_after_records(text_path, header_row)):
+            try:
+                frame = pl.read_csv(
+                    head_line + block, has_header=True, schema={n: pl.String for n in names},
+                    separator=separator, infer_schema=False, truncate_ragged_lines=False, raise_if_empty=False,
+                    empty_string_is_null=True,
+                ).rename(dict(zip(names, headers, strict=True)))
+            except pl.exceptions.PolarsError as e:
+                raise Refused("file-unreadable", f"after row {next_row - 1}: {str(e).splitlines()[0][:200]}") from None
+            frame = frame.with_row_index(ROW, offset=next_row).with_columns(pl.col(ROW).cast(pl.Int64))
+            next_row += frame.height
+            for start in range(0, frame.height, CHUNK_ROWS):
+                yield frame.slice(start, CHUNK_ROWS)
 
     return Opened(name, [Sheet(None, header_row, headers, unit_hint(rows[:idx]), chunks)], [])
+
+
+def _offset_after_records(path: Path, records: int) -> int:
+    """Byte offset just after the first ``records`` CSV records (newlines inside quotes do not count)."""
+    with path.open("rb") as f:
+        head = f.read(4 << 20)
+    pos, quotes, seen = 0, 0, 0
+    while seen < records:
+        nl = head.find(b"\n", pos)
+        if nl < 0:
+            return len(head)
+        quotes += head.count(b'"', pos, nl)
+        pos = nl + 1
+        seen += quotes % 2 == 0
+    return pos
+
+
+def _record_blocks(path: Path, start: int) -> Iterator[bytes]:
+    """The file from ``start`` in blocks of about ``BLOCK_BYTES`` that end on a record boundary.
+
+    We cut the file ourselves rather than let polars stream it: memory stays at a block or two
+    whatever the file size. A newline ends a record when the quotes before it pair up (RFC 4180's
+    doubled ``""`` keeps the count even), so quoted newlines never split a record.
+    """
+    with path.open("rb") as f:
+        f.seek(start)
+        carry = b""
+        while data := f.read(BLOCK_BYTES):
+            buf = carry + data
+            cut = _record_cut(buf)
+            if cut is None:
+                carry = buf
+                continue
+            yield buf[:cut]
+            carry = buf[cut:]
+        if carry:
+            yield carry
+
+
+def _record_cut(buf: bytes, tries: int = 64) -> int | None:
+    total = buf.count(b'"')
+    end = len(buf)
+    for _ in range(tries):
+        nl = buf.rfind(b"\n", 0, end)
+        if nl < 0:
+            return None
+        if (total - buf.count(b'"', nl)) % 2 == 0:
+            return nl + 1
+        end = nl
+    return None
 
 
 def _first_rows(path: Path) -> dict[str, int]:

@@ -159,3 +159,18 @@ def test_wrong_encoding_override_is_refused_not_garbled(engine, tmp_path):
     r = load(engine, p, encoding="utf-8")
     assert r.status == "refused"
     assert r.report["problems"]["listed"][0]["code"] == "encoding-unknown"
+
+
+def test_small_blocks_never_split_a_quoted_record(engine, tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 7)
+    p = write(tmp_path, "q.csv", 'A01,x,2023,,reception,"1,000.00","Hotel ""A""\nLobby",V1\n'
+                                 '\nA01,x,2023,,meeting,2,"multi\nline\nname",V2\n'
+                                 'A01,x,2023,,meeting,3,plain,V3')  # no final newline
+    r = load(engine, p)
+    assert r.status == "loaded", r.report["problems"]
+    assert r.report["rows"] | {} == {"read": 4, "detail": 3, "blank": 1, "total_rows": 0, "loaded": 3, "held": 0,
+                                     "skipped_existing": 0}
+    with reading(engine) as conn:
+        got = conn.execute(select(ExpenseEntry.source_row, ExpenseEntry.payee, ExpenseEntry.amount_fen)
+                           .order_by(ExpenseEntry.source_row)).all()
+    assert [tuple(g) for g in got] == [(2, 'Hotel "A"\nLobby', 100000), (4, "multi\nline\nname", 200), (5, "plain", 300)]
