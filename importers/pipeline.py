@@ -175,6 +175,7 @@ def load_normalised(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], p
             report = base_report(meta, stats, problems) | {"status": "loaded", "held_rows": held_rows}
             report["rows"] |= tally
             report["totals"] = found.totals(options.allow_duplicates)
+            found.rows.clear()  # the duplicate index is done with: free it before the write phase
             if tally["loaded"] == 0:  # every row is already in the ledger: no empty batch
                 report["status"] = "unchanged"
                 return Result("unchanged", None, report)
