@@ -82,40 +82,41 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_row_specs: dict[str, tuple[tuple[str, ...], list, list[int]]] = {}
+_builders: dict[str, Any] = {}
 
 
-def _row_spec(ds: Dataset) -> tuple[tuple[str, ...], list, list[int]]:
-    """Output names, the conversions of the columns that need one, and where yuan columns go."""
-    spec = _row_specs.get(ds.name)
-    if spec is None:
-        names: list[str] = []
-        fixes: list[tuple[int, Any]] = []
-        money: list[int] = []
+def _row_builder(ds: Dataset):
+    """A function turning one result tuple of ``ds`` into its output dict, generated once per dataset.
+
+    One dict display per row with each conversion written inline (json text parsed, datetimes in
+    UTC, Decimals as exact strings, a yuan string beside each fen amount): about twice as fast as
+    a loop over the columns, and pages call it a hundred times per request.
+    """
+    build = _builders.get(ds.name)
+    if build is None:
+        items = []
         for i, col in enumerate(ds.columns):
-            names.append(col.name)
+            v = f"r[{i}]"
             if col.json:
-                fixes.append((i, json.loads))
-            elif col.type not in ("integer", "string", "date"):
-                fixes.append((i, _plain))
+                expr = f"None if {v} is None else _loads({v})"
+            elif col.type in ("integer", "string", "date"):
+                expr = v
+            else:
+                expr = f"None if {v} is None else _plain({v})"
+            items.append(f"{col.name!r}: {expr}")
             if col.money:
-                names.append(col.name.removesuffix("_fen") + "_yuan")
-                money.append(i)
-        spec = _row_specs[ds.name] = (tuple(names), fixes, money[::-1])
-    return spec
+                items.append(f"{col.name.removesuffix('_fen') + '_yuan'!r}: _yuan({v})")
+        source = f"def build(r):\n    return {{{', '.join(items)}}}\n"
+        scope = {"_loads": json.loads, "_plain": _plain, "_yuan": yuan}
+        exec(compile(source, f"<row builder for {ds.name}>", "exec"), scope)  # source built from our own column names
+        build = _builders[ds.name] = scope["build"]
+    return build
 
 
 def _row(ds: Dataset, values) -> dict[str, Any]:
-    names, fixes, money = _row_spec(ds)
     if len(values) != len(ds.columns):
         raise ValueError(f"{ds.name}: {len(values)} values for {len(ds.columns)} columns")
-    out = list(values)
-    for i, fix in fixes:
-        if out[i] is not None:
-            out[i] = fix(out[i])
-    for i in money:  # from the right, so earlier positions stay put
-        out.insert(i + 1, yuan(out[i]))
-    return dict(zip(names, out, strict=True))
+    return _row_builder(ds)(values)
 
 
 def encode_cursor(sort: str, value: Any, row_id: int) -> str:
@@ -195,7 +196,8 @@ def list_rows(
         fetched = _fetch(conn, ds, filters, key, sort_expr, desc, cursor, value, last_id, limit)
     more = len(fetched) > limit
     fetched = fetched[:limit]
-    rows = [_row(ds, r[:n_cols]) for r in fetched]
+    build = _row_builder(ds)
+    rows = [build(r) for r in fetched]  # a trailing sort value, if any, is not read
     next_cursor = None
     if more and fetched:
         last = fetched[-1]
