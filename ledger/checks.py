@@ -6,8 +6,14 @@ is ``baseline × (1 + change_pct / 100)``. The target is ``met`` when ``value �
 exactly in integers (``value ≤ floor(cap)`` is the same test, since the value is whole fen), and
 ``insufficient_data`` when the year itself or any baseline year has no data for the unit.
 
-"Has data" means the unit has any live row of the measure that year (any category: a unit that
-reported its budget but no meeting line spent nothing on meetings). Sums come from ``rollup``
+Absence is not zero. A unit is *evaluated* for a target and year when it has any live row of the
+target's measure (any category or resource) in that year or a baseline year; it *has data* for a
+year only when it has a row in the target's own categories — an expense entry (``actual``), an
+original budget line (``budget``), a consumption line of the resource (``consumption``). For a
+group, a row in any member category is enough and the members without rows add nothing. A row of
+0.00 is data: a published zero, so a zero baseline makes any spending a miss. A unit that
+published no meeting line at all gets ``insufficient_data`` for a meeting target, naming the years
+without data in ``missing_years``, never ``met``. Sums come from ``rollup``
 (per-batch sums kept at import) restricted to live batches, so a check never scans raw entries.
 Consumption targets work in thousandths of the measure unit (e.g. Wh for kWh), kept in the same
 integer columns; ``detail_json`` says which.
@@ -123,17 +129,14 @@ def _round_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 
 def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.DataFrame, year: int | None) -> pl.DataFrame:
     """One target's results for every unit and year in scope, as a frame shaped like ``target_result``."""
-    val = sums.filter(pl.col("key").is_in(keys)) if t.measure != "consumption" else sums.filter(pl.col("key") == keys[0])
-    present = val.select("unit_id", "fiscal_year").unique() if t.measure == "consumption" else (
-        sums.select("unit_id", "fiscal_year").unique()
-    )
-    val = present.join(
-        val.group_by("unit_id", "fiscal_year").agg(pl.col("amount").sum()), on=["unit_id", "fiscal_year"], how="left"
-    ).with_columns(pl.col("amount").fill_null(0))
-    if val.height == 0:
+    # a unit is *known* for a year when it has any row of the measure (any category or resource);
+    # it *has data* for this target when it has a row in the target's own categories (or resource)
+    known = sums.select("unit_id", "fiscal_year").unique()
+    val = sums.filter(pl.col("key").is_in(keys)).group_by("unit_id", "fiscal_year").agg(pl.col("amount").sum())
+    if known.height == 0:
         return _empty_results()
-    lo = t.year_from if t.year_from is not None else int(val["fiscal_year"].min())
-    hi = t.year_to if t.year_to is not None else int(val["fiscal_year"].max())
+    lo = t.year_from if t.year_from is not None else int(known["fiscal_year"].min())
+    hi = t.year_to if t.year_to is not None else int(known["fiscal_year"].max())
     years = [y for y in range(lo, hi + 1) if (year is None or y == year) and all(b < y for b in t.baseline_years(y))]
     if not years:
         return _empty_results()
@@ -148,8 +151,8 @@ def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.Da
     elif t.scope_kind == "levels":
         scope = units.filter(pl.col("level").is_in(t.scope_values))
     cand = pl.concat([
-        val.join(yb.select("fiscal_year").unique(), on="fiscal_year").select("unit_id", "fiscal_year"),
-        val.rename({"fiscal_year": "base_year"}).join(yb, on="base_year").select("unit_id", "fiscal_year"),
+        known.join(yb.select("fiscal_year").unique(), on="fiscal_year").select("unit_id", "fiscal_year"),
+        known.rename({"fiscal_year": "base_year"}).join(yb, on="base_year").select("unit_id", "fiscal_year"),
     ]).unique().join(scope.select("unit_id"), on="unit_id", how="semi")
     cur = cand.join(val.rename({"amount": "value"}), on=["unit_id", "fiscal_year"], how="left")
     base = (
@@ -160,7 +163,7 @@ def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.Da
             base_sum=pl.col("b").sum(),
             base_count=pl.col("b").count(),
             baseline_years=pl.col("base_year").sort(),
-            missing_years=pl.col("base_year").filter(pl.col("b").is_null()).sort(),
+            missing_base=pl.col("base_year").filter(pl.col("b").is_null()).sort(),
         )
     )
     k = 10000 + int(t.change_pct * 100)  # cap = base_sum × k / (n × 10000)
@@ -168,6 +171,11 @@ def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.Da
     insufficient = value.is_null() | (pl.col("base_count") < n)
     cap = (bsum * k) // (n * 10000)
     df = cur.join(base, on=["unit_id", "fiscal_year"]).with_columns(
+        # every year without data for this target: the baseline years, then the evaluated year itself
+        missing_years=pl.when(pl.col("value").is_null())
+        .then(pl.concat_list("missing_base", "fiscal_year"))
+        .otherwise(pl.col("missing_base")),
+    ).with_columns(
         cap_fen=pl.when(insufficient).then(None).otherwise(cap),
         baseline_fen=pl.when(pl.col("base_count") < n).then(None).otherwise(_round_div(bsum, pl.lit(n))),
     )

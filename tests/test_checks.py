@@ -19,33 +19,82 @@ def test_prior_year_cut_boundary_zero_baseline_and_missing_year(engine, tmp_path
         U1   2009 reception -      8000
         U2   2008 reception -      10000
         U2   2009 reception -      8000.01
-        U3   2008 meeting   -      500
+        U3   2008 reception -      0
         U3   2009 reception -      1
         U4   2009 reception -      500
         U5   2008 reception -      0
-        U5   2009 meeting   -      20
+        U5   2009 reception -      0
         U6   2008 reception -      700
         U6   2009 reception 100    -
+        U7   2008 meeting   -      500
+        U7   2009 reception -      1
+        U8   2008 reception -      0
+        U8   2009 meeting   -      20
+        U9   2008 meeting   -      0
+        U9   2009 meeting   -      0
     """)
     summary = run(engine)
-    assert summary.results == {"met": 2, "missed": 2, "insufficient_data": 2}
+    assert summary.results == {"met": 2, "missed": 2, "insufficient_data": 5}
     assert results(engine) == [
         ("reception-cut-20", "U1", 2009, "met", 1000000, 800000, 800000, 0, "0.00"),
         # one fen over the cap is a miss: no rounding before the comparison
         ("reception-cut-20", "U2", 2009, "missed", 1000000, 800000, 800001, 1, "0.00"),
-        # zero baseline: any spending misses, and the percentage is undefined
+        # a published zero baseline: any spending misses, and the percentage is undefined
         ("reception-cut-20", "U3", 2009, "missed", 0, 0, 100, 100, None),
         ("reception-cut-20", "U4", 2009, "insufficient_data", None, None, 50000, None, None),
-        # zero baseline, zero spending: met
+        # zero baseline, zero spending, both published: met
         ("reception-cut-20", "U5", 2009, "met", 0, 0, 0, 0, "0.00"),
         # no actual rows in 2009 (only a budget line): the year itself is missing
         ("reception-cut-20", "U6", 2009, "insufficient_data", 70000, None, None, None, None),
+        # entries in 2008, but none for reception: no baseline, not a zero one
+        ("reception-cut-20", "U7", 2009, "insufficient_data", None, None, 100, None, None),
+        # a published zero in 2008, but no reception entry in 2009: not a zero, so not met
+        ("reception-cut-20", "U8", 2009, "insufficient_data", 0, None, None, None, None),
+        # no reception entry in either year (only meetings): never met
+        ("reception-cut-20", "U9", 2009, "insufficient_data", None, None, None, None, None),
     ]
     with engine.connect() as conn:
         rows = {r["unit_code"]: r for r in target_results(conn)}
-    assert rows["U4"]["missing_years"] == [2008]
+    assert {u: rows[u]["missing_years"] for u in ("U1", "U3", "U4", "U6", "U7", "U8", "U9")} == {
+        "U1": [], "U3": [], "U4": [2008], "U6": [2009], "U7": [2008], "U8": [2009], "U9": [2008, 2009]}
     assert rows["U2"]["growth_pct"] == Decimal("-20.00")
     assert rows["U3"]["growth_pct"] is None
+    assert rows["U5"]["growth_pct"] is None
+
+
+def test_missing_data_is_decided_per_measure_and_per_group(engine, tmp_path):
+    load_policy(engine, tmp_path, target_toml(
+        "vehicle-budget", measure="budget", category="vehicle_purchase", baseline="prior_year", change_pct=-25,
+        year_from=2009, year_to=2009) + target_toml(
+        "study-training", measure="actual", group="study_training", baseline="prior_year", change_pct=-20,
+        year_from=2009, year_to=2009))
+    load_ledger(engine, """
+        unit year category         budget actual
+        A    2008 vehicle_purchase 0      -
+        A    2009 vehicle_purchase 0      -
+        A    2008 training         -      1000
+        A    2009 study_tour       -      700
+        A    2009 training         -      100
+        B    2008 reception        100    -
+        B    2009 vehicle_purchase 100    -
+        B    2008 reception        -      100
+        B    2009 reception        -      100
+    """)
+    run(engine)
+    assert results(engine) == [
+        # a group has data when any member has a row: 2008 = training 1000, 2009 = 700 + 100
+        ("study-training", "A", 2009, "met", 100000, 80000, 80000, 0, "0.00"),
+        # entries in both years, but none in the group: no data, not a zero
+        ("study-training", "B", 2009, "insufficient_data", None, None, None, None, None),
+        # budget lines of 0.00 are a published zero budget
+        ("vehicle-budget", "A", 2009, "met", 0, 0, 0, 0, "0.00"),
+        # a 2008 budget without a vehicle-purchase line is no baseline (not a zero one)
+        ("vehicle-budget", "B", 2009, "insufficient_data", None, None, 10000, None, None),
+    ]
+    with engine.connect() as conn:
+        missing = {(r["target_id"], r["unit_code"]): r["missing_years"] for r in target_results(conn)}
+    assert missing == {("study-training", "A"): [], ("study-training", "B"): [2008, 2009],
+                       ("vehicle-budget", "A"): [], ("vehicle-budget", "B"): [2008]}
 
 
 def test_mean_of_three_prior_years_exact_to_the_fen(engine, tmp_path):
@@ -138,6 +187,8 @@ def test_consumption_targets_in_thousandths(engine, tmp_path):
     assert results(engine) == [
         ("power", "A", 2009, "met", 10000000, 9500000, 9500000, 0, "0.00"),
         ("power", "B", 2009, "missed", 10000000, 9500000, 9500001, 1, "0.00"),
+        # C reports water but no electricity: insufficient, not a zero consumption
+        ("power", "C", 2009, "insufficient_data", None, None, None, None, None),
     ]
     with engine.connect() as conn:
         assert {r["measure_unit"] for r in target_results(conn)} == {"kWh"}

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from cli.main import root
 from sample.city import PLANTED
 from sample.procurement import PLANTED_PROCUREMENT
+from sample.units import district_units
 from tests.conftest import ROOT
 
 
@@ -42,6 +43,11 @@ def test_sample_city_gives_met_missed_insufficient_and_every_flag(db_url, tmp_pa
     assert status[("reception-cut-20", PLANTED["insufficient_new_unit"]["unit"])] == "insufficient_data"
     assert status[("overseas-travel-cut-20-vs-3yr-mean", PLANTED["insufficient_overseas_mean"]["unit"])] == \
         "insufficient_data"
+    # the district units publish no meeting, study-tour or training rows: no data, never met
+    for unit in district_units():
+        for target in ("meeting-zero-growth", "study-training-cut-20"):
+            assert status[(target, unit.code)] == "insufficient_data", (target, unit.code)
+        assert status[("reception-cut-20", unit.code)] in ("met", "missed")
 
     flags = cli("flags", "list", "--json")["flags"]
     found = {(f["rule_code"], f["unit_code"], f["fiscal_year"]) for f in flags}
