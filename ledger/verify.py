@@ -20,9 +20,9 @@ from ledger.canonical import (
     ROW_COLUMNS,
     RowsSummary,
     batch_manifest,
-    canonical_rows,
     review_manifest,
-    unpack_digests,
+    summarise_rows,
+    unpack_locator,
     utc_seconds,
 )
 from ledger.models import FlagReview, ImportBatch, LogCheckpoint, LogLeaf, LogRowDigest
@@ -151,11 +151,7 @@ def _check_batches(conn: Connection, report: Report) -> None:
             report.add("batch-not-logged", f"batch {batch.id} is published but not in the log", batch_id=batch.id)
             continue
         index, stored = logged[str(batch.id)]
-        summary = RowsSummary()
-        rows = []
-        for table, row_id, line in canonical_rows(conn, batch.id):
-            summary.add(table, row_id, line)
-            rows.append((table, row_id))
+        summary = summarise_rows(conn, batch.id)
         report.rows_checked += summary.count
         now = batch_manifest(batch, summary, stored.get("actor_role"))
         if now["rows_sha256"] != stored.get("rows_sha256") or now["row_count"] != stored.get("row_count"):
@@ -167,13 +163,19 @@ def _check_batches(conn: Connection, report: Report) -> None:
 
 
 def _locate_row(conn: Connection, batch_id: int, index: int, summary: RowsSummary, report: Report) -> None:
-    stored = {name: [] for name in ROW_COLUMNS}
-    q = (select(LogRowDigest.table_name, LogRowDigest.digests).where(LogRowDigest.batch_id == batch_id)
-         .order_by(LogRowDigest.table_name, LogRowDigest.chunk_no))
-    for table, blob in conn.execute(q):
-        stored.setdefault(table, []).extend(unpack_digests(blob))
+    """Name the first row whose CRC-32 locator differs from the one stored at publication."""
+    stored: dict[str, dict[int, int]] = {name: {} for name in ROW_COLUMNS}
+    q = (select(LogRowDigest.table_name, LogRowDigest.row_count, LogRowDigest.digests)
+         .where(LogRowDigest.batch_id == batch_id).order_by(LogRowDigest.table_name, LogRowDigest.chunk_no))
+    for table, count, blob in conn.execute(q):
+        try:
+            stored.setdefault(table, {}).update(unpack_locator(blob, count))
+        except ValueError:  # a blob of the wrong length: the locator itself was altered
+            report.add("rows-changed", f"the rows of batch {batch_id} no longer match leaf {index}, and the stored "
+                       "row locator was altered too, so the row cannot be named", leaf_index=index, batch_id=batch_id)
+            return
     for table in ROW_COLUMNS:
-        was, now = dict(stored.get(table, [])), dict(summary.digests[table])
+        was, now = stored.get(table, {}), summary.locator(table)
         for row_id in sorted(set(was) | set(now)):
             if row_id not in now:
                 report.add("row-deleted", f"{table} row {row_id} of batch {batch_id} was deleted after publication",
