@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -10,9 +11,11 @@ from urllib.parse import urlencode
 import anyio
 import msgspec
 from litestar import Request, Response
+from sqlalchemy import Connection
 
 from api.formats import FORMATS, csv_chunks, ndjson_chunks, rows_as_tuples
 from api.http_cache import add_headers
+from ledger.db import reading
 from ledger.queries import Dataset, Page
 
 
@@ -26,6 +29,27 @@ def next_url(request: Request, cursor: str | None) -> str | None:
         return None
     pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     return f"{request.scope['path']}?{urlencode([*pairs, ('cursor', cursor)])}"
+
+
+@contextmanager
+def read(request: Request) -> Iterator[Connection]:
+    """A read transaction for a handler's ``blocking`` function.
+
+    Inline SQLite reads all run on the event loop's thread, one at a time, so they share one
+    connection kept by the app instead of checking one out of the pool per request; each read is
+    still its own transaction (its own snapshot), committed at the end. Otherwise
+    ``ledger.db.reading``.
+    """
+    state = request.app.state
+    if not state.inline_reads:
+        with reading(state.engine) as conn:
+            yield conn
+        return
+    conn = state.get("read_connection")
+    if conn is None or conn.closed or conn.invalidated:
+        conn = state.read_connection = state.engine.connect()
+    with conn.begin():
+        yield conn
 
 
 async def blocking(request: Request, fn: Callable[..., Any], *args: Any) -> Any:

@@ -40,8 +40,8 @@ def _list_handler(name: str):
     ds = DATASETS[name]
     sorts = ", ".join(sorted(ds.sorts))
 
-    def read(filters: Filters, sort: str, cursor: str | None, limit: int, count: bool, engine) -> queries.Page:
-        with reading(engine) as conn:
+    def read(request: Request, filters: Filters, sort: str, cursor: str | None, limit: int, count: bool) -> queries.Page:
+        with respond.read(request) as conn:
             return queries.list_rows(conn, name, filters, sort=sort, cursor=cursor, limit=limit, count=count)
 
     async def handler(
@@ -54,7 +54,7 @@ def _list_handler(name: str):
         format: Format = None,
     ) -> Any:
         fmt = negotiate(request, format)
-        result = await respond.blocking(request, read, filters, sort, cursor, limit, count, request.app.state.engine)
+        result = await respond.blocking(request, read, request, filters, sort, cursor, limit, count)
         return respond.page(request, ds, result, fmt)
 
     handler.__annotations__["return"] = Response[schemas.PAGES[name]]
@@ -69,12 +69,12 @@ def _list_handler(name: str):
 def _row_handler(name: str, id_type: type):
     ds = DATASETS[name]
 
-    def read(row_id: Any, engine) -> dict[str, Any]:
-        with reading(engine) as conn:
+    def read(request: Request, row_id: Any) -> dict[str, Any]:
+        with respond.read(request) as conn:
             return queries.get_row(conn, name, row_id)
 
     async def handler(request: Request, row_id: Any) -> Any:
-        return respond.reply(request, await respond.blocking(request, read, row_id, request.app.state.engine))
+        return respond.reply(request, await respond.blocking(request, read, request, row_id))
 
     handler.__annotations__.update({"row_id": FromPath[id_type], "return": Response[schemas.ROWS[name]]})
     handler.__name__ = f"get_{name.replace('-', '_')}"
@@ -121,8 +121,8 @@ def _aggregate_response(request: Request, result: queries_aggregate.Aggregate, f
     return respond.table(request, fmt, fields, rows, body)
 
 
-def _aggregate(engine, dims: list[str], filters: Filters) -> queries_aggregate.Aggregate:
-    with reading(engine) as conn:
+def _aggregate(request: Request, dims: list[str], filters: Filters) -> queries_aggregate.Aggregate:
+    with respond.read(request) as conn:
         return queries_aggregate.aggregate(conn, dims, filters)
 
 
@@ -143,7 +143,7 @@ async def aggregate(
     string and row count; the summary sums every cell."""
     fmt = negotiate(request, format)
     dims = params._split(drilldown)
-    result = await respond.blocking(request, _aggregate, request.app.state.engine, dims, filters)
+    result = await respond.blocking(request, _aggregate, request, dims, filters)
     return _aggregate_response(request, result, fmt)
 
 

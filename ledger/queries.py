@@ -101,13 +101,15 @@ def _row_builder(ds: Dataset):
                 expr = f"None if {v} is None else _loads({v})"
             elif col.type in ("integer", "string", "date"):
                 expr = v
+            elif col.type == "datetime":  # already UTC when read by ledger.queries_pages on SQLite
+                expr = f"None if {v} is None else ({v} if {v}.tzinfo is _UTC else _plain({v}))"
             else:
                 expr = f"None if {v} is None else _plain({v})"
             items.append(f"{col.name!r}: {expr}")
             if col.money:
                 items.append(f"{col.name.removesuffix('_fen') + '_yuan'!r}: _yuan({v})")
         source = f"def build(r):\n    return {{{', '.join(items)}}}\n"
-        scope = {"_loads": json.loads, "_plain": _plain, "_yuan": yuan}
+        scope = {"_loads": json.loads, "_plain": _plain, "_yuan": yuan, "_UTC": dt.UTC}
         exec(compile(source, f"<row builder for {ds.name}>", "exec"), scope)  # source built from our own column names
         build = _builders[ds.name] = scope["build"]
     return build

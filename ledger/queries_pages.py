@@ -12,12 +12,14 @@ result rows are wrapped per request.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Date, and_, bindparam, or_, select
+from sqlalchemy import Connection, Date, DateTime, and_, bindparam, or_, select
 
 from ledger.queries_types import Dataset, Filters
 
@@ -60,6 +62,19 @@ class Plan:
                 row[i] = p(row[i])
             out.append(row)
         return out
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_utc(text: str | None) -> dt.datetime | None:
+    # SQLite keeps UTC timestamps as naive text. Rows of one batch share their publication time,
+    # so a page converts a handful of distinct strings: remembering them saves the parsing.
+    return None if text is None else dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def _result_processor(type_, dialect) -> Callable[[Any], Any] | None:
+    if dialect.name == "sqlite" and isinstance(type_, DateTime):
+        return _sqlite_utc
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 def shape(filters: Filters) -> tuple:
@@ -127,6 +142,6 @@ def _build(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr,
             continue
         proc = binders.get(name)
         constants[name] = proc(value) if proc and value is not None else value
-    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in cols)
+    results = tuple(_result_processor(c.type, dialect) for c in cols)
     order_names = tuple(compiled.positiontup) if compiled.positiontup is not None else None
     return Plan(compiled.string, order_names, constants, expanding, binders, results)
