@@ -358,7 +358,8 @@ class LogCheckpoint(Base):
 
 
 class LogRowDigest(Base):
-    """Per-row digests of a published batch (row id, first 8 bytes of its canonical SHA-256).
+    """The row locator of a published batch: per chunk of rows, their ids then the CRC-32 of each
+    canonical line (``ledger.canonical.pack_locator``).
 
     The manifest's rows hash proves a batch changed; these let ``sunshine verify`` name the row.
     """
