@@ -171,6 +171,12 @@ def _mixed_rows(t: Rows, res: dict) -> None:
         t.add(f"mixed public reads for {mixed['seconds']:.0f} s while importing (req/s; p50 / p99 ms)", backend,
               f"{_n(mixed['rps'])}; {mixed['p50_ms']:.1f} / {mixed['p99_ms']:.1f}")
         t.add("…errors (socket + non-2xx)", backend, _n(mixed["errors"]), "", "", None, "0", mixed["errors"] == 0)
+        done = [i for i in mixed["imports"] if i["rc"] == 0]
+        if done:
+            secs = sum(i["seconds"] for i in done)
+            rss = max(i.get("peak_rss", 0) for i in done)
+            t.add("…those imports into the populated ledger (rows/s; peak RSS MB)", backend,
+                  f"{_n(sum(i['rows'] for i in done) / secs)}; {_n(rss / MB) if rss else 'n/a'}")
         t.add("…rows imported meanwhile (files; failed)", backend,
               f"{_n(mixed['import_rows'])} ({len(mixed['imports'])}; {mixed['import_failures']})", "", "", None,
               "0 failed", mixed["import_failures"] == 0)
@@ -354,6 +360,8 @@ def write_doc(doc_path: Path, results_dir: Path) -> None:
             if prof:
                 doc = _replace(doc, f"profile-{scale}", prof)
     doc = _replace(doc, "large", projection(results))
+    for spy in sorted(results_dir.glob("spy-*.txt")):
+        doc = _replace(doc, spy.stem, "```\n" + spy.read_text().strip() + "\n```")
     doc_path.write_text(doc)
     write_deploy(doc_path.parent / "deploy.md", results_dir)
 

@@ -379,6 +379,7 @@ def mixed_phase(ctx, backend: str) -> dict:
             generate.write_expenses(path, scale, 7, scale.extra_entries, stream=100 + part)
             run = _sunshine(ctx, backend, "import", "expenses", str(path), "--json", measure=True)
             imports.append({"seconds": round(run.seconds, 2), "rc": run.returncode, "rows": scale.extra_entries,
+                            "peak_rss": run.peak_rss,
                             "error": run.stderr[-200:] if run.returncode else None})
             path.unlink()
             part += 1
