@@ -57,7 +57,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     api = Router(
         path=API,
         route_handlers=[health, *routes_data.routes, *routes_downloads.routes, *routes_admin.routes,
-                        *_optional_routes("api.routes_write")],
+                        *_optional_routes("api.routes_write"), *_optional_routes("api.log_routes")],
         before_request=http_cache.before_request,
     )
     handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.chart_routes")]
@@ -94,7 +94,8 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
             create_examples=False,
             tags=[Tag(name="data"), Tag(name="aggregate"), Tag(name="reports"), Tag(name="downloads"),
-                  Tag(name="writes"), Tag(name="admin"), Tag(name="meta")],
+                  Tag(name="writes"), Tag(name="admin"), Tag(name="meta"),
+                  Tag(name="log", description="The transparency log: signed checkpoints, leaves, proofs, canonical rows")],
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         template_config=template_config,
