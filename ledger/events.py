@@ -11,16 +11,18 @@ from sqlalchemy import Connection
 
 from ledger import tlog
 from ledger.batches import refresh_rollups
+from ledger.flag_basis import refresh_flag_basis
 
 
 def batch_published(conn: Connection, batch_id: int, *, role: str | None = None) -> None:
     """Everything that must happen when an import batch (or a correction) is published.
 
-    Rollups are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
+    Rollups and the flags' per-batch basis (``ledger.flag_basis``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
     freshly signed checkpoint. ``role`` is the publisher's role (finance, admin…); when omitted it is
     taken from the audit entry already recorded for the batch, if any.
     """
     refresh_rollups(conn, batch_id)
+    refresh_flag_basis(conn, batch_id)
     tlog.record_batch(conn, batch_id, role=role)
 
 

@@ -16,7 +16,14 @@ from sqlalchemy import BigInteger, Connection, and_, cast, func, select
 from ledger import thresholds as th
 from ledger.batches import live
 from ledger.flags import Context, FlagDraft, rule
-from ledger.models import ExpenseEntry, PolicyTarget, Rollup, TargetResult
+from ledger.models import (
+    DuplicateCandidate,
+    ExpenseEntry,
+    PolicyTarget,
+    ReceptionPersonsRollup,
+    Rollup,
+    TargetResult,
+)
 from ledger.money import format_wan, format_yuan
 
 SEED_000 = "湖南常德:大力开展创建“人民满意政府”活动（2009）"
@@ -164,21 +171,25 @@ def _batches_by_unit_year(conn: Connection) -> dict[tuple[int, int], set[int]]:
 def duplicate_payment(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """The same unit paying the same payee the same amount on the same date more than once."""
     min_fen = th.yuan(ctx.config, "duplicate_payment", "min_amount_yuan")
+    # candidate keys recorded per batch at publish (ledger.flag_basis), then re-counted over live entries
+    d = DuplicateCandidate.__table__
+    cand = select(d.c.unit_id, d.c.payee, d.c.amount_fen, d.c.entry_date).where(
+        live(d.c.batch_id), d.c.amount_fen >= min_fen).distinct().subquery()
     e = ExpenseEntry.__table__
     cond = [live(e.c.batch_id), e.c.payee.is_not(None), e.c.entry_date.is_not(None), e.c.amount_fen >= min_fen]
     if ctx.year is not None:
         cond.append(e.c.fiscal_year == ctx.year)
     key = [e.c.unit_id, e.c.payee, e.c.amount_fen, e.c.entry_date]
-    dup = select(*key).where(*cond).group_by(*key).having(func.count() > 1).subquery()
     rows = conn.execute(
         select(e.c.id, e.c.batch_id, e.c.unit_id, e.c.fiscal_year, e.c.category_code, e.c.payee, e.c.amount_fen,
                e.c.entry_date, e.c.voucher_no)
-        .join(dup, and_(*(c == dup.c[c.name] for c in key))).where(*cond)
+        .join(cand, and_(*(c == cand.c[c.name] for c in key))).where(*cond)
         .order_by(e.c.unit_id, e.c.entry_date, e.c.payee, e.c.amount_fen, e.c.id)
     ).all()
     groups: dict[tuple, list] = {}
     for row in rows:
         groups.setdefault((row.unit_id, row.payee, row.amount_fen, row.entry_date), []).append(row)
+    groups = {k: rs for k, rs in groups.items() if len(rs) > 1}
     out = []
     for (unit_id, payee, amount, date), rs in groups.items():
         code, name = _unit(ctx, unit_id)
@@ -205,14 +216,15 @@ def per_capita_excess(conn: Connection, ctx: Context) -> list[FlagDraft]:
     Only reception entries that state their persons count: their amounts over their persons.
     """
     std = th.yuan(ctx.config, "per_capita_excess", "reception_yuan_per_person")
-    e = ExpenseEntry.__table__
-    cond = [live(e.c.batch_id), e.c.category_code == "reception", e.c.persons > 0, e.c.currency == "CNY"]
+    # per-batch sums kept at publish (ledger.flag_basis): no pass over entries
+    p = ReceptionPersonsRollup.__table__
+    cond = [live(p.c.batch_id)]
     if ctx.year is not None:
-        cond.append(e.c.fiscal_year == ctx.year)
+        cond.append(p.c.fiscal_year == ctx.year)
     q = (
-        select(e.c.unit_id, e.c.fiscal_year, cast(func.sum(e.c.amount_fen), BigInteger),
-               cast(func.sum(e.c.persons), BigInteger), func.count())
-        .where(*cond).group_by(e.c.unit_id, e.c.fiscal_year)
+        select(p.c.unit_id, p.c.fiscal_year, cast(func.sum(p.c.amount_fen), BigInteger),
+               cast(func.sum(p.c.persons), BigInteger), cast(func.sum(p.c.row_count), BigInteger))
+        .where(*cond).group_by(p.c.unit_id, p.c.fiscal_year)
     )
     df = _frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "amount": pl.Int64, "persons": pl.Int64,
                           "entries": pl.Int64})

@@ -333,6 +333,35 @@ class Rollup(Base):
     row_count: Mapped[int] = mapped_column(BigInteger)
 
 
+class ReceptionPersonsRollup(Base):
+    """Per-batch reception sums over CNY entries stating 人次, kept at publish for ``per_capita_excess``."""
+
+    __tablename__ = "reception_persons_rollup"
+    __table_args__ = (UniqueConstraint("batch_id", "unit_id", "fiscal_year"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    persons: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class DuplicateCandidate(Base):
+    """A payment key (unit, payee, amount, date) of a batch seen more than once when the batch was published.
+
+    Counted over the batch and every batch live then, so ``duplicate_payment`` reads these keys, not all entries.
+    """
+
+    __tablename__ = "duplicate_candidate"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    payee: Mapped[str] = mapped_column(String(300))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    entry_date: Mapped[dt.date] = mapped_column(Date)
+
+
 class LogLeaf(Base):
     """A leaf of the transparency log: the canonical JSON manifest of one published event."""
 

@@ -170,6 +170,44 @@ def test_duplicate_payment(engine):
     assert len(f["evidence"]["expense_entry_ids"]) == 2
 
 
+def test_duplicate_payment_across_batches_and_after_a_correction(engine):
+    # the same payment in two batches is a duplicate; a correction of one batch can remove or keep it
+    first = load_ledger(engine, """
+        unit year category  budget actual  payee   date       voucher
+        U1   2009 reception -      500     某酒店   2009-05-01 V1
+        U2   2009 meeting   -      800     某会场   2009-06-01 W1
+        U2   2009 meeting   -      800     某会场   2009-06-01 W2
+    """)
+    load_ledger(engine, """
+        unit year category  budget actual  payee   date       voucher
+        U1   2009 reception -      500     某酒店   2009-05-01 V9
+        U3   2008 transport -      100     某公司   2008-01-01 X1
+    """)
+    run(engine)
+    got = {f["unit_code"]: f for f in flags(engine, "duplicate_payment")}
+    assert {u: f["figures"]["voucher_nos"] for u, f in got.items()} == {"U1": ["V1", "V9"], "U2": ["W1", "W2"]}
+    assert len(got["U1"]["evidence"]["batch_ids"]) == 2
+    # the first batch corrected: V1 is gone (U1 paid once), U2's payment now appears three times
+    load_ledger(engine, """
+        unit year category  budget actual  payee   date       voucher
+        U2   2009 meeting   -      800     某会场   2009-06-01 W1
+        U2   2009 meeting   -      800     某会场   2009-06-01 W2
+        U2   2009 meeting   -      800     某会场   2009-06-01 W3
+    """, supersedes=first)
+    run(engine)
+    active = flags(engine, "duplicate_payment", data_status="active")
+    assert [(f["unit_code"], f["figures"]["times"], f["figures"]["voucher_nos"]) for f in active] == [
+        ("U2", 3, ["W1", "W2", "W3"])]
+    assert [f["unit_code"] for f in flags(engine, "duplicate_payment", data_status="resolved_by_data")] == ["U1"]
+    # a later batch repeating a payment of a batch published earlier is found from its own publish
+    load_ledger(engine, """
+        unit year category  budget actual  payee   date       voucher
+        U3   2008 transport -      100     某公司   2008-01-01 X2
+    """)
+    run(engine)
+    assert sorted(f["unit_code"] for f in flags(engine, "duplicate_payment", data_status="active")) == ["U2", "U3"]
+
+
 def test_per_capita_excess(engine):
     load_ledger(engine, """
         unit year category  budget actual persons

@@ -514,6 +514,40 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "reception_persons_rollup",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+        sa.Column("persons", sa.BigInteger(), nullable=False),
+        sa.Column("row_count", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"], ["import_batch.id"], name=op.f("fk_reception_persons_rollup_batch_id_import_batch")
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_reception_persons_rollup_unit_id_unit")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reception_persons_rollup")),
+        sa.UniqueConstraint(
+            "batch_id", "unit_id", "fiscal_year", name=op.f("uq_reception_persons_rollup_batch_id_unit_id_fiscal_year")
+        ),
+    )
+    op.create_table(
+        "duplicate_candidate",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("payee", sa.String(length=300), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+        sa.Column("entry_date", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"], ["import_batch.id"], name=op.f("fk_duplicate_candidate_batch_id_import_batch")
+        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_duplicate_candidate_unit_id_unit")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_duplicate_candidate")),
+    )
+    with op.batch_alter_table("duplicate_candidate", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_duplicate_candidate_batch_id"), ["batch_id"], unique=False)
+    op.create_table(
         "target_result",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -577,6 +611,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_target_result_run_id"))
 
     op.drop_table("target_result")
+    with op.batch_alter_table("duplicate_candidate", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_duplicate_candidate_batch_id"))
+
+    op.drop_table("duplicate_candidate")
+    op.drop_table("reception_persons_rollup")
     op.drop_table("rollup")
     with op.batch_alter_table("procurement_record", schema=None) as batch_op:
         batch_op.drop_index("ix_procurement_record_unit_year")
