@@ -187,8 +187,9 @@ def loadavg_text(res: dict) -> str:
     for phase in ("load", "check", "http", "mixed"):
         for backend, fig in res.get(phase, {}).items():
             if "loadavg" in fig:
-                parts.append(f"{phase}/{backend} {fig['loadavg'][0]}→{fig['loadavg'][1]}")
-    return "1-minute load average before→after each phase (2 cores; other work on the machine shows here): " + (
+                at = f" at `{fig['commit']}`" if fig.get("commit") else ""
+                parts.append(f"{phase}/{backend} {fig['loadavg'][0]}→{fig['loadavg'][1]}{at}")
+    return "Each phase: 1-minute load average before→after (2 cores; other work on the machine shows here) and the commit measured: " + (
         ", ".join(parts) or "n/a") + "."
 
 

@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 section[backend] = fn(ctx, backend)
                 # Other work on the machine skews every figure: keep the load average beside them.
                 section[backend]["loadavg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+                section[backend]["commit"] = results["machine"]["commit"]
             except Exception as exc:  # a missing piece is a row saying so, not a dead benchmark
                 section[backend] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
             print(json.dumps(section[backend], default=str)[:600], flush=True)
