@@ -32,6 +32,8 @@ KEYS = {
     "procurement": [["release_id", "release_date"], ["unit_code", "project_code"],
                     ["unit_code", "fiscal_year", "title", "contract_fen", "supplier_name"]],
 }
+TABLE_SALT = {"expense": 0x9E3779B97F4A7C15, "budget": 0xC2B2AE3D27D4EB4F, "procurement": 0x165667B19E3779F9}
+DUP_CODES = {"held": 1, "skip": 2}  # 0 = neither, in the compact index
 MODELS = {"expense": ExpenseEntry, "budget": BudgetLine, "procurement": ProcurementRecord}
 
 
@@ -53,6 +55,7 @@ class Finder:
         self.matches: list[pl.DataFrame] = []  # sheet, source_row, code, detail
         self.sums: list[pl.DataFrame] = []
         self.unit_frames: list[pl.DataFrame] = []
+        self.tables: set[str] = set()
 
     def _existing(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
         model = MODELS[table]
@@ -103,9 +106,12 @@ class Finder:
                                   .otherwise(pl.lit("held")).alias("__dup"))
                 dup = frame.select("__i").join(kind, on="__i", how="left")["__dup"]
         frame = frame.with_columns(dup.alias("__dup")).drop("__i")
-        self.rows.append(frame.select(  # compact: ~24 bytes a row, so 5M rows stay near 120 MB
-            pl.lit(table).cast(pl.Categorical).alias("table"), pl.col("sheet").cast(pl.Categorical), "source_row",
-            "__hash", pl.col("__dup").cast(pl.Categorical)))
+        # compact (about 21 bytes a row): the table is folded into the hash, so one UInt64 says "same line"
+        self.tables.add(table)
+        self.rows.append(frame.select(
+            pl.col("sheet").cast(pl.Categorical), "source_row",
+            (pl.col("__hash") ^ pl.lit(TABLE_SALT[table], pl.UInt64)).alias("__hash"),
+            pl.col("__dup").replace_strict(DUP_CODES, default=0, return_dtype=pl.UInt8).alias("__dup")))
         amount = MAIN_AMOUNT[table]
         self.sums.append(frame.group_by("currency", "__dup").agg(pl.col(amount).sum().alias("fen"))
                          .with_columns(pl.lit(table).alias("table")))
@@ -119,19 +125,17 @@ class Finder:
 
     def _all(self) -> pl.DataFrame:
         if not self.rows:
-            return pl.DataFrame(schema={"table": pl.Categorical, "sheet": pl.Categorical, "source_row": pl.Int64,
-                                        "__hash": pl.UInt64, "__dup": pl.Categorical})
-        whole = pl.concat(self.rows)
-        self.rows = [whole]
-        return whole
+            return pl.DataFrame(schema={"sheet": pl.Categorical, "source_row": pl.Int64, "__hash": pl.UInt64,
+                                        "__dup": pl.UInt8})
+        return pl.concat(self.rows, rechunk=False)  # no copy of millions of rows
 
     def report(self, problems, allow: bool) -> list[dict]:
         """Add duplicate problems; return the held rows for the report."""
         rows = self._all()
-        same = (rows.filter(pl.struct("table", "__hash").is_duplicated())
+        same = (rows.filter(pl.col("__hash").is_duplicated())
                 .with_columns(pl.col("sheet").cast(pl.String)).sort("source_row")
-                .with_columns(pl.col("source_row").first().over("table", "__hash").alias("first"),
-                              pl.col("sheet").first().over("table", "__hash").alias("first_sheet"))
+                .with_columns(pl.col("source_row").first().over("__hash").alias("first"),
+                              pl.col("sheet").first().over("__hash").alias("first_sheet"))
                 .filter(pl.col("source_row") != pl.col("first"))
                 .unique(["sheet", "source_row"], keep="first").sort("sheet", "source_row", nulls_last=True))
         if same.height:
@@ -152,19 +156,18 @@ class Finder:
 
     def tally(self, allow: bool) -> dict:
         rows = self._all()
-        keep = self.keep_expr(allow)
-
-        several = rows.select(pl.col("table").n_unique()).item() > 1 if rows.height else False
+        dup = pl.col("__dup")
+        keep = dup.is_in([0, 1]) if allow else dup == 0
 
         def distinct(cond) -> int:
             # one source row makes one normalised row, except the disclosure table (several tables)
             if not rows.height:
                 return 0
-            hits = rows.filter(cond)
-            return hits.select(pl.struct("sheet", "source_row").n_unique()).item() if several else hits.height
+            if len(self.tables) > 1:
+                return rows.filter(cond).select(pl.struct("sheet", "source_row").n_unique()).item()
+            return int(rows.select(cond.sum()).item())
 
-        return {"loaded": distinct(keep), "held": 0 if allow else distinct(pl.col("__dup") == "held"),
-                "skipped_existing": distinct(pl.col("__dup") == "skip")}
+        return {"loaded": distinct(keep), "held": 0 if allow else distinct(dup == 1), "skipped_existing": distinct(dup == 2)}
 
     def totals(self, allow: bool) -> dict[str, dict[str, int]]:
         if not self.sums:
