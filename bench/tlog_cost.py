@@ -58,6 +58,12 @@ def fresh_db(postgres: str | None, tmp: str) -> str:
     return url
 
 
+def drop_db(postgres: str, url: str) -> None:
+    admin = make_url(postgres).set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {make_url(url).database}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=200_000)
@@ -81,6 +87,8 @@ def main() -> None:
         check = time.perf_counter() - t0
         assert report.ok, report.problems[:3]
         engine.dispose()
+        if args.postgres:
+            drop_db(args.postgres, url)
         print(json.dumps({
             "rows": args.rows, "backend": "postgresql" if args.postgres else "sqlite",
             "record_batch_s": round(publish, 3), "record_batch_us_per_row": round(publish / args.rows * 1e6, 2),

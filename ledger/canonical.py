@@ -23,7 +23,7 @@ import zlib
 from array import array
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, Date, DateTime
+from sqlalchemy import Connection, Date, DateTime, Integer
 
 from ledger.models import BudgetLine, ExpenseEntry, ImportBatch, ProcurementRecord
 
@@ -112,13 +112,14 @@ def _sql_line(dialect: str, name: str, model, cols) -> str:
     for c in cols:
         t = types[c].type
         if isinstance(t, DateTime):
-            v = f"to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+            v = f"'\"' || to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '\"'"
         elif isinstance(t, Date):
-            v = f"to_char({c}, 'YYYY-MM-DD')"
-        else:
-            v = f"{c}::text"
-        # to_json(text) escapes exactly as Python's json module does with ensure_ascii=False.
-        parts.append(f"coalesce(to_json({v})::text, 'null')")
+            v = f"'\"' || to_char({c}, 'YYYY-MM-DD') || '\"'"
+        elif isinstance(t, Integer):  # digits and a sign never need escaping
+            v = f"'\"' || {c}::text || '\"'"
+        else:  # to_json(text) escapes exactly as Python's json module does with ensure_ascii=False
+            v = f"to_json({c}::text)::text"
+        parts.append(f"coalesce({v}, 'null')")
     body = " || ',' || ".join(parts)
     return f"SELECT id, convert_to('[\"{name}\",' || {body} || ']', 'UTF8') FROM {name} WHERE batch_id = %s ORDER BY id"
 

@@ -214,3 +214,27 @@ def test_a_third_party_checks_a_download_with_the_standard_library_only(engine, 
     forged["root_hash"] = "00" * 32
     (tmp_path / "forged.json").write_text(json.dumps(forged))
     assert "bad signature" in stdlib("consistency", cp1, tmp_path / "forged.json", proof).stderr
+
+
+def test_a_review_leaf_carries_the_reviewers_role(engine):
+    from ledger.flags import list_flags
+    from ledger.review import record_review
+    from tests.ledgertext import load_ledger, run
+
+    load_ledger(engine, """
+        unit year category  budget actual
+        U1   2009 reception 20000  20500
+    """, submitted_by="finance-clerk")
+    run(engine)
+    with engine.connect() as conn:
+        [flag] = list_flags(conn)
+    with writing(engine) as conn:
+        first = record_review(conn, flag["id"], "under_review", note="调取凭证", reviewer="纪委王某")
+        second = record_review(conn, flag["id"], "explained", note="已说明", reviewer="管理员", role="admin")
+    with reading(engine) as conn:
+        reviews = {x["ref_id"]: json.loads(x["manifest"]) for x in tlog.leaves(conn) if x["event"] == "review"}
+        report = verify(conn)
+    assert reviews[str(first.id)]["actor_role"] == "discipline"
+    assert (reviews[str(second.id)]["actor_role"], reviews[str(second.id)]["to_state"]) == ("admin", "explained")
+    assert "note" not in reviews[str(first.id)] and "调取凭证" not in json.dumps(reviews, ensure_ascii=False)
+    assert report.ok and report.reviews_checked == 2, report.problems
