@@ -4,7 +4,7 @@
     python3 verify_log.py checkpoint CP.json [--public-key HEX]
     python3 verify_log.py leaves CP.json LEAVES.json
     python3 verify_log.py rows CP.json LEAVES.json BATCH_ID ROWS.jsonl
-    python3 verify_log.py inclusion CP.json PROOF.json MANIFEST.json
+    python3 verify_log.py inclusion CP.json PROOF.json [MANIFEST.json]
     python3 verify_log.py consistency OLD_CP.json NEW_CP.json PROOF.json
 
 Exit status 0 when everything checks, 1 with a message when something does not. See docs/verify.md.
@@ -183,6 +183,16 @@ def check_checkpoint(cp: dict, public_key: str | None = None) -> None:
         raise ValueError("bad signature")
 
 
+def leaf_list(data) -> list[dict]:
+    """A leaves download: the CLI's JSON array, or one or more pages from GET /api/v1/log/leaves."""
+    if isinstance(data, dict):
+        data = [data]
+    out = []
+    for item in data:
+        out.extend(item["leaves"] if isinstance(item, dict) and "leaves" in item else [item])
+    return out
+
+
 def check_leaves(cp: dict, leaves: list[dict]) -> list[bytes]:
     hashes = [leaf_hash(x["manifest"].encode()) for x in sorted(leaves, key=lambda x: x["leaf_index"])]
     size = int(cp["size"])
@@ -225,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("inclusion")
     c.add_argument("checkpoint")
     c.add_argument("proof")
-    c.add_argument("manifest")
+    c.add_argument("manifest", nargs="?", help="the manifest's text; default: the proof's own manifest field")
     c = sub.add_parser("consistency")
     c.add_argument("old")
     c.add_argument("new")
@@ -245,17 +255,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "checkpoint":
             print(f"OK: checkpoint of size {cp['size']} signed by key {cp['key_id']} at {cp['time']}")
         elif args.cmd == "leaves":
-            check_leaves(cp, load(args.leaves))
+            check_leaves(cp, leaf_list(load(args.leaves)))
             print(f"OK: the leaves hash to the checkpoint's root {cp['root_hash']}")
         elif args.cmd == "rows":
-            leaves = load(args.leaves)
+            leaves = leaf_list(load(args.leaves))
             check_leaves(cp, leaves)
             m = check_rows(leaves[: int(cp["size"])], args.batch_id, args.rows)
             print(f"OK: {m['row_count']} rows of batch {m['batch_id']} match its manifest in the checkpoint")
         elif args.cmd == "inclusion":
             proof = load(args.proof)
-            with open(args.manifest, "rb") as f:
-                data = f.read().rstrip(b"\n")
+            if args.manifest is None:
+                data = proof["manifest"].encode()
+            else:
+                with open(args.manifest, "rb") as f:
+                    data = f.read().rstrip(b"\n")
             got = root_from_inclusion(int(proof["leaf_index"]), int(cp["size"]), leaf_hash(data),
                                       [bytes.fromhex(p) for p in proof["proof"]])
             if got.hex() != cp["root_hash"]:
