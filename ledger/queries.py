@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, bindparam, func, literal, or_, select
 
 from ledger import queries_pages, queries_totals
 from ledger.batches import live
@@ -265,30 +265,47 @@ def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list | None) 
             and (not filters.category or cat in filters.category) and (cats is None or cat in cats)
         )
     if ds.rollup_measure and given <= _ROLLUP_FILTERS:
-        # Counts over millions of entries come from the rollup kept at import: no table scan.
-        r = Rollup.__table__
-        rconds = [r.c.batch_id.in_(live_batch_ids(conn)), r.c.measure == ds.rollup_measure]
-        if given & {"unit", "unit_level"}:
-            unit_conds = []
-            if filters.unit:
-                unit_conds.append(_u.c.code.in_(filters.unit))
-            if filters.unit_level:
-                unit_conds.append(_u.c.level.in_(filters.unit_level))
-            rconds.append(r.c.unit_id.in_(select(_u.c.id).where(*unit_conds)))
-        if filters.year:
-            rconds.append(r.c.fiscal_year.in_(filters.year))
-        if filters.year_from is not None:
-            rconds.append(r.c.fiscal_year >= filters.year_from)
-        if filters.year_to is not None:
-            rconds.append(r.c.fiscal_year <= filters.year_to)
-        if filters.category:
-            rconds.append(r.c.category_code.in_(filters.category))
-        if filters.group:
-            rconds.append(r.c.category_code.in_(_categories_in_groups(filters.group)))
-        return int(conn.execute(select(func.coalesce(func.sum(r.c.row_count), 0)).where(*rconds)).scalar_one())
+        # A unit named: its rollup rows, found by the rollup's (batch, measure, unit) index. The SQL
+        # is built once per shape (ledger.queries_pages) and run on the driver's cursor.
+        ids = queries_totals.live_ids(conn)
+        values: dict[str, Any] = {"ids": ids or [-1], "measure": ds.rollup_measure}
+        values.update({f"f_{n}": getattr(filters, n) for n in given})
+        ident = ("count", ds.name, queries_pages.shape(filters), len(values["ids"]))
+        plan = queries_pages.cached(conn, ident, lambda: _rollup_count(ds, filters, values))
+        return int(plan.run(conn, values)[0][0] or 0)
     if conds is None:
         conds = _where(ds, filters)
     return int(conn.execute(select(func.count()).select_from(ds.base()).where(*conds)).scalar_one())
+
+
+def _rollup_count(ds: Dataset, filters: Filters, values: dict[str, Any]):
+    r = Rollup.__table__
+
+    def p(name: str):
+        value = values[name]
+        return bindparam(name, value=value, expanding=isinstance(value, list))
+
+    rconds = [r.c.batch_id.in_(p("ids")), r.c.measure == p("measure")]
+    if filters.unit or filters.unit_level:
+        unit_conds = []
+        if filters.unit:
+            unit_conds.append(_u.c.code.in_(p("f_unit")))
+        if filters.unit_level:
+            unit_conds.append(_u.c.level.in_(p("f_unit_level")))
+        rconds.append(r.c.unit_id.in_(select(_u.c.id).where(*unit_conds)))
+    if filters.year:
+        rconds.append(r.c.fiscal_year.in_(p("f_year")))
+    if filters.year_from is not None:
+        rconds.append(r.c.fiscal_year >= p("f_year_from"))
+    if filters.year_to is not None:
+        rconds.append(r.c.fiscal_year <= p("f_year_to"))
+    if filters.category:
+        rconds.append(r.c.category_code.in_(p("f_category")))
+    if filters.group:
+        rconds.append(r.c.category_code.in_(_categories_in_groups(p("f_group"))))
+    stmt = select(func.sum(r.c.row_count)).where(*rconds)
+    expanding = {k: len(v) for k, v in values.items() if isinstance(v, list)}
+    return stmt, set(values), expanding
 
 
 def get_row(conn: Connection, dataset: str, row_id: int) -> dict[str, Any]:

@@ -128,13 +128,32 @@ def _build(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr,
     cols = [c.expr for c in ds.columns] + ([] if key == "id" else [sort_expr])
     stmt = (select(*cols).select_from(ds.base()).where(*conds).order_by(*order)
             .limit(bindparam("c_limit", value=1, literal_execute=False)))
+    mine = {"c_id", "c_value", "c_limit", *(f"f_{n}" for n in filters.given())}
+    return compile_plan(dialect, stmt, mine, expanding)
+
+
+def cached(conn: Connection, ident: tuple, build: Callable[[], tuple[Any, set[str], dict[str, int]]]) -> Plan:
+    """The kept plan for ``ident``; ``build()`` gives (statement, its request parameters, list lengths)."""
+    ident = (conn.dialect.name, *ident)
+    found = _plans.get(ident)
+    if found is None:
+        found = compile_plan(conn.dialect, *build())
+        with _lock:
+            if len(_plans) >= MAX_PLANS:
+                _plans.clear()
+            _plans[ident] = found
+    return found
+
+
+def compile_plan(dialect, stmt, mine: set[str], expanding: dict[str, int]) -> Plan:
+    """Compile ``stmt`` once; ``mine`` names the parameters each request binds, the rest are fixed."""
+    cols = list(stmt.selected_columns)
     compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     binders: dict[str, Callable] = {}
     for name, bind in compiled.binds.items():
         proc = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if proc is not None:
             binders[name] = proc
-    mine = {"c_id", "c_value", "c_limit", *(f"f_{n}" for n in filters.given())}
     constants = {}
     for name, value in compiled.construct_params().items():
         base = name.rsplit("_", 1)[0] if name.rsplit("_", 1)[0] in expanding else name

@@ -27,18 +27,29 @@ BATCHES_SQL = "SELECT id, status, sha256, created_at, supersedes_id FROM import_
 READ_CHUNK = 500  # batch ids per IN list when reading newly seen batches
 
 
+def _batches(conn: Connection) -> list[tuple]:
+    cursor = conn.connection.driver_connection.cursor()  # one fixed statement: no need for SQLAlchemy here
+    try:
+        cursor.execute(BATCHES_SQL)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def live_ids(conn: Connection) -> list[int]:
+    """Ids of the live (not superseded) batches, in order."""
+    batches = _batches(conn)
+    superseded = {b[4] for b in batches if b[4] is not None}
+    return sorted(b[0] for b in batches if b[0] not in superseded)
+
+
 def live_totals(conn: Connection) -> list[tuple[str, int, str, str, int, int]]:
     """``(measure, fiscal_year, category_code, currency, amount_fen, row_count)`` of every live batch.
 
     One tuple per batch and key: callers add them up. Reads the batch list every time and
     ``rollup`` only for batches this process has not seen yet.
     """
-    cursor = conn.connection.driver_connection.cursor()  # one fixed statement: no need for SQLAlchemy here
-    try:
-        cursor.execute(BATCHES_SQL)
-        batches = cursor.fetchall()
-    finally:
-        cursor.close()
+    batches = _batches(conn)
     superseded = {b[4] for b in batches if b[4] is not None}
     ident = {b[0]: (b[1], b[2], str(b[3])) for b in batches}
     key = conn.engine.url.render_as_string(hide_password=True)
