@@ -180,10 +180,10 @@ def _consistency(conn, size1: int, size2: int | None) -> dict:
 async def consistency(
     request: Request,
     # Taken as text and parsed here, so a bad value is a 400 naming ``from`` (the Python name cannot be).
-    size1: Annotated[str, QueryParameter(query="from", description="The older tree size (e.g. a saved checkpoint's)",
+    size1: Annotated[str, QueryParameter(name="from", description="The older tree size (e.g. a saved checkpoint's)",
                                          schema_extra={"type": "integer", "minimum": 0},
                                          examples=[Example(summary="a checkpoint of size 1", value=1)])],
-    size2: Annotated[str | None, QueryParameter(query="to", description="The newer tree size (default: latest)",
+    size2: Annotated[str | None, QueryParameter(name="to", description="The newer tree size (default: latest)",
                                                 schema_extra={"type": "integer", "minimum": 0},
                                                 examples=[Example(summary="size 2", value=2)])] = None,
 ) -> Response[ConsistencyProof]:
