@@ -18,6 +18,8 @@ _PAIRS = {
     "units": ("预算单位", "Budget units"),
     "unit": ("单位", "Unit"),
     "three_public_actual": ("三公经费决算数", "Three public expenses, actual"),
+    "chart_trend": ("三公经费预算与决算", "Three public expenses: budget and actual"),
+    "chart_composition": ("三公经费构成", "Composition of the three public expenses"),
     "three_public_budget": ("三公经费预算数", "Three public expenses, budget"),
     "three_public_prior": ("上年三公经费决算数", "Three public expenses, prior year"),
     "change": ("较上年变化", "Change on prior year"),
