@@ -35,32 +35,60 @@ HOT = [
 ]
 
 
+_SEEN: list[tuple[str, object]] = []
+
+
+def _keep(statement: str, parameters) -> None:
+    if statement.lstrip().upper().startswith(("SELECT", "WITH")) and " pg_type " not in statement:
+        _SEEN.append((statement, parameters))
+
+
+def _watch_driver(engine) -> None:
+    """Also see statements the read path sends on the driver cursor, past SQLAlchemy's events."""
+    if engine.dialect.name == "postgresql":
+        import psycopg
+
+        original = psycopg.Cursor.execute
+        if not getattr(original, "_bench", False):
+            def execute(self, query, params=None, *args, **kwargs):
+                text = query if isinstance(query, str) else getattr(query, "as_string", lambda _c: str(query))(self)
+                _keep(text, params)
+                return original(self, query, params, *args, **kwargs)
+
+            execute._bench = True
+            psycopg.Cursor.execute = execute
+    else:
+        @event.listens_for(engine, "connect")
+        def _trace(dbapi_conn, _record):
+            dbapi_conn.set_trace_callback(lambda sql: _keep(sql, None))
+
+
 def explain(url: str) -> str:
     engine = make_engine(url)
     pg = engine.dialect.name == "postgresql"
+    _watch_driver(engine)
     out = []
     for title, run in HOT:
-        seen: list[tuple[str, object]] = []
-
-        def capture(conn, cursor, statement, parameters, context, executemany, seen=seen):
-            if statement.lstrip().upper().startswith("SELECT"):
-                seen.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
-            with reading(engine) as conn:
-                started = time.perf_counter()
-                run(conn)
-                ms = (time.perf_counter() - started) * 1000
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
+        _SEEN.clear()
+        with reading(engine) as conn:
+            started = time.perf_counter()
+            run(conn)
+            ms = (time.perf_counter() - started) * 1000
+        # SQLAlchemy's own statements come through the patched cursor too; keep each once.
+        seen = list(dict.fromkeys((s, repr(p)) for s, p in _SEEN))
+        seen = [(s, next(p for s2, p in _SEEN if s2 == s)) for s, _ in seen]
         out.append(f"### {title} ({ms:.1f} ms in the read path, {len(seen)} statement(s))\n")
         for statement, parameters in seen:
+            if "EXPLAIN" in statement.upper()[:20]:
+                continue
             prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
             with engine.connect() as conn:
                 raw = conn.connection.driver_connection
                 cur = raw.cursor()
-                cur.execute(prefix + statement, parameters)
+                if parameters is None:
+                    cur.execute(prefix + statement)
+                else:
+                    cur.execute(prefix + statement, parameters)
                 rows = cur.fetchall()
             plan = [r[0] for r in rows] if pg else [f"{'  ' * (r[1] != 0)}{r[3]}" for r in rows]
             out.append("```\n" + " ".join(statement.split())[:600] + "\n--\n" + "\n".join(plan) + "\n```\n")
