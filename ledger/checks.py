@@ -84,16 +84,43 @@ def fingerprint(conn: Connection, year: int | None, thresholds_sha: str, rule_ve
     return h.hexdigest()
 
 
-def measure_sums(conn: Connection) -> dict[str, pl.DataFrame]:
-    """Live sums per measure as frames ``(unit_id, fiscal_year, key, amount)``; key = category or resource."""
+ROLLUP_SCHEMA = {"batch_id": pl.Int64, "measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
+                 "category_code": pl.String, "amount": pl.Int64}
+
+
+def driver_frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
+    """Run a SELECT on the driver's cursor (no SQLAlchemy row objects: these reads are the check's bulk)."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def live_rollups(conn: Connection) -> pl.DataFrame:
+    """Every live CNY rollup row ``(batch_id, measure, unit_id, fiscal_year, category_code, amount)``.
+
+    Read once per run and shared by the targets and ``budget_overrun``; grouped in polars, since a
+    GROUP BY in SQLite sorts.
+    """
     r = Rollup.__table__
-    rows = conn.execute(
-        select(r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, cast(func.sum(r.c.amount_fen), BigInteger))
-        .where(live(r.c.batch_id), r.c.currency == "CNY", r.c.measure.in_(list(MEASURE_ROLLUP.values())))
-        .group_by(r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code)
-    ).all()
+    q = select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.amount_fen).where(
+        live(r.c.batch_id), r.c.currency == "CNY")
+    return driver_frame(conn, q, ROLLUP_SCHEMA)
+
+
+def measure_sums(conn: Connection, rollups: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """Live sums per measure as frames ``(unit_id, fiscal_year, key, amount)``; key = category or resource."""
+    rollups = live_rollups(conn) if rollups is None else rollups
+    money = (
+        rollups.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values())))
+        .group_by("measure", "unit_id", "fiscal_year", "category_code").agg(pl.col("amount").sum())
+        .rename({"category_code": "key"})
+    )
     schema = {"measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "key": pl.String, "amount": pl.Int64}
-    money = pl.DataFrame(rows, schema=schema, orient="row")
     c = ConsumptionLine.__table__
     rows = conn.execute(
         select(
@@ -230,9 +257,12 @@ def units_frame(conn: Connection) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"unit_id": pl.Int64, "code": pl.String, "level": pl.String}, orient="row")
 
 
-def evaluate_all(conn: Connection, year: int | None = None) -> pl.DataFrame:
-    """Every loaded target's results (not stored); the frame ``run_checks`` stores."""
-    sums, units = measure_sums(conn), units_frame(conn)
+def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every loaded target's results (not stored); the frame ``run_checks`` stores.
+
+    ``rollups``: the frame of ``live_rollups`` when the caller has read it already.
+    """
+    sums, units = measure_sums(conn, rollups), units_frame(conn)
     frames = [evaluate_target(t, _keys(conn, t), sums[t.measure], units, year) for t in list_targets(conn)]
     return pl.concat([_empty_results(), *frames])
 
@@ -259,10 +289,11 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
     run_id = conn.execute(
         runs.insert().values(started_at=utcnow(), fingerprint=fp, fiscal_year=year).returning(runs.c.id)
     ).scalar_one()
-    results = evaluate_all(conn, year).with_columns(run_id=pl.lit(run_id, pl.Int64))
+    rollups = live_rollups(conn)
+    results = evaluate_all(conn, year, rollups).with_columns(run_id=pl.lit(run_id, pl.Int64))
     bulk_insert(conn, TargetResult.__table__, results)
     counts = {s: 0 for s in STATUSES} | dict(results.group_by("status").len().iter_rows())
-    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config)
+    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups)
     summary = {"results": counts, "flags": flag_summary}
     conn.execute(
         update(runs).where(runs.c.id == run_id).values(finished_at=utcnow(), summary_json=json.dumps(summary))

@@ -51,15 +51,11 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """Actual above budget for a unit, year and category (adjusted budget when loaded, else original)."""
     min_fen = th.yuan(ctx.config, "budget_overrun", "min_excess_yuan")
     min_h = th.pct_hundredths(ctx.config, "budget_overrun", "min_excess_pct")
-    r = Rollup.__table__
-    q = (
-        select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.amount_fen)
-        .where(live(r.c.batch_id), r.c.currency == "CNY")
-    )
+    from ledger.checks import live_rollups
+
+    rows = ctx.rollups if ctx.rollups is not None else live_rollups(conn)
     if ctx.year is not None:
-        q = q.where(r.c.fiscal_year == ctx.year)
-    rows = _frame(conn, q, {"batch_id": pl.Int64, "measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
-                            "category_code": pl.String, "amount": pl.Int64})
+        rows = rows.filter(pl.col("fiscal_year") == ctx.year)
     keys = ["unit_id", "fiscal_year", "category_code"]
     sums = rows.group_by(*keys).agg(
         actual=pl.col("amount").filter(pl.col("measure") == "actual").sum(),

@@ -61,6 +61,7 @@ class Context:
     config: dict
     units: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (code, name)
     categories: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (中文, English)
+    rollups: object = None  # the run's ``ledger.checks.live_rollups`` frame, when already read
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -97,7 +98,7 @@ def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict) -> dict:
+def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict, rollups=None) -> dict:
     """Run every rule, store new flags, refresh existing ones and resolve the ones no longer raised.
 
     Only flags of ``year`` (every year when None) are considered for resolution. Returns counts
@@ -106,7 +107,7 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     from ledger.models import Category
 
     _load_rules()
-    ctx = Context(run_id, year, config)
+    ctx = Context(run_id, year, config, rollups=rollups)
     ctx.units = {i: (c, n) for i, c, n in conn.execute(select(Unit.id, Unit.code, Unit.name))}
     ctx.categories = {c: (zh, en) for c, zh, en in conn.execute(select(Category.code, Category.name_zh, Category.name_en))}
     drafts: dict[str, FlagDraft] = {}
