@@ -26,9 +26,14 @@ exact duplicates inside the file are errors (warnings with ``allow_duplicates``)
 the ledger are held back as probable duplicates (a procurement row whose ``release_id`` and
 ``release_date`` are already stored is skipped as already imported); any ``error`` problem refuses
 the file and nothing is written; an input without rows is refused (``no-rows``); when every row is
-held or skipped the status is ``unchanged`` with ``batch_id`` None (no empty batch). Otherwise it creates the batch (with its report), creates unknown
-units, bulk-inserts the rows, stores ``finding`` problems as data-quality findings, then calls
-``ledger.events.batch_published`` and ``ledger.audit.record``.
+held or skipped the status is ``unchanged`` with ``batch_id`` None (no empty batch). Otherwise it
+creates the batch (with its report), creates unknown units, bulk-inserts the rows, stores
+``finding`` problems as data-quality findings, then calls ``ledger.events.batch_published`` and
+``ledger.audit.record``.
+
+On SQLite the write lock (``BEGIN IMMEDIATE``) is held from the first check to the commit, so the
+duplicate checks see exactly what the write lands on; a very large file therefore keeps other
+writers waiting for the length of its import.
 """
 
 from __future__ import annotations
