@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, bindparam, func, literal, or_, select
 
 from ledger import queries_pages, queries_totals
-from ledger.batches import live
 from ledger.models import (
     AuditLog,
     Category,
@@ -233,16 +232,6 @@ def _fetch(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr,
 
 
 _ROLLUP_FILTERS = {"unit", "unit_level", "year", "year_from", "year_to", "category", "group"}
-
-
-def live_batch_ids(conn: Connection) -> list[int]:
-    """Ids of every live (not superseded) batch: a short list that lets ``rollup`` be read by its index.
-
-    ``batch_id IN (<live ids>)`` seeks the rollup's unique index (batch, measure, unit, …), where
-    ``batch_id NOT IN (<superseded>)`` scans the whole table.
-    """
-    ib = ImportBatch.__table__
-    return list(conn.execute(select(ib.c.id).where(live(ib.c.id)).order_by(ib.c.id)).scalars())
 
 
 def total_count(conn: Connection, dataset: str, filters: Filters | None = None) -> int:

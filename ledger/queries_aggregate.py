@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
+from ledger import queries_pages
 from ledger.models import CategoryGroupMember, Rollup, Unit
-from ledger.queries import Filters, QueryError, live_batch_ids, yuan
-from ledger.queries_totals import live_totals
+from ledger.queries import Filters, QueryError, yuan
+from ledger.queries_totals import live_ids, live_totals
 
 MEASURES = ("actual", "budget_original", "budget_adjusted")
 MAX_CELLS = 10_000
@@ -72,42 +73,16 @@ def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filter
     need_unit = any(DIMENSIONS[d][1] for d in drilldown) or bool(cuts.unit or cuts.unit_level)
     if not need_unit:
         return _from_totals(conn, drilldown, cuts)
-    dims = [DIMENSIONS[d][0].label(d) for d in drilldown]
     need_group = "group" in drilldown
-    source = _r
-    if need_unit:
-        source = source.join(_u, _u.c.id == _r.c.unit_id)
-    if need_group:
-        source = source.join(_g, _g.c.category_code == _r.c.category_code)
-    # Live batches by id and every measure named, so a unit cut seeks rollup's (batch, measure, unit) index.
-    conds = [_r.c.batch_id.in_(live_batch_ids(conn)), _r.c.measure.in_(MEASURES)]
-    if cuts.unit:
-        conds.append(_u.c.code.in_(cuts.unit))
-    if cuts.unit_level:
-        conds.append(_u.c.level.in_(cuts.unit_level))
-    if cuts.year:
-        conds.append(_r.c.fiscal_year.in_(cuts.year))
-    if cuts.year_from is not None:
-        conds.append(_r.c.fiscal_year >= cuts.year_from)
-    if cuts.year_to is not None:
-        conds.append(_r.c.fiscal_year <= cuts.year_to)
-    if cuts.category:
-        conds.append(_r.c.category_code.in_(cuts.category))
-    if cuts.group:
-        members = select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code.in_(cuts.group))
-        conds.append(_r.c.category_code.in_(members))
-
-    stmt = (
-        select(*dims, _r.c.measure, func.sum(_r.c.amount_fen), func.sum(_r.c.row_count))
-        .select_from(source)
-        .where(*conds)
-        .group_by(*dims, _r.c.measure)
-        .order_by(*dims)
-    )
+    # Built once per shape with bind parameters and run on the driver's cursor (ledger.queries_pages).
+    values: dict[str, Any] = {"ids": live_ids(conn) or [-1], "measures": list(MEASURES)}
+    values.update({f"f_{n}": getattr(cuts, n) for n in cuts.given()})
+    ident = ("aggregate", tuple(drilldown), queries_pages.shape(cuts), len(values["ids"]))
+    plan = queries_pages.cached(conn, ident, lambda: _unit_statement(drilldown, cuts, values))
     cells: dict[tuple, dict[str, list[int]]] = {}
     totals: dict[str, list[int]] = {}
-    n = len(dims)
-    for row in conn.execute(stmt):
+    n = len(drilldown)
+    for row in plan.run(conn, values):
         key, measure = tuple(row[:n]), row[n]
         amount, count = int(row[n + 1]), int(row[n + 2])
         cells.setdefault(key, {})[measure] = [amount, count]
@@ -133,6 +108,43 @@ def _cells(drilldown: list[str], cells: dict[tuple, dict[str, list[int]]]) -> li
         for key, sums in sorted(cells.items(), key=lambda kv: order(kv[0]))
     ]
 
+
+
+def _unit_statement(drilldown: list[str], cuts: Filters, values: dict[str, Any]):
+    def p(name: str):
+        value = values[name]
+        return bindparam(name, value=value, expanding=isinstance(value, list))
+
+    dims = [DIMENSIONS[d][0].label(d) for d in drilldown]
+    source = _r.join(_u, _u.c.id == _r.c.unit_id)
+    if "group" in drilldown:
+        source = source.join(_g, _g.c.category_code == _r.c.category_code)
+    # Live batches by id and every measure named, so a unit cut seeks rollup's (batch, measure, unit) index.
+    conds = [_r.c.batch_id.in_(p("ids")), _r.c.measure.in_(p("measures"))]
+    if cuts.unit:
+        conds.append(_u.c.code.in_(p("f_unit")))
+    if cuts.unit_level:
+        conds.append(_u.c.level.in_(p("f_unit_level")))
+    if cuts.year:
+        conds.append(_r.c.fiscal_year.in_(p("f_year")))
+    if cuts.year_from is not None:
+        conds.append(_r.c.fiscal_year >= p("f_year_from"))
+    if cuts.year_to is not None:
+        conds.append(_r.c.fiscal_year <= p("f_year_to"))
+    if cuts.category:
+        conds.append(_r.c.category_code.in_(p("f_category")))
+    if cuts.group:
+        members = select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code.in_(p("f_group")))
+        conds.append(_r.c.category_code.in_(members))
+    stmt = (
+        select(*dims, _r.c.measure, func.sum(_r.c.amount_fen), func.sum(_r.c.row_count))
+        .select_from(source)
+        .where(*conds)
+        .group_by(*dims, _r.c.measure)
+        .order_by(*dims)
+    )
+    expanding = {k: len(v) for k, v in values.items() if isinstance(v, list)}
+    return stmt, set(values), expanding
 
 
 def _from_totals(conn: Connection, drilldown: list[str], cuts: Filters) -> Aggregate:
