@@ -8,7 +8,11 @@ Every measured request is a response-cache miss: a counter parameter (``_b=N``, 
 API) makes each URL new, so the handler, the SQL and the serialisation run every time. The bare
 Litestar handler (``bench/bare_app.py``) reads the same page with the standard ``sqlite3`` module
 under the same load. The machine's load average is recorded beside each figure: other work shares
-this 2-core box. Results go to ``var/api-profile/http-<label>.json``.
+this 2-core box. Results go to ``var/api-profile/http-<label>.json``. For a before/after pair at the
+same load, serve the old code from a worktree:
+
+    git worktree add /tmp/sl-before <commit>
+    .venv/bin/python -m bench.api_profile http --label before --app-dir /tmp/sl-before --no-bare
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from bench.measure import BIN, ROOT, free_port, get_json_bytes, server, wrk
@@ -63,33 +68,60 @@ def _load(base: str, name: str, prefix: str, unit: bool, args) -> dict:
             "requests": load.requests, "loadavg_1m": round((load_before + os.getloadavg()[0]) / 2, 2)}
 
 
+def _median(runs: list[dict]) -> dict:
+    """The run with the median requests/s, with every run's requests/s beside it."""
+    ordered = sorted(runs, key=lambda r: r["rps"])
+    return {**ordered[len(ordered) // 2], "rps_runs": [r["rps"] for r in runs]}
+
+
 def http(args) -> dict:
+    """Ours, the bare handler and (optionally) datasette served at once, measured in turns.
+
+    Other work on this machine comes and goes, so each scenario is measured ``--rounds`` times,
+    alternating between our server and its peer, and the median run is kept.
+    """
     url = f"sqlite:///{DB}"
     out: dict = {"label": args.label, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "ours": {}, "bare": {}}
-    port = free_port()
-    cmd = [str(BIN / "uvicorn"), "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", "1", "--no-access-log", "--log-level", "warning", "--no-server-header"]
-    with server(cmd, f"http://127.0.0.1:{port}/api/v1/categories", env={**ENV, "SUNSHINE_DATABASE_URL": url},
-                log=WORK / "ours.log"):
-        for name, (prefix, unit) in OURS.items():
-            out["ours"][name] = _load(f"http://127.0.0.1:{port}", name, prefix, unit, args)
-            print(name, out["ours"][name], flush=True)
-    port = free_port()
-    cmd = [str(BIN / "uvicorn"), "bench.bare_app:app", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--no-access-log", "--log-level", "warning"]
-    with server(cmd, f"http://127.0.0.1:{port}/page", env={"BARE_DATABASE_URL": url}, log=WORK / "bare.log"):
-        for name, (prefix, unit) in BARE.items():
-            out["bare"][name] = _load(f"http://127.0.0.1:{port}", "bare-" + name, prefix, unit, args)
-            print("bare", name, out["bare"][name], flush=True)
-    if args.datasette and (BIN / "datasette").exists():
-        port = free_port()
-        page = f"/{DB.stem}/expense_entry.json?_shape=array&_nocount=1&_size=100"
-        with server([str(BIN / "datasette"), "serve", str(DB), "--host", "127.0.0.1", "--port", str(port)],
-                    f"http://127.0.0.1:{port}{page}", log=WORK / "datasette.log"):
-            out["datasette"] = {"page": _load(f"http://127.0.0.1:{port}", "datasette", page, False, args)}
-            print("datasette", out["datasette"], flush=True)
-    for name in ("page", "unit_page"):
-        out["ours"][name]["share_of_bare"] = round(out["ours"][name]["rps"] / out["bare"][name]["rps"], 3)
+    ours_cmd = [str(BIN / "uvicorn"), "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", "{port}",
+                "--workers", "1", "--no-access-log", "--log-level", "warning", "--no-server-header",
+                "--app-dir", str(args.app_dir or ROOT)]
+    bare_cmd = [str(BIN / "uvicorn"), "bench.bare_app:app", "--host", "127.0.0.1", "--port", "{port}", "--workers",
+                "1", "--no-access-log", "--log-level", "warning"]
+    ports = {"ours": free_port(), "bare": free_port(), "datasette": free_port()}
+    use_datasette = args.datasette and (BIN / "datasette").exists()
+    page = f"/{DB.stem}/expense_entry.json?_shape=array&_nocount=1&_size=100"
+
+    def cmd(template: list[str], port: int) -> list[str]:
+        return [str(port) if part == "{port}" else part for part in template]
+
+    with ExitStack() as stack:
+        stack.enter_context(server(cmd(ours_cmd, ports["ours"]), f"http://127.0.0.1:{ports['ours']}/api/v1/categories",
+                                   env={**ENV, "SUNSHINE_DATABASE_URL": url}, log=WORK / "ours.log"))
+        if not args.no_bare:
+            stack.enter_context(server(cmd(bare_cmd, ports["bare"]), f"http://127.0.0.1:{ports['bare']}/page",
+                                       env={"BARE_DATABASE_URL": url}, log=WORK / "bare.log"))
+        if use_datasette:
+            stack.enter_context(server(
+                [str(BIN / "datasette"), "serve", str(DB), "--host", "127.0.0.1", "--port", str(ports["datasette"])],
+                f"http://127.0.0.1:{ports['datasette']}{page}", log=WORK / "datasette.log"))
+        runs: dict[tuple[str, str], list[dict]] = {}
+        for _ in range(args.rounds):
+            for name, (prefix, unit) in OURS.items():
+                runs.setdefault(("ours", name), []).append(
+                    _load(f"http://127.0.0.1:{ports['ours']}", name, prefix, unit, args))
+                if name in BARE and not args.no_bare:
+                    bp, bu = BARE[name]
+                    runs.setdefault(("bare", name), []).append(
+                        _load(f"http://127.0.0.1:{ports['bare']}", "bare-" + name, bp, bu, args))
+                if name == "page" and use_datasette:
+                    runs.setdefault(("datasette", "page"), []).append(
+                        _load(f"http://127.0.0.1:{ports['datasette']}", "datasette", page, False, args))
+        for (who, name), found in runs.items():
+            out.setdefault(who, {})[name] = _median(found)
+            print(who, name, out[who][name], flush=True)
+    if not args.no_bare:
+        for name in ("page", "unit_page"):
+            out["ours"][name]["share_of_bare"] = round(out["ours"][name]["rps"] / out["bare"][name]["rps"], 3)
     if "datasette" in out:
         out["ours"]["page"]["times_datasette"] = round(out["ours"]["page"]["rps"] / out["datasette"]["page"]["rps"], 2)
     (WORK / f"http-{args.label}.json").write_text(json.dumps(out, indent=2))
@@ -169,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--datasette", action="store_true", help="also measure datasette's lean page")
+    parser.add_argument("--app-dir", type=Path, help="http: serve our app from this checkout (e.g. a git worktree "
+                        "of the commit before a change) instead of this one")
+    parser.add_argument("--no-bare", action="store_true", help="http: skip the bare handler")
+    parser.add_argument("--rounds", type=int, default=3, help="http: measurements per scenario (median kept)")
     parser.add_argument("--what", default="page", choices=list(OURS), help="profile: which request")
     parser.add_argument("--requests", type=int, default=500, help="profile: how many requests")
     parser.add_argument("--plain", action="store_true", help="profile: time only, no pyinstrument (for py-spy)")
