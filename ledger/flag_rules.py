@@ -129,6 +129,8 @@ def target_missed(conn: Connection, ctx: Context) -> list[FlagDraft]:
                 return f"{format_wan(v, grouping=False)}万元"
         p = None if m["excess_pct"] is None else str(Decimal(str(m["excess_pct"])).quantize(Decimal("0.1"), ROUND_HALF_UP))
         change = Decimal(str(m["change_pct"])).normalize()
+        # each figure formatted once for both sentences (tens of thousands of flags at national scale)
+        value, cap, base, excess = (show(m[k]) for k in ("value_fen", "cap_fen", "baseline_fen", "excess_fen"))
         out.append(FlagDraft(
             rule_code="target_missed", subject=(m["target_id"], code, str(m["fiscal_year"])),
             unit_id=m["unit_id"], fiscal_year=m["fiscal_year"], category_code=m["category_code"],
@@ -137,12 +139,12 @@ def target_missed(conn: Connection, ctx: Context) -> list[FlagDraft]:
                      "baseline_years": detail.get("baseline_years", [])},
             threshold={"target_id": m["target_id"], "baseline": m["baseline"], "change_pct": f"{change:f}"},
             policy_ref=f"{m['source_document']}：{m['title']}",
-            message_zh=f"{name} {m['fiscal_year']}年：未完成“{m['title']}”，实际{show(m['value_fen'])}，"
-            f"上限{show(m['cap_fen'])}（基数{show(m['baseline_fen'])}，{change:f}%），"
-            f"超出{show(m['excess_fen'])}{'（' + p + '%）' if p is not None else '（基数为零）'}",
+            message_zh=f"{name} {m['fiscal_year']}年：未完成“{m['title']}”，实际{value}，"
+            f"上限{cap}（基数{base}，{change:f}%），"
+            f"超出{excess}{'（' + p + '%）' if p is not None else '（基数为零）'}",
             message_en=f"{name} {m['fiscal_year']}: target {m['target_id']} missed: value "
-            f"{show(m['value_fen'])} above the cap {show(m['cap_fen'])} (baseline {show(m['baseline_fen'])}, "
-            f"{change:f}%) by {show(m['excess_fen'])}"
+            f"{value} above the cap {cap} (baseline {base}, "
+            f"{change:f}%) by {excess}"
             f"{' (' + p + '%)' if p is not None else ' (zero baseline)'}",
             evidence={"target_result_id": m["id"], "run_id": ctx.run_id,
                       "batch_ids": sorted({b for y in years for b in batches.get((m["unit_id"], y), ())})},
