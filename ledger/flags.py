@@ -18,8 +18,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import polars as pl
 from sqlalchemy import Connection, bindparam, select, update
 
+from ledger.batches import bulk_insert
 from ledger.models import Flag, Unit, utcnow
 
 
@@ -65,6 +67,12 @@ class Context:
 
 
 REGISTRY: dict[str, Rule] = {}
+
+_TEXT = ("rule_code", "category_code", "figures_json", "threshold_json", "policy_ref", "message_zh", "message_en",
+         "evidence_json", "data_status")
+FLAG_SCHEMA = {"id": pl.String, "state": pl.String, "first_run_id": pl.Int64, "created_at": pl.Datetime("us", "UTC"),
+               "rule_version": pl.Int64, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "last_run_id": pl.Int64,
+               "resolved_at": pl.Datetime("us", "UTC"), **dict.fromkeys(_TEXT, pl.String)}
 
 
 def rule(code: str, version: int, policy_ref: str) -> Callable:
@@ -144,9 +152,9 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
         else:
             reactivated += known[fid] == "resolved_by_data"
             updates.append({"flag_id": fid, **values})
-    # executemany: one statement per batch of flags, not one round trip per flag
+    # new flags in bulk (COPY on PostgreSQL, executemany with tuples on SQLite): tens of thousands at scale
     if inserts:
-        conn.execute(t.insert(), inserts)
+        bulk_insert(conn, t, pl.DataFrame(inserts, schema=FLAG_SCHEMA))
     if updates:
         conn.execute(update(t).where(t.c.id == bindparam("flag_id")), updates)
     new = len(inserts)
