@@ -52,7 +52,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+        # Straight to the driver: this runs on every read request, and the full execute path costs ~8%.
+        conn.connection.driver_connection.execute(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN"
+        )
 
 
 def is_sqlite(bind: Engine | Connection) -> bool:

@@ -15,8 +15,10 @@ from cli.common import database_option, database_url
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes (each keeps its own rate-limit counters).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="Log every request (off behind a proxy that logs, or when benchmarking).")
 @click.pass_context
-def command(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def command(ctx: click.Context, host: str, port: int, workers: int, access_log: bool) -> None:
     """Serve the API at /api/v1 (docs at /api/v1/schema) and the public pages."""
     import uvicorn
 
@@ -29,4 +31,4 @@ def command(ctx: click.Context, host: str, port: int, workers: int) -> None:
         os.environ["SUNSHINE_ALLOWED_HOSTS"] = f"127.0.0.1,localhost,::1,{host}"
     click.echo(f"Serving http://{host}:{port}/api/v1 ({url.split('://')[0]}, {workers} worker(s))", err=True)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False, access_log=access_log)
