@@ -127,7 +127,10 @@ def test_csv_and_ndjson_from_the_same_query(api):
 
 
 def test_csv_neutralises_formulas_in_text_but_keeps_negative_amounts_numbers(api):
-    text = api.get("/api/v1/downloads/expenses.csv").content.decode("utf-8-sig")
+    response = api.get("/api/v1/downloads/expenses.csv")
+    assert response.headers["etag"] and "max-age" in response.headers["cache-control"]
+    assert api.get("/api/v1/downloads/expenses.csv", headers={"If-None-Match": response.headers["etag"]}).status_code == 304
+    text = response.content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     payees = {r["amount_fen"]: (r["payee"], r["amount_yuan"]) for r in rows}
     assert payees["123456"] == ("'=HYPERLINK(\"x\")", "1234.56")
