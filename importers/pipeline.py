@@ -33,12 +33,17 @@ creates the batch (with its report), creates unknown units, bulk-inserts the row
 
 On SQLite the write lock (``BEGIN IMMEDIATE``) is held from the first check to the commit, so the
 duplicate checks see exactly what the write lands on; a very large file therefore keeps other
-writers waiting for the length of its import.
+writers waiting for the length of its import. On PostgreSQL imports run side by side: a
+transaction-scoped advisory lock on kind + sha256 (``ledger.batches.lock_file``) is taken before
+``find_published``, so the same file imported at once lands once; new units are inserted with
+``ON CONFLICT DO NOTHING`` so two imports meeting the same new unit code both succeed.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -51,7 +56,7 @@ from importers import duplicates
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
 from importers.problems import Problems
 from ledger import audit, events
-from ledger.batches import bulk_insert, create_batch, ensure_units, find_published, live
+from ledger.batches import bulk_insert, create_batch, ensure_units, find_published, live, lock_file
 from ledger.db import reading, writing
 from ledger.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord
 
@@ -148,9 +153,43 @@ def load_procurement(engine: Engine, frame: pl.DataFrame, problems: Problems, me
 
 def load_normalised(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: Problems,
                     meta: FileMeta, options: Options, stats: dict | None = None) -> Result:
-    """Validate across chunks, then write everything as one batch or nothing at all."""
+    """Validate across chunks, then write everything as one batch or nothing at all.
+
+    A full store (SQLite ``database or disk is full`` / ``max_page_count``, PostgreSQL ``DiskFull``,
+    or no space for the spool) rolls the transaction back and is refused as ``store-full``.
+    """
+    try:
+        return _load(engine, chunks, problems, meta, options, stats)
+    except Exception as exc:  # only a full store is turned into a report; anything else propagates
+        why = _store_full(exc)
+        if why is None:
+            raise
+        problems.add("store-full", detail=why)
+        return Result("refused", None, base_report(meta, stats or {}, problems) | {"status": "refused"})
+
+
+def _store_full(exc: BaseException) -> str | None:
+    """A short reason when ``exc`` means the disk or the database is full, else None.
+
+    Bulk rows go through the driver's own cursor, so the driver's exception arrives unwrapped as
+    often as SQLAlchemy's ``OperationalError`` wrapping it.
+    """
+    err = getattr(exc, "orig", None) or exc
+    if type(err).__name__ == "DiskFull" or getattr(err, "sqlstate", None) == "53100":
+        return "PostgreSQL: could not extend a file, the disk is full"
+    if isinstance(err, sqlite3.OperationalError) and "full" in str(err).lower():
+        return f"SQLite: {err}"
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return "no space left on the device for temporary files"
+    return None
+
+
+def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: Problems,
+          meta: FileMeta, options: Options, stats: dict | None = None) -> Result:
     opener = reading if options.dry_run else writing
     with opener(engine) as conn:
+        if not options.dry_run:
+            lock_file(conn, meta.kind, meta.sha256)  # before find_published: one file lands once
         existing = find_published(conn, meta.kind, meta.sha256)
         if existing is not None and options.supersedes is None:
             report = base_report(meta, stats or {}, problems) | {"status": "unchanged", "batch_id": existing}
@@ -246,7 +285,7 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
             pl.col("detail").fill_null(pl.col("value")).alias("message"),
             pl.col("value").cast(pl.Int64, strict=False).alias("difference_fen"),
         ))
-    events.batch_published(conn, batch_id)
+    events.batch_published(conn, batch_id, role=options.role)
     audit.record(conn, actor=options.submitted_by, role=options.role, action="import.publish",
                  object_type="import_batch", object_id=batch_id,
                  details={"kind": meta.kind, "file": meta.name, "sha256": meta.sha256, "rows": rows,

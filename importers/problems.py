@@ -58,6 +58,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "supersedes-invalid": ("无法替代该批次", "cannot supersede: {detail}"),
     "sheet-not-found": ("找不到工作表", 'no sheet named "{value}"'),
     "sheet-skipped": ("跳过工作表", "sheet skipped: {detail}"),
+    "store-full": ("数据库存储空间已满，未写入任何内容", "the database is out of space; nothing was written ({detail})"),
 }
 
 SCHEMA = {

@@ -12,11 +12,14 @@ import json
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import Connection, Select, Table, and_, func, insert, literal, not_, select
+from sqlalchemy import Connection, Select, Table, and_, func, insert, literal, not_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.models import BudgetLine, ExpenseEntry, ImportBatch, Rollup, Unit, utcnow
 
 COPY_CHUNK_ROWS = 200_000
+SQLITE_CHUNK_ROWS = 100_000  # rows turned into Python tuples at a time
+SQLITE_CACHE_KIB = 256 * 1024  # page cache for a bulk insert (a cap, allocated as used)
 
 
 def superseded_ids() -> Select:
@@ -27,6 +30,26 @@ def superseded_ids() -> Select:
 def live(batch_column):
     """A condition keeping only rows whose batch is not superseded (what the public sees as current)."""
     return not_(batch_column.in_(superseded_ids()))
+
+
+def lock_file(conn: Connection, kind: str, sha256: str) -> None:
+    """Serialise imports of the same file (kind + sha256) until this transaction ends.
+
+    PostgreSQL runs imports concurrently under READ COMMITTED, so two imports of one file would both
+    find no published batch and both land; a transaction-scoped advisory lock makes the second wait
+    for the first to commit (then ``find_published`` sees its batch). SQLite needs nothing: the
+    writing transaction's ``BEGIN IMMEDIATE`` already serialises every writer.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"{kind}:{sha256}"})
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Table, rows: list[dict], key: str) -> None:
+    """``INSERT … ON CONFLICT (key) DO NOTHING``: rows another transaction inserted first are left alone."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
 
 
 def find_published(conn: Connection, kind: str, sha256: str) -> int | None:
@@ -84,34 +107,42 @@ def create_batch(
 def ensure_units(conn: Connection, units: Iterable[tuple[str, str | None]], batch_id: int | None = None) -> dict[str, int]:
     """Map unit codes to ids, creating units the ledger has not seen (named as the file names them).
 
-    ``units`` holds ``(code, name)`` pairs; an existing unit keeps its name.
+    ``units`` holds ``(code, name)`` pairs; an existing unit keeps its name. Safe when two
+    transactions meet the same new code at once: codes are inserted in sorted order (so two imports
+    never wait on each other crosswise) with ``ON CONFLICT (code) DO NOTHING``, then read back.
     """
     wanted = dict(units)
     if not wanted:
         return {}
-    known: dict[str, int] = {}
-    codes = list(wanted)
-    for i in range(0, len(codes), 5000):
-        chunk = codes[i : i + 5000]
-        known.update(conn.execute(select(Unit.code, Unit.id).where(Unit.code.in_(chunk))).all())
+    codes = sorted(wanted)
+    known = _unit_ids(conn, codes)
     missing = [c for c in codes if c not in known]
     if missing:
         now = utcnow()
-        conn.execute(
-            insert(Unit),
-            [{"code": c, "name": wanted[c] or c, "batch_id": batch_id, "created_at": now} for c in missing],
+        insert_ignoring_conflicts(
+            conn, Unit.__table__,
+            [{"code": c, "name": wanted[c] or c, "batch_id": batch_id, "created_at": now} for c in missing], "code",
         )
-        for i in range(0, len(missing), 5000):
-            chunk = missing[i : i + 5000]
-            known.update(conn.execute(select(Unit.code, Unit.id).where(Unit.code.in_(chunk))).all())
+        known.update(_unit_ids(conn, missing))
+    return known
+
+
+def _unit_ids(conn: Connection, codes: list[str]) -> dict[str, int]:
+    known: dict[str, int] = {}
+    for i in range(0, len(codes), 5000):
+        chunk = codes[i : i + 5000]
+        known.update(conn.execute(select(Unit.code, Unit.id).where(Unit.code.in_(chunk))).all())
     return known
 
 
 def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     """Insert every row of ``frame`` (columns named as the table's) and return the row count.
 
-    SQLite: ``executemany`` with tuples; dates and datetimes become ISO text in polars first.
-    PostgreSQL: ``COPY … FROM STDIN (FORMAT csv)`` in chunks.
+    SQLite: one prepared ``INSERT`` and ``executemany`` over tuples, ``SQLITE_CHUNK_ROWS`` at a time,
+    built column-wise (``zip`` over ``Series.to_list()``: a third cheaper than ``iter_rows``); dates
+    and datetimes become ISO text in polars first. The connection's page cache is raised to
+    ``SQLITE_CACHE_KIB`` first (see ``_sqlite_cache``). PostgreSQL: ``COPY … FROM STDIN (FORMAT csv)``
+    in chunks.
     """
     if frame.height == 0:
         return 0
@@ -123,7 +154,14 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         )
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         raw = conn.connection.driver_connection
-        raw.executemany(sql, frame.iter_rows())
+        _sqlite_cache(raw)
+        cur = raw.cursor()
+        try:
+            for start in range(0, frame.height, SQLITE_CHUNK_ROWS):
+                part = frame.slice(start, SQLITE_CHUNK_ROWS)
+                cur.executemany(sql, zip(*(part.get_column(c).to_list() for c in columns), strict=True))
+        finally:
+            cur.close()
         return frame.height
     raw = conn.connection.driver_connection
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
@@ -133,6 +171,21 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
             frame.slice(start, COPY_CHUNK_ROWS).write_csv(buf, include_header=False, null_value="\\N")
             copy.write(buf.getvalue())
     return frame.height
+
+
+def _sqlite_cache(raw) -> None:
+    """Give this connection a page cache of ``SQLITE_CACHE_KIB`` (never shrink a larger one).
+
+    The default 2 MB cannot hold ``expense_entry``'s composite index, which rows in file order update
+    at random places: with 256 MB the insert of 1M rows takes about a third less CPU. It is only a cap
+    (pages are allocated as they are read), it changes nothing about durability (WAL and
+    ``synchronous=FULL`` stay), and it stays for the connection's life, so the publish hooks that read
+    the batch back in the same transaction find its pages cached.
+    """
+    (current,) = raw.execute("PRAGMA cache_size").fetchone()
+    size_kib = -current if current < 0 else current * raw.execute("PRAGMA page_size").fetchone()[0] // 1024
+    if size_kib < SQLITE_CACHE_KIB:
+        raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def refresh_rollups(conn: Connection, batch_id: int) -> None:

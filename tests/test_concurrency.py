@@ -56,14 +56,7 @@ def _run_all(db_url, files):
                 p.kill()
 
 
-PG_SAME_FILE = ("importers.pipeline checks find_published without a lock on PostgreSQL (READ COMMITTED): "
-                "the same file imported at once lands several times, and concurrent ensure_units inserts "
-                "of the same new unit code fail with a UniqueViolation traceback; routed to the importer owner")
-
-
-def test_the_same_file_eight_times_at_once_makes_one_batch(engine, db_url, tmp_path, backend):
-    if backend == "postgres":
-        pytest.xfail(PG_SAME_FILE)
+def test_the_same_file_eight_times_at_once_makes_one_batch(engine, db_url, tmp_path):
     path = expenses_csv(tmp_path / "same.csv", ROWS, "same")
     reader = Reader(db_url)
     reader.start()
@@ -78,20 +71,52 @@ def test_the_same_file_eight_times_at_once_makes_one_batch(engine, db_url, tmp_p
 
 
 def test_eight_different_files_for_one_unit_and_year_all_land(engine, db_url, tmp_path):
-    files = [expenses_csv(tmp_path / f"f{i}.csv", ROWS, f"f{i}", unit_count=1) for i in range(9)]
-    # The unit is known before the race (see PG_SAME_FILE for the first-sight race on PostgreSQL).
-    assert _run_all(db_url, files[8:])[0][0] == 0
-    files = files[:8]
+    # The unit is new to the ledger: all eight meet it for the first time at once.
+    files = [expenses_csv(tmp_path / f"f{i}.csv", ROWS, f"f{i}", unit_count=1) for i in range(8)]
     reader = Reader(db_url)
     reader.start()
     results = _run_all(db_url, files)
     reader.stop.set()
     reader.join()
     assert [code for code, _o, _e in results] == [0] * 8, [e[-500:] for _c, _o, e in results]
-    assert assert_store_consistent(engine) == 9
+    assert assert_store_consistent(engine) == 8
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*), sum(amount_fen), count(DISTINCT voucher_no) FROM expense_entry")).one() \
-            == (9 * ROWS, 9 * expected_fen(ROWS), 9 * ROWS)
+            == (8 * ROWS, 8 * expected_fen(ROWS), 8 * ROWS)
         assert conn.execute(text("SELECT count(*) FROM unit")).scalar() == 1
-        assert conn.execute(text("SELECT sum(amount_fen) FROM rollup WHERE measure = 'actual'")).scalar() == 9 * expected_fen(ROWS)
+        assert conn.execute(text("SELECT sum(amount_fen) FROM rollup WHERE measure = 'actual'")).scalar() == 8 * expected_fen(ROWS)
     assert reader.torn == [] and reader.snapshots > 0
+
+
+def test_ensure_units_from_many_transactions_at_once(engine, db_url):
+    """Eight writers meet the same new unit codes, each listing them in its own order: one row per code."""
+    import random
+
+    from ledger.batches import ensure_units
+    from ledger.db import writing
+
+    codes = [f"N{i:03d}" for i in range(300)]
+    errors: list[BaseException] = []
+    seen: list[dict] = []
+
+    def work(seed):
+        local = make_engine(db_url)
+        order = codes[:]
+        random.Random(seed).shuffle(order)
+        try:
+            with writing(local) as conn:
+                seen.append(ensure_units(conn, [(c, f"单位{c}") for c in order]))
+        except BaseException as exc:  # any error at all is the failure tested for
+            errors.append(exc)
+        finally:
+            local.dispose()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(seen) == 8 and all(s == seen[0] for s in seen) and sorted(seen[0]) == codes
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*), count(DISTINCT code) FROM unit")).one() == (300, 300)

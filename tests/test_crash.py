@@ -6,7 +6,6 @@ committed. After every kill: the database passes its integrity check, every batc
 ``verify`` passes; at the end the next import succeeds. Set ``SUNSHINE_CRASH_SEED`` to replay a run.
 """
 
-import json
 import os
 import random
 import signal
@@ -14,8 +13,11 @@ import subprocess
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
+from importers.pipeline import Options
+from importers.run import import_file
+from ledger.db import make_engine
 from tests.import_support import SUNSHINE, assert_store_consistent, expected_fen, expenses_csv, sunshine
 
 SEED = int(os.environ.get("SUNSHINE_CRASH_SEED", "20261121"))
@@ -73,37 +75,47 @@ def test_sigkill_during_large_imports(engine, db_url, tmp_path):
     _crash_test(engine, db_url, tmp_path, kills=60, rows=100_000)
 
 
+def _assert_refused_as_full(result, db_url):
+    assert result.status == "refused", result.report
+    listed = result.report["problems"]["listed"]
+    assert [p["code"] for p in listed] == ["store-full"], listed
+    assert "out of space" in listed[0]["message_en"] and "已满" in listed[0]["message_zh"]
+    plain = make_engine(db_url)
+    try:
+        assert assert_store_consistent(plain) == 0  # nothing left behind: no batch, no rows, no leaf
+        with plain.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM unit")).scalar() == 0
+            assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 0
+    finally:
+        plain.dispose()
+
+
 def test_disk_full_during_an_import_is_reported_plainly_and_leaves_nothing(backend, db_url, tmp_path):
-    if backend != "sqlite":
-        pytest.skip("max_page_count is SQLite's way to simulate a full disk")
-    from sqlalchemy import event
+    """SQLite: a real full database (``max_page_count``); PostgreSQL: the server's own DiskFull (53100).
 
-    from importers.pipeline import Options
-    from importers.run import import_file
-    from ledger.db import make_engine
-
+    PostgreSQL cannot be given a small disk from a test, so a trigger raises the very error the server
+    raises when it cannot extend a file; the import sees what it would see on a full disk.
+    """
     small = make_engine(db_url)
-    with small.connect() as conn:
-        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    if backend == "sqlite":
+        with small.connect() as conn:
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
 
-    @event.listens_for(small, "connect")
-    def _cap(dbapi_conn, _record):
-        dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 40}")
+        @event.listens_for(small, "connect")
+        def _cap(dbapi_conn, _record):
+            dbapi_conn.execute(f"PRAGMA max_page_count = {pages + 40}")
 
-    small.dispose()
+        small.dispose()
+    else:
+        with small.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$")
+            conn.exec_driver_sql("CREATE TRIGGER test_disk_full BEFORE INSERT ON expense_entry "
+                                 "FOR EACH STATEMENT EXECUTE FUNCTION test_disk_full()")
     path = expenses_csv(tmp_path / "big.csv", 20_000, "full")
     try:
         result = import_file(small, "expenses", path, Options(submitted_by="clerk"))
-    except Exception as exc:  # what the clerk would see: the exception's first line
+    finally:
         small.dispose()
-        plain = make_engine(db_url)
-        assert assert_store_consistent(plain) == 0  # nothing left behind, even so
-        plain.dispose()
-        pytest.xfail(f"importers.run.import_file raises {type(exc).__name__} ({str(exc).splitlines()[0]}) on a full "
-                     "disk instead of a refused report; routed to the importer owner")
-    assert result.status == "refused"
-    assert "full" in json.dumps(result.report, ensure_ascii=False)
-    small.dispose()
-    plain = make_engine(db_url)
-    assert assert_store_consistent(plain) == 0
-    plain.dispose()
+    _assert_refused_as_full(result, db_url)
