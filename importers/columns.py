@@ -83,7 +83,15 @@ KINDS["disclosure"] = (
        for m, zh in (("budget", "预算数"), ("actual", "决算数")) for item, name in DISCLOSURE_ITEMS}
     | {k: ("count", [*v, k]) for k, v in DISCLOSURE_COUNTS.items()}
 )
+KINDS["units"] = {
+    "unit_code": COMMON["unit_code"],
+    "unit_name": COMMON["unit_name"],
+    "parent_code": ("code", ["上级单位编码", "上级单位代码", "上级编码", "parent_code", "parent code", "parent"]),
+    "level": ("text", ["级次", "单位级次", "级别", "层级", "level"]),
+    "region": ("text", ["地区", "行政区划", "区域", "region"]),
+}
 REQUIRED = {
+    "units": ["unit_code", "unit_name"],
     "expenses": ["unit_code", "fiscal_year", "category", "amount"],
     "budgets": ["unit_code", "fiscal_year", "category", "amount"],
     "procurement": ["unit_code", "fiscal_year", "method"],

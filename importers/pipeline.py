@@ -92,6 +92,7 @@ class Options:
     dry_run: bool = False
     supersedes: int | None = None
     allow_duplicates: bool = False
+    update_units: bool = False  # units kind: apply attributes that differ from the ledger (else held)
     progress: Callable[[str, int], None] | None = None  # (phase, rows) for a progress bar
 
 
@@ -115,6 +116,19 @@ def conform(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     return frame.select(
         [(pl.col(c) if c in frame.columns else pl.lit(None)).cast(types.get(c, pl.String)).alias(c) for c in columns]
     )
+
+
+def _refuse_nul(frame: pl.DataFrame, problems: Problems) -> pl.DataFrame:
+    """Report text cells holding NUL (PostgreSQL cannot store it, so no dialect may) and blank them out."""
+    cols = [c for c, t in frame.schema.items() if t == pl.String and c != "sheet"]
+    has = [pl.col(c).str.contains("\x00", literal=True).fill_null(False) for c in cols]
+    if not cols or not frame.select(pl.any_horizontal(has).any()).item():
+        return frame
+    for c in cols:
+        for sheet, row, value in frame.filter(pl.col(c).str.contains("\x00", literal=True)).select(
+                "sheet", "source_row", c).iter_rows():
+            problems.add("text-nul", sheet=sheet, row=row, column=c, value=value.replace("\x00", "\\x00")[:80])
+    return frame.with_columns(pl.col(c).str.replace_all("\x00", "", literal=True) for c in cols)
 
 
 class Spool:
@@ -158,8 +172,13 @@ def load_normalised(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], p
     A full store (SQLite ``database or disk is full`` / ``max_page_count``, PostgreSQL ``DiskFull``,
     or no space for the spool) rolls the transaction back and is refused as ``store-full``.
     """
+    return guard_store_full(problems, meta, stats, lambda: _load(engine, chunks, problems, meta, options, stats))
+
+
+def guard_store_full(problems: Problems, meta: FileMeta, stats: dict | None, load: Callable[[], Result]) -> Result:
+    """Run ``load``; a full store (its transaction rolled back) becomes a ``store-full`` refusal."""
     try:
-        return _load(engine, chunks, problems, meta, options, stats)
+        return load()
     except Exception as exc:  # only a full store is turned into a report; anything else propagates
         why = _store_full(exc)
         if why is None:
@@ -202,7 +221,7 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             normalised_rows = 0
             for chunk in chunks:
                 for table, frame in chunk.items():
-                    frame = conform(frame, TABLES[table][1])
+                    frame = _refuse_nul(conform(frame, TABLES[table][1]), problems)
                     frame = found.mark(table, frame)
                     spool.add(table, frame)
                     normalised_rows += frame.height

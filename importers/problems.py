@@ -58,6 +58,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "supersedes-invalid": ("无法替代该批次", "cannot supersede: {detail}"),
     "sheet-not-found": ("找不到工作表", 'no sheet named "{value}"'),
     "sheet-skipped": ("跳过工作表", "sheet skipped: {detail}"),
+    "unit-code-repeated": ("单位编码在第 {detail} 行已出现", "unit code {value} already appears in row {detail}"),
+    "parent-invalid": ("上级单位无效：{detail}", "parent unit {value} is not valid: {detail}"),
+    "level-unknown": ("未知级次“{value}”（按原样保存）", 'unknown level "{value}" (kept as written)'),
+    "unit-added": ("补充单位信息：{detail}", "unit information added where the ledger had none: {detail}"),
+    "unit-changed": ("单位信息变更：{detail}", "unit differs from the ledger: {detail}"),
+    "text-nul": ("文本含有 NUL 控制字符", "the text holds a NUL character (\\x00), which cannot be stored"),
     "store-full": ("数据库存储空间已满，未写入任何内容", "the database is out of space; nothing was written ({detail})"),
 }
 

@@ -26,7 +26,7 @@ from ledger.db import reading
 from ledger.models import Category
 from ledger.money import format_amount
 
-TABULAR_KINDS = ("expenses", "budgets", "disclosure", "procurement")
+TABULAR_KINDS = ("expenses", "budgets", "disclosure", "procurement", "units")
 CATEGORY_ALIASES = {
     "因公出国费": "overseas_travel", "因公出国(境)经费": "overseas_travel", "出国费": "overseas_travel",
     "公务接待费": "reception", "接待费": "reception", "公务用车购置费": "vehicle_purchase",
@@ -92,8 +92,24 @@ class TotalsCheck:
                 self.base[f] += int(cs["cs"][-1])
 
 
+def report_placement(problems: Problems, sheet, placement, kind: str) -> bool:
+    """Report a sheet's unplaced, repeated and missing columns; False when the sheet cannot be read."""
+    for h in placement.unplaced:
+        problems.add("column-unplaced", sheet=sheet.name, row=sheet.header_row, column=h, value=h, severity="warning")
+    for h in placement.duplicates:
+        problems.add("column-duplicate", sheet=sheet.name, row=sheet.header_row, column=h, value=h)
+    for f in placement.missing:
+        known = " / ".join(KINDS[kind][f][1][:2])
+        problems.add("column-missing", sheet=sheet.name, row=sheet.header_row, column=f, value=f"{f} ({known})")
+    return not (placement.missing or placement.duplicates)
+
+
 def import_file(engine: Engine, kind: str, path: Path, options: Options, read: ReadOptions | None = None) -> Result:
     """Import ``path`` as ``kind``; returns the result with its report (nothing written unless loaded)."""
+    if kind == "units":  # reference data, not rows of a batch: see importers.units
+        from importers.units import import_units
+
+        return import_units(engine, path, options, read)
     read = read or ReadOptions()
     path = Path(path)
     problems = Problems(path.name)
@@ -113,16 +129,7 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
             contexts = []
             for sheet in opened.sheets:
                 placement = place(sheet.headers, kind, mapping)
-                for h in placement.unplaced:
-                    problems.add("column-unplaced", sheet=sheet.name, row=sheet.header_row, column=h, value=h,
-                                 severity="warning")
-                for h in placement.duplicates:
-                    problems.add("column-duplicate", sheet=sheet.name, row=sheet.header_row, column=h, value=h)
-                for f in placement.missing:
-                    known = " / ".join(KINDS[kind][f][1][:2])
-                    problems.add("column-missing", sheet=sheet.name, row=sheet.header_row, column=f,
-                                 value=f"{f} ({known})")
-                if placement.missing or placement.duplicates:
+                if not report_placement(problems, sheet, placement, kind):
                     continue
                 amount_fields = [f for f, (t, _) in KINDS[kind].items() if t == "amount" and f in placement.fields]
                 fallback = read.amount_unit or sheet.unit_hint or (mapping.amount_unit if mapping else None) or "yuan"

@@ -160,11 +160,11 @@ def test_broken_ocds_ends_in_a_report(engine, tmp_path):
 
 # Found by this fuzz on 2026-11-21 and since fixed in importers/sources.py and importers/safety.py: each
 # input below once escaped as an exception (_csv.Error, zipfile.BadZipFile, zlib.error, OSError).
-def _refused_cleanly(engine, tmp_path, suffix, data) -> list[str]:
+def _refused_cleanly(engine, tmp_path, suffix, data, kind="expenses") -> list[str]:
     path = tmp_path / f"case{suffix}"
     path.write_bytes(data)
     before = _state(engine)
-    result = import_file(engine, "expenses", path, Options(submitted_by="fuzz"))
+    result = import_file(engine, kind, path, Options(submitted_by="fuzz"))
     assert result.status == "refused", result.report
     listed = result.report["problems"]["listed"]
     assert listed and all(p["code"] and p["message_en"] and p["message_zh"] for p in listed), listed
@@ -187,6 +187,14 @@ def test_regression_csv_bare_cr_in_unquoted_field(engine, tmp_path):
     assert result.status in ("loaded", "refused"), result.report
     if result.status == "refused":
         assert result.report["problems"]["listed"] and _state(engine) == before
+
+
+@pytest.mark.parametrize("kind", ["expenses", "disclosure", "procurement"])
+def test_regression_nul_in_a_cell(engine, tmp_path, kind):
+    """Found by the long run on PostgreSQL: a NUL opening a line reached the duplicate query (DataError)."""
+    data = csv_bytes(kind).replace(b"\n", b"\n\x00", 1)
+    codes = _refused_cleanly(engine, tmp_path, ".csv", data, kind)
+    assert "text-nul" in codes or codes == ["file-unreadable"], codes
 
 
 def test_regression_xlsx_truncated_zip(engine, tmp_path):

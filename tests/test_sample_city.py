@@ -203,4 +203,5 @@ def test_load_sample_script(db_url, tmp_path):
     run = subprocess.run(["bash", str(ROOT / "scripts" / "load-sample"), str(tmp_path / "sample")], env=env,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.count(": loaded as batch") == 5 and "REFUSED" not in run.stdout
+    # six batches: units.csv first (levels, parents, regions), then budgets, expenses, disclosure, procurement, OCDS
+    assert run.stdout.count(": loaded as batch") == 6 and "REFUSED" not in run.stdout

@@ -15,7 +15,7 @@ import click
 
 from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json
 
-KINDS = ["expenses", "budgets", "disclosure", "procurement", "ocds"]
+KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds"]
 
 
 class _Progress:
@@ -66,6 +66,9 @@ def _print_text(result) -> None:
         click.echo(f"  {source}, rows read {rows.get('read', 0)}, loaded {rows.get('loaded', 0)}, "
                    f"blank {rows.get('blank', 0)}, total rows {rows.get('total_rows', 0)}, held {rows.get('held', 0)}, "
                    f"already in ledger {rows.get('skipped_existing', 0)}")
+        if r.get("units"):
+            u = r["units"]
+            click.echo(f"  units created {u['created']}, updated {u['updated']}, held {u['held']}, unchanged {u['unchanged']}")
         for table, by_currency in (r.get("totals") or {}).items():
             from ledger.money import format_yuan
 
@@ -94,12 +97,14 @@ def _print_text(result) -> None:
 @click.option("--columns", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               metavar="MAPPING.toml", help="Map the file's own headers and category labels onto ours.")
 @click.option("--allow-duplicates", is_flag=True, help="Load duplicate lines and probable duplicates anyway.")
+@click.option("--update-units", is_flag=True,
+              help="units: apply names, parents, levels and regions that differ from the ledger (else held, reported).")
 @database_option
 @json_option
 @click.pass_context
 def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, sheet, supersedes, mapping,
-            allow_duplicates, as_json):
-    """Import FILE(s) of KIND (expenses, budgets, disclosure, procurement, ocds); one batch per file."""
+            allow_duplicates, update_units, as_json):
+    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds); one batch per file."""
     from importers.pipeline import Options
     from importers.run import ReadOptions, import_file
     from ledger.db import make_engine
@@ -112,7 +117,7 @@ def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, shee
         for path in files:
             progress = _Progress(not as_json and sys.stderr.isatty(), path.name)
             options = Options(submitted_by=submitted_by or getpass.getuser(), dry_run=dry_run, supersedes=supersedes,
-                              allow_duplicates=allow_duplicates, progress=progress)
+                              allow_duplicates=allow_duplicates, update_units=update_units, progress=progress)
             read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping)
             try:
                 if kind == "ocds":
