@@ -99,6 +99,8 @@ def _check_rows(t: Rows, res: dict) -> None:
         t.add("`sunshine check` (s), whole command", backend, _n(ours, 2),
               "the same polars query, in process (s)", _n(peer, 2), ours / peer, "(stricter)", None)
         t.add("`sunshine check` again, data unchanged (s)", backend, _n(check["again"]["seconds"], 2))
+        if check["ours"].get("peak_rss"):
+            t.add("peak RSS of `sunshine check` (MB)", backend, _n(check["ours"]["peak_rss"] / MB))
         if "entries_in_db" in check:
             t.add("…expense entries in the ledger when checked", backend, _n(check["entries_in_db"]))
 
