@@ -316,7 +316,7 @@ def latest_run_id(conn: Connection, year: int | None = None) -> int | None:
 
 
 def target_results(conn: Connection, run_id: int | None = None, *, year: int | None = None,
-                   status: str | None = None, unit: str | None = None) -> list[dict]:
+                   status: str | None = None, unit: str | None = None, limit: int | None = None) -> list[dict]:
     """Stored results of a run (default: the latest covering ``year``) as plain dicts, ordered for reading.
 
     Each dict: target_id, title, source_document, unit_code, unit_name, fiscal_year, status,
@@ -339,6 +339,8 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
         q = q.where(r.c.status == status)
     if unit:
         q = q.where(u.c.code == unit)
+    if limit is not None:
+        q = q.limit(limit)
     out = []
     for m in conn.execute(q).mappings():
         d = json.loads(m["detail_json"] or "{}")

@@ -66,3 +66,21 @@ def test_a_missing_threshold_stops_the_check_and_names_the_key(engine, db_url, m
     out = invoke(db_url, "check", "--json")
     assert out.exit_code == 1
     assert json.loads(out.output)["error"] == f"{config}: [flags.split_purchase] has no 'window_days'"
+
+
+def test_check_text_lists_a_screenful_of_misses_and_counts_the_rest(engine, db_url, monkeypatch, tmp_path):
+    import cli.commands.check as check_cmd
+
+    monkeypatch.setattr(check_cmd, "MAX_LISTED", 1)
+    load_ledger(engine, """
+        unit year category  budget actual
+        U1   2008 reception 10000  10000
+        U1   2009 reception 10000  9000
+        U2   2008 reception 10000  10000
+        U2   2009 reception 10000  9500
+    """, submitted_by="clerk")
+    assert invoke(db_url, "targets", "load", str(ROOT / "policies" / "changde-2009.toml")).exit_code == 0
+    out = invoke(db_url, "check").output
+    # Reception must fall to 8,000 元 (−20%): both units miss; one is listed, the other counted.
+    assert out.count("  missed  ") == 1
+    assert "… and 1 more missed" in out

@@ -10,6 +10,8 @@ from ledger.db import make_engine, reading, writing
 from ledger.money import format_wan
 from ledger.thresholds import ConfigError, load_flag_config
 
+MAX_LISTED = 50
+
 
 @click.command("check")
 @click.option("--year", type=int, default=None, help="Only this fiscal year (default: every year in scope).")
@@ -34,9 +36,9 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
             summary = run_checks(conn, year=year, config=config, actor=actor)
     except ConfigError as exc:
         refuse(str(exc), as_json)
-    with reading(engine) as conn:
-        results = target_results(conn, summary.run_id, year=year)
     if as_json:
+        with reading(engine) as conn:
+            results = target_results(conn, summary.run_id, year=year)
         print_json({"ok": True, "run_id": summary.run_id, "reused": summary.reused, "fingerprint": summary.fingerprint,
                     "fiscal_year": year, "results": summary.results, "flags": summary.flags, "targets": results})
         return
@@ -45,9 +47,13 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
                f"{r.get('met', 0)} met, {r.get('missed', 0)} missed, {r.get('insufficient_data', 0)} insufficient_data")
     f = summary.flags
     click.echo(f"flags: {f.get('raised', 0)} raised ({f.get('new', 0)} new), {f.get('resolved', 0)} resolved by data")
-    for x in results:
-        if x["status"] == "missed":
-            fmt = (lambda v: f"{format_wan(v)}万元") if x["measure_unit"] == "fen" else (
-                lambda v, u=x["measure_unit"]: f"{v / 1000:g} {u}")
-            click.echo(f"  missed  {x['target_id']}  {x['unit_code']} {x['fiscal_year']}: {fmt(x['value'])} > cap "
-                       f"{fmt(x['cap'])} (+{fmt(x['excess'])}, {x['excess_pct'] if x['excess_pct'] is not None else 'n/a'}%)")
+    # Text lists the misses only, a screenful at most: at national scale a run holds millions of results.
+    with reading(engine) as conn:
+        missed = target_results(conn, summary.run_id, year=year, status="missed", limit=MAX_LISTED)
+    for x in missed[:MAX_LISTED]:
+        fmt = (lambda v: f"{format_wan(v)}万元") if x["measure_unit"] == "fen" else (
+            lambda v, u=x["measure_unit"]: f"{v / 1000:g} {u}")
+        click.echo(f"  missed  {x['target_id']}  {x['unit_code']} {x['fiscal_year']}: {fmt(x['value'])} > cap "
+                   f"{fmt(x['cap'])} (+{fmt(x['excess'])}, {x['excess_pct'] if x['excess_pct'] is not None else 'n/a'}%)")
+    if r.get("missed", 0) > MAX_LISTED:
+        click.echo(f"  … and {r['missed'] - MAX_LISTED} more missed: `sunshine check --json` or /api/v1/target-results")
