@@ -10,17 +10,17 @@ both row numbers are reported (two identical lunches can be real: the user confi
 - procurement: the same ``release_id`` and ``release_date`` is already imported and skipped; else
   the same unit and project code; else the same unit, year, title, contract amount and supplier.
 
-Matches are held back (not loaded, reported with the batch that has them) unless allowed.
+Matches are held back (not loaded, reported with the batch that has them) unless allowed. The
+database finds them: each chunk's keys go into a TEMP table joined against the ledger (``_matches``),
+so memory does not grow with the ledger; ``ix_expense_entry_unit_voucher`` serves the 凭证号 key.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, and_, func, select, text
 
-from ledger.batches import live
+from ledger.batches import bulk_insert, live
 from ledger.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
 
 EXCLUDED_FROM_HASH = {"sheet", "source_row"}
@@ -37,16 +37,6 @@ DUP_CODES = {"held": 1, "skip": 2}  # 0 = neither, in the compact index
 MODELS = {"expense": ExpenseEntry, "budget": BudgetLine, "procurement": ProcurementRecord}
 
 
-def _utc_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S")
-
-
 class Finder:
     def __init__(self, conn: Connection, exclude_batch: int | None = None):
         self.conn = conn
@@ -57,33 +47,67 @@ class Finder:
         self.unit_frames: list[pl.DataFrame] = []
         self.tables: set[str] = set()
 
-    def _existing(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    def _matches(self, table: str, key: list[str], candidates: pl.DataFrame, units: list[str],
+                 years: list[int]) -> pl.DataFrame:
+        """``__i`` and the lowest live ``batch_id`` of the rows in the ledger that share ``key``.
+
+        The database does the join: the candidates' key columns go into a TEMP table (bulk: executemany
+        or COPY) that is joined against live rows of ``table`` whose unit and year the chunk has, so
+        memory stays that of the chunk however large the ledger is. Only matching rows come back.
+        """
+        out_schema = {"__i": pl.Int64, "batch_id": pl.Int64}
+        if not candidates.height or not years:
+            return pl.DataFrame(schema=out_schema)
         model = MODELS[table]
-        codes = frame["unit_code"].drop_nulls().unique().to_list()
-        years = frame["fiscal_year"].drop_nulls().unique().to_list()
-        cols = sorted({c for key in KEYS[table] for c in key} - {"unit_code"})
-        out = []
-        for i in range(0, len(codes), 5000):
-            q = (select(Unit.code, model.batch_id, *[getattr(model, c) for c in cols])
-                 .join(Unit, Unit.id == model.unit_id)
-                 .where(and_(Unit.code.in_(codes[i:i + 5000]), model.fiscal_year.in_(years), live(model.batch_id))))
-            if self.exclude is not None:
-                q = q.where(model.batch_id != self.exclude)
-            out.extend(self.conn.execute(q).all())
-        schema = {"unit_code": pl.String, "batch_id": pl.Int64} | {c: frame.schema[c] for c in cols}
-        if "release_date" in schema:
-            schema["release_date"] = pl.String
-            idx = 2 + cols.index("release_date")
-            out = [(*r[:idx], _utc_text(r[idx]), *r[idx + 1:]) for r in out]
-        return pl.DataFrame(out, schema=schema, orient="row")
+        probe = Table(f"dup_probe_{table}", MetaData(), Column("__i", BigInteger),
+                      *[Column(c, String if c in ("unit_code", "release_date") else model.__table__.c[c].type)
+                        for c in key], prefixes=["TEMPORARY"])
+        codes = Table(f"dup_units_{table}", MetaData(), Column("code", String), prefixes=["TEMPORARY"])
+        pg = self.conn.dialect.name == "postgresql"
+        # no try/finally: an error rolls the transaction back, and the TEMP tables with it
+        probe.create(self.conn)
+        bulk_insert(self.conn, probe, candidates.select("__i", *key))
+        e, t = model.__table__, probe.c
+        # ``+ 0``: without statistics SQLite would drive the join from the year index (every ledger row of
+        # those years) instead of from the probe rows through the (unit_id, …) indexes
+        conds = [(e.c.fiscal_year + 0).in_(years), live(e.c.batch_id)]
+        if self.exclude is not None:
+            conds.append(e.c.batch_id != self.exclude)
+        for c in key:
+            if c == "unit_code":
+                continue  # joined through ``unit`` below
+            if c == "release_date":  # compared as UTC text to the second, as the file's side is
+                text_of = (func.to_char(func.timezone("UTC", e.c.release_date), 'YYYY-MM-DD"T"HH24:MI:SS') if pg
+                           else func.strftime("%Y-%m-%dT%H:%M:%S", e.c.release_date))
+                conds.append(text_of.is_not_distinct_from(t.release_date))
+            elif e.c[c].nullable:
+                conds.append(e.c[c].is_not_distinct_from(t[c]))
+            else:  # the ledger side is never null, so ``=`` means the same and lets an index serve it
+                conds.append(e.c[c] == t[c])
+        q = select(t["__i"], func.min(e.c.batch_id)).select_from(probe)
+        if "unit_code" in key:
+            q = q.join(Unit, Unit.code == t.unit_code).join(e, and_(e.c.unit_id == Unit.id, *conds))
+        else:  # only the chunk's units, as for the other keys
+            q = q.join(e, and_(*conds)).join(Unit, Unit.id == e.c.unit_id)
+            codes.create(self.conn)
+            bulk_insert(self.conn, codes, pl.DataFrame({"code": units}, schema={"code": pl.String}))
+            q = q.where(Unit.code.in_(select(codes.c.code)))
+        if pg:
+            self.conn.execute(text(f"ANALYZE {probe.name}"))
+        rows = self.conn.execute(q.group_by(t["__i"]).order_by(t["__i"])).all()
+        probe.drop(self.conn)
+        if "unit_code" not in key:
+            codes.drop(self.conn)
+        return pl.DataFrame(rows, schema=out_schema, orient="row")
 
     def mark(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
         """Add ``__dup`` (null, ``held`` or ``skip``) to a normalised chunk and remember what was seen."""
         hashed = [c for c in frame.columns if c not in EXCLUDED_FROM_HASH]
         frame = frame.with_columns(pl.struct(hashed).hash(seed=7).alias("__hash"), pl.int_range(pl.len()).alias("__i"))
         dup = pl.Series("__dup", [None] * frame.height, dtype=pl.String)
-        existing = self._existing(table, frame) if frame.height else None
-        if existing is not None and existing.height:
+        if frame.height:
+            units = frame["unit_code"].drop_nulls().unique().sort().to_list()
+            years = frame["fiscal_year"].drop_nulls().unique().sort().to_list()
             probe = frame
             if "release_date" in frame.columns:
                 probe = frame.with_columns(pl.col("release_date").dt.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -94,8 +118,8 @@ class Finder:
                 has = pl.col([c for c in key if c != "unit_code"][0]).is_not_null()
                 candidates = remaining.filter(has) if n < len(KEYS[table]) - 1 else remaining
                 remaining = remaining.filter(~has) if n < len(KEYS[table]) - 1 else remaining.clear()
-                m = candidates.join(existing.select([*key, "batch_id"]).unique(key), on=key, how="inner",
-                                    nulls_equal=True)
+                m = candidates.join(self._matches(table, key, candidates, units, years), on="__i", how="inner",
+                                    maintain_order="left")
                 code = "already-imported" if key[0] == "release_id" else "probable-duplicate"
                 hits.append(m.select("__i", "sheet", "source_row", pl.lit(code).alias("code"),
                                      pl.format("batch {}", pl.col("batch_id")).alias("detail")))

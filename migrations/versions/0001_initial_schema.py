@@ -402,6 +402,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_expense_entry_unit_year_category", ["unit_id", "fiscal_year", "category_code"], unique=False
         )
+        batch_op.create_index("ix_expense_entry_unit_voucher", ["unit_id", "voucher_no"], unique=False)
 
     op.create_table(
         "flag",
@@ -630,6 +631,7 @@ def downgrade() -> None:
 
     op.drop_table("flag")
     with op.batch_alter_table("expense_entry", schema=None) as batch_op:
+        batch_op.drop_index("ix_expense_entry_unit_voucher")
         batch_op.drop_index("ix_expense_entry_unit_year_category")
         batch_op.drop_index(batch_op.f("ix_expense_entry_fiscal_year"))
         batch_op.drop_index(batch_op.f("ix_expense_entry_batch_id"))
