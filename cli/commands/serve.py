@@ -17,8 +17,11 @@ from cli.common import database_option, database_url
               help="Worker processes (each keeps its own rate-limit counters).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="Log every request (off behind a proxy that logs, or when benchmarking).")
+@click.option("--behind-proxy", "proxy_ips", default=None, metavar="IPS",
+              help="Trust X-Forwarded-For from these proxy addresses (comma-separated), so rate limits "
+                   "see each real client instead of the proxy.")
 @click.pass_context
-def command(ctx: click.Context, host: str, port: int, workers: int, access_log: bool) -> None:
+def command(ctx: click.Context, host: str, port: int, workers: int, access_log: bool, proxy_ips: str | None) -> None:
     """Serve the API at /api/v1 (docs at /api/v1/schema) and the public pages."""
     import uvicorn
 
@@ -31,4 +34,5 @@ def command(ctx: click.Context, host: str, port: int, workers: int, access_log: 
         os.environ["SUNSHINE_ALLOWED_HOSTS"] = f"127.0.0.1,localhost,::1,{host}"
     click.echo(f"Serving http://{host}:{port}/api/v1 ({url.split('://')[0]}, {workers} worker(s))", err=True)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
-                proxy_headers=False, server_header=False, access_log=access_log)
+                proxy_headers=bool(proxy_ips), forwarded_allow_ips=proxy_ips, server_header=False,
+                access_log=access_log)
