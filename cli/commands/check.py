@@ -46,7 +46,10 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
     click.echo(f"run {summary.run_id}{' (unchanged data: reused)' if summary.reused else ''}: "
                f"{r.get('met', 0)} met, {r.get('missed', 0)} missed, {r.get('insufficient_data', 0)} insufficient_data")
     f = summary.flags
-    click.echo(f"flags: {f.get('raised', 0)} raised ({f.get('new', 0)} new), {f.get('resolved', 0)} resolved by data")
+    if summary.reused:  # the stored summary's "new" counts belong to the run that made it, not to this one
+        click.echo(f"flags: {f.get('raised', 0)} raised, unchanged since run {summary.run_id}")
+    else:
+        click.echo(f"flags: {f.get('raised', 0)} raised ({f.get('new', 0)} new), {f.get('resolved', 0)} resolved by data")
     # Text lists the misses only, a screenful at most: at national scale a run holds millions of results.
     with reading(engine) as conn:
         missed = target_results(conn, summary.run_id, year=year, status="missed", limit=MAX_LISTED)
