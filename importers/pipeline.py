@@ -75,6 +75,8 @@ class FileMeta:
     encoding: str | None = None
     sheets: list[str] = field(default_factory=list)
     amount_unit: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)  # "table" / "table:category" -> the file's amount header
+    unit_stated: bool = False  # the clerk gave --amount-unit: the magnitude check is confirmed
 
     @classmethod
     def of(cls, path: Path, kind: str, encoding: str | None = None) -> FileMeta:
@@ -215,7 +217,7 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             return Result("unchanged", existing, report)
         if options.supersedes is not None:
             _check_supersedes(conn, meta, options.supersedes, problems)
-        spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes)
+        spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes, columns=meta.columns)
         try:
             counted = {"detail": 0}
             normalised_rows = 0
@@ -232,10 +234,14 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
                 problems.add("no-rows")
             held_rows = found.report(problems, options.allow_duplicates)
             found.unit_conflicts(problems)
+            changed = {"changed_rows": found.changed} if found.changed else {}
             if problems.count("error"):
-                return Result("refused", None, base_report(meta, stats, problems) | {"status": "refused"})
+                report = base_report(meta, stats, problems) | {"status": "refused"} | changed
+                if normalised_rows:
+                    report["rows"] |= found.tally(options.allow_duplicates)
+                return Result("refused", None, report)
             tally = found.tally(options.allow_duplicates)
-            report = base_report(meta, stats, problems) | {"status": "loaded", "held_rows": held_rows}
+            report = base_report(meta, stats, problems) | {"status": "loaded", "held_rows": held_rows} | changed
             report["rows"] |= tally
             report["totals"] = found.totals(options.allow_duplicates)
             found.rows.clear()  # the duplicate index is done with: free it before the write phase

@@ -53,6 +53,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "row-duplicate": ("与第 {detail} 行完全重复", "duplicates row {detail}"),
     "probable-duplicate": ("疑似已导入", "probably already in the ledger ({detail}); held back"),
     "already-imported": ("已导入", "already in the ledger ({detail}); skipped"),
+    "amount-changed": ("账本中同一项目金额不同：{detail}。如本文件是更正，请用 --supersedes 替代原批次",
+                       "the ledger holds this item with another amount: {detail}. If this file corrects that batch, "
+                       "import it with --supersedes"),
     "unit-name-conflict": ("单位 {detail} 名称不一致：{value}", "unit {detail} has more than one name in this file: {value} (the first is kept)"),
     "disclosure-sum": ("表内合计不符", "{detail}"),
     "supersedes-invalid": ("无法替代该批次", "cannot supersede: {detail}"),

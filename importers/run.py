@@ -92,6 +92,17 @@ class TotalsCheck:
                 self.base[f] += int(cs["cs"][-1])
 
 
+def amount_columns(kind: str, fields: dict[str, str]) -> dict[str, str]:
+    """The file's amount header per table (``table``) or per table and category (``table:category``)."""
+    if kind == "disclosure":
+        return {f"{table}:{cat}": fields[f"{m}_{cat}"] for table, m in (("budget", "budget"), ("expense", "actual"))
+                for cat in disclosure.CATEGORIES if fields.get(f"{m}_{cat}")}
+    field_of = {"expenses": ("expense", "amount"), "budgets": ("budget", "amount"),
+                "procurement": ("procurement", "contract_amount")}
+    table, f = field_of.get(kind, (None, None))
+    return {table: fields[f]} if table and fields.get(f) else {}
+
+
 def report_placement(problems: Problems, sheet, placement, kind: str) -> bool:
     """Report a sheet's unplaced, repeated and missing columns; False when the sheet cannot be read."""
     for h in placement.unplaced:
@@ -116,6 +127,7 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
     meta = FileMeta(path, path.name, kind, "")
     try:
         meta = FileMeta.of(path, kind)
+        meta.unit_stated = read.amount_unit is not None
         mapping = Mapping.load(read.mapping, kind) if read.mapping else None
         table, default_category = categories(engine, mapping)
         with tempfile.TemporaryDirectory(prefix="sunshine-read-") as workdir:
@@ -139,6 +151,7 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
                 contexts.append((sheet, ctx))
                 if meta.amount_unit is None and amount_fields:
                     meta.amount_unit = units[amount_fields[0]]
+                meta.columns = amount_columns(kind, placement.fields) | meta.columns
             if not opened.sheets:
                 problems.add("header-not-found", detail=" in any sheet")
 
