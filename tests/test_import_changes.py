@@ -6,9 +6,9 @@ import json
 
 from sqlalchemy import func, select
 
-from ledger.batches import live
-from ledger.db import reading
-from ledger.models import BudgetLine, ImportBatch
+from ledger.store.batches import live
+from ledger.store.db import reading
+from ledger.store.models import BudgetLine, ImportBatch
 from tests.import_support import sunshine
 
 HEADER = "单位编码,单位名称,年度,类别,阶段,金额\n"
