@@ -54,6 +54,7 @@ from sqlalchemy import Engine, select
 
 from importers import duplicates
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
+from importers.magnitude import Magnitude
 from importers.problems import Problems
 from ledger.log import events
 from ledger.store import audit
@@ -219,6 +220,7 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
         if options.supersedes is not None:
             _check_supersedes(conn, meta, options.supersedes, problems)
         spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes, columns=meta.columns)
+        magnitude = None if meta.unit_stated else Magnitude(meta.columns)
         try:
             counted = {"detail": 0}
             normalised_rows = 0
@@ -226,6 +228,8 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
                 for table, frame in chunk.items():
                     frame = _refuse_nul(conform(frame, TABLES[table][1]), problems)
                     frame = found.mark(table, frame)
+                    if magnitude is not None:
+                        magnitude.feed(table, frame)
                     spool.add(table, frame)
                     normalised_rows += frame.height
                     if options.progress:
@@ -236,6 +240,9 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             held_rows = found.report(problems, options.allow_duplicates)
             found.unit_conflicts(problems)
             changed = {"changed_rows": found.changed} if found.changed else {}
+            if magnitude is not None:
+                held = magnitude.check(conn, problems, meta.amount_unit or "yuan", options.supersedes)
+                changed |= {"implausible": held} if held else {}
             if problems.count("error"):
                 report = base_report(meta, stats, problems) | {"status": "refused"} | changed
                 if normalised_rows:

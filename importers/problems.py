@@ -56,6 +56,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "amount-changed": ("账本中同一项目金额不同：{detail}。如本文件是更正，请用 --supersedes 替代原批次",
                        "the ledger holds this item with another amount: {detail}. If this file corrects that batch, "
                        "import it with --supersedes"),
+    "magnitude-implausible": ("金额与本单位上年相差千倍以上（{detail}），疑为金额单位（元/万元/亿元）有误；"
+                              "核实后用 --amount-unit 注明单位重新导入",
+                              "the amount is 1,000× or more off the unit's previous year ({detail}): probably the "
+                              "wrong amount unit (元/万元/亿元); state the unit with --amount-unit and import again"),
     "unit-name-conflict": ("单位 {detail} 名称不一致：{value}", "unit {detail} has more than one name in this file: {value} (the first is kept)"),
     "disclosure-sum": ("表内合计不符", "{detail}"),
     "supersedes-invalid": ("无法替代该批次", "cannot supersede: {detail}"),
