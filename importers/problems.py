@@ -37,6 +37,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "column-unplaced": ("无法识别的列“{value}”", 'column "{value}" could not be placed'),
     "column-duplicate": ("列“{value}”出现多次", 'column "{value}" appears more than once'),
     "header-not-found": ("找不到表头", "no header row found{detail}"),
+    "config-invalid": ("配置文件有误：{detail}", "the configuration is not valid: {detail}"),
     "file-empty": ("文件为空", "the file is empty"),
     "no-rows": ("没有数据行", "the file has no data rows"),
     "file-unreadable": ("无法读取文件", "the file cannot be read: {detail}"),

@@ -23,6 +23,8 @@ from importers.problems import Problems
 from importers.safety import Limits, Refused
 from importers.sources import ROW, open_file
 from ledger.money import format_amount
+from ledger.rules import fiscal
+from ledger.rules.thresholds import ConfigError
 from ledger.store.db import reading
 from ledger.store.models import Category
 
@@ -42,6 +44,17 @@ class ReadOptions:
     amount_unit: str | None = None  # yuan | wan | yi, for amount columns whose header names no unit
     mapping: Path | None = None
     limits: Limits = field(default_factory=Limits.from_env)
+    fiscal_start_month: int | None = None  # None: sunshine.toml [fiscal_year] start_month (default 1, calendar)
+
+
+def fiscal_start(read: ReadOptions) -> int:
+    """The month fiscal years start in, from the options or the configuration (``config-invalid`` if bad)."""
+    if read.fiscal_start_month is not None:
+        return read.fiscal_start_month
+    try:
+        return fiscal.start_month()
+    except ConfigError as e:
+        raise Refused("config-invalid", str(e)) from None
 
 
 def categories(engine: Engine, mapping: Mapping | None) -> tuple[dict[str, str], str | None]:
@@ -128,6 +141,7 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
     try:
         meta = FileMeta.of(path, kind)
         meta.unit_stated = read.amount_unit is not None
+        meta.fiscal_start = fiscal_start(read)
         mapping = Mapping.load(read.mapping, kind) if read.mapping else None
         table, default_category = categories(engine, mapping)
         with tempfile.TemporaryDirectory(prefix="sunshine-read-") as workdir:
@@ -147,7 +161,8 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
                 fallback = read.amount_unit or sheet.unit_hint or (mapping.amount_unit if mapping else None) or "yuan"
                 units = {f: placement.units.get(f) or fallback for f in amount_fields}
                 ctx = kinds.Context(kind, path.name, sheet.name, placement, units, mapping, table, default_category,
-                                    (mapping.currency or "CNY").upper() if mapping else "CNY", amount_fields)
+                                    (mapping.currency or "CNY").upper() if mapping else "CNY", amount_fields,
+                                    meta.fiscal_start)
                 contexts.append((sheet, ctx))
                 if meta.amount_unit is None and amount_fields:
                     meta.amount_unit = units[amount_fields[0]]

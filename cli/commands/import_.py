@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json
+from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json, refuse
 
 KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds"]
 
@@ -97,20 +97,28 @@ def _print_text(result) -> None:
 @click.option("--columns", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               metavar="MAPPING.toml", help="Map the file's own headers and category labels onto ours.")
 @click.option("--allow-duplicates", is_flag=True, help="Load duplicate lines and probable duplicates anyway.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Configuration file for [fiscal_year] start_month (default: $SUNSHINE_CONFIG, else sunshine.toml).")
 @click.option("--update-units", is_flag=True,
               help="units: apply names, parents, levels and regions that differ from the ledger (else held, reported).")
 @database_option
 @json_option
 @click.pass_context
 def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, sheet, supersedes, mapping,
-            allow_duplicates, update_units, as_json):
+            allow_duplicates, config_path, update_units, as_json):
     """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds); one batch per file."""
     from importers.pipeline import Options
     from importers.run import ReadOptions, import_file
+    from ledger.rules.fiscal import start_month
+    from ledger.rules.thresholds import ConfigError
     from ledger.store.db import make_engine
 
     if supersedes is not None and len(files) > 1:
         raise click.UsageError("--supersedes takes exactly one FILE")
+    try:
+        fiscal_start = start_month(config_path)
+    except ConfigError as exc:
+        refuse(str(exc), as_json)
     engine = make_engine(database_url(ctx))
     results = []
     try:
@@ -118,7 +126,8 @@ def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, shee
             progress = _Progress(not as_json and sys.stderr.isatty(), path.name)
             options = Options(submitted_by=submitted_by or getpass.getuser(), dry_run=dry_run, supersedes=supersedes,
                               allow_duplicates=allow_duplicates, update_units=update_units, progress=progress)
-            read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping)
+            read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping,
+                               fiscal_start_month=fiscal_start)
             try:
                 if kind == "ocds":
                     result = _import_ocds(engine, path, options, read)
