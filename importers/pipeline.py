@@ -80,6 +80,7 @@ class FileMeta:
     columns: dict[str, str] = field(default_factory=dict)  # "table" / "table:category" -> the file's amount header
     unit_stated: bool = False  # the clerk gave --amount-unit: the magnitude check is confirmed
     fiscal_start: int = 1  # month fiscal years start in (dates → fiscal years)
+    encoding_evidence: dict | None = None  # text files: encoding, reason, confidence (importers.encoding)
 
     @classmethod
     def of(cls, path: Path, kind: str, encoding: str | None = None) -> FileMeta:
@@ -284,7 +285,8 @@ def base_report(meta: FileMeta, stats: dict, problems: Problems) -> dict:
         "sheets": meta.sheets, "amount_unit": meta.amount_unit,
         "rows": {k: stats.get(k, 0) for k in ("read", "detail", "blank", "total_rows")},
         "problems": problems.report(),
-    } | ({"fiscal_year_start_month": meta.fiscal_start} if meta.fiscal_start != 1 else {})
+    } | ({"fiscal_year_start_month": meta.fiscal_start} if meta.fiscal_start != 1 else {}) | (
+        {"encoding_evidence": meta.encoding_evidence} if meta.encoding_evidence else {})
 
 
 def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: dict, problems: Problems) -> int:

@@ -42,6 +42,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no-rows": ("没有数据行", "the file has no data rows"),
     "file-unreadable": ("无法读取文件", "the file cannot be read: {detail}"),
     "encoding-unknown": ("无法识别文件编码", "the encoding could not be recognised; use --encoding{detail}"),
+    "encoding-uncertain": ("编码判断把握不大，按 {value} 读取（{detail}）；如文字有乱码，请用 --encoding 指定编码重新导入",
+                           "the encoding is a guess: read as {value} ({detail}); if text looks garbled, import "
+                           "again with --encoding"),
     "file-too-large": ("文件过大", "the file is too large: {detail}"),
     "too-many-rows": ("行数过多", "too many rows: {detail}"),
     "zip-bomb": ("压缩文件异常", "refused before parsing: {detail}"),

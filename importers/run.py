@@ -148,6 +148,11 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
             opened = open_file(path, matcher(kind, mapping), encoding=read.encoding, sheet=read.sheet,
                                limits=read.limits, workdir=Path(workdir))
             meta.encoding = opened.encoding
+            if opened.evidence is not None:
+                meta.encoding_evidence = opened.evidence.report()
+                if opened.evidence.confidence == "low":
+                    problems.add("encoding-uncertain", value=opened.evidence.encoding, severity="warning",
+                                 detail=opened.evidence.reason)
             meta.sheets = [s.name for s in opened.sheets if s.name]
             for name, why in opened.skipped:
                 problems.add("sheet-skipped", sheet=name, severity="warning", detail=why)

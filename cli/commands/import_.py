@@ -62,7 +62,8 @@ def _print_text(result) -> None:
             "dry-run": "dry run: would load (nothing written)", "refused": "REFUSED: nothing written"}[result.status]
     click.echo(f"{r.get('file')}: {head}")
     if result.status != "unchanged" or result.batch_id is None:
-        source = f"encoding {r['encoding']}" if r.get("encoding") else "workbook"
+        why = (r.get("encoding_evidence") or {}).get("reason")
+        source = f"encoding {r['encoding']}{f' ({why})' if why else ''}" if r.get("encoding") else "workbook"
         click.echo(f"  {source}, rows read {rows.get('read', 0)}, loaded {rows.get('loaded', 0)}, "
                    f"blank {rows.get('blank', 0)}, total rows {rows.get('total_rows', 0)}, held {rows.get('held', 0)}, "
                    f"already in ledger {rows.get('skipped_existing', 0)}")
