@@ -28,7 +28,7 @@ from ledger.rules.thresholds import ConfigError
 from ledger.store.db import reading
 from ledger.store.models import Category
 
-TABULAR_KINDS = ("expenses", "budgets", "disclosure", "procurement", "units")
+TABULAR_KINDS = ("expenses", "budgets", "disclosure", "procurement", "units", "consumption")
 CATEGORY_ALIASES = {
     "因公出国费": "overseas_travel", "因公出国(境)经费": "overseas_travel", "出国费": "overseas_travel",
     "公务接待费": "reception", "接待费": "reception", "公务用车购置费": "vehicle_purchase",
@@ -134,6 +134,10 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
         from importers.units import import_units
 
         return import_units(engine, path, options, read)
+    if kind == "consumption":  # quantities (kWh, L, m³), not money: see importers.consumption
+        from importers.consumption import import_consumption
+
+        return import_consumption(engine, path, options, read)
     read = read or ReadOptions()
     path = Path(path)
     problems = Problems(path.name)

@@ -15,7 +15,7 @@ import click
 
 from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json, refuse
 
-KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds"]
+KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds", "consumption"]
 
 
 class _Progress:
@@ -70,6 +70,8 @@ def _print_text(result) -> None:
         if r.get("units"):
             u = r["units"]
             click.echo(f"  units created {u['created']}, updated {u['updated']}, held {u['held']}, unchanged {u['unchanged']}")
+        if r.get("quantities"):
+            click.echo(f"  quantities: {', '.join(r['quantities'].values())}")
         for table, by_currency in (r.get("totals") or {}).items():
             from ledger.money import format_yuan
 
@@ -107,7 +109,7 @@ def _print_text(result) -> None:
 @click.pass_context
 def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, sheet, supersedes, mapping,
             allow_duplicates, config_path, update_units, as_json):
-    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds); one batch per file."""
+    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds, consumption); one batch per file."""
     from importers.pipeline import Options
     from importers.run import ReadOptions, import_file
     from ledger.rules.fiscal import start_month
