@@ -146,7 +146,7 @@ def import_file(engine, path: str | Path, options, read=None):
     """
     from importers.pipeline import FileMeta, Result, base_report, load_procurement
     from importers.problems import Problems
-    from importers.run import ReadOptions, fiscal_start
+    from importers.reading import ReadOptions, fiscal_start
     from importers.safety import Limits, Refused, check_size
     from ledger.rules.fiscal import fiscal_year_expr
 
