@@ -120,3 +120,20 @@ def test_consumption_problems_name_row_and_column_and_reimports(engine, tmp_path
     with reading(engine) as conn:
         assert conn.execute(select(ImportBatch.kind, ImportBatch.supersedes_id).order_by(ImportBatch.id)).all() == [
             ("consumption", None), ("consumption", 1)]
+
+
+def test_no_data_shows_in_the_api_and_on_the_unit_page(db_url, engine, tmp_path):
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    load_policy(engine, tmp_path, POLICY)
+    load_ledger(engine, LEDGER)
+    run(engine)
+    with TestClient(create_app(db_url), base_url="http://127.0.0.1") as c:
+        rows = c.get("/api/v1/target-results", params={"status": "no_data"}).json()["data"]
+        assert sorted((r["target_id"], r["unit_code"], r["status"]) for r in rows) == [
+            ("power-cut-5", "A", "no_data"), ("power-cut-5", "B", "no_data"),
+            ("water-cut-5", "A", "no_data"), ("water-cut-5", "B", "no_data")]
+        assert "无数据" in c.get("/units/A").text
+        assert "no data" in c.get("/en/units/A").text
