@@ -163,7 +163,7 @@ class Finder:
         """Remember rows whose key is in the ledger with another amount (the report lists each one)."""
         amount = MAIN_AMOUNT[table]
         named = [c for c in key if c != "currency"] + (["stage"] if table == "budget" else [])
-        for r in m.head(1000 - len(self.changed)).iter_rows(named=True):
+        for r in m.head(max(0, 1000 - len(self.changed))).iter_rows(named=True):
             old = (format_yuan(r["old_min"]) if r["old_min"] == r["old_max"]
                    else f"{format_yuan(r['old_min'])} … {format_yuan(r['old_max'])}")
             column = self.columns.get(f"{table}:{r.get('category_code')}") or self.columns.get(table) or amount

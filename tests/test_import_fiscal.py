@@ -69,3 +69,23 @@ def test_fiscal_year_of_a_date_and_a_bad_setting(tmp_path):
         assert "[fiscal_year] start_month must be a month number 1–12, got 13" in str(e)
     else:
         raise AssertionError("a month of 13 must be refused")
+
+
+def test_ocds_dates_become_fiscal_years_too(engine, tmp_path):
+    from importers import ocds
+    from ledger.store.models import ProcurementRecord
+
+    def release(ocid: str, signed: str) -> str:
+        return json.dumps({"ocid": ocid, "id": f"{ocid}-1", "date": f"{signed}T00:00:00+08:00", "tag": ["contract"],
+                           "buyer": {"id": "U01", "name": "市财政局"},
+                           "tender": {"id": ocid, "procurementMethod": "open"},
+                           "contracts": [{"id": "C", "status": "active", "dateSigned": signed,
+                                          "value": {"amount": 100, "currency": "CNY"}}]}) + "\n"
+
+    f = tmp_path / "feed.jsonl"
+    f.write_text(release("ocds-a", "2024-03-31") + release("ocds-b", "2024-04-01"), encoding="utf-8")
+    r = ocds.import_file(engine, f, Options(submitted_by="t"), ReadOptions(fiscal_start_month=4))
+    assert r.status == "loaded", r.report["problems"]
+    with reading(engine) as conn:
+        assert conn.execute(select(ProcurementRecord.ocid, ProcurementRecord.fiscal_year)
+                            .order_by(ProcurementRecord.ocid)).all() == [("ocds-a", 2023), ("ocds-b", 2024)]
