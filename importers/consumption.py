@@ -35,7 +35,7 @@ from importers.columns import Mapping, norm, place
 from importers.columns import header_matcher as matcher
 from importers.pipeline import FileMeta, Options, Result, base_report, guard_store_full
 from importers.problems import Problems
-from importers.reading import ReadOptions, fiscal_start, report_placement
+from importers.reading import ReadOptions, fiscal_start, record_encoding, report_placement
 from importers.safety import Refused
 from importers.sources import ROW, open_file
 from ledger.log import events
@@ -77,9 +77,7 @@ def import_consumption(engine: Engine, path: Path, options: Options, read: ReadO
         with tempfile.TemporaryDirectory(prefix="sunshine-read-") as workdir:
             opened = open_file(path, matcher("consumption", mapping), encoding=read.encoding, sheet=read.sheet,
                                limits=read.limits, workdir=Path(workdir))
-            meta.encoding = opened.encoding
-            if opened.evidence is not None:
-                meta.encoding_evidence = opened.evidence.report()
+            record_encoding(meta, opened, problems)
             meta.sheets = [s.name for s in opened.sheets if s.name]
             for name, why in opened.skipped:
                 problems.add("sheet-skipped", sheet=name, severity="warning", detail=why)

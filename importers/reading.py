@@ -34,6 +34,17 @@ def fiscal_start(read: ReadOptions) -> int:
         raise Refused("config-invalid", str(e)) from None
 
 
+def record_encoding(meta, opened, problems: Problems) -> None:
+    """Put the sniffed encoding, its reason and confidence on the file's report; a guess is a warning."""
+    meta.encoding = opened.encoding
+    if opened.evidence is None:
+        return
+    meta.encoding_evidence = opened.evidence.report()
+    if opened.evidence.confidence == "low":
+        problems.add("encoding-uncertain", value=opened.evidence.encoding, severity="warning",
+                     detail=opened.evidence.reason)
+
+
 def report_placement(problems: Problems, sheet, placement, kind: str) -> bool:
     """Report a sheet's unplaced, repeated and missing columns; False when the sheet cannot be read."""
     for h in placement.unplaced:

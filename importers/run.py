@@ -20,7 +20,7 @@ from importers.columns import header_matcher as matcher
 from importers.consumption import import_consumption
 from importers.pipeline import FileMeta, Options, Result, base_report, load_normalised
 from importers.problems import Problems
-from importers.reading import ReadOptions, fiscal_start, report_placement
+from importers.reading import ReadOptions, fiscal_start, record_encoding, report_placement
 from importers.safety import Refused
 from importers.sources import ROW, open_file
 from importers.units import import_units
@@ -115,12 +115,7 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
         with tempfile.TemporaryDirectory(prefix="sunshine-read-") as workdir:
             opened = open_file(path, matcher(kind, mapping), encoding=read.encoding, sheet=read.sheet,
                                limits=read.limits, workdir=Path(workdir))
-            meta.encoding = opened.encoding
-            if opened.evidence is not None:
-                meta.encoding_evidence = opened.evidence.report()
-                if opened.evidence.confidence == "low":
-                    problems.add("encoding-uncertain", value=opened.evidence.encoding, severity="warning",
-                                 detail=opened.evidence.reason)
+            record_encoding(meta, opened, problems)
             meta.sheets = [s.name for s in opened.sheets if s.name]
             for name, why in opened.skipped:
                 problems.add("sheet-skipped", sheet=name, severity="warning", detail=why)
