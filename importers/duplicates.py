@@ -26,7 +26,7 @@ from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, 
 
 from ledger.money import format_yuan
 from ledger.store.batches import bulk_insert, live
-from ledger.store.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
+from ledger.store.models import BudgetLine, ExpenseEntry, ImportBatch, ProcurementRecord, Unit
 
 EXCLUDED_FROM_HASH = {"sheet", "source_row"}
 MAIN_AMOUNT = {"expense": "amount_fen", "budget": "amount_fen", "procurement": "contract_fen"}
@@ -43,8 +43,10 @@ MODELS = {"expense": ExpenseEntry, "budget": BudgetLine, "procurement": Procurem
 
 
 class Finder:
-    def __init__(self, conn: Connection, exclude_batch: int | None = None, columns: dict[str, str] | None = None):
+    def __init__(self, conn: Connection, exclude_batch: int | None = None, columns: dict[str, str] | None = None,
+                 kind: str | None = None):
         self.conn = conn
+        self.kind = kind  # the file's kind: a changed figure in a batch of another kind is not its correction
         self.exclude = exclude_batch
         self.columns = columns or {}  # "table" or "table:category" -> the file's amount header
         self.changed: list[dict] = []  # amount-changed rows: sheet, row, key, old, new, batch
@@ -207,11 +209,17 @@ class Finder:
         matches = pl.concat(self.matches).unique(["sheet", "source_row"], keep="first").sort("source_row")
         problems.add_frame(matches.filter(pl.col("code") != "amount-changed").select(
             "sheet", pl.col("source_row").alias("row"), "code", "detail", pl.lit("warning").alias("severity")))
+        kinds = dict(self.conn.execute(select(ImportBatch.id, ImportBatch.kind).where(
+            ImportBatch.id.in_(sorted({c["batch"] for c in self.changed})))).all()) if self.changed else {}
         for c in self.changed:
             key = ", ".join(f"{k} {v}" for k, v in c["key"].items() if v is not None)
+            other = kinds.get(c["batch"])
+            fix = (f"--supersedes {c['batch']}" if other in (None, self.kind) else
+                   f"batch {c['batch']} is a {other} file: correct it with a {other} file and --supersedes "
+                   f"{c['batch']}, or load this one beside it with --allow-duplicates")
             problems.add("amount-changed", sheet=c["sheet"], row=c["row"], column=c["column"], value=c["new"],
                          severity="warning" if allow else "error",
-                         detail=f"{key}: {c['old']} 元 (batch {c['batch']}) → {c['new']} 元; --supersedes {c['batch']}")
+                         detail=f"{key}: {c['old']} 元 (batch {c['batch']}) → {c['new']} 元; {fix}")
         held = matches.filter(pl.col("code") == "probable-duplicate")
         return [{"sheet": s, "row": r, "existing": d} for s, r, _, d in held.head(1000).iter_rows()]
 

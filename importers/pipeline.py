@@ -221,7 +221,8 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             return Result("unchanged", existing, report)
         if options.supersedes is not None:
             _check_supersedes(conn, meta, options.supersedes, problems)
-        spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes, columns=meta.columns)
+        spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes, columns=meta.columns,
+                                                  kind=meta.kind)
         magnitude = None if meta.unit_stated else Magnitude(meta.columns)
         try:
             counted = {"detail": 0}

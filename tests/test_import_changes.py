@@ -94,3 +94,19 @@ def test_a_changed_disclosure_figure_is_refused_not_added(db_url, engine, tmp_pa
         (2, "决算数_公务接待费", 9570000, 9750000)]
     with reading(engine) as conn:
         assert conn.execute(select(func.count()).select_from(ImportBatch)).scalar() == 1
+
+
+def test_a_figure_changed_by_a_file_of_another_kind_names_both_ways_out(engine, tmp_path):
+    from importers.pipeline import Options
+    from importers.run import ReadOptions, import_file
+
+    b = budgets(tmp_path, "b.csv", "U01,市财政局,2023,reception,original,100000.00")
+    assert import_file(engine, "budgets", b, Options(), ReadOptions()).status == "loaded"
+    t = tmp_path / "t.csv"
+    t.write_text("单位编码,单位名称,年度,预算数_公务接待费\nU01,市财政局,2023,10.50\n", encoding="utf-8")
+    r = import_file(engine, "disclosure", t, Options(), ReadOptions(amount_unit="wan"))
+    assert r.status == "refused"
+    [p] = r.report["problems"]["listed"]
+    assert (p["row"], p["column"], p["code"]) == (2, "预算数_公务接待费", "amount-changed")
+    assert ("100,000.00 元 (batch 1) → 105,000.00 元; batch 1 is a budgets file: correct it with a budgets file "
+            "and --supersedes 1, or load this one beside it with --allow-duplicates") in p["message_en"]
