@@ -1,6 +1,6 @@
 """The wide 部门决算"三公"经费表: one row per unit and year becomes published figures at every node.
 
-Every published cell is stored as published, at its node of the category tree (``ledger.figures``):
+Every published cell is stored as published, at its node of the category tree (``ledger.store.published``):
 合计 → ``three_public``, 因公出国(境)费 → ``overseas_travel``, 公务用车购置及运行维护费 → ``vehicles``,
 购置费 → ``vehicle_purchase``, 运行维护费 → ``vehicle_operation``, 公务接待费 → ``reception``.
 预算数 / 调整预算数 / 执行数 become budget lines (stage ``original`` / ``adjusted`` / ``execution``),

@@ -20,9 +20,9 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, and_, func, select, text
 
-from ledger import figures
-from ledger.batches import bulk_insert, live
-from ledger.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
+from ledger.store import published
+from ledger.store.batches import bulk_insert, live
+from ledger.store.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
 
 EXCLUDED_FROM_HASH = {"sheet", "source_row"}
 MAIN_AMOUNT = {"expense": "amount_fen", "budget": "amount_fen", "procurement": "contract_fen"}
@@ -141,7 +141,7 @@ class Finder:
         summed = frame
         if table in ("expense", "budget") and frame["category_code"].is_in(["three_public", "vehicles"]).any():
             # a disclosure row states 合计, subtotals and parts: its control total is its top figure
-            summed = figures.topmost(frame, ["sheet", "source_row"] + (["stage"] if table == "budget" else []))
+            summed = published.topmost(frame, ["sheet", "source_row"] + (["stage"] if table == "budget" else []))
         self.sums.append(summed.group_by("currency", "__dup").agg(pl.col(amount).sum().alias("fen"))
                          .with_columns(pl.lit(table).alias("table")))
         self.unit_frames.append(frame.select("unit_code", "unit_name").unique(maintain_order=True))

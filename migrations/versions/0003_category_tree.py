@@ -15,7 +15,7 @@ Real 三公 tables publish figures at every node of a tree, often without the le
 ``category.parent_code`` holds the tree; the two aggregate nodes become categories so a published
 total or subtotal is stored like any other figure (an expense entry for 决算数, a budget line for
 预算数 / 调整预算数 / 执行数). They are members of no group, so sums over a group's members never
-count them twice; ``ledger.figures`` reads a node's published figure where one exists.
+count them twice; ``ledger.store.published`` reads a node's published figure where one exists.
 A budget line's ``stage`` may now also be ``execution`` (执行数).
 """
 

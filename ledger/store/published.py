@@ -33,8 +33,8 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Connection, select
 
-from ledger.batches import live
-from ledger.models import Category, ImportBatch, Rollup
+from ledger.store.batches import live
+from ledger.store.models import Category, ImportBatch, Rollup
 
 STAGE_MEASURE = {"budget": "budget_original", "adjusted": "budget_adjusted", "execution": "budget_execution",
                  "final": "actual"}

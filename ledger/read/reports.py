@@ -1,12 +1,12 @@
 """Disclosure reports: 四费公开, the 部门决算“三公”经费表, and government procurement per year.
 
 Every figure comes from live rows (budgets and actuals from ``rollup``, counts and procurement from
-their tables). Table figures are resolved by ``ledger.figures``: a node's published figure where one
+their tables). Table figures are resolved by ``ledger.store.published``: a node's published figure where one
 exists, else the sum of its children; each item says per stage (``budget``, ``adjusted``,
 ``execution``, ``final``, ``prior_final``) its ``basis`` (published | derived) and ``source``
 (disclosure | budgets | line_items | children | sum), and each unit row lists its ``findings``
 (``source-mismatch``: line items or a budgets file differing from the published table). Money is integer fen; percentages are ``Decimal`` with two places, rounded half up,
-or None when undefined (a zero or missing base). ``ledger.report_text`` writes the explanatory
+or None when undefined (a zero or missing base). ``ledger.read.report_text`` writes the explanatory
 paragraph and CSV rows from these dicts; display money goes through ``ledger.money`` (万元 / 亿元).
 """
 
@@ -17,9 +17,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import polars as pl
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
-from ledger import figures
-from ledger.batches import live
-from ledger.models import ExpenseEntry, ProcurementRecord, Unit
+from ledger.store import published
+from ledger.store.batches import live
+from ledger.store.models import ExpenseEntry, ProcurementRecord, Unit
 
 # The rows of the standard 部门决算“三公”经费表, top to bottom.
 THREE_PUBLIC_ITEMS = [
@@ -64,9 +64,9 @@ def _units(conn: Connection, unit: str | None) -> dict[int, tuple[str, str]]:
 
 
 def _figures(conn: Connection, years: list[int], unit_ids: list[int]) -> tuple[pl.DataFrame, dict]:
-    """Resolved figures (``ledger.figures.resolve``) of these units and years, and the category tree."""
-    tree = figures.parents(conn)
-    return figures.resolve(figures.rollup_rows(conn, years, unit_ids), tree), tree
+    """Resolved figures (``ledger.store.published.resolve``) of these units and years, and the category tree."""
+    tree = published.parents(conn)
+    return published.resolve(published.rollup_rows(conn, years, unit_ids), tree), tree
 
 
 def _counts(conn: Connection, year: int, unit_ids: list[int]) -> dict[tuple, int | None]:
@@ -93,7 +93,7 @@ def _lookup(resolved: pl.DataFrame) -> dict[tuple, tuple[int | None, str, str]]:
 
 def _figure(fig: dict, tree: dict, measure: str, unit_ids: list[int], year: int, cats: list[str]):
     """(fen, basis, source) of an item: one node's figure, or the sum of several (derived); None when missing."""
-    nodes = figures.collapse(cats, tree) if len(cats) > 1 else cats
+    nodes = published.collapse(cats, tree) if len(cats) > 1 else cats
     found = [fig[k] for u in unit_ids for c in nodes if (k := (measure, u, year, c)) in fig and fig[k][0] is not None]
     if not found:
         return None, None, None
@@ -106,12 +106,12 @@ def _item_rows(items, fig: dict, tree: dict, unit_ids: list[int], year: int) -> 
     rows = []
     for code, name, cats in items:
         stages = {stage: _figure(fig, tree, measure, unit_ids, year, cats)
-                  for stage, measure in figures.STAGE_MEASURE.items()}
+                  for stage, measure in published.STAGE_MEASURE.items()}
         prior = _figure(fig, tree, "actual", unit_ids, year - 1, cats)
         budget, actual = stages["budget"][0], stages["final"][0]
         change = None if actual is None or prior[0] is None else actual - prior[0]
         rows.append({
-            "item": code, "category_code": node[0] if len(node := figures.collapse(cats, tree)) == 1 else None,
+            "item": code, "category_code": node[0] if len(node := published.collapse(cats, tree)) == 1 else None,
             "name_zh": name,
             "budget_fen": budget, "adjusted_fen": stages["adjusted"][0], "execution_fen": stages["execution"][0],
             "actual_fen": actual, "completion_pct": percent(actual, budget), "prior_actual_fen": prior[0],
@@ -128,8 +128,8 @@ def _table_report(conn: Connection, kind: str, items, year: int, unit: str | Non
     fig = _lookup(resolved)
     with_data = sorted({u for (_m, u, y, _c) in fig if y == year}, key=lambda u: units[u][0])
     counts = _counts(conn, year, with_data) if kind == "three-public" else {}
-    cats = {c for _, _, cs in items for c in cs} | {figures.collapse(cs, tree)[0] for _, _, cs in items}
-    found = [f for f in figures.findings(resolved) if f["fiscal_year"] == year and f["category_code"] in cats]
+    cats = {c for _, _, cs in items for c in cs} | {published.collapse(cs, tree)[0] for _, _, cs in items}
+    found = [f for f in published.findings(resolved) if f["fiscal_year"] == year and f["category_code"] in cats]
     rows = []
     for u in with_data:
         row = {"unit_code": units[u][0], "unit_name": units[u][1], "fiscal_year": year,
