@@ -15,6 +15,11 @@ group, a row in any member category is enough and the members without rows add n
 published no meeting line at all gets ``insufficient_data`` for a meeting target, naming the years
 without data in ``missing_years``, never ``met``. Sums come from ``rollup``
 (per-batch sums kept at import) restricted to live batches, so a check never scans raw entries.
+The sums are figures resolved by ``ledger.store.published``: a node's published figure (a disclosure
+table's 合计 or 公务用车 subtotal) where one exists, its children's sum only where none was
+published, and line items never added to a published figure. A group whose members are all the
+children of a node (三公 = 合计's children) reads that node, so a real cut in a published 合计 is
+compared with the published 合计 of the year before, never with a sum of whichever parts were split.
 Consumption targets work in thousandths of the measure unit (e.g. Wh for kWh), kept in the same
 integer columns; ``detail_json`` says which.
 
@@ -34,9 +39,10 @@ import polars as pl
 from sqlalchemy import BigInteger, Connection, cast, func, select, update
 
 from ledger.rules.targets import RESOURCES, Target, list_targets
-from ledger.store import audit
+from ledger.store import audit, published
 from ledger.store.batches import bulk_insert, live
 from ledger.store.models import (
+    Category,
     CategoryGroupMember,
     CheckRun,
     ConsumptionLine,
@@ -78,6 +84,8 @@ def fingerprint(conn: Connection, year: int | None, thresholds_sha: str, rule_ve
         )
     ):
         h.update(f"g{tuple(row)}".encode())
+    for row in conn.execute(select(Category.code, Category.parent_code).order_by(Category.code)):
+        h.update(f"p{tuple(row)}".encode())  # the category tree decides which figures are read
     for row in conn.execute(select(PolicyTarget.id, PolicyTarget.definition_sha256).order_by(PolicyTarget.id)):
         h.update(f"t{tuple(row)}".encode())
     h.update(f"c{thresholds_sha}r{sorted(rule_versions.items())}y{year}".encode())
@@ -85,7 +93,7 @@ def fingerprint(conn: Connection, year: int | None, thresholds_sha: str, rule_ve
 
 
 ROLLUP_SCHEMA = {"batch_id": pl.Int64, "measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
-                 "category_code": pl.String, "amount": pl.Int64}
+                 "category_code": pl.String, "amount": pl.Int64, "kind": pl.String}
 
 
 def driver_frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
@@ -106,19 +114,24 @@ def live_rollups(conn: Connection) -> pl.DataFrame:
     Read once per run and shared by the targets and ``budget_overrun``; grouped in polars, since a
     GROUP BY in SQLite sorts.
     """
-    r = Rollup.__table__
-    q = select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.amount_fen).where(
-        live(r.c.batch_id), r.c.currency == "CNY")
+    r, b = Rollup.__table__, ImportBatch.__table__
+    q = select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.amount_fen,
+               b.c.kind).join(b, b.c.id == r.c.batch_id).where(live(r.c.batch_id), r.c.currency == "CNY")
     return driver_frame(conn, q, ROLLUP_SCHEMA)
+
+
+def resolved_sums(conn: Connection, rollups: pl.DataFrame) -> pl.DataFrame:
+    """One figure per (measure, unit, year, category): published before derived (``ledger.store.published``)."""
+    return published.resolve(rollups, published.parents(conn))
 
 
 def measure_sums(conn: Connection, rollups: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """Live sums per measure as frames ``(unit_id, fiscal_year, key, amount)``; key = category or resource."""
     rollups = live_rollups(conn) if rollups is None else rollups
     money = (
-        rollups.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values())))
-        .group_by("measure", "unit_id", "fiscal_year", "category_code").agg(pl.col("amount").sum())
-        .rename({"category_code": "key"})
+        resolved_sums(conn, rollups.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values()))))
+        .filter(pl.col("amount").is_not_null())
+        .select("measure", "unit_id", "fiscal_year", pl.col("category_code").alias("key"), "amount")
     )
     schema = {"measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "key": pl.String, "amount": pl.Int64}
     c = ConsumptionLine.__table__
@@ -141,11 +154,13 @@ def _keys(conn: Connection, t: Target) -> list[str]:
         return [t.resource]
     if t.category_code:
         return [t.category_code]
-    return list(
+    members = list(
         conn.execute(
             select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code == t.group_code)
         ).scalars()
     )
+    # all of a node's children in the group: read the node (a published 合计 or subtotal), never re-add parts
+    return published.collapse(members, published.parents(conn))
 
 
 def _round_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:

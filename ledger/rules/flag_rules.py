@@ -51,12 +51,17 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """Actual above budget for a unit, year and category (adjusted budget when loaded, else original)."""
     min_fen = th.yuan(ctx.config, "budget_overrun", "min_excess_yuan")
     min_h = th.pct_hundredths(ctx.config, "budget_overrun", "min_excess_pct")
-    from ledger.rules.checks import live_rollups
+    from ledger.rules.checks import live_rollups, resolved_sums
 
     rows = ctx.rollups if ctx.rollups is not None else live_rollups(conn)
     if ctx.year is not None:
         rows = rows.filter(pl.col("fiscal_year") == ctx.year)
+    # one figure per unit, year, category and stage (published before derived); a node both of whose
+    # sides are only sums of its children repeats its children's flags, so it raises none of its own
+    rows = resolved_sums(conn, rows).filter(pl.col("amount").is_not_null())
     keys = ["unit_id", "fiscal_year", "category_code"]
+    both_summed = rows.group_by(*keys).agg((pl.col("source") == "children").all().alias("summed"))
+    rows = rows.join(both_summed.filter(~pl.col("summed")), on=keys, how="semi")
     sums = rows.group_by(*keys).agg(
         actual=pl.col("amount").filter(pl.col("measure") == "actual").sum(),
         has_actual=(pl.col("measure") == "actual").any(),
@@ -64,7 +69,7 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
         has_original=(pl.col("measure") == "budget_original").any(),
         adjusted=pl.col("amount").filter(pl.col("measure") == "budget_adjusted").sum(),
         has_adjusted=(pl.col("measure") == "budget_adjusted").any(),
-        batch_ids=pl.col("batch_id").unique().sort(),
+        batch_ids=pl.col("batch_ids").explode().unique().sort(),
     ).with_columns(
         budget=pl.when(pl.col("has_adjusted")).then(pl.col("adjusted"))
         .when(pl.col("has_original")).then(pl.col("original")).otherwise(None),
