@@ -177,6 +177,7 @@ def _unit_page(request: Request, code: str) -> Template:
         amounts = q.amounts(conn, unit["id"]).sort("fiscal_year", "category_code", descending=[True, False])
         lines = [{"year": r["fiscal_year"], "category": names.get(r["category_code"], r["category_code"]),
                   "budget": fmt_wan(r["budget_fen"]), "actual": fmt_wan(r["actual_fen"]),
+                  "budget_derived": r["budget_basis"] == "derived", "actual_derived": r["actual_basis"] == "derived",
                   "over": r["budget_fen"] is not None and (r["actual_fen"] or 0) > r["budget_fen"]}
                  for r in amounts.iter_rows(named=True)]
         targets = [{**r, "status_name": status_name(r["status"], lang),

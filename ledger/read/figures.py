@@ -13,6 +13,7 @@ import datetime as dt
 import polars as pl
 from sqlalchemy import Connection, case, func, select
 
+from ledger.store import published
 from ledger.store.batches import live
 from ledger.store.models import (
     Category,
@@ -24,14 +25,13 @@ from ledger.store.models import (
     ImportBatch,
     PolicyTarget,
     ProcurementRecord,
-    Rollup,
     TargetResult,
     Unit,
 )
 
 AMOUNT_SCHEMA = {
     "unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.Utf8,
-    "actual_fen": pl.Int64, "budget_fen": pl.Int64,
+    "actual_fen": pl.Int64, "budget_fen": pl.Int64, "actual_basis": pl.Utf8, "budget_basis": pl.Utf8,
 }
 
 
@@ -100,35 +100,37 @@ def group_name(conn: Connection, group_code: str, lang: str = "zh") -> str | Non
 
 
 def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[str] | None = None) -> pl.DataFrame:
-    """Actual and budget per unit, year and category from the rollups, in fen (CNY only).
+    """Actual and budget per unit, year and category, in fen (CNY only), one figure each.
 
-    The budget is the adjusted budget (调整预算) where one exists for that unit, year and
-    category, else the original (年初预算). A side with no rows is null, never zero.
+    Figures are resolved by ``ledger.store.published``: a category's published figure (a disclosure
+    table's 合计, subtotal or part, a budgets file's line) where one exists, else the sum of its children
+    or line items; ``actual_basis`` / ``budget_basis`` say ``published`` or ``derived``. The budget is the
+    adjusted budget (调整预算) where one exists for that unit, year and category, else the original
+    (年初预算). A side with no figure is null, never zero.
     """
-    q = (
-        select(Rollup.unit_id, Rollup.fiscal_year, Rollup.category_code, Rollup.measure, func.sum(Rollup.amount_fen))
-        .where(live(Rollup.batch_id), Rollup.currency == "CNY")
-        .group_by(Rollup.unit_id, Rollup.fiscal_year, Rollup.category_code, Rollup.measure)
-    )
-    if unit_id is not None:
-        q = q.where(Rollup.unit_id == unit_id)
+    resolved = published.resolve(published.rollup_rows(conn, unit_ids=None if unit_id is None else [unit_id]),
+                                 published.parents(conn))
     if category_codes is not None:
-        q = q.where(Rollup.category_code.in_(category_codes))
-    long = _frame(conn.execute(q).all(), {
-        "unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.Utf8, "measure": pl.Utf8,
-        "amount_fen": pl.Int64,
-    })
-    if long.height == 0:
+        resolved = resolved.filter(pl.col("category_code").is_in(category_codes))
+    resolved = resolved.filter(pl.col("amount").is_not_null() & pl.col("measure").is_in(
+        ["actual", "budget_original", "budget_adjusted"]))
+    if resolved.height == 0:
         return pl.DataFrame(schema=AMOUNT_SCHEMA)
     keys = ["unit_id", "fiscal_year", "category_code"]
-    wide = long.pivot(on="measure", index=keys, values="amount_fen")
-    for m in ("actual", "budget_original", "budget_adjusted"):
-        if m not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.Int64).alias(m))
+
+    def side(measure: str, name: str) -> pl.DataFrame:
+        return resolved.filter(pl.col("measure") == measure).select(
+            *keys, pl.col("amount").alias(f"{name}_fen"), pl.col("basis").alias(f"{name}_basis"))
+
+    wide = resolved.select(keys).unique()
+    for measure, name in (("actual", "actual"), ("budget_original", "original"), ("budget_adjusted", "adjusted")):
+        wide = wide.join(side(measure, name), on=keys, how="left")
     return wide.select(
         *keys,
-        pl.col("actual").cast(pl.Int64).alias("actual_fen"),
-        pl.coalesce("budget_adjusted", "budget_original").cast(pl.Int64).alias("budget_fen"),
+        pl.col("actual_fen").cast(pl.Int64),
+        pl.coalesce("adjusted_fen", "original_fen").cast(pl.Int64).alias("budget_fen"),
+        pl.col("actual_basis"),
+        pl.coalesce("adjusted_basis", "original_basis").alias("budget_basis"),
     ).sort(keys)
 
 
@@ -263,8 +265,10 @@ def key_figures(conn: Connection, unit_id: int | None = None) -> dict:
     procurement_savings_base_fen, procurement_records, targets_met, targets_missed,
     targets_insufficient, flags, flags_open. Amounts are fen; a side with no data is None.
     """
-    three = group_categories(conn, "three_public")
-    four = group_categories(conn, "four_fees")
+    tree = published.parents(conn)
+    # the published 合计 where there is one (a group that is all of a node's children reads the node)
+    three = published.collapse(group_categories(conn, "three_public"), tree)
+    four = published.collapse(group_categories(conn, "four_fees"), tree)
     a = amounts(conn, unit_id, sorted(set(three) | set(four)))
     actual = a.filter(pl.col("actual_fen").is_not_null())
     year = int(actual["fiscal_year"].max()) if actual.height else None
