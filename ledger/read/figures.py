@@ -1,5 +1,6 @@
-"""Read queries for the charts and public pages, as polars frames of integer fen.
+"""Figures for the charts and public pages, as polars frames of integer fen.
 
+Amounts are resolved figures (``ledger.store.published``), the same read the disclosure reports use.
 Everything here reads live (not superseded) rows only and never selects a review note that has
 not been published. Sums come from the ``rollup`` table kept current at import, so no query
 scans raw expense rows. Uses SQLAlchemy and polars only: the ledger never imports the web or
