@@ -87,6 +87,18 @@ def test_mof_central_table_from_the_api_and_the_pages(engine, db_url):
         assert r.status_code == 200
         [row] = r.json()["rows"]
         assert items(row) == MOF_2010 and basis(row) == MOF_BASIS
+        # the aggregate: each published node is its own category cell, never added to its parts
+        for params in ({"drilldown": "category", "year": 2010}, {"drilldown": "unit,category", "year": 2010}):
+            agg = client.get("/api/v1/aggregate", params=params).json()
+            cells = {c["category"]: c["actual_fen"] for c in agg["cells"]}
+            assert cells == {k.replace("total", "three_public"): v for k, v in MOF_2010.items() if v is not None}
+            assert agg["summary"]["actual_fen"] == (1773 + 1528) * YI // 100  # leaf rows only: see docs/api.md
+        agg = client.get("/api/v1/aggregate", params={"category": "three_public", "drilldown": "year"}).json()
+        assert [(c["year"], c["actual_fen"]) for c in agg["cells"]] == [(2010, MOF_2010["total"]),
+                                                                         (2011, MOF_2011["total"])]
+        assert agg["summary"]["actual_fen"] == MOF_2010["total"] + MOF_2011["total"]
+        agg = client.get("/api/v1/aggregate", params={"drilldown": "group", "year": 2011, "unit": "100000"}).json()
+        assert agg["summary"]["actual_fen"] == (1977 + 1472) * YI // 100
         csv_text = client.get("/api/v1/reports/three-public", params={"year": 2010, "format": "csv"}).text
         assert "2010,100000,中央本级,total,合计,,947000000000,,,,,,,,,,published" in csv_text.replace("\r", "")
         pages = {path: client.get(path).text for path in ("/", "/units/100000")}
@@ -158,6 +170,12 @@ def test_table_and_line_items_are_reconciled_never_summed(engine, db_url):
         "stage": "final", "published_fen": 7250 * WAN // 100, "published_source": "disclosure",
         "other_fen": 78 * WAN // 100, "other_source": "line_items", "difference_fen": (78 - 7250) * WAN // 100,
     }]
+    # the line items are detail: no budget overrun of 72.50 + 0.78 万 against the 72.50 万 budget
+    run(engine)
+    from ledger.rules.flags import list_flags
+
+    with engine.connect() as conn:
+        assert list_flags(conn, rule_code="budget_overrun") == []
     with TestClient(create_app(db_url), base_url="http://127.0.0.1") as client:
         page = client.get("/units/303001").text
     figs = {m[1]: int(m[2]) for m in re.finditer(r'data-figure="([^"]+)" data-fen="(-?\d+)"', page)}
