@@ -158,9 +158,19 @@ def test_a_total_that_differs_from_its_parts_is_exactly_one_finding(engine, db_u
     assert by_unit["302002"]["items"][0]["source"]["final"] == "children"
 
 
-def test_table_and_line_items_are_reconciled_never_summed(engine, db_url):
-    imp(engine, "disclosure", "clerk-reception-wan.csv")
-    imp(engine, "expenses", "clerk-line-items.csv")
+MISMATCH = ("303001 2023 公务接待费 决算数: line items 0.78 万元 ≠ published table 72.50 万元 (difference -71.72 万元); "
+            "the table's figure stands, the line items are detail")
+
+
+@pytest.mark.parametrize("table_first", [True, False])
+def test_table_and_line_items_are_reconciled_never_summed(engine, db_url, table_first):
+    files = [("disclosure", "clerk-reception-wan.csv"), ("expenses", "clerk-line-items.csv")]
+    reports = [imp(engine, kind, name) for kind, name in (files if table_first else files[::-1])]
+    # the second import records the difference, naming both figures; the first had nothing to compare
+    assert reports[0]["problems"]["by_code"] == {}
+    assert reports[1]["problems"]["by_code"] == {"finding:source-mismatch": 1}
+    assert [p["detail"] for p in reports[1]["problems"]["listed"]] == [MISMATCH]
+    assert reports[1]["problems"]["listed"][0]["value"] == str((78 - 7250) * WAN // 100)
     data = json.loads(cli(db_url, "report", "three-public", "--year", "2023", "--json"))
     [row] = data["rows"]
     assert items(row)["total"] == items(row)["reception"] == 7250 * WAN // 100  # 72.50 万, not 73.28 万
