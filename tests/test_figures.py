@@ -99,6 +99,10 @@ def test_mof_central_table_from_the_api_and_the_pages(engine, db_url):
         assert agg["summary"]["actual_fen"] == MOF_2010["total"] + MOF_2011["total"]
         agg = client.get("/api/v1/aggregate", params={"drilldown": "group", "year": 2011, "unit": "100000"}).json()
         assert agg["summary"]["actual_fen"] == (1977 + 1472) * YI // 100
+        tree = {c["code"]: c["parent"] for c in client.get("/api/v1/categories").json()}
+        assert {k: tree[k] for k in ("overseas_travel", "vehicles", "vehicle_purchase", "reception", "three_public")} == {
+            "overseas_travel": "three_public", "vehicles": "three_public", "vehicle_purchase": "vehicles",
+            "reception": "three_public", "three_public": None}
         csv_text = client.get("/api/v1/reports/three-public", params={"year": 2010, "format": "csv"}).text
         assert "2010,100000,中央本级,total,合计,,947000000000,,,,,,,,,,published" in csv_text.replace("\r", "")
         pages = {path: client.get(path).text for path in ("/", "/units/100000")}
