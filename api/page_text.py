@@ -39,6 +39,8 @@ _PAIRS = {
     "in_wan": ("（万元）", " (10k CNY)"),
     "category": ("类别", "Category"),
     "derived": ("推算", "derived"),
+    "original_budget": ("年初预算数", "Original budget"),
+    "execution": ("执行数", "Execution"),
     "derived_note": ("“推算”：未公布该项，按下级分项或明细相加；其余为公布数。",
                      "“derived”: not published; the sum of its parts or line items. Every other figure is as published."),
     "budget": ("预算数", "Budget"),

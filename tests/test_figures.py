@@ -141,6 +141,23 @@ def test_every_stage_at_every_node_comes_back_published(engine, db_url):
     assert row["counts"] == {"overseas_groups": 3, "overseas_persons": 9, "vehicles_purchased": 1,
                              "vehicles_held": 12, "reception_batches": 40, "reception_persons": 310}
     assert items(row, "completion_pct")["total"] == "87.86"  # 105.43 / 120.00
+    with TestClient(create_app(db_url), base_url="http://127.0.0.1") as client:
+        api = client.get("/api/v1/reports/three-public", params={"year": 2023}).json()
+        page = client.get("/units/301001").text
+    assert api["rows"] == data["rows"]
+    lines = page.split('<table class="lines">')[1].split("</table>")[0]
+    shown = {m[1]: re.findall(r'<td class="num">([\d,.]+)', m[2])
+             for m in re.finditer(r"<tr[^>]*><td>2023</td><td>([^<]+)</td>(.*?)</tr>", lines)}
+    # 年初预算数, 预算数 (adjusted where published), 执行数, 决算数: as published, nothing derived
+    assert shown == {
+        "三公经费合计": ["120.00", "110.00", "55.30", "105.43"],
+        "因公出国(境)费": ["20.00", "20.00", "5.20", "18.20"],
+        "公务用车购置及运行维护费": ["70.00", "70.00", "40.10", "62.03"],
+        "公务用车购置费": ["30.00", "30.00", "25.00"],
+        "公务用车运行维护费": ["40.00", "40.00", "37.03"],
+        "公务接待费": ["30.00", "30.00", "10.00", "25.20"],
+    }
+    assert "推算" not in lines
 
 
 def test_a_total_that_differs_from_its_parts_is_exactly_one_finding(engine, db_url):

@@ -33,6 +33,7 @@ from ledger.store.models import (
 AMOUNT_SCHEMA = {
     "unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.Utf8,
     "actual_fen": pl.Int64, "budget_fen": pl.Int64, "actual_basis": pl.Utf8, "budget_basis": pl.Utf8,
+    "original_fen": pl.Int64, "execution_fen": pl.Int64,
 }
 
 
@@ -107,14 +108,15 @@ def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[s
     table's 合计, subtotal or part, a budgets file's line) where one exists, else the sum of its children
     or line items; ``actual_basis`` / ``budget_basis`` say ``published`` or ``derived``. The budget is the
     adjusted budget (调整预算) where one exists for that unit, year and category, else the original
-    (年初预算). A side with no figure is null, never zero.
+    (年初预算); ``original_fen`` and ``execution_fen`` (执行数) are there too. A side with no figure is null,
+    never zero.
     """
     resolved = published.resolve(published.rollup_rows(conn, unit_ids=None if unit_id is None else [unit_id]),
                                  published.parents(conn))
     if category_codes is not None:
         resolved = resolved.filter(pl.col("category_code").is_in(category_codes))
     resolved = resolved.filter(pl.col("amount").is_not_null() & pl.col("measure").is_in(
-        ["actual", "budget_original", "budget_adjusted"]))
+        ["actual", "budget_original", "budget_adjusted", "budget_execution"]))
     if resolved.height == 0:
         return pl.DataFrame(schema=AMOUNT_SCHEMA)
     keys = ["unit_id", "fiscal_year", "category_code"]
@@ -124,7 +126,8 @@ def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[s
             *keys, pl.col("amount").alias(f"{name}_fen"), pl.col("basis").alias(f"{name}_basis"))
 
     wide = resolved.select(keys).unique()
-    for measure, name in (("actual", "actual"), ("budget_original", "original"), ("budget_adjusted", "adjusted")):
+    for measure, name in (("actual", "actual"), ("budget_original", "original"), ("budget_adjusted", "adjusted"),
+                          ("budget_execution", "execution")):
         wide = wide.join(side(measure, name), on=keys, how="left")
     return wide.select(
         *keys,
@@ -132,6 +135,8 @@ def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[s
         pl.coalesce("adjusted_fen", "original_fen").cast(pl.Int64).alias("budget_fen"),
         pl.col("actual_basis"),
         pl.coalesce("adjusted_basis", "original_basis").alias("budget_basis"),
+        pl.col("original_fen").cast(pl.Int64).alias("original_fen"),
+        pl.col("execution_fen").cast(pl.Int64).alias("execution_fen"),
     ).sort(keys)
 
 
