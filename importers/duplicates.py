@@ -173,7 +173,8 @@ class Finder:
         for r in m.head(max(0, 1000 - len(self.changed))).iter_rows(named=True):
             old = (format_yuan(r["old_min"]) if r["old_min"] == r["old_max"]
                    else f"{format_yuan(r['old_min'])} … {format_yuan(r['old_max'])}")
-            column = self.columns.get(f"{table}:{r.get('category_code')}") or self.columns.get(table) or amount
+            column = (self.columns.get(f"{table}:{r.get('category_code')}:{r.get('stage')}")
+                      or self.columns.get(f"{table}:{r.get('category_code')}") or self.columns.get(table) or amount)
             self.changed.append({
                 "sheet": r["sheet"], "row": r["source_row"], "column": column,
                 "key": {c: (None if r.get(c) is None else str(r[c])) for c in dict.fromkeys(named)},

@@ -50,8 +50,8 @@ class Magnitude:
         dated = pl.col("entry_date").is_not_null() if "entry_date" in frame.columns else pl.lit(False)
         fallback = pl.lit(self.columns.get(table), pl.String)
         by_cat = {k.split(":", 1)[1]: v for k, v in self.columns.items() if k.startswith(f"{table}:")}
-        column = (pl.col("category_code").replace_strict(by_cat, default=fallback, return_dtype=pl.String)
-                  if by_cat else fallback)
+        name = pl.col("category_code") + (pl.lit(":") + pl.col("stage") if table == "budget" else pl.lit(""))
+        column = (name.replace_strict(by_cat, default=fallback, return_dtype=pl.String) if by_cat else fallback)
         self.parts.append(
             frame.filter(pl.col("__dup").is_null() & pl.col("amount_fen").is_not_null())
             .with_columns(measure.alias("measure"), dated.alias("dated"), column.alias("column"),

@@ -86,10 +86,17 @@ class TotalsCheck:
 
 
 def amount_columns(kind: str, fields: dict[str, str]) -> dict[str, str]:
-    """The file's amount header per table (``table``) or per table and category (``table:category``)."""
-    if kind == "disclosure":
-        return {f"{table}:{cat}": fields[f"{m}_{cat}"] for table, m in (("budget", "budget"), ("expense", "actual"))
-                for cat in disclosure.CATEGORIES if fields.get(f"{m}_{cat}")}
+    """The file's amount header per table (``table``), or per table and category (``expense:category``,
+    ``budget:category:stage``) for the disclosure table."""
+    if kind == "disclosure":  # budget lines by category and stage, expense entries by category
+        out = {}
+        for item, cat in disclosure.NODES.items():
+            for m, stage in disclosure.STAGE_OF.items():
+                if fields.get(f"{m}_{item}"):
+                    out[f"budget:{cat}:{stage}"] = fields[f"{m}_{item}"]
+            if fields.get(f"actual_{item}"):
+                out[f"expense:{cat}"] = fields[f"actual_{item}"]
+        return out
     field_of = {"expenses": ("expense", "amount"), "budgets": ("budget", "amount"),
                 "procurement": ("procurement", "contract_amount")}
     table, f = field_of.get(kind, (None, None))

@@ -1,7 +1,7 @@
 """consumption_line is published history too: append-only like expense_entry (see 0002)
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 
 ``sunshine import consumption`` publishes utility use (kWh, L, m³) as batches whose rows go into
 the transparency log; the database refuses to rewrite or delete them, as it does for money rows.
@@ -10,7 +10,7 @@ the transparency log; the database refuses to rewrite or delete them, as it does
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
