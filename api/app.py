@@ -20,7 +20,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
-from api import http_cache, problems, routes_admin, routes_data, routes_downloads, schemas
+from api import (
+    http_cache,
+    problems,
+    routes_admin,
+    routes_data,
+    routes_downloads,
+    routes_search,
+    schemas,
+    strict,
+)
 from api.hosts import AllowedHosts
 from api.ratelimit import RateLimit
 from api.settings import Settings
@@ -49,6 +58,11 @@ def _optional_routes(module: str) -> list:
     return list(getattr(mod, "routes", []))
 
 
+async def _api_before_request(request: Request):
+    strict.refuse_unknown(request)
+    return await http_cache.before_request(request)
+
+
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> Litestar:
     """Build the Litestar app for ``database_url`` (else ``SUNSHINE_DATABASE_URL``)."""
     settings = settings or Settings.from_env(database_url)
@@ -56,9 +70,9 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
 
     api = Router(
         path=API,
-        route_handlers=[health, *routes_data.routes, *routes_downloads.routes, *routes_admin.routes,
+        route_handlers=[health, *routes_data.routes, *routes_search.routes, *routes_downloads.routes, *routes_admin.routes,
                         *_optional_routes("api.routes_write"), *_optional_routes("api.log_routes")],
-        before_request=http_cache.before_request,
+        before_request=_api_before_request,
     )
     handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.chart_routes")]
 
@@ -72,6 +86,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app = Litestar(
         route_handlers=handlers,
         exception_handlers={Exception: problems.handle},
+        before_request=strict.before_request,
         # Browsers on other origins may read; writes carry tokens and get no CORS at all.
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_methods=["GET", "HEAD", "OPTIONS"],
                                allow_headers=["Accept", "If-None-Match", "If-Modified-Since"],

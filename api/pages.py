@@ -8,7 +8,7 @@ thread (``sync_to_thread``), and hand plain dicts to the Jinja templates in ``ap
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import polars as pl
@@ -16,7 +16,7 @@ from litestar import Request, get
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.response import File, Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
@@ -31,6 +31,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 CHART_BASE = "/api/v1/charts"
 LATEST_FLAGS = 10
+# Every page takes ?lang=en; other query parameters are declared per page (api.strict refuses the rest).
+Lang = Annotated[str | None, QueryParameter(description="en for English (same as the /en/ prefix)")]
 
 
 def engine_for(request: Request) -> Engine:
@@ -146,11 +148,11 @@ def _render(template: str, context: dict[str, Any]) -> Template:
 
 
 @get(["/", "/en"], include_in_schema=False, name="page-home")
-async def home(request: Request) -> Template:
+async def home(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_home, request)
 
 
-def _home(request: Request) -> Template:
+def _home(request: Request, lang: Lang = None) -> Template:
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "home", lang)
@@ -161,7 +163,7 @@ def _home(request: Request) -> Template:
 
 
 @get(["/units/{code:str}", "/en/units/{code:str}"], include_in_schema=False, name="page-unit")
-async def unit_page(request: Request, code: FromPath[str]) -> Template:
+async def unit_page(request: Request, code: FromPath[str], lang: Lang = None) -> Template:
     return await sync_to_thread(_unit_page, request, code)
 
 
@@ -189,11 +191,11 @@ def _unit_page(request: Request, code: str) -> Template:
 
 
 @get(["/flags", "/en/flags"], include_in_schema=False, name="page-flags")
-async def flags_page(request: Request) -> Template:
+async def flags_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_flags_page, request)
 
 
-def _flags_page(request: Request) -> Template:
+def _flags_page(request: Request, lang: Lang = None) -> Template:
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "flags", lang)
@@ -202,11 +204,11 @@ def _flags_page(request: Request) -> Template:
 
 
 @get(["/procurement", "/en/procurement"], include_in_schema=False, name="page-procurement")
-async def procurement_page(request: Request) -> Template:
+async def procurement_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_procurement_page, request)
 
 
-def _procurement_page(request: Request) -> Template:
+def _procurement_page(request: Request, lang: Lang = None) -> Template:
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "procurement", lang)
@@ -233,11 +235,11 @@ DATASETS = [
 
 
 @get(["/data", "/en/data"], include_in_schema=False, name="page-data")
-async def data_page(request: Request) -> Template:
+async def data_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_data_page, request)
 
 
-def _data_page(request: Request) -> Template:
+def _data_page(request: Request, lang: Lang = None) -> Template:
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "data", lang)
