@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 
 from api import params, respond
 from api.formats import negotiate
-from ledger import search as ledger_search
+from ledger.read import search as ledger_search
 
 FIELDS = [("kind", "string"), ("text", "string"), ("unit_code", "string"), ("unit_name", "string"),
           ("fiscal_year", "integer"), ("row_count", "integer"), ("amount_fen", "integer"), ("amount_yuan", "number"),

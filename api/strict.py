@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from litestar import Request
 
-from ledger.queries import QueryError
+from ledger.read.queries import QueryError
 
 _known: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
 

@@ -1,0 +1,246 @@
+"""Every public dataset described once: columns with Frictionless types, filters and sort orders.
+
+Only live rows are read: a row whose batch a correction superseded drops out (``always``).
+Flags, targets, target results and the audit log are described in ``ledger.read.review_datasets``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import Date, func, literal, or_, select
+
+from ledger.read.types import Column, Dataset
+from ledger.store.batches import live
+from ledger.store.models import (
+    BudgetLine,
+    CategoryGroupMember,
+    ExpenseEntry,
+    ImportBatch,
+    ProcurementRecord,
+    Unit,
+)
+
+_u = Unit.__table__.alias("u")
+_e = ExpenseEntry.__table__
+_b = BudgetLine.__table__
+_p = ProcurementRecord.__table__
+_ib = ImportBatch.__table__
+
+
+def _in(col):
+    return lambda values: col.in_(values)
+
+
+def _categories_in_groups(groups: list[str]):
+    return select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code.in_(groups))
+
+
+def _common_unit_filters(year_col, unit_alias=_u) -> dict[str, Callable]:
+    return {
+        "unit": _in(unit_alias.c.code),
+        "unit_level": _in(unit_alias.c.level),
+        "year": _in(year_col),
+        "year_from": lambda v: year_col >= v,
+        "year_to": lambda v: year_col <= v,
+    }
+
+
+def _date_sort(col):
+    return func.coalesce(col, literal(dt.date(1, 1, 1), Date))
+
+
+EXPENSES = Dataset(
+    name="expenses",
+    title="Actual expenses (决算支出)",
+    description="Actual spending by unit, year and category: line items, or a disclosure table's figure per category.",
+    columns=(
+        Column("id", _e.c.id, "integer", "Row id (stable)"),
+        Column("batch_id", _e.c.batch_id, "integer", "Import batch the row came from"),
+        Column("source_row", _e.c.source_row, "integer", "Row number in the source file"),
+        Column("unit_code", _u.c.code, "string", "Budget unit code (单位编码)"),
+        Column("unit_name", _u.c.name, "string", "Budget unit name (单位名称)"),
+        Column("unit_level", _u.c.level, "string", "Unit level"),
+        Column("fiscal_year", _e.c.fiscal_year, "integer", "Fiscal year (年度)"),
+        Column("entry_date", _e.c.entry_date, "date", "Date (日期)"),
+        Column("category_code", _e.c.category_code, "string", "Expense category (类别)"),
+        Column("amount_fen", _e.c.amount_fen, "integer", "Amount in fen (分)", money=True),
+        Column("currency", _e.c.currency, "string", "Currency"),
+        Column("payee", _e.c.payee, "string", "Payee (收款方)"),
+        Column("description", _e.c.description, "string", "Description (摘要)"),
+        Column("voucher_no", _e.c.voucher_no, "string", "Voucher number (凭证号)"),
+        Column("persons", _e.c.persons, "integer", "Persons (人次)"),
+        Column("batches", _e.c.batches, "integer", "Batches or delegations (批次/团组数)"),
+        Column("vehicles", _e.c.vehicles, "integer", "Vehicles (购置数/保有量)"),
+        Column("created_at", _e.c.created_at, "datetime", "When the row was published"),
+    ),
+    base=lambda: _e.join(_u, _u.c.id == _e.c.unit_id),
+    id_expr=_e.c.id,
+    always=lambda: live(_e.c.batch_id),
+    filters={
+        **_common_unit_filters(_e.c.fiscal_year),
+        "category": _in(_e.c.category_code),
+        "group": lambda v: _e.c.category_code.in_(_categories_in_groups(v)),
+        "payee": _in(_e.c.payee),
+        "supplier": _in(_e.c.payee),
+        "amount_min": lambda v: _e.c.amount_fen >= v,
+        "amount_max": lambda v: _e.c.amount_fen <= v,
+        "date_from": lambda v: _e.c.entry_date >= v,
+        "date_to": lambda v: _e.c.entry_date <= v,
+        "updated_since": lambda v: _e.c.created_at >= v,
+        "batch": _in(_e.c.batch_id),
+    },
+    sorts={"id": _e.c.id, "fiscal_year": _e.c.fiscal_year, "amount": _e.c.amount_fen, "date": _date_sort(_e.c.entry_date)},
+    rollup_measure="actual",
+)
+
+BUDGETS = Dataset(
+    name="budgets",
+    title="Budget lines (预算)",
+    description="Budgeted amounts by unit, year, category and stage (original 年初预算 or adjusted 调整预算).",
+    columns=(
+        Column("id", _b.c.id, "integer", "Row id (stable)"),
+        Column("batch_id", _b.c.batch_id, "integer", "Import batch the row came from"),
+        Column("source_row", _b.c.source_row, "integer", "Row number in the source file"),
+        Column("unit_code", _u.c.code, "string", "Budget unit code (单位编码)"),
+        Column("unit_name", _u.c.name, "string", "Budget unit name (单位名称)"),
+        Column("unit_level", _u.c.level, "string", "Unit level"),
+        Column("fiscal_year", _b.c.fiscal_year, "integer", "Fiscal year (年度)"),
+        Column("category_code", _b.c.category_code, "string", "Expense category (类别)"),
+        Column("stage", _b.c.stage, "string", "original or adjusted (阶段)"),
+        Column("amount_fen", _b.c.amount_fen, "integer", "Amount in fen (分)", money=True),
+        Column("currency", _b.c.currency, "string", "Currency"),
+        Column("created_at", _b.c.created_at, "datetime", "When the row was published"),
+    ),
+    base=lambda: _b.join(_u, _u.c.id == _b.c.unit_id),
+    id_expr=_b.c.id,
+    always=lambda: live(_b.c.batch_id),
+    filters={
+        **_common_unit_filters(_b.c.fiscal_year),
+        "category": _in(_b.c.category_code),
+        "group": lambda v: _b.c.category_code.in_(_categories_in_groups(v)),
+        "stage": _in(_b.c.stage),
+        "amount_min": lambda v: _b.c.amount_fen >= v,
+        "amount_max": lambda v: _b.c.amount_fen <= v,
+        "updated_since": lambda v: _b.c.created_at >= v,
+        "batch": _in(_b.c.batch_id),
+    },
+    sorts={"id": _b.c.id, "fiscal_year": _b.c.fiscal_year, "amount": _b.c.amount_fen},
+)
+
+PROCUREMENT = Dataset(
+    name="procurement",
+    title="Government procurement (政府采购)",
+    description="Procurement projects with budget and contract amounts, method and supplier.",
+    columns=(
+        Column("id", _p.c.id, "integer", "Row id (stable)"),
+        Column("batch_id", _p.c.batch_id, "integer", "Import batch the row came from"),
+        Column("source_row", _p.c.source_row, "integer", "Row number in the source file"),
+        Column("project_code", _p.c.project_code, "string", "Project code (项目编号)"),
+        Column("ocid", _p.c.ocid, "string", "OCDS contracting process id"),
+        Column("unit_code", _u.c.code, "string", "Buyer unit code (单位编码)"),
+        Column("unit_name", _u.c.name, "string", "Buyer unit name (单位名称)"),
+        Column("unit_level", _u.c.level, "string", "Unit level"),
+        Column("fiscal_year", _p.c.fiscal_year, "integer", "Fiscal year (年度)"),
+        Column("title", _p.c.title, "string", "Project title (项目名称)"),
+        Column("method", _p.c.method, "string", "Procurement method (采购方式)"),
+        Column("ocds_method", _p.c.ocds_method, "string", "OCDS procurementMethod"),
+        Column("budget_fen", _p.c.budget_fen, "integer", "Budget amount in fen (预算金额)", money=True),
+        Column("contract_fen", _p.c.contract_fen, "integer", "Contract amount in fen (合同金额)", money=True),
+        Column("currency", _p.c.currency, "string", "Currency"),
+        Column("supplier_name", _p.c.supplier_name, "string", "Supplier (供应商名称)"),
+        Column("supplier_id", _p.c.supplier_id, "string", "Supplier credit code (统一社会信用代码)"),
+        Column("tender_date", _p.c.tender_date, "date", "Tender date (招标日期)"),
+        Column("award_date", _p.c.award_date, "date", "Award date (中标日期)"),
+        Column("contract_date", _p.c.contract_date, "date", "Contract date (合同日期)"),
+        Column("created_at", _p.c.created_at, "datetime", "When the row was published"),
+    ),
+    base=lambda: _p.join(_u, _u.c.id == _p.c.unit_id),
+    id_expr=_p.c.id,
+    always=lambda: live(_p.c.batch_id),
+    filters={
+        **_common_unit_filters(_p.c.fiscal_year),
+        "method": _in(_p.c.method),
+        "ocds_method": _in(_p.c.ocds_method),
+        "supplier": lambda v: or_(_p.c.supplier_name.in_(v), _p.c.supplier_id.in_(v)),
+        "amount_min": lambda v: _p.c.contract_fen >= v,
+        "amount_max": lambda v: _p.c.contract_fen <= v,
+        "date_from": lambda v: _p.c.contract_date >= v,
+        "date_to": lambda v: _p.c.contract_date <= v,
+        "updated_since": lambda v: _p.c.created_at >= v,
+        "batch": _in(_p.c.batch_id),
+    },
+    sorts={
+        "id": _p.c.id,
+        "fiscal_year": _p.c.fiscal_year,
+        "amount": func.coalesce(_p.c.contract_fen, -(2**62)),
+        "date": _date_sort(_p.c.contract_date),
+    },
+)
+
+_parent = Unit.__table__.alias("parent")
+_unit = Unit.__table__
+UNITS = Dataset(
+    name="units",
+    title="Budget units (预算单位)",
+    description="Departments, bureaus and subordinate bodies that hold budgets.",
+    columns=(
+        Column("id", _unit.c.id, "integer", "Unit id"),
+        Column("code", _unit.c.code, "string", "Unit code (单位编码)"),
+        Column("name", _unit.c.name, "string", "Unit name (单位名称)"),
+        Column("level", _unit.c.level, "string", "Unit level"),
+        Column("region", _unit.c.region, "string", "Region"),
+        Column("parent_code", _parent.c.code, "string", "Parent unit code"),
+        Column("created_at", _unit.c.created_at, "datetime", "When the unit was first seen"),
+    ),
+    base=lambda: _unit.outerjoin(_parent, _parent.c.id == _unit.c.parent_id),
+    id_expr=_unit.c.id,
+    always=None,
+    filters={
+        "unit": _in(_unit.c.code),
+        "level": _in(_unit.c.level),
+        "unit_level": _in(_unit.c.level),
+        "parent": _in(_parent.c.code),
+        "updated_since": lambda v: _unit.c.created_at >= v,
+    },
+    sorts={"id": _unit.c.id, "code": _unit.c.code},
+)
+
+BATCHES = Dataset(
+    name="import-batches",
+    title="Import batches (provenance)",
+    description="Every file loaded: who submitted it, its sha256, row counts, and which batch it corrects.",
+    columns=(
+        Column("id", _ib.c.id, "integer", "Batch id"),
+        Column("kind", _ib.c.kind, "string", "expenses, budgets, disclosure, procurement or ocds"),
+        Column("file_name", _ib.c.file_name, "string", "File name as uploaded"),
+        Column("sha256", _ib.c.sha256, "string", "SHA-256 of the file"),
+        Column("encoding", _ib.c.encoding, "string", "Detected encoding"),
+        Column("sheet", _ib.c.sheet, "string", "Sheet read"),
+        Column("amount_unit", _ib.c.amount_unit, "string", "Amount unit of the file (元 or 万元)"),
+        Column("submitted_by", _ib.c.submitted_by, "string", "Who submitted it"),
+        Column("created_at", _ib.c.created_at, "datetime", "When it was published"),
+        Column("status", _ib.c.status, "string", "Status"),
+        Column("rows_read", _ib.c.rows_read, "integer", "Rows read"),
+        Column("rows_loaded", _ib.c.rows_loaded, "integer", "Rows loaded"),
+        Column("rows_skipped", _ib.c.rows_skipped, "integer", "Rows skipped (blank, totals)"),
+        Column("rows_held", _ib.c.rows_held, "integer", "Rows held back with errors"),
+        Column("control_total_fen", _ib.c.control_total_fen, "integer", "Control total in fen", money=True),
+        Column("supersedes_id", _ib.c.supersedes_id, "integer", "Batch this one corrects"),
+    ),
+    base=lambda: _ib,
+    id_expr=_ib.c.id,
+    always=None,
+    filters={
+        "kind": _in(_ib.c.kind),
+        "batch": _in(_ib.c.id),
+        "updated_since": lambda v: _ib.c.created_at >= v,
+    },
+    sorts={"id": _ib.c.id},
+)
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (EXPENSES, BUDGETS, PROCUREMENT, UNITS, BATCHES)}
+
+# Flags, targets, target results and the audit log register themselves beside these.
+from ledger.read import review_datasets as queries_review  # noqa: E402,F401

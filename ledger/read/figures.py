@@ -1,0 +1,296 @@
+"""Read queries for the charts and public pages, as polars frames of integer fen.
+
+Everything here reads live (not superseded) rows only and never selects a review note that has
+not been published. Sums come from the ``rollup`` table kept current at import, so no query
+scans raw expense rows. Uses SQLAlchemy and polars only: the ledger never imports the web or
+plotting stacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from sqlalchemy import Connection, case, func, select
+
+from ledger.store.batches import live
+from ledger.store.models import (
+    Category,
+    CategoryGroup,
+    CategoryGroupMember,
+    CheckRun,
+    Flag,
+    FlagReview,
+    ImportBatch,
+    PolicyTarget,
+    ProcurementRecord,
+    Rollup,
+    TargetResult,
+    Unit,
+)
+
+AMOUNT_SCHEMA = {
+    "unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.Utf8,
+    "actual_fen": pl.Int64, "budget_fen": pl.Int64,
+}
+
+
+def _frame(rows, schema: dict) -> pl.DataFrame:
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def data_date(conn: Connection) -> dt.date | None:
+    """The day the newest live batch was published: the "data as of" date shown under charts."""
+    value = conn.execute(select(func.max(ImportBatch.created_at)).where(live(ImportBatch.id))).scalar()
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite without type detection
+        value = dt.datetime.fromisoformat(value)
+    return value.date()
+
+
+def data_stamp(conn: Connection) -> str:
+    """A cheap fingerprint of everything the public views show; it changes whenever they may."""
+    parts = [
+        conn.execute(select(func.max(ImportBatch.id), func.count(ImportBatch.id))).one(),
+        conn.execute(select(func.max(CheckRun.id))).one(),
+        conn.execute(select(func.max(FlagReview.id), func.count(Flag.id)).select_from(Flag).outerjoin(
+            FlagReview, FlagReview.flag_id == Flag.id)).one(),
+        conn.execute(select(func.count(Unit.id), func.max(Unit.id))).one(),
+    ]
+    return "-".join(str(v) for row in parts for v in row)
+
+
+def units(conn: Connection) -> pl.DataFrame:
+    """Every unit: id, code, name, level, ordered by code."""
+    rows = conn.execute(select(Unit.id, Unit.code, Unit.name, Unit.level).order_by(Unit.code)).all()
+    return _frame(rows, {"id": pl.Int64, "code": pl.Utf8, "name": pl.Utf8, "level": pl.Utf8})
+
+
+def unit_by_code(conn: Connection, code: str) -> dict | None:
+    """One unit as a dict (id, code, name, level), or None."""
+    row = conn.execute(select(Unit.id, Unit.code, Unit.name, Unit.level).where(Unit.code == code)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def categories(conn: Connection) -> pl.DataFrame:
+    """The category table: code, name_zh, name_en, sort_order."""
+    rows = conn.execute(
+        select(Category.code, Category.name_zh, Category.name_en, Category.sort_order).order_by(
+            Category.sort_order, Category.code)
+    ).all()
+    return _frame(rows, {"code": pl.Utf8, "name_zh": pl.Utf8, "name_en": pl.Utf8, "sort_order": pl.Int64})
+
+
+def group_categories(conn: Connection, group_code: str) -> list[str]:
+    """Category codes in a group (e.g. ``three_public``), in display order."""
+    rows = conn.execute(
+        select(CategoryGroupMember.category_code)
+        .join(Category, Category.code == CategoryGroupMember.category_code)
+        .where(CategoryGroupMember.group_code == group_code)
+        .order_by(Category.sort_order, Category.code)
+    ).all()
+    return [r[0] for r in rows]
+
+
+def group_name(conn: Connection, group_code: str, lang: str = "zh") -> str | None:
+    """A category group's name in Chinese (``zh``) or English, or None when there is no such group."""
+    col = CategoryGroup.name_en if lang == "en" else CategoryGroup.name_zh
+    return conn.execute(select(col).where(CategoryGroup.code == group_code)).scalar()
+
+
+def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[str] | None = None) -> pl.DataFrame:
+    """Actual and budget per unit, year and category from the rollups, in fen (CNY only).
+
+    The budget is the adjusted budget (调整预算) where one exists for that unit, year and
+    category, else the original (年初预算). A side with no rows is null, never zero.
+    """
+    q = (
+        select(Rollup.unit_id, Rollup.fiscal_year, Rollup.category_code, Rollup.measure, func.sum(Rollup.amount_fen))
+        .where(live(Rollup.batch_id), Rollup.currency == "CNY")
+        .group_by(Rollup.unit_id, Rollup.fiscal_year, Rollup.category_code, Rollup.measure)
+    )
+    if unit_id is not None:
+        q = q.where(Rollup.unit_id == unit_id)
+    if category_codes is not None:
+        q = q.where(Rollup.category_code.in_(category_codes))
+    long = _frame(conn.execute(q).all(), {
+        "unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.Utf8, "measure": pl.Utf8,
+        "amount_fen": pl.Int64,
+    })
+    if long.height == 0:
+        return pl.DataFrame(schema=AMOUNT_SCHEMA)
+    keys = ["unit_id", "fiscal_year", "category_code"]
+    wide = long.pivot(on="measure", index=keys, values="amount_fen")
+    for m in ("actual", "budget_original", "budget_adjusted"):
+        if m not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Int64).alias(m))
+    return wide.select(
+        *keys,
+        pl.col("actual").cast(pl.Int64).alias("actual_fen"),
+        pl.coalesce("budget_adjusted", "budget_original").cast(pl.Int64).alias("budget_fen"),
+    ).sort(keys)
+
+
+def latest_target_results(conn: Connection, unit_id: int | None = None) -> pl.DataFrame:
+    """Each (target, unit, year)'s result from the newest check run that evaluated it.
+
+    Columns: target_id, title, category_code, group_code, change_pct, unit_id, fiscal_year, status,
+    baseline_fen, cap_fen, value_fen, excess_fen, measure. For a ``consumption`` target the four
+    amounts are thousandths of the resource's unit (kWh, L, m³), not fen.
+    """
+    newest = (
+        select(
+            TargetResult.target_id, TargetResult.unit_id, TargetResult.fiscal_year,
+            func.max(TargetResult.run_id).label("run_id"),
+        )
+        .group_by(TargetResult.target_id, TargetResult.unit_id, TargetResult.fiscal_year)
+        .subquery()
+    )
+    q = (
+        select(
+            TargetResult.target_id, PolicyTarget.title, PolicyTarget.category_code, PolicyTarget.group_code,
+            PolicyTarget.change_pct, TargetResult.unit_id, TargetResult.fiscal_year, TargetResult.status,
+            TargetResult.baseline_fen, TargetResult.cap_fen, TargetResult.value_fen, TargetResult.excess_fen,
+            PolicyTarget.measure,
+        )
+        .join(newest, (newest.c.target_id == TargetResult.target_id) & (newest.c.unit_id == TargetResult.unit_id)
+              & (newest.c.fiscal_year == TargetResult.fiscal_year) & (newest.c.run_id == TargetResult.run_id))
+        .join(PolicyTarget, PolicyTarget.id == TargetResult.target_id)
+        .order_by(TargetResult.fiscal_year, TargetResult.target_id, TargetResult.unit_id)
+    )
+    if unit_id is not None:
+        q = q.where(TargetResult.unit_id == unit_id)
+    rows = [(*r[:4], None if r[4] is None else float(r[4]), *r[5:]) for r in conn.execute(q).all()]
+    return _frame(rows, {
+        "target_id": pl.Utf8, "title": pl.Utf8, "category_code": pl.Utf8, "group_code": pl.Utf8,
+        "change_pct": pl.Float64, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "status": pl.Utf8,
+        "baseline_fen": pl.Int64, "cap_fen": pl.Int64, "value_fen": pl.Int64, "excess_fen": pl.Int64,
+        "measure": pl.Utf8,
+    })
+
+
+def procurement_by_year(conn: Connection, unit_id: int | None = None) -> pl.DataFrame:
+    """Procurement scale and savings per year, in fen.
+
+    ``contract_fen`` sums every live record's contract amount (the scale); savings use only records
+    with both amounts: ``savings_fen = budget − contract`` over ``savings_base_fen`` (their budget),
+    the seed's definition of the savings rate.
+    """
+    both = ProcurementRecord.budget_fen.is_not(None) & ProcurementRecord.contract_fen.is_not(None)
+    q = (
+        select(
+            ProcurementRecord.fiscal_year,
+            func.count(),
+            func.sum(ProcurementRecord.budget_fen),
+            func.sum(ProcurementRecord.contract_fen),
+            func.sum(case((both, ProcurementRecord.budget_fen), else_=0)),
+            func.sum(case((both, ProcurementRecord.budget_fen - ProcurementRecord.contract_fen), else_=0)),
+        )
+        .where(live(ProcurementRecord.batch_id), ProcurementRecord.currency == "CNY")
+        .group_by(ProcurementRecord.fiscal_year)
+        .order_by(ProcurementRecord.fiscal_year)
+    )
+    if unit_id is not None:
+        q = q.where(ProcurementRecord.unit_id == unit_id)
+    return _frame(conn.execute(q).all(), {
+        "fiscal_year": pl.Int64, "records": pl.Int64, "budget_fen": pl.Int64, "contract_fen": pl.Int64,
+        "savings_base_fen": pl.Int64, "savings_fen": pl.Int64,
+    })
+
+
+def procurement_methods(conn: Connection, year: int | None = None, unit_id: int | None = None) -> pl.DataFrame:
+    """Records and contract value per procurement method, largest value first."""
+    q = (
+        select(ProcurementRecord.method, func.count(), func.coalesce(func.sum(ProcurementRecord.contract_fen), 0))
+        .where(live(ProcurementRecord.batch_id), ProcurementRecord.currency == "CNY")
+        .group_by(ProcurementRecord.method)
+    )
+    if year is not None:
+        q = q.where(ProcurementRecord.fiscal_year == year)
+    if unit_id is not None:
+        q = q.where(ProcurementRecord.unit_id == unit_id)
+    frame = _frame(conn.execute(q).all(), {"method": pl.Utf8, "records": pl.Int64, "contract_fen": pl.Int64})
+    return frame.sort(["contract_fen", "method"], descending=[True, False])
+
+
+def public_flags(conn: Connection, unit_id: int | None = None, limit: int | None = None) -> pl.DataFrame:
+    """Flags with their public fields only, newest first, with the latest *published* review decision.
+
+    Review notes are restricted until published; an unpublished review contributes nothing here.
+    """
+    published = (
+        select(FlagReview.flag_id, func.max(FlagReview.id).label("review_id"))
+        .where(FlagReview.published_at.is_not(None))
+        .group_by(FlagReview.flag_id)
+        .subquery()
+    )
+    q = (
+        select(
+            Flag.id, Flag.rule_code, Flag.unit_id, Unit.code, Unit.name, Flag.fiscal_year, Flag.category_code,
+            Flag.state, Flag.data_status, Flag.message_zh, Flag.message_en, Flag.created_at,
+            FlagReview.to_state, FlagReview.note, FlagReview.published_at,
+        )
+        .outerjoin(Unit, Unit.id == Flag.unit_id)
+        .outerjoin(published, published.c.flag_id == Flag.id)
+        .outerjoin(FlagReview, FlagReview.id == published.c.review_id)
+        .order_by(Flag.created_at.desc(), Flag.id)
+    )
+    if unit_id is not None:
+        q = q.where(Flag.unit_id == unit_id)
+    if limit is not None:
+        q = q.limit(limit)
+    rows = [(*r[:11], _iso(r[11]), r[12], r[13], _iso(r[14])) for r in conn.execute(q).all()]
+    return _frame(rows, {
+        "id": pl.Utf8, "rule_code": pl.Utf8, "unit_id": pl.Int64, "unit_code": pl.Utf8, "unit_name": pl.Utf8,
+        "fiscal_year": pl.Int64, "category_code": pl.Utf8, "state": pl.Utf8, "data_status": pl.Utf8,
+        "message_zh": pl.Utf8, "message_en": pl.Utf8, "created_at": pl.Utf8,
+        "published_state": pl.Utf8, "published_note": pl.Utf8, "published_at": pl.Utf8,
+    })
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def key_figures(conn: Connection, unit_id: int | None = None) -> dict:
+    """The headline figures of the region (or one unit) for its latest year with actual spending.
+
+    Keys: year, three_public_actual_fen, three_public_prior_fen, three_public_budget_fen,
+    four_fees_actual_fen, procurement_contract_fen, procurement_savings_fen,
+    procurement_savings_base_fen, procurement_records, targets_met, targets_missed,
+    targets_insufficient, flags, flags_open. Amounts are fen; a side with no data is None.
+    """
+    three = group_categories(conn, "three_public")
+    four = group_categories(conn, "four_fees")
+    a = amounts(conn, unit_id, sorted(set(three) | set(four)))
+    actual = a.filter(pl.col("actual_fen").is_not_null())
+    year = int(actual["fiscal_year"].max()) if actual.height else None
+
+    def total(codes: list[str], y: int | None, column: str) -> int | None:
+        part = a.filter(pl.col("category_code").is_in(codes) & (pl.col("fiscal_year") == y)
+                        & pl.col(column).is_not_null())
+        return int(part[column].sum()) if part.height else None
+
+    proc = procurement_by_year(conn, unit_id).filter(pl.col("fiscal_year") == year)
+    res = latest_target_results(conn, unit_id).filter(pl.col("fiscal_year") == year)
+    flags = public_flags(conn, unit_id)
+    status = res["status"].to_list()
+    return {
+        "year": year,
+        "three_public_actual_fen": total(three, year, "actual_fen"),
+        "three_public_prior_fen": None if year is None else total(three, year - 1, "actual_fen"),
+        "three_public_budget_fen": total(three, year, "budget_fen"),
+        "four_fees_actual_fen": total(four, year, "actual_fen"),
+        "procurement_contract_fen": int(proc["contract_fen"][0] or 0) if proc.height else None,
+        "procurement_savings_fen": int(proc["savings_fen"][0] or 0) if proc.height else None,
+        "procurement_savings_base_fen": int(proc["savings_base_fen"][0] or 0) if proc.height else None,
+        "procurement_records": int(proc["records"][0]) if proc.height else 0,
+        "targets_met": status.count("met"),
+        "targets_missed": status.count("missed"),
+        "targets_insufficient": status.count("insufficient_data"),
+        "flags": flags.height,
+        "flags_open": flags.filter(pl.col("data_status") == "active").height,
+    }

@@ -1,0 +1,380 @@
+"""The one read path: lists with filters and keyset pagination, and bulk iterators for downloads.
+
+The API, the charts and the CLI all read through here (aggregates live in
+``ledger.read.aggregate``). Every dataset is described once (``DATASETS``): its columns with
+their Frictionless types, the filters it understands and the orders it can be sorted by. Only live
+rows are shown: a row whose batch was superseded by a correction drops out.
+
+Pages are keyset-paginated: the order always ends with the row id, and the cursor is an opaque
+token holding the last row's sort value and id, so a page never skips or repeats rows while
+imports land. Money is integer fen; each amount also comes as an exact decimal yuan string.
+"""
+
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, bindparam, func, literal, or_, select
+
+from ledger.read import pages as queries_pages
+from ledger.read import totals as queries_totals
+from ledger.read.datasets import DATASETS, _categories_in_groups, _u
+from ledger.read.types import (  # noqa: F401  (re-exported: callers import them from here)
+    INT64_MAX,
+    Column,
+    Dataset,
+    Filters,
+    NotFound,
+    QueryError,
+    bounded,
+    parse_yuan,
+    utc,
+    yuan,
+)
+from ledger.store.models import (
+    AuditLog,
+    Category,
+    CategoryGroup,
+    CategoryGroupMember,
+    CheckRun,
+    FlagReview,
+    ImportBatch,
+    Rollup,
+    Unit,
+)
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+STREAM_CHUNK_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+    total: int | None
+    limit: int
+    sort: str
+
+
+def _where(ds: Dataset, filters: Filters) -> list[ColumnElement]:
+    conds = []
+    for name in sorted(filters.given()):
+        build = ds.filters.get(name)
+        if build is None:
+            raise QueryError(name, f"{ds.name} cannot be filtered by {name}")
+        conds.append(build(getattr(filters, name)))
+    if ds.always is not None:
+        conds.append(ds.always())
+    return conds
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact; never a float
+    if isinstance(value, dt.datetime):
+        return utc(value)
+    return value
+
+
+_builders: dict[str, Any] = {}
+
+
+def _row_builder(ds: Dataset):
+    """A function turning one result tuple of ``ds`` into its output dict, generated once per dataset.
+
+    One dict display per row with each conversion written inline (json text parsed, datetimes in
+    UTC, Decimals as exact strings, a yuan string beside each fen amount): about twice as fast as
+    a loop over the columns, and pages call it a hundred times per request.
+    """
+    build = _builders.get(ds.name)
+    if build is None:
+        items = []
+        for i, col in enumerate(ds.columns):
+            v = f"r[{i}]"
+            if col.json:
+                expr = f"None if {v} is None else _loads({v})"
+            elif col.type in ("integer", "string", "date"):
+                expr = v
+            elif col.type == "datetime":  # already UTC when read by ledger.read.pages on SQLite
+                expr = f"None if {v} is None else ({v} if {v}.tzinfo is _UTC else _plain({v}))"
+            else:
+                expr = f"None if {v} is None else _plain({v})"
+            items.append(f"{col.name!r}: {expr}")
+            if col.money:
+                items.append(f"{col.name.removesuffix('_fen') + '_yuan'!r}: _yuan({v})")
+        source = f"def build(r):\n    return {{{', '.join(items)}}}\n"
+        scope = {"_loads": json.loads, "_plain": _plain, "_yuan": yuan, "_UTC": dt.UTC}
+        exec(compile(source, f"<row builder for {ds.name}>", "exec"), scope)  # source built from our own column names
+        build = _builders[ds.name] = scope["build"]
+    return build
+
+
+def _row(ds: Dataset, values) -> dict[str, Any]:
+    if len(values) != len(ds.columns):
+        raise ValueError(f"{ds.name}: {len(values)} values for {len(ds.columns)} columns")
+    return _row_builder(ds)(values)
+
+
+def encode_cursor(sort: str, value: Any, row_id: int) -> str:
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    raw = json.dumps([sort, value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, sort: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        got_sort, value, row_id = json.loads(raw)
+        if not isinstance(row_id, int | str) or isinstance(row_id, bool):
+            raise ValueError
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise QueryError("cursor", "not a cursor this API issued; start again without it") from None
+    if got_sort != sort:
+        raise QueryError("cursor", f"the cursor belongs to sort={got_sort}, not sort={sort}")
+    if isinstance(row_id, int):
+        bounded("cursor", row_id)
+    return value, row_id
+
+
+def _parse_sort(ds: Dataset, sort: str) -> tuple[str, Any, bool]:
+    key = sort.removeprefix("-")
+    if key not in ds.sorts:
+        raise QueryError("sort", f"{ds.name} can be sorted by {', '.join(sorted(ds.sorts))} (prefix - for descending)")
+    return key, ds.sorts[key], sort.startswith("-")
+
+
+def list_rows(
+    conn: Connection,
+    dataset: str,
+    filters: Filters | None = None,
+    *,
+    sort: str = "id",
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    count: bool = True,
+) -> Page:
+    """One page of a dataset, filtered, in a stable order (``sort`` then id), with the total count."""
+    ds = DATASETS[dataset]
+    filters = filters or Filters()
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
+    key, sort_expr, desc = _parse_sort(ds, sort)
+    for name in sorted(filters.given()):
+        if name not in ds.filters:
+            raise QueryError(name, f"{ds.name} cannot be filtered by {name}")
+    value = last_id = None
+    if cursor:
+        value, last_id = decode_cursor(cursor, sort)
+        try:
+            if key == "date":
+                value = dt.date.fromisoformat(value)
+            elif key != "id" and key != "code":
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise ValueError
+                bounded("cursor", value)
+            elif key == "code" and not isinstance(value, str):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise QueryError("cursor", "not a cursor this API issued; start again without it") from None
+    n_cols = len(ds.columns)
+    if ds.name in _PLANNED:
+        # Built once per shape, run on the driver's cursor (ledger.read.pages).
+        values: dict[str, Any] = {f"f_{n}": getattr(filters, n) for n in filters.given()}
+        values["c_limit"] = limit + 1
+        if cursor:
+            values["c_id"] = last_id
+            if key != "id":
+                values["c_value"] = value
+        page_plan = queries_pages.plan(conn, ds, filters, key, sort_expr, desc, bool(cursor))
+        fetched = page_plan.run(conn, values)
+    else:
+        fetched = _fetch(conn, ds, filters, key, sort_expr, desc, cursor, value, last_id, limit)
+    more = len(fetched) > limit
+    fetched = fetched[:limit]
+    build = _row_builder(ds)
+    rows = [build(r) for r in fetched]  # a trailing sort value, if any, is not read
+    next_cursor = None
+    if more and fetched:
+        last = fetched[-1]
+        sort_value = last[n_cols] if key != "id" else rows[-1]["id"]
+        next_cursor = encode_cursor(sort, sort_value, rows[-1]["id"])
+    total = _count(conn, ds, filters, None) if count else None
+    return Page(rows=rows, next_cursor=next_cursor, total=total, limit=limit, sort=sort)
+
+
+_PLANNED = {"expenses", "budgets", "procurement", "units", "import-batches"}
+
+
+def _fetch(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr, desc: bool, cursor: str | None,
+           value: Any, last_id: Any, limit: int) -> list:
+    """One page through SQLAlchemy, for datasets whose filters are not all plain comparisons."""
+    page_conds = _where(ds, filters)
+    if cursor:
+        if key == "id":
+            page_conds.append(ds.id_expr < last_id if desc else ds.id_expr > last_id)
+        else:
+            v = literal(value, Date) if key == "date" else value
+            after = (sort_expr < v) if desc else (sort_expr > v)
+            page_conds.append(or_(after, and_(sort_expr == v, (ds.id_expr < last_id) if desc else (ds.id_expr > last_id))))
+    order = [sort_expr.desc(), ds.id_expr.desc()] if desc else [sort_expr, ds.id_expr]
+    if key == "id":
+        order = order[:1]
+    extra = [] if key == "id" else [sort_expr]
+    stmt = (select(*[c.expr for c in ds.columns], *extra).select_from(ds.base()).where(*page_conds)
+            .order_by(*order).limit(limit + 1))
+    return conn.execute(stmt).all()
+
+
+_ROLLUP_FILTERS = {"unit", "unit_level", "year", "year_from", "year_to", "category", "group"}
+
+
+def total_count(conn: Connection, dataset: str, filters: Filters | None = None) -> int:
+    """How many live rows of ``dataset`` match ``filters`` (what a page's ``total`` reports)."""
+    ds = DATASETS[dataset]
+    filters = filters or Filters()
+    return _count(conn, ds, filters, _where(ds, filters))
+
+
+def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list | None) -> int:
+    given = filters.given()
+    if ds.rollup_measure and given <= _ROLLUP_FILTERS - {"unit", "unit_level"}:
+        # No unit named: the per-batch totals kept in process answer without reading rollup rows.
+        cats = set(conn.execute(_categories_in_groups(filters.group)).scalars()) if filters.group else None
+        return sum(
+            count for measure, year, cat, _, _, count in queries_totals.live_totals(conn)
+            if measure == ds.rollup_measure and (not filters.year or year in filters.year)
+            and (filters.year_from is None or year >= filters.year_from)
+            and (filters.year_to is None or year <= filters.year_to)
+            and (not filters.category or cat in filters.category) and (cats is None or cat in cats)
+        )
+    if ds.rollup_measure and given <= _ROLLUP_FILTERS:
+        # A unit named: its rollup rows, found by the rollup's (batch, measure, unit) index. The SQL
+        # is built once per shape (ledger.read.pages) and run on the driver's cursor.
+        ids = queries_totals.live_ids(conn)
+        values: dict[str, Any] = {"ids": ids or [-1], "measure": ds.rollup_measure}
+        values.update({f"f_{n}": getattr(filters, n) for n in given})
+        ident = ("count", ds.name, queries_pages.shape(filters), len(values["ids"]))
+        plan = queries_pages.cached(conn, ident, lambda: _rollup_count(ds, filters, values))
+        return int(plan.run(conn, values)[0][0] or 0)
+    if conds is None:
+        conds = _where(ds, filters)
+    return int(conn.execute(select(func.count()).select_from(ds.base()).where(*conds)).scalar_one())
+
+
+def _rollup_count(ds: Dataset, filters: Filters, values: dict[str, Any]):
+    r = Rollup.__table__
+
+    def p(name: str):
+        value = values[name]
+        return bindparam(name, value=value, expanding=isinstance(value, list))
+
+    rconds = [r.c.batch_id.in_(p("ids")), r.c.measure == p("measure")]
+    if filters.unit or filters.unit_level:
+        unit_conds = []
+        if filters.unit:
+            unit_conds.append(_u.c.code.in_(p("f_unit")))
+        if filters.unit_level:
+            unit_conds.append(_u.c.level.in_(p("f_unit_level")))
+        rconds.append(r.c.unit_id.in_(select(_u.c.id).where(*unit_conds)))
+    if filters.year:
+        rconds.append(r.c.fiscal_year.in_(p("f_year")))
+    if filters.year_from is not None:
+        rconds.append(r.c.fiscal_year >= p("f_year_from"))
+    if filters.year_to is not None:
+        rconds.append(r.c.fiscal_year <= p("f_year_to"))
+    if filters.category:
+        rconds.append(r.c.category_code.in_(p("f_category")))
+    if filters.group:
+        rconds.append(r.c.category_code.in_(_categories_in_groups(p("f_group"))))
+    stmt = select(func.sum(r.c.row_count)).where(*rconds)
+    expanding = {k: len(v) for k, v in values.items() if isinstance(v, list)}
+    return stmt, set(values), expanding
+
+
+def get_row(conn: Connection, dataset: str, row_id: int) -> dict[str, Any]:
+    """One row of a dataset by id (superseded rows included: provenance links must keep working)."""
+    ds = DATASETS[dataset]
+    if isinstance(row_id, int) and not -INT64_MAX <= row_id <= INT64_MAX:
+        raise NotFound(f"no {dataset} row with id {row_id}")
+    got = conn.execute(select(*[c.expr for c in ds.columns]).select_from(ds.base()).where(ds.id_expr == row_id)).first()
+    if got is None:
+        raise NotFound(f"no {dataset} row with id {row_id}")
+    return _row(ds, got)
+
+
+def iter_rows(engine: Engine, dataset: str, filters: Filters | None = None) -> Iterator[list[tuple]]:
+    """Every live row of a dataset in id order, in chunks of tuples, streamed from the database.
+
+    Tuples follow ``DATASETS[dataset].output_fields()``. The connection stays open while the
+    caller iterates, so one snapshot serves the whole download.
+    """
+    ds = DATASETS[dataset]
+    conds = _where(ds, filters or Filters())
+    money = [c.money for c in ds.columns]
+    stmt = select(*[c.expr for c in ds.columns]).select_from(ds.base()).where(*conds).order_by(ds.id_expr)
+    with engine.connect() as conn, conn.begin():
+        result = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK_ROWS).execute(stmt)
+        for chunk in result.partitions(STREAM_CHUNK_ROWS):
+            out = []
+            for r in chunk:
+                row: list[Any] = []
+                for value, m in zip(r, money, strict=True):
+                    row.append(value)
+                    if m:
+                        row.append(yuan(value))
+                out.append(tuple(row))
+            yield out
+
+
+def categories(conn: Connection) -> list[dict[str, Any]]:
+    """Expense categories with the groups each belongs to (三公, 四费, …), in display order."""
+    groups: dict[str, list[str]] = {}
+    for g, c in conn.execute(select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)):
+        groups.setdefault(c, []).append(g)
+    rows = conn.execute(
+        select(Category.code, Category.name_zh, Category.name_en, Category.sort_order).order_by(
+            Category.sort_order, Category.code
+        )
+    ).all()
+    return [
+        {"code": code, "name_zh": zh, "name_en": en, "groups": sorted(groups.get(code, []))} for code, zh, en, _ in rows
+    ]
+
+
+def category_groups(conn: Connection) -> list[dict[str, Any]]:
+    """Category groups with their member categories."""
+    members: dict[str, list[str]] = {}
+    for g, c in conn.execute(select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)):
+        members.setdefault(g, []).append(c)
+    rows = conn.execute(select(CategoryGroup.code, CategoryGroup.name_zh, CategoryGroup.name_en).order_by(CategoryGroup.code))
+    return [{"code": c, "name_zh": zh, "name_en": en, "categories": sorted(members.get(c, []))} for c, zh, en in rows]
+
+
+def data_version(conn: Connection) -> tuple[str, dt.datetime | None]:
+    """A token that changes whenever anything public changes, and the time of the last change.
+
+    Used for ETags and Last-Modified: published rows are append-only, so the newest batch, audit
+    entry, check run and review identify the state of everything the public can read.
+    """
+    ids = conn.execute(
+        select(
+            select(func.max(ImportBatch.id)).scalar_subquery(),
+            select(func.max(AuditLog.id)).scalar_subquery(),
+            select(func.max(CheckRun.id)).scalar_subquery(),
+            select(func.max(FlagReview.id)).scalar_subquery(),
+            select(func.max(Unit.id)).scalar_subquery(),
+            select(func.max(ImportBatch.created_at)).scalar_subquery(),
+            select(func.max(AuditLog.created_at)).scalar_subquery(),
+        )
+    ).one()
+    stamps = [t for t in ids[5:] if t is not None]
+    last = max((t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in stamps), default=None)
+    return "-".join("0" if i is None else str(i) for i in ids[:5]), last
+

@@ -1,0 +1,361 @@
+"""Evaluating reduction targets: every target, for every unit and year in its scope, in polars.
+
+For a unit and year the *value* is the sum of the target's measure over its categories (or resource);
+the *baseline* is the value of the prior year, the mean of N prior years, or a fixed year; the *cap*
+is ``baseline × (1 + change_pct / 100)``. The target is ``met`` when ``value ≤ cap``, compared
+exactly in integers (``value ≤ floor(cap)`` is the same test, since the value is whole fen), and
+``insufficient_data`` when the year itself or any baseline year has no data for the unit.
+
+Absence is not zero. A unit is *evaluated* for a target and year when it has any live row of the
+target's measure (any category or resource) in that year or a baseline year; it *has data* for a
+year only when it has a row in the target's own categories — an expense entry (``actual``), an
+original budget line (``budget``), a consumption line of the resource (``consumption``). For a
+group, a row in any member category is enough and the members without rows add nothing. A row of
+0.00 is data: a published zero, so a zero baseline makes any spending a miss. A unit that
+published no meeting line at all gets ``insufficient_data`` for a meeting target, naming the years
+without data in ``missing_years``, never ``met``. Sums come from ``rollup``
+(per-batch sums kept at import) restricted to live batches, so a check never scans raw entries.
+Consumption targets work in thousandths of the measure unit (e.g. Wh for kWh), kept in the same
+integer columns; ``detail_json`` says which.
+
+A run is stored with a fingerprint of everything it read (live batches, units, targets, thresholds,
+rule versions, year); running again when the fingerprint is unchanged reuses the last run and
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import polars as pl
+from sqlalchemy import BigInteger, Connection, cast, func, select, update
+
+from ledger.rules.targets import RESOURCES, Target, list_targets
+from ledger.store import audit
+from ledger.store.batches import bulk_insert, live
+from ledger.store.models import (
+    CategoryGroupMember,
+    CheckRun,
+    ConsumptionLine,
+    ImportBatch,
+    PolicyTarget,
+    Rollup,
+    TargetResult,
+    Unit,
+    utcnow,
+)
+
+MEASURE_ROLLUP = {"actual": "actual", "budget": "budget_original"}
+STATUSES = ("met", "missed", "insufficient_data")
+
+
+@dataclass
+class RunSummary:
+    """What a check run did: its id, whether it was reused, counts by status and flag changes."""
+
+    run_id: int
+    reused: bool
+    fingerprint: str
+    fiscal_year: int | None
+    results: dict[str, int] = field(default_factory=dict)
+    flags: dict = field(default_factory=dict)
+
+
+def fingerprint(conn: Connection, year: int | None, thresholds_sha: str, rule_versions: dict[str, int]) -> str:
+    """A hash of live batches, units, category groups, targets, thresholds, rule versions and the year."""
+    h = hashlib.sha256()
+    b = ImportBatch.__table__
+    for row in conn.execute(select(b.c.id, b.c.sha256, b.c.status).where(live(b.c.id)).order_by(b.c.id)):
+        h.update(f"b{tuple(row)}".encode())
+    for row in conn.execute(select(Unit.id, Unit.code, Unit.level).order_by(Unit.id)):
+        h.update(f"u{tuple(row)}".encode())
+    for row in conn.execute(
+        select(CategoryGroupMember.group_code, CategoryGroupMember.category_code).order_by(
+            CategoryGroupMember.group_code, CategoryGroupMember.category_code
+        )
+    ):
+        h.update(f"g{tuple(row)}".encode())
+    for row in conn.execute(select(PolicyTarget.id, PolicyTarget.definition_sha256).order_by(PolicyTarget.id)):
+        h.update(f"t{tuple(row)}".encode())
+    h.update(f"c{thresholds_sha}r{sorted(rule_versions.items())}y{year}".encode())
+    return h.hexdigest()
+
+
+ROLLUP_SCHEMA = {"batch_id": pl.Int64, "measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
+                 "category_code": pl.String, "amount": pl.Int64}
+
+
+def driver_frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
+    """Run a SELECT on the driver's cursor (no SQLAlchemy row objects: these reads are the check's bulk)."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def live_rollups(conn: Connection) -> pl.DataFrame:
+    """Every live CNY rollup row ``(batch_id, measure, unit_id, fiscal_year, category_code, amount)``.
+
+    Read once per run and shared by the targets and ``budget_overrun``; grouped in polars, since a
+    GROUP BY in SQLite sorts.
+    """
+    r = Rollup.__table__
+    q = select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.amount_fen).where(
+        live(r.c.batch_id), r.c.currency == "CNY")
+    return driver_frame(conn, q, ROLLUP_SCHEMA)
+
+
+def measure_sums(conn: Connection, rollups: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """Live sums per measure as frames ``(unit_id, fiscal_year, key, amount)``; key = category or resource."""
+    rollups = live_rollups(conn) if rollups is None else rollups
+    money = (
+        rollups.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values())))
+        .group_by("measure", "unit_id", "fiscal_year", "category_code").agg(pl.col("amount").sum())
+        .rename({"category_code": "key"})
+    )
+    schema = {"measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "key": pl.String, "amount": pl.Int64}
+    c = ConsumptionLine.__table__
+    rows = conn.execute(
+        select(
+            c.c.unit_id, c.c.fiscal_year, c.c.resource,
+            cast(func.round(func.sum(c.c.quantity) * 1000), BigInteger),
+        )
+        .where(live(c.c.batch_id))
+        .group_by(c.c.unit_id, c.c.fiscal_year, c.c.resource)
+    ).all()
+    use = pl.DataFrame(rows, schema={k: v for k, v in schema.items() if k != "measure"}, orient="row")
+    out = {m: money.filter(pl.col("measure") == r).drop("measure") for m, r in MEASURE_ROLLUP.items()}
+    out["consumption"] = use
+    return out
+
+
+def _keys(conn: Connection, t: Target) -> list[str]:
+    if t.measure == "consumption":
+        return [t.resource]
+    if t.category_code:
+        return [t.category_code]
+    return list(
+        conn.execute(
+            select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code == t.group_code)
+        ).scalars()
+    )
+
+
+def _round_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """num / den rounded half away from zero, for den > 0, in integers."""
+    mag = (num.abs() * 2 + den) // (den * 2)
+    return pl.when(num < 0).then(-mag).otherwise(mag)
+
+
+def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.DataFrame, year: int | None) -> pl.DataFrame:
+    """One target's results for every unit and year in scope, as a frame shaped like ``target_result``."""
+    # a unit is *known* for a year when it has any row of the measure (any category or resource);
+    # it *has data* for this target when it has a row in the target's own categories (or resource)
+    known = sums.select("unit_id", "fiscal_year").unique()
+    val = sums.filter(pl.col("key").is_in(keys)).group_by("unit_id", "fiscal_year").agg(pl.col("amount").sum())
+    if known.height == 0:
+        return _empty_results()
+    lo = t.year_from if t.year_from is not None else int(known["fiscal_year"].min())
+    hi = t.year_to if t.year_to is not None else int(known["fiscal_year"].max())
+    years = [y for y in range(lo, hi + 1) if (year is None or y == year) and all(b < y for b in t.baseline_years(y))]
+    if not years:
+        return _empty_results()
+    n = len(t.baseline_years(years[0]))
+    yb = pl.DataFrame(
+        [(y, b) for y in years for b in t.baseline_years(y)],
+        schema={"fiscal_year": pl.Int64, "base_year": pl.Int64}, orient="row",
+    )
+    scope = units
+    if t.scope_kind == "units":
+        scope = units.filter(pl.col("code").is_in(t.scope_values))
+    elif t.scope_kind == "levels":
+        scope = units.filter(pl.col("level").is_in(t.scope_values))
+    cand = pl.concat([
+        known.join(yb.select("fiscal_year").unique(), on="fiscal_year").select("unit_id", "fiscal_year"),
+        known.rename({"fiscal_year": "base_year"}).join(yb, on="base_year").select("unit_id", "fiscal_year"),
+    ]).unique().join(scope.select("unit_id"), on="unit_id", how="semi")
+    cur = cand.join(val.rename({"amount": "value"}), on=["unit_id", "fiscal_year"], how="left")
+    base = (
+        cand.join(yb, on="fiscal_year")
+        .join(val.rename({"fiscal_year": "base_year", "amount": "b"}), on=["unit_id", "base_year"], how="left")
+        .group_by("unit_id", "fiscal_year")
+        .agg(
+            base_sum=pl.col("b").sum(),
+            base_count=pl.col("b").count(),
+            baseline_years=pl.col("base_year").sort(),
+            missing_base=pl.col("base_year").filter(pl.col("b").is_null()).sort(),
+        )
+    )
+    k = 10000 + int(t.change_pct * 100)  # cap = base_sum × k / (n × 10000)
+    value, bsum = pl.col("value"), pl.col("base_sum")
+    insufficient = value.is_null() | (pl.col("base_count") < n)
+    cap = (bsum * k) // (n * 10000)
+    df = cur.join(base, on=["unit_id", "fiscal_year"]).with_columns(
+        # every year without data for this target: the baseline years, then the evaluated year itself
+        missing_years=pl.when(pl.col("value").is_null())
+        .then(pl.concat_list("missing_base", "fiscal_year"))
+        .otherwise(pl.col("missing_base")),
+    ).with_columns(
+        cap_fen=pl.when(insufficient).then(None).otherwise(cap),
+        baseline_fen=pl.when(pl.col("base_count") < n).then(None).otherwise(_round_div(bsum, pl.lit(n))),
+    )
+    missed = ~insufficient & (value > pl.col("cap_fen"))
+    excess = value - pl.col("cap_fen")
+    pct_x100 = _round_div(excess * 10000, pl.col("cap_fen"))
+    growth_x100 = _round_div((value * n - bsum) * 10000, bsum)
+    df = df.with_columns(
+        status=pl.when(insufficient).then(pl.lit("insufficient_data")).when(missed).then(pl.lit("missed"))
+        .otherwise(pl.lit("met")),
+        excess_fen=pl.when(insufficient).then(None).when(missed).then(excess).otherwise(0),
+        pct_x100=pl.when(insufficient).then(None).when(~missed).then(0)
+        .when(pl.col("cap_fen") > 0).then(pct_x100).otherwise(None),
+        growth_pct_x100=pl.when(insufficient | (bsum <= 0)).then(None).otherwise(growth_x100),
+    )
+    detail = pl.struct(
+        pl.lit(t.measure).alias("measure"),
+        pl.lit(RESOURCES.get(t.resource or "", "fen")).alias("unit"),
+        pl.lit(1000 if t.measure == "consumption" else 1).alias("scale"),
+        pl.col("baseline_years"),
+        pl.col("base_sum").alias("baseline_sum"),
+        pl.col("missing_years"),
+        value.is_null().alias("value_missing"),
+        pl.col("growth_pct_x100"),
+    ).struct.json_encode()
+    h = pl.col("pct_x100")
+    return df.select(
+        pl.lit(t.id).alias("target_id"),
+        pl.col("unit_id"),
+        pl.col("fiscal_year"),
+        pl.col("status"),
+        pl.col("baseline_fen"),
+        pl.col("cap_fen"),
+        pl.col("value").alias("value_fen"),
+        pl.col("excess_fen"),
+        pl.when(h.is_null()).then(None)
+        .otherwise((h // 100).cast(pl.String) + "." + (h % 100).cast(pl.String).str.zfill(2)).alias("excess_pct"),
+        detail.alias("detail_json"),
+    ).sort("unit_id", "fiscal_year")
+
+
+def _empty_results() -> pl.DataFrame:
+    return pl.DataFrame(schema={
+        "target_id": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "status": pl.String,
+        "baseline_fen": pl.Int64, "cap_fen": pl.Int64, "value_fen": pl.Int64, "excess_fen": pl.Int64,
+        "excess_pct": pl.String, "detail_json": pl.String,
+    })
+
+
+def units_frame(conn: Connection) -> pl.DataFrame:
+    rows = conn.execute(select(Unit.id, Unit.code, Unit.level)).all()
+    return pl.DataFrame(rows, schema={"unit_id": pl.Int64, "code": pl.String, "level": pl.String}, orient="row")
+
+
+def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every loaded target's results (not stored); the frame ``run_checks`` stores.
+
+    ``rollups``: the frame of ``live_rollups`` when the caller has read it already.
+    """
+    sums, units = measure_sums(conn, rollups), units_frame(conn)
+    frames = [evaluate_target(t, _keys(conn, t), sums[t.measure], units, year) for t in list_targets(conn)]
+    return pl.concat([_empty_results(), *frames])
+
+
+def run_checks(conn: Connection, *, year: int | None = None, config: dict | None = None, actor: str = "cli") -> RunSummary:
+    """Evaluate every target and raise every flag; store both with a new run unless nothing changed.
+
+    ``config`` is the ``[flags]`` thresholds (``ledger.rules.thresholds.load_flag_config()`` when None).
+    Call inside ``ledger.store.db.writing``.
+    """
+    from ledger.rules import (  # flags reads target results, so it imports this module's siblings
+        flags,
+        thresholds,
+    )
+
+    config = config if config is not None else thresholds.load_flag_config()
+    fp = fingerprint(conn, year, thresholds.fingerprint(config), flags.rule_versions())
+    runs = CheckRun.__table__
+    last = conn.execute(
+        select(runs.c.id, runs.c.fingerprint, runs.c.summary_json)
+        .where(runs.c.fiscal_year.is_(None) if year is None else runs.c.fiscal_year == year)
+        .order_by(runs.c.id.desc()).limit(1)
+    ).first()
+    if last is not None and last.fingerprint == fp and last.summary_json:
+        s = json.loads(last.summary_json)
+        return RunSummary(last.id, True, fp, year, s["results"], s["flags"])
+    run_id = conn.execute(
+        runs.insert().values(started_at=utcnow(), fingerprint=fp, fiscal_year=year).returning(runs.c.id)
+    ).scalar_one()
+    rollups = live_rollups(conn)
+    results = evaluate_all(conn, year, rollups).with_columns(run_id=pl.lit(run_id, pl.Int64))
+    bulk_insert(conn, TargetResult.__table__, results)
+    counts = {s: 0 for s in STATUSES} | dict(results.group_by("status").len().iter_rows())
+    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups)
+    summary = {"results": counts, "flags": flag_summary}
+    conn.execute(
+        update(runs).where(runs.c.id == run_id).values(finished_at=utcnow(), summary_json=json.dumps(summary))
+    )
+    audit.record(conn, actor=actor, action="check.run", object_type="check_run", object_id=run_id,
+                 details={"fiscal_year": year, "fingerprint": fp, **summary})
+    return RunSummary(run_id, False, fp, year, counts, flag_summary)
+
+
+def latest_run_id(conn: Connection, year: int | None = None) -> int | None:
+    """The newest run covering ``year`` (a run over all years covers every year).
+
+    With no ``year``, the newest run over all years (else the newest run of any year).
+    """
+    runs = CheckRun.__table__
+    q = select(func.max(runs.c.id))
+    if year is not None:
+        return conn.execute(q.where((runs.c.fiscal_year == year) | runs.c.fiscal_year.is_(None))).scalar()
+    return conn.execute(q.where(runs.c.fiscal_year.is_(None))).scalar() or conn.execute(q).scalar()
+
+
+def target_results(conn: Connection, run_id: int | None = None, *, year: int | None = None,
+                   status: str | None = None, unit: str | None = None, limit: int | None = None) -> list[dict]:
+    """Stored results of a run (default: the latest covering ``year``) as plain dicts, ordered for reading.
+
+    Each dict: target_id, title, source_document, unit_code, unit_name, fiscal_year, status,
+    baseline, cap, value, excess (integer fen, or thousandths of ``measure_unit`` for consumption),
+    excess_pct and growth_pct (``Decimal`` or None when undefined), measure_unit, baseline_years,
+    missing_years.
+    """
+    run_id = run_id if run_id is not None else latest_run_id(conn, year)
+    if run_id is None:
+        return []
+    r, t, u = TargetResult.__table__, PolicyTarget.__table__, Unit.__table__
+    q = (
+        select(r, t.c.title, t.c.source_document, u.c.code.label("unit_code"), u.c.name.label("unit_name"))
+        .join(t, t.c.id == r.c.target_id).join(u, u.c.id == r.c.unit_id)
+        .where(r.c.run_id == run_id).order_by(r.c.target_id, u.c.code, r.c.fiscal_year)
+    )
+    if year is not None:
+        q = q.where(r.c.fiscal_year == year)
+    if status:
+        q = q.where(r.c.status == status)
+    if unit:
+        q = q.where(u.c.code == unit)
+    if limit is not None:
+        q = q.limit(limit)
+    out = []
+    for m in conn.execute(q).mappings():
+        d = json.loads(m["detail_json"] or "{}")
+        g = d.get("growth_pct_x100")
+        out.append({
+            "run_id": run_id, "target_id": m["target_id"], "title": m["title"],
+            "source_document": m["source_document"], "unit_code": m["unit_code"], "unit_name": m["unit_name"],
+            "fiscal_year": m["fiscal_year"], "status": m["status"], "baseline": m["baseline_fen"],
+            "cap": m["cap_fen"], "value": m["value_fen"], "excess": m["excess_fen"],
+            "excess_pct": None if m["excess_pct"] is None else Decimal(str(m["excess_pct"])).quantize(Decimal("0.01")),
+            "growth_pct": None if g is None else Decimal(g).scaleb(-2),
+            "measure_unit": d.get("unit", "fen"), "baseline_years": d.get("baseline_years", []),
+            "missing_years": d.get("missing_years", []),
+        })
+    return out

@@ -1,0 +1,209 @@
+"""The procurement red flags: over budget, single source, split purchases, supplier concentration.
+
+Records are read once per rule from live batches into polars; windows and shares are computed there.
+Thresholds come from ``ctx.config`` (``sunshine.toml``); a subject names unit, record or supplier so
+a re-run finds the same flag.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import Connection, func, select
+
+from ledger.money import format_wan, format_yuan
+from ledger.rules import thresholds as th
+from ledger.rules.flag_rules import _frame, _unit, pct
+from ledger.rules.flags import Context, FlagDraft, rule
+from ledger.store.batches import live
+from ledger.store.models import ProcurementRecord
+
+METHODS_ZH = {
+    "open_tender": "公开招标", "invited_tender": "邀请招标", "competitive_negotiation": "竞争性谈判",
+    "competitive_consultation": "竞争性磋商", "single_source": "单一来源", "rfq": "询价", "other": "其他",
+}
+PROCUREMENT_LAW = "《中华人民共和国政府采购法》"
+
+
+def procurement_frame(conn: Connection, year: int | None) -> pl.DataFrame:
+    """Live procurement records with the columns the procurement rules read."""
+    p = ProcurementRecord.__table__
+    q = select(
+        p.c.id, p.c.batch_id, p.c.unit_id, p.c.fiscal_year, p.c.project_code, p.c.ocid, p.c.title, p.c.method,
+        p.c.budget_fen, p.c.contract_fen, p.c.supplier_name, p.c.supplier_id,
+        func.coalesce(p.c.contract_date, p.c.award_date, p.c.tender_date).label("date"),
+    ).where(live(p.c.batch_id), p.c.currency == "CNY")
+    if year is not None:
+        q = q.where(p.c.fiscal_year == year)
+    schema = {"id": pl.Int64, "batch_id": pl.Int64, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
+              "project_code": pl.String, "ocid": pl.String, "title": pl.String, "method": pl.String,
+              "budget": pl.Int64, "contract": pl.Int64, "supplier_name": pl.String, "supplier_id": pl.String,
+              "date": pl.Date}
+    df = _frame(conn, q, schema)
+    return df.with_columns(
+        record_key=pl.coalesce("project_code", "ocid", pl.concat_str(
+            [pl.lit("row"), pl.col("title").fill_null(""), pl.col("supplier_name").fill_null(""),
+             pl.col("date").cast(pl.String).fill_null("")], separator=":")),
+        supplier=pl.coalesce("supplier_id", "supplier_name"),
+    )
+
+
+@rule("procurement_over_budget", 1, PROCUREMENT_LAW + "：采购人应按照批准的预算执行采购")
+def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
+    """A procurement record whose contract amount is above its budget amount (plus the tolerance)."""
+    tol = th.pct_hundredths(ctx.config, "procurement_over_budget", "tolerance_pct")
+    df = procurement_frame(conn, ctx.year).filter(
+        pl.col("budget").is_not_null() & pl.col("contract").is_not_null()
+        & (pl.col("contract") * 10000 > pl.col("budget") * (10000 + tol))
+    ).sort("unit_id", "fiscal_year", "record_key")
+    out = []
+    for h in df.iter_rows(named=True):
+        code, name = _unit(ctx, h["unit_id"])
+        excess = h["contract"] - h["budget"]
+        p = pct(excess, h["budget"])
+        title = h["title"] or h["record_key"]
+        out.append(FlagDraft(
+            rule_code="procurement_over_budget", subject=(code, h["record_key"]), unit_id=h["unit_id"],
+            fiscal_year=h["fiscal_year"], category_code=None,
+            figures={"contract_fen": h["contract"], "budget_fen": h["budget"], "excess_fen": excess, "excess_pct": p},
+            threshold={"tolerance_pct": ctx.config["procurement_over_budget"]["tolerance_pct"]},
+            message_zh=f"{name} {h['fiscal_year']}年：采购项目“{title}”合同金额{format_wan(h['contract'], grouping=False)}万元，"
+            f"超出预算{format_wan(excess, grouping=False)}万元（{p + '%' if p is not None else '预算为零'}）",
+            message_en=f"{name} {h['fiscal_year']}: procurement \"{title}\" contract ¥{format_yuan(h['contract'])} "
+            f"exceeds its budget of ¥{format_yuan(h['budget'])} by ¥{format_yuan(excess)}"
+            f" ({p + '%' if p is not None else 'the budget is zero'})",
+            evidence={"batch_ids": [h["batch_id"]], "procurement_record_ids": [h["id"]]},
+        ))
+    return out
+
+
+@rule("single_source", 1, PROCUREMENT_LAW + "：单一来源采购仅限法定情形；公开招标应作为政府采购的主要采购方式")
+def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
+    """A single-source award above the value threshold, or a unit-year whose single-source share is above the limit."""
+    cfg = th.section(ctx.config, "single_source")
+    max_award = th.yuan(ctx.config, "single_source", "max_award_yuan")
+    max_share = th.pct_hundredths(ctx.config, "single_source", "max_share_pct")
+    min_total = th.yuan(ctx.config, "single_source", "min_unit_total_yuan")
+    df = procurement_frame(conn, ctx.year).filter(pl.col("contract").is_not_null())
+    ss = pl.col("method") == "single_source"
+    out = []
+    for h in df.filter(ss & (pl.col("contract") > max_award)).sort("unit_id", "fiscal_year", "record_key").iter_rows(named=True):
+        code, name = _unit(ctx, h["unit_id"])
+        title = h["title"] or h["record_key"]
+        out.append(FlagDraft(
+            rule_code="single_source", subject=(code, "award", h["record_key"]), unit_id=h["unit_id"],
+            fiscal_year=h["fiscal_year"], category_code=None,
+            figures={"kind": "award", "contract_fen": h["contract"], "supplier": h["supplier_name"]},
+            threshold={"max_award_yuan": cfg["max_award_yuan"]},
+            message_zh=f"{name} {h['fiscal_year']}年：采购项目“{title}”以单一来源方式授予"
+            f"{h['supplier_name'] or '供应商'}，合同金额{format_wan(h['contract'], grouping=False)}万元，"
+            f"超过{format_wan(max_award, grouping=False)}万元",
+            message_en=f"{name} {h['fiscal_year']}: \"{title}\" awarded single-source to "
+            f"{h['supplier_name'] or 'a supplier'} for ¥{format_yuan(h['contract'])}, above ¥{format_yuan(max_award)}",
+            evidence={"batch_ids": [h["batch_id"]], "procurement_record_ids": [h["id"]]},
+        ))
+    shares = df.group_by("unit_id", "fiscal_year").agg(
+        total=pl.col("contract").sum(), single=pl.col("contract").filter(ss).sum(),
+        ids=pl.col("id").filter(ss).sort(), batch_ids=pl.col("batch_id").filter(ss).unique().sort(),
+    ).filter(
+        (pl.col("total") >= min_total) & (pl.col("total") > 0) & (pl.col("single") * 10000 > pl.col("total") * max_share)
+    ).sort("unit_id", "fiscal_year")
+    for h in shares.iter_rows(named=True):
+        code, name = _unit(ctx, h["unit_id"])
+        p = pct(h["single"], h["total"])
+        out.append(FlagDraft(
+            rule_code="single_source", subject=(code, str(h["fiscal_year"]), "share"), unit_id=h["unit_id"],
+            fiscal_year=h["fiscal_year"], category_code=None,
+            figures={"kind": "share", "single_source_fen": h["single"], "total_fen": h["total"], "share_pct": p},
+            threshold={"max_share_pct": cfg["max_share_pct"], "min_unit_total_yuan": cfg["min_unit_total_yuan"]},
+            message_zh=f"{name} {h['fiscal_year']}年：单一来源采购{format_wan(h['single'], grouping=False)}万元，"
+            f"占采购合同总额{format_wan(h['total'], grouping=False)}万元的{p}%，超过{cfg['max_share_pct']}%",
+            message_en=f"{name} {h['fiscal_year']}: single-source contracts ¥{format_yuan(h['single'])} are {p}% of "
+            f"¥{format_yuan(h['total'])} contracted, above {cfg['max_share_pct']}%",
+            evidence={"batch_ids": h["batch_ids"], "procurement_record_ids": h["ids"]},
+        ))
+    return out
+
+
+@rule("split_purchase", 1, PROCUREMENT_LAW + "：采购人不得将应当以公开招标方式采购的货物或者服务化整为零"
+      "或者以其他任何方式规避公开招标采购")
+def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
+    """Purchases by one unit from one supplier, each below the tender threshold, within the window, summing to it or more.
+
+    The window ends at each purchase and reaches back ``window_days - 1`` days (``window_days`` = 90:
+    purchases at most 89 days apart). Per unit, supplier and year the heaviest window is reported.
+    """
+    cfg = th.section(ctx.config, "split_purchase")
+    limit = th.yuan(ctx.config, "split_purchase", "tender_threshold_yuan")
+    days = int(th.get(ctx.config, "split_purchase", "window_days"))
+    min_records = int(th.get(ctx.config, "split_purchase", "min_records"))
+    df = procurement_frame(conn, None).filter(
+        pl.col("contract").is_not_null() & (pl.col("contract") < limit) & pl.col("supplier").is_not_null()
+        & pl.col("date").is_not_null()
+    ).sort("unit_id", "supplier", "date", "id")
+    if df.height == 0:
+        return []
+    win = df.rolling(index_column="date", period=f"{days}d", group_by=["unit_id", "supplier"]).agg(
+        total=pl.col("contract").sum(), n=pl.len(), ids=pl.col("id"), batch_ids=pl.col("batch_id").unique().sort(),
+        first=pl.col("date").min(), year=pl.col("fiscal_year").last(), supplier_name=pl.col("supplier_name").last(),
+    ).filter((pl.col("n") >= min_records) & (pl.col("total") >= limit))
+    if ctx.year is not None:
+        win = win.filter(pl.col("year") == ctx.year)
+    best = win.sort(["total", "date"], descending=[True, False]).group_by("unit_id", "supplier", "year").first()
+    out = []
+    for h in best.sort("unit_id", "supplier", "year").iter_rows(named=True):
+        code, name = _unit(ctx, h["unit_id"])
+        out.append(FlagDraft(
+            rule_code="split_purchase", subject=(code, h["supplier"], str(h["year"])), unit_id=h["unit_id"],
+            fiscal_year=h["year"], category_code=None,
+            figures={"supplier": h["supplier_name"], "purchases": h["n"], "total_fen": h["total"],
+                     "first_date": str(h["first"]), "last_date": str(h["date"])},
+            threshold={"tender_threshold_yuan": cfg["tender_threshold_yuan"], "window_days": days,
+                       "min_records": min_records},
+            message_zh=f"{name} {h['year']}年：{h['first']}至{h['date']}向“{h['supplier_name']}”采购{h['n']}次，"
+            f"每次低于公开招标数额标准{format_wan(limit, grouping=False)}万元，合计{format_wan(h['total'], grouping=False)}万元，"
+            "疑似拆分采购规避招标",
+            message_en=f"{name} {h['year']}: {h['n']} purchases from \"{h['supplier_name']}\" between {h['first']} and "
+            f"{h['date']}, each below the tender threshold of ¥{format_yuan(limit)}, total ¥{format_yuan(h['total'])}: "
+            "possible split purchase to avoid tendering",
+            evidence={"batch_ids": h["batch_ids"], "procurement_record_ids": list(h["ids"])},
+        ))
+    return out
+
+
+@rule("supplier_concentration", 1, PROCUREMENT_LAW + "：政府采购应当遵循公开透明原则、公平竞争原则")
+def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
+    """One supplier taking more than the configured share of a unit's contract value in a year."""
+    cfg = th.section(ctx.config, "supplier_concentration")
+    max_share = th.pct_hundredths(ctx.config, "supplier_concentration", "max_share_pct")
+    min_total = th.yuan(ctx.config, "supplier_concentration", "min_unit_total_yuan")
+    min_suppliers = int(th.get(ctx.config, "supplier_concentration", "min_suppliers"))
+    df = procurement_frame(conn, ctx.year).filter(pl.col("contract").is_not_null() & pl.col("supplier").is_not_null())
+    per = df.group_by("unit_id", "fiscal_year", "supplier").agg(
+        amount=pl.col("contract").sum(), n=pl.len(), ids=pl.col("id").sort(),
+        batch_ids=pl.col("batch_id").unique().sort(), supplier_name=pl.col("supplier_name").first(),
+    ).with_columns(
+        total=pl.col("amount").sum().over("unit_id", "fiscal_year"),
+        suppliers=pl.len().over("unit_id", "fiscal_year"),
+    )
+    hits = per.filter(
+        (pl.col("total") >= min_total) & (pl.col("total") > 0) & (pl.col("suppliers") >= min_suppliers)
+        & (pl.col("amount") * 10000 > pl.col("total") * max_share)
+    ).sort("unit_id", "fiscal_year", "supplier")
+    out = []
+    for h in hits.iter_rows(named=True):
+        code, name = _unit(ctx, h["unit_id"])
+        p = pct(h["amount"], h["total"])
+        out.append(FlagDraft(
+            rule_code="supplier_concentration", subject=(code, str(h["fiscal_year"]), h["supplier"]),
+            unit_id=h["unit_id"], fiscal_year=h["fiscal_year"], category_code=None,
+            figures={"supplier": h["supplier_name"], "supplier_fen": h["amount"], "unit_total_fen": h["total"],
+                     "share_pct": p, "contracts": h["n"], "suppliers": h["suppliers"]},
+            threshold={k: cfg[k] for k in ("max_share_pct", "min_unit_total_yuan", "min_suppliers")},
+            message_zh=f"{name} {h['fiscal_year']}年：供应商“{h['supplier_name']}”获得采购合同"
+            f"{format_wan(h['amount'], grouping=False)}万元，占该单位合同总额{format_wan(h['total'], grouping=False)}万元的"
+            f"{p}%，超过{cfg['max_share_pct']}%",
+            message_en=f"{name} {h['fiscal_year']}: supplier \"{h['supplier_name']}\" won ¥{format_yuan(h['amount'])}, "
+            f"{p}% of the unit's ¥{format_yuan(h['total'])} contracted, above {cfg['max_share_pct']}%",
+            evidence={"batch_ids": h["batch_ids"], "procurement_record_ids": h["ids"]},
+        ))
+    return out

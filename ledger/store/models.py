@@ -1,0 +1,434 @@
+"""The store's schema as SQLAlchemy 2 models.
+
+Money is integer fen (``BigInteger``); never floats. Published rows (entries, budget lines,
+procurement records, batches, audit log) are append-only: a correction is a new batch that
+supersedes an older one, which stays queryable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Constraint names from one convention so SQLite and PostgreSQL agree and migrations can name them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only aliases rowid for INTEGER PRIMARY KEY, so big ids are INTEGER there.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+Timestamp = DateTime(timezone=True)
+
+
+class CategoryGroup(Base):
+    """A named set of categories: 三公 (three_public), 四费 (four_fees), 公务用车 (vehicles)."""
+
+    __tablename__ = "category_group"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+
+
+class Category(Base):
+    __tablename__ = "category"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100), unique=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CategoryGroupMember(Base):
+    __tablename__ = "category_group_member"
+    group_code: Mapped[str] = mapped_column(ForeignKey("category_group.code"), primary_key=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"), primary_key=True)
+
+
+class ImportBatch(Base):
+    """One import of one file: all its rows land together or not at all."""
+
+    __tablename__ = "import_batch"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # expenses | budgets | disclosure | procurement | ocds
+    file_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    sheet: Mapped[str | None] = mapped_column(String(200))
+    amount_unit: Mapped[str | None] = mapped_column(String(10))
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    status: Mapped[str] = mapped_column(String(20), default="published")
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rows_held: Mapped[int] = mapped_column(Integer, default=0)
+    control_total_fen: Mapped[int | None] = mapped_column(BigInteger)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), unique=True)
+    report_json: Mapped[str | None] = mapped_column(Text)
+
+
+class Unit(Base):
+    """A budget unit (预算单位): a department, bureau or subordinate body."""
+
+    __tablename__ = "unit"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    level: Mapped[str | None] = mapped_column(String(40))
+    region: Mapped[str | None] = mapped_column(String(100))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
+class BudgetLine(Base):
+    __tablename__ = "budget_line"
+    __table_args__ = (Index("ix_budget_line_unit_year_category", "unit_id", "fiscal_year", "category_code"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    stage: Mapped[str] = mapped_column(String(10), default="original")  # original | adjusted
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
+class ExpenseEntry(Base):
+    """An actual (决算) expense: a line item, or a disclosure table's figure for a category."""
+
+    __tablename__ = "expense_entry"
+    __table_args__ = (
+        Index("ix_expense_entry_unit_year_category", "unit_id", "fiscal_year", "category_code"),
+        Index("ix_expense_entry_unit_voucher", "unit_id", "voucher_no"),  # probable duplicates by 凭证号
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    entry_date: Mapped[dt.date | None] = mapped_column(Date)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    payee: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    voucher_no: Mapped[str | None] = mapped_column(String(100))
+    source_category: Mapped[str | None] = mapped_column(String(200))
+    persons: Mapped[int | None] = mapped_column(Integer)  # 人次
+    batches: Mapped[int | None] = mapped_column(Integer)  # 批次 / 团组数
+    vehicles: Mapped[int | None] = mapped_column(Integer)  # 购置数 / 保有量
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
+class ProcurementRecord(Base):
+    __tablename__ = "procurement_record"
+    __table_args__ = (Index("ix_procurement_record_unit_year", "unit_id", "fiscal_year"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    project_code: Mapped[str | None] = mapped_column(String(200))
+    ocid: Mapped[str | None] = mapped_column(String(200), index=True)
+    release_id: Mapped[str | None] = mapped_column(String(200))
+    release_date: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(40))  # open_tender … single_source | other
+    ocds_method: Mapped[str | None] = mapped_column(String(20))  # open | selective | limited | direct
+    method_raw: Mapped[str | None] = mapped_column(String(200))
+    budget_fen: Mapped[int | None] = mapped_column(BigInteger)
+    contract_fen: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    supplier_name: Mapped[str | None] = mapped_column(String(300), index=True)
+    supplier_id: Mapped[str | None] = mapped_column(String(100))
+    tender_date: Mapped[dt.date | None] = mapped_column(Date)
+    award_date: Mapped[dt.date | None] = mapped_column(Date)
+    contract_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
+class ConsumptionLine(Base):
+    """Utility use (electricity kWh, fuel litres, water m³) for the 节电节油节水 targets."""
+
+    __tablename__ = "consumption_line"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    resource: Mapped[str] = mapped_column(String(20))  # electricity | fuel | water
+    quantity: Mapped[Decimal] = mapped_column(Numeric(18, 3))
+    measure_unit: Mapped[str] = mapped_column(String(10))  # kWh | L | m3
+
+
+class DataQualityFinding(Base):
+    """Something a published file got wrong that we load as published and record, never 'fix'."""
+
+    __tablename__ = "data_quality_finding"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    sheet: Mapped[str | None] = mapped_column(String(200))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    column_name: Mapped[str | None] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+    difference_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PolicyTarget(Base):
+    """A reduction target from a policy document, e.g. 公务接待经费实际支出压减20%以上."""
+
+    __tablename__ = "policy_target"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    source_document: Mapped[str] = mapped_column(Text)
+    scope_kind: Mapped[str] = mapped_column(String(10))  # all | units | levels
+    scope_values: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    measure: Mapped[str] = mapped_column(String(20))  # actual | budget | consumption
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("category.code"))
+    group_code: Mapped[str | None] = mapped_column(ForeignKey("category_group.code"))
+    resource: Mapped[str | None] = mapped_column(String(20))
+    baseline: Mapped[str] = mapped_column(String(40))  # prior_year | mean_prior_years:N | fixed_year:YYYY
+    change_pct: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    year_from: Mapped[int | None] = mapped_column(Integer)
+    year_to: Mapped[int | None] = mapped_column(Integer)
+    definition_sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
+class CheckRun(Base):
+    __tablename__ = "check_run"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)  # data + targets + config
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    summary_json: Mapped[str | None] = mapped_column(Text)
+
+
+class TargetResult(Base):
+    __tablename__ = "target_result"
+    __table_args__ = (UniqueConstraint("run_id", "target_id", "unit_id", "fiscal_year"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("check_run.id"), index=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("policy_target.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # met | missed | insufficient_data
+    baseline_fen: Mapped[int | None] = mapped_column(BigInteger)
+    cap_fen: Mapped[int | None] = mapped_column(BigInteger)
+    value_fen: Mapped[int | None] = mapped_column(BigInteger)
+    excess_fen: Mapped[int | None] = mapped_column(BigInteger)
+    excess_pct: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    detail_json: Mapped[str | None] = mapped_column(Text)
+
+
+class Flag(Base):
+    """A red flag. Its id is a hash of rule and subject, so re-running finds the same flag."""
+
+    __tablename__ = "flag"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule_code: Mapped[str] = mapped_column(String(40), index=True)
+    rule_version: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    category_code: Mapped[str | None] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(30), default="open")
+    data_status: Mapped[str] = mapped_column(String(20), default="active")  # active | resolved_by_data
+    figures_json: Mapped[str] = mapped_column(Text)
+    threshold_json: Mapped[str | None] = mapped_column(Text)
+    policy_ref: Mapped[str | None] = mapped_column(Text)
+    message_zh: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    evidence_json: Mapped[str] = mapped_column(Text)
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("check_run.id"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("check_run.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class FlagReview(Base):
+    """One transition in the review workflow; the note stays restricted until published."""
+
+    __tablename__ = "flag_review"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flag.id"), index=True)
+    from_state: Mapped[str] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    published_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # finance | discipline | admin
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class AuditLog(Base):
+    """Append-only record of every write: who, in what role, did what to which object."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    details_json: Mapped[str | None] = mapped_column(Text)
+
+
+class Rollup(Base):
+    """Per-batch sums kept current at import, so aggregates never GROUP BY millions of rows."""
+
+    __tablename__ = "rollup"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "measure", "unit_id", "fiscal_year", "category_code", "currency"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
+    measure: Mapped[str] = mapped_column(String(20))  # actual | budget_original | budget_adjusted
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReceptionPersonsRollup(Base):
+    """Per-batch reception sums over CNY entries stating 人次, kept at publish for ``per_capita_excess``."""
+
+    __tablename__ = "reception_persons_rollup"
+    __table_args__ = (UniqueConstraint("batch_id", "unit_id", "fiscal_year"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    persons: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class DuplicateCandidate(Base):
+    """A payment key (unit, payee, amount, date) of a batch seen more than once when the batch was published.
+
+    Counted over the batch and every batch live then, so ``duplicate_payment`` reads these keys, not all entries.
+    """
+
+    __tablename__ = "duplicate_candidate"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    payee: Mapped[str] = mapped_column(String(300))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    entry_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class LogLeaf(Base):
+    """A leaf of the transparency log: the canonical JSON manifest of one published event."""
+
+    __tablename__ = "log_leaf"
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event: Mapped[str] = mapped_column(String(30))  # import | correction | review
+    ref_id: Mapped[str] = mapped_column(String(100))
+    manifest: Mapped[str] = mapped_column(Text)
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
+class LogCheckpoint(Base):
+    """A signed (size, root, time) of the transparency log."""
+
+    __tablename__ = "log_checkpoint"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+
+
+class LogRowDigest(Base):
+    """The row locator of a published batch: per chunk of rows, their ids then the CRC-32 of each
+    canonical line (``ledger.log.canonical.pack_locator``).
+
+    The manifest's rows hash proves a batch changed; these let ``sunshine verify`` name the row.
+    """
+
+    __tablename__ = "log_row_digest"
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    row_count: Mapped[int] = mapped_column(Integer)
+    digests: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KeyValue(Base):
+    """Small settings the ledger keeps for itself (e.g. the data version for ETags)."""
+
+    __tablename__ = "ledger_meta"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+
+class SearchEntry(Base):
+    """A searchable text of a published batch (unit name, payee, description, supplier, title), once per
+    unit and year with its row count and amount, so search reads no raw rows (``ledger.read.search``).
+
+    SQLite also keeps the FTS5 trigram table ``search_fts`` over ``body``; PostgreSQL a pg_trgm GIN index.
+    """
+
+    __tablename__ = "search_entry"
+    __table_args__ = (
+        Index("ix_search_entry_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # unit | payee | description | supplier | title
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
