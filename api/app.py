@@ -32,6 +32,7 @@ from api import (
 )
 from api.hosts import AllowedHosts
 from api.ratelimit import RateLimit
+from api.security_headers import SecurityHeaders
 from api.settings import Settings
 from ledger import __version__
 from ledger.read.queries import data_version
@@ -74,7 +75,8 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
                         *_optional_routes("api.routes_write"), *_optional_routes("api.log_routes")],
         before_request=_api_before_request,
     )
-    handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.chart_routes")]
+    handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.pages_portal"),
+                      *_optional_routes("api.chart_routes")]
 
     template_config = None
     if (HERE / "templates").is_dir():
@@ -95,6 +97,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5),
         request_max_body_size=settings.max_body_bytes,
         middleware=[
+            SecurityHeaders,
             DefineMiddleware(AllowedHosts, hosts=settings.allowed_hosts),
             DefineMiddleware(RateLimit, limit=settings.rate_limit, window_s=settings.rate_window_s),
         ],

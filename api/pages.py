@@ -21,6 +21,7 @@ from litestar.response import File, Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
 
+from api import portal_text
 from api.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
 from charts.style import FONT_PATH, fmt_pct, fmt_wan
@@ -33,6 +34,7 @@ CHART_BASE = "/api/v1/charts"
 LATEST_FLAGS = 10
 # Every page takes ?lang=en; other query parameters are declared per page (api.strict refuses the rest).
 Lang = Annotated[str | None, QueryParameter(description="en for English (same as the /en/ prefix)")]
+Year = Annotated[int | None, QueryParameter(description="Fiscal year of the disclosure table", ge=1900, le=2200)]
 
 
 def engine_for(request: Request) -> Engine:
@@ -64,9 +66,12 @@ def _base(request: Request, conn, page: str, lang: str) -> dict[str, Any]:
         other = path
     else:
         other = "/en" + (path if path != "/" else "")
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    if kept:  # the switch keeps the page's state (year, query…)
+        other += "?" + urlencode(kept)
     as_of = q.data_date(conn)
     return {
-        "lang": lang, "_": texts(lang), "page": page, "prefix": prefix, "switch_url": other,
+        "lang": lang, "_": {**texts(lang), **portal_text.texts(lang)}, "page": page, "prefix": prefix, "switch_url": other, "request_path": path,
         "as_of": as_of.isoformat() if as_of else None, "chart_url": chart_url,
         "wan": fmt_wan, "pct": fmt_pct,
     }
@@ -148,26 +153,31 @@ def _render(template: str, context: dict[str, Any]) -> Template:
 
 
 @get(["/", "/en"], include_in_schema=False, name="page-home")
-async def home(request: Request, lang: Lang = None) -> Template:
-    return await sync_to_thread(_home, request)
+async def home(request: Request, lang: Lang = None, year: Year = None) -> Template:
+    return await sync_to_thread(_home, request, year)
 
 
-def _home(request: Request, lang: Lang = None) -> Template:
+def _home(request: Request, year: int | None = None) -> Template:
+    from api.pages_portal import disclosure_block
+
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "home", lang)
         kf = q.key_figures(conn)
         ctx.update(kf=kf, figures=_figures(kf, lang), units=_unit_rows(conn, lang),
-                   flags=_flags(q.public_flags(conn, limit=LATEST_FLAGS), lang))
+                   flags=_flags(q.public_flags(conn, limit=LATEST_FLAGS), lang),
+                   disclosure=disclosure_block(conn, lang, year, None))
     return _render("home.html", ctx)
 
 
 @get(["/units/{code:str}", "/en/units/{code:str}"], include_in_schema=False, name="page-unit")
-async def unit_page(request: Request, code: FromPath[str], lang: Lang = None) -> Template:
-    return await sync_to_thread(_unit_page, request, code)
+async def unit_page(request: Request, code: FromPath[str], lang: Lang = None, year: Year = None) -> Template:
+    return await sync_to_thread(_unit_page, request, code, year)
 
 
-def _unit_page(request: Request, code: str) -> Template:
+def _unit_page(request: Request, code: str, year: int | None = None) -> Template:
+    from api.pages_portal import disclosure_block
+
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         unit = q.unit_by_code(conn, code)
@@ -186,7 +196,8 @@ def _unit_page(request: Request, code: str) -> Template:
                    for r in q.latest_target_results(conn, unit["id"]).sort("fiscal_year", descending=True)
                    .iter_rows(named=True)]
         ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets,
-                   flags=_flags(q.public_flags(conn, unit["id"]), lang))
+                   flags=_flags(q.public_flags(conn, unit["id"]), lang),
+                   disclosure=disclosure_block(conn, lang, year, unit))
     return _render("unit.html", ctx)
 
 
@@ -195,7 +206,7 @@ async def flags_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_flags_page, request)
 
 
-def _flags_page(request: Request, lang: Lang = None) -> Template:
+def _flags_page(request: Request) -> Template:
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "flags", lang)
@@ -208,7 +219,7 @@ async def procurement_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_procurement_page, request)
 
 
-def _procurement_page(request: Request, lang: Lang = None) -> Template:
+def _procurement_page(request: Request) -> Template:
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "procurement", lang)
@@ -239,7 +250,7 @@ async def data_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_data_page, request)
 
 
-def _data_page(request: Request, lang: Lang = None) -> Template:
+def _data_page(request: Request) -> Template:
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "data", lang)
