@@ -42,8 +42,12 @@ def _hit_link(hit: dict[str, Any], prefix: str) -> str:
 
 
 @get(["/search", "/en/search"], include_in_schema=False, name="page-search")
-async def search_page(request: Request, q: str | None = None, kind: list[str] | None = None,
-                      lang: Lang = None) -> Template:
+async def search_page(
+    request: Request,
+    q: Annotated[str | None, QueryParameter(description="Text to find")] = None,
+    kind: Annotated[list[str] | None, QueryParameter(description="Only these kinds")] = None,
+    lang: Lang = None,
+) -> Template:
     return await sync_to_thread(_search_page, request, q, kind)
 
 
