@@ -17,7 +17,8 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from api import (
@@ -64,6 +65,25 @@ async def _api_before_request(request: Request):
     return await http_cache.before_request(request)
 
 
+DOCS_ASSETS = "/docs-assets/swagger-ui"
+
+
+def _swagger_offline() -> SwaggerRenderPlugin:
+    """Swagger UI from the ``swagger-ui-bundle`` wheel (Apache-2.0), served by us: the docs work without a CDN."""
+    return SwaggerRenderPlugin(
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+    )
+
+
+def _docs_assets() -> list:
+    from swagger_ui_bundle import swagger_ui_path
+
+    return [create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False,
+                                       name="docs-assets")]
+
+
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> Litestar:
     """Build the Litestar app for ``database_url`` (else ``SUNSHINE_DATABASE_URL``)."""
     settings = settings or Settings.from_env(database_url)
@@ -76,7 +96,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         before_request=_api_before_request,
     )
     handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.pages_portal"),
-                      *_optional_routes("api.chart_routes")]
+                      *_optional_routes("api.chart_routes"), *_docs_assets()]
 
     template_config = None
     if (HERE / "templates").is_dir():
@@ -109,7 +129,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
             "Every list is also CSV (UTF-8 with BOM) and NDJSON via ?format= or Accept. Errors are RFC 9457 "
             "problem details.",
             path=f"{API}/schema",
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+            render_plugins=[_swagger_offline()],
             create_examples=False,
             tags=[Tag(name="data"), Tag(name="aggregate"), Tag(name="reports"), Tag(name="downloads"),
                   Tag(name="writes"), Tag(name="admin"), Tag(name="meta"),
