@@ -35,6 +35,7 @@ LATEST_FLAGS = 10
 # Every page takes ?lang=en; other query parameters are declared per page (api.strict refuses the rest).
 Lang = Annotated[str | None, QueryParameter(description="en for English (same as the /en/ prefix)")]
 Year = Annotated[int | None, QueryParameter(description="Fiscal year of the disclosure table", ge=1900, le=2200)]
+Stage = Annotated[str | None, QueryParameter(description="Budget stage: original or adjusted")]
 
 
 def engine_for(request: Request) -> Engine:
@@ -158,6 +159,7 @@ async def home(request: Request, lang: Lang = None, year: Year = None) -> Templa
 
 
 def _home(request: Request, year: int | None = None) -> Template:
+    from api.pages_drill import regions_block
     from api.pages_portal import disclosure_block
 
     lang = lang_of(request)
@@ -166,16 +168,18 @@ def _home(request: Request, year: int | None = None) -> Template:
         kf = q.key_figures(conn)
         ctx.update(kf=kf, figures=_figures(kf, lang), units=_unit_rows(conn, lang),
                    flags=_flags(q.public_flags(conn, limit=LATEST_FLAGS), lang),
-                   disclosure=disclosure_block(conn, lang, year, None))
+                   disclosure=disclosure_block(conn, lang, year, None), regions=regions_block(conn, year))
     return _render("home.html", ctx)
 
 
 @get(["/units/{code:str}", "/en/units/{code:str}"], include_in_schema=False, name="page-unit")
-async def unit_page(request: Request, code: FromPath[str], lang: Lang = None, year: Year = None) -> Template:
-    return await sync_to_thread(_unit_page, request, code, year)
+async def unit_page(request: Request, code: FromPath[str], lang: Lang = None, year: Year = None,
+                    stage: Stage = None) -> Template:
+    return await sync_to_thread(_unit_page, request, code, year, stage)
 
 
-def _unit_page(request: Request, code: str, year: int | None = None) -> Template:
+def _unit_page(request: Request, code: str, year: int | None = None, stage: str | None = None) -> Template:
+    from api.pages_drill import crumbs_for, unit_drill_block
     from api.pages_portal import disclosure_block
 
     lang = lang_of(request)
@@ -198,6 +202,8 @@ def _unit_page(request: Request, code: str, year: int | None = None) -> Template
         ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets,
                    flags=_flags(q.public_flags(conn, unit["id"]), lang),
                    disclosure=disclosure_block(conn, lang, year, unit))
+        drill = unit_drill_block(conn, lang, unit, year, stage)
+        ctx.update(drill=drill, crumbs=crumbs_for(ctx, drill["detail"], drill["year"]))
     return _render("unit.html", ctx)
 
 
