@@ -96,7 +96,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         before_request=_api_before_request,
     )
     handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.pages_portal"),
-                      *_optional_routes("api.pages_drill"),
+                      *_optional_routes("api.pages_drill"), *_optional_routes("api.pages_compare"),
                       *_optional_routes("api.chart_routes"), *_docs_assets()]
 
     template_config = None

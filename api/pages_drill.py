@@ -108,7 +108,12 @@ def unit_drill_block(conn, lang: str, unit: dict, year: int | None, stage: str |
                      "budget": fmt_wan(budget), "budget_fen": budget, "actual": fmt_wan(c["actual_fen"]),
                      "actual_fen": c["actual_fen"], "rows": c["actual_rows"],
                      "href": f"lines?{urlencode({'year': year, 'category': c['category_code']})}"})
-    return {"detail": detail, "years": years, "year": year, "stage": stage, "stages": STAGES, "rows": rows}
+    peers = [u["code"] for u in portal.unit_tree(conn) if u["level"] == detail.get("level") and u["code"] != unit["code"]]
+    peer_href = None
+    if detail.get("level") and peers:
+        peer_href = "compare?" + urlencode([("unit", c) for c in [unit["code"], *peers][:6]] + [("year", year)])
+    return {"detail": detail, "years": years, "year": year, "stage": stage, "stages": STAGES, "rows": rows,
+            "peer_href": peer_href}
 
 
 def crumbs_for(ctx: dict[str, Any], detail: dict[str, Any], year: int | None, last: str | None = None) -> list:

@@ -56,6 +56,14 @@ _PAIRS = {
     "stage_original": ("年初预算", "Original budget"),
     "stage_adjusted": ("调整预算", "Adjusted budget"),
     "compare": ("对比", "Compare"),
+    "compare_hint": ("选两个或更多单位并排对比；只选一个单位则按年度对比。",
+                     "Pick two or more units to see them side by side, or one unit to see it year by year."),
+    "compare_units": ("单位对比：三公经费决算数", "Units side by side: three public expenses, actual"),
+    "compare_years": ("逐年对比：三公经费决算数", "Year by year: three public expenses, actual"),
+    "compare_note": ("每格为决算数，下方为比上年增减幅度；条形为合计的相对大小。",
+                     "Each cell is the actual amount with its change on the prior year below; bars compare totals."),
+    "compare_link": ("逐年对比", "Year by year"),
+    "compare_peers": ("与同级单位对比", "Against units of the same level"),
 }
 
 KIND_NAMES = {
