@@ -22,6 +22,7 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
 
 from api import portal_text
+from api.page_blocks import crumbs_for, disclosure_block, regions_block, unit_drill_block
 from api.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
 from charts.style import FONT_PATH, fmt_pct, fmt_wan
@@ -159,8 +160,6 @@ async def home(request: Request, lang: Lang = None, year: Year = None) -> Templa
 
 
 def _home(request: Request, year: int | None = None) -> Template:
-    from api.pages_drill import regions_block
-    from api.pages_portal import disclosure_block
 
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
@@ -179,8 +178,6 @@ async def unit_page(request: Request, code: FromPath[str], lang: Lang = None, ye
 
 
 def _unit_page(request: Request, code: str, year: int | None = None, stage: str | None = None) -> Template:
-    from api.pages_drill import crumbs_for, unit_drill_block
-    from api.pages_portal import disclosure_block
 
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:

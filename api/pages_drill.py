@@ -8,8 +8,8 @@ can be shared and needs no JavaScript. Region and unit totals are read from the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from typing import Annotated
+from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.concurrency import sync_to_thread
@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
+from api.page_blocks import _three_public, _year, crumbs_for
 from api.pages import Lang, _base, engine_for, lang_of
 from charts.style import fmt_wan
 from ledger.money import format_yuan
@@ -27,39 +28,8 @@ from ledger.read.queries import Filters, QueryError, list_rows
 from ledger.store.db import reading
 
 LINES_PER_PAGE = 100
-STAGES = ("original", "adjusted")
 Year = Annotated[int | None, QueryParameter(description="Fiscal year", ge=1900, le=2200)]
 Stage = Annotated[str | None, QueryParameter(description="Budget stage: original (年初预算) or adjusted (调整预算)")]
-NO_REGION = "—"
-
-
-def _year(year: int | None, years: list[int]) -> int | None:
-    return year if year is not None else (years[0] if years else None)
-
-
-def _three_public(conn, drilldown: list[str], year: int, **cuts: list[str]) -> list[dict[str, Any]]:
-    return aggregate(conn, drilldown, Filters(year=[year], group=["three_public"], **cuts)).cells
-
-
-def regions_block(conn, year: int | None) -> dict[str, Any]:
-    """三公 actual and budget per region for ``year``, with how many of each region's units report."""
-    tree = portal.unit_tree(conn)
-    years = portal.years_with_data(conn)
-    year = _year(year, years)
-    if year is None or not any(u["region"] for u in tree):
-        return {"rows": [], "year": year}
-    units_in: dict[Any, int] = {}
-    for u in tree:
-        units_in[u["region"]] = units_in.get(u["region"], 0) + 1
-    reporting: dict[Any, int] = {}
-    for c in _three_public(conn, ["region", "unit"], year):
-        reporting[c["region"]] = reporting.get(c["region"], 0) + 1
-    rows = []
-    for c in _three_public(conn, ["region"], year):
-        rows.append({"region": c["region"], "name": c["region"] or NO_REGION, "actual": fmt_wan(c["actual_fen"]),
-                     "actual_fen": c["actual_fen"], "budget": fmt_wan(c["budget_original_fen"]),
-                     "reporting": reporting.get(c["region"], 0), "units": units_in.get(c["region"], 0)})
-    return {"rows": rows, "year": year}
 
 
 @get(["/regions/{region:str}", "/en/regions/{region:str}"], include_in_schema=False, name="page-region")
@@ -90,43 +60,6 @@ def _region_page(request: Request, region: str, year: int | None) -> Template:
                crumbs=[(ctx["_"]["region"], f"{ctx['prefix']}/?year={year}" if year else f"{ctx['prefix']}/"),
                        (region, None)])
     return Template(template_name="region.html", context=ctx, media_type="text/html")
-
-
-def unit_drill_block(conn, lang: str, unit: dict, year: int | None, stage: str | None) -> dict[str, Any]:
-    """Categories of one unit and year: budget of the chosen stage, actual, and links to the line items."""
-    if stage is not None and stage not in STAGES:
-        raise QueryError("stage", f"use {' or '.join(STAGES)}")
-    stage = stage or "original"
-    detail = portal.unit_detail(conn, unit["code"]) or {**unit, "parents": [], "region": None}
-    years = portal.years_with_data(conn, unit["id"])
-    year = _year(year, years)
-    names = dict(q.categories(conn).select("code", "name_en" if lang == "en" else "name_zh").iter_rows())
-    rows = []
-    for c in sorted(portal.category_amounts(conn, unit["id"], year) if year else [], key=lambda c: c["category_code"]):
-        budget = c[f"budget_{stage}_fen"]
-        rows.append({"code": c["category_code"], "name": names.get(c["category_code"], c["category_code"]),
-                     "budget": fmt_wan(budget), "budget_fen": budget, "actual": fmt_wan(c["actual_fen"]),
-                     "actual_fen": c["actual_fen"], "rows": c["actual_rows"],
-                     "href": f"lines?{urlencode({'year': year, 'category': c['category_code']})}"})
-    peers = [u["code"] for u in portal.unit_tree(conn) if u["level"] == detail.get("level") and u["code"] != unit["code"]]
-    peer_href = None
-    if detail.get("level") and peers:
-        peer_href = "compare?" + urlencode([("unit", c) for c in [unit["code"], *peers][:6]] + [("year", year)])
-    return {"detail": detail, "years": years, "year": year, "stage": stage, "stages": STAGES, "rows": rows,
-            "peer_href": peer_href}
-
-
-def crumbs_for(ctx: dict[str, Any], detail: dict[str, Any], year: int | None, last: str | None = None) -> list:
-    """全市 › region › parent units › unit (› last): each link keeps the year."""
-    p, yq = ctx["prefix"], (f"?year={year}" if year else "")
-    out = [(ctx["_"]["region"], f"{p}/{yq}")]
-    if detail.get("region"):
-        out.append((detail["region"], f"{p}/regions/{quote(detail['region'], safe='')}{yq}"))
-    out += [(u["name"], f"{p}/units/{quote(u['code'], safe='')}{yq}") for u in detail.get("parents", [])]
-    out.append((detail["name"], f"{p}/units/{quote(detail['code'], safe='')}{yq}" if last else None))
-    if last:
-        out.append((last, None))
-    return out
 
 
 @get(["/units/{code:str}/lines", "/en/units/{code:str}/lines"], include_in_schema=False, name="page-lines")

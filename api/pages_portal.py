@@ -20,7 +20,6 @@ from api import portal_text
 from api.page_text import texts
 from api.pages import Lang, _base, engine_for, lang_of
 from charts.style import fmt_pct, fmt_wan
-from ledger.read import portal, report_text
 from ledger.read import search as ledger_search
 from ledger.store.db import reading
 
@@ -64,36 +63,6 @@ def _search_page(request: Request, q: str | None, kind: list[str] | None) -> Tem
                      "amount": "" if h["amount_fen"] is None else fmt_wan(h["amount_fen"])})
     ctx.update(q=q or "", result=result, hits=hits, limit=SEARCH_LIMIT)
     return Template(template_name="search.html", context=ctx, media_type="text/html")
-
-
-def disclosure_block(conn, lang: str, year: int | None, unit: dict | None) -> dict[str, Any]:
-    """Context for ``_disclosure.html``: the year's table (latest year by default), the year links, the 说明."""
-    years = portal.years_with_data(conn, unit["id"] if unit else None)
-    if year is None:
-        year = years[0] if years else None
-    block: dict[str, Any] = {"years": years, "year": year, "rows": [], "text": None, "units_reporting": 0,
-                             "unit_count": portal.unit_count(conn), "unit": unit}
-    if year is None:
-        return block
-    d = portal.disclosure(conn, year, unit["code"] if unit else None)
-    row = d["row"]
-    block["units_reporting"] = d["units_reporting"]
-    if row is None:
-        return block
-    for i in row["items"]:
-        change = i["change_fen"]
-        block["rows"].append({
-            "item": i["item"], "name": portal_text.item_name(i["item"], i["name_zh"], lang),
-            "sub": i["item"] in ("vehicle_purchase", "vehicle_operation"),
-            "budget": fmt_wan(i["budget_fen"]), "actual": fmt_wan(i["actual_fen"]),
-            "completion": "—" if i["completion_pct"] is None else f"{i['completion_pct']}%",
-            "prior": fmt_wan(i["prior_actual_fen"]),
-            "change": "—" if change is None else ("+" if change > 0 else "") + fmt_wan(change),
-            "change_pct": "—" if i["change_pct"] is None else ("+" if change > 0 else "") + f"{i['change_pct']}%",
-            "actual_fen": i["actual_fen"], "budget_fen": i["budget_fen"], "change_fen": change,
-        })
-    block["text"] = report_text.report_text(d["report"])
-    return block
 
 
 # Error pages: a person following a link gets HTML in the page's language, never a JSON body.

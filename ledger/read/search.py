@@ -1,6 +1,6 @@
 """Search over units, payees, descriptions, suppliers and procurement titles, Chinese included.
 
-``index_batch`` runs in the publish hook (``ledger.log.events.batch_published``): it adds the batch's
+``ledger.store.search_index.index_batch`` runs in the publish hook (``ledger.log.events.batch_published``): it adds the batch's
 distinct texts to ``search_entry``, once per kind, unit and year with their row count and amount.
 SQLite also feeds the FTS5 table ``search_fts`` (``tokenize='trigram'``); PostgreSQL keeps a pg_trgm
 GIN index on ``search_entry.body`` (migration 0007 builds both and indexes what is already there).
@@ -19,14 +19,9 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Integer,
     case,
-    cast,
     column,
     func,
-    insert,
-    literal,
-    null,
     select,
     table,
     text,
@@ -35,37 +30,13 @@ from sqlalchemy import (
 from ledger.money import format_yuan
 from ledger.read.queries import QueryError
 from ledger.store.batches import live
-from ledger.store.models import ExpenseEntry, ProcurementRecord, SearchEntry, Unit
+from ledger.store.models import SearchEntry, Unit
+from ledger.store.search_index import FTS_TABLE
 
 KINDS = ("unit", "payee", "supplier", "title", "description")
 MAX_QUERY = 100
 MAX_LIMIT = 100
 TRIGRAM = 3
-FTS_TABLE = "search_fts"
-
-
-def index_batch(conn: Connection, batch_id: int | None = None) -> None:
-    """Add the searchable texts of ``batch_id`` (every batch when None) to the search index."""
-    s, e, p, u = SearchEntry.__table__, ExpenseEntry.__table__, ProcurementRecord.__table__, Unit.__table__
-    cols = ["batch_id", "kind", "unit_id", "fiscal_year", "body", "row_count", "amount_fen"]
-    no_year = cast(null(), Integer)
-    units = select(u.c.batch_id, literal("unit"), u.c.id, no_year, u.c.name, literal(1), cast(null(), Integer)) \
-        .where(u.c.batch_id.is_not(None))
-    parts = [units.where(u.c.batch_id == batch_id) if batch_id is not None else units]
-    for kind, tbl, col, amount in (("payee", e, e.c.payee, e.c.amount_fen),
-                                   ("description", e, e.c.description, e.c.amount_fen),
-                                   ("supplier", p, p.c.supplier_name, p.c.contract_fen),
-                                   ("title", p, p.c.title, p.c.contract_fen)):
-        q = select(tbl.c.batch_id, literal(kind), tbl.c.unit_id, tbl.c.fiscal_year, col, func.count(), func.sum(amount)) \
-            .where(col.is_not(None), col != "") \
-            .group_by(tbl.c.batch_id, tbl.c.unit_id, tbl.c.fiscal_year, col)
-        parts.append(q.where(tbl.c.batch_id == batch_id) if batch_id is not None else q)
-    for q in parts:
-        conn.execute(insert(s).from_select(cols, q))
-    if conn.dialect.name == "sqlite":
-        where = "" if batch_id is None else " WHERE batch_id = :b"
-        conn.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, body FROM search_entry{where}"),
-                     {} if batch_id is None else {"b": batch_id})
 
 
 def normalise(query: str) -> str:
@@ -130,8 +101,3 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
             "amount_yuan": None if kind == "unit" or fen is None else format_yuan(int(fen), grouping=False),
         })
     return SearchResult(query=q, method=method, hits=hits[:limit], more=len(hits) > limit)
-
-
-def is_index_object(name: str | None, type_: str) -> bool:
-    """True for the search index's own objects that the models do not describe (FTS5 tables on SQLite)."""
-    return bool(name) and type_ == "table" and name.startswith(FTS_TABLE)

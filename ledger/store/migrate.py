@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from ledger.config import database_url
 from ledger.store.db import make_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -50,8 +50,8 @@ def check_drift(url: str | None = None) -> list:
     """Differences between the models and the migrated database (empty when they agree)."""
     from alembic.autogenerate import compare_metadata
 
-    from ledger.read.search import is_index_object
     from ledger.store.models import Base
+    from ledger.store.search_index import is_index_object
 
     engine = make_engine(url)
     sqlite = engine.dialect.name == "sqlite"
