@@ -19,7 +19,6 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
-from litestar.static_files import create_static_files_router
 
 from api import (
     http_cache,
@@ -65,23 +64,23 @@ async def _api_before_request(request: Request):
     return await http_cache.before_request(request)
 
 
-DOCS_ASSETS = "/docs-assets/swagger-ui"
+DOCS_ASSETS = "/static/vendor/swagger-ui"
 
 
 def _swagger_offline() -> SwaggerRenderPlugin:
-    """Swagger UI from the ``swagger-ui-bundle`` wheel (Apache-2.0), served by us: the docs work without a CDN."""
+    """Swagger UI 5 vendored under ``api/static/vendor/swagger-ui`` (Apache-2.0, see its README): no CDN."""
     return SwaggerRenderPlugin(
         js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", css_url=f"{DOCS_ASSETS}/swagger-ui.css",
         standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
         favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+        # The pages' own CJK web font, so the Chinese in titles and descriptions shows on any machine.
+        style="<style>@font-face { font-family: 'Sunshine CJK'; src: local('Noto Sans CJK SC'), "
+              "url('/fonts/NotoSansCJKsc-Regular.otf') format('opentype'); } body { margin: 0; padding: 0 } "
+              ".swagger-ui .info .title, .swagger-ui .info p, .swagger-ui .info li, .swagger-ui .opblock-tag, "
+              ".swagger-ui .opblock-summary-description, .swagger-ui .markdown p, .swagger-ui .renderedMarkdown p, "
+              ".swagger-ui table td, .swagger-ui .parameter__name { font-family: sans-serif, 'Sunshine CJK' "
+              "!important; }</style>",
     )
-
-
-def _docs_assets() -> list:
-    from swagger_ui_bundle import swagger_ui_path
-
-    return [create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False,
-                                       name="docs-assets")]
 
 
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> Litestar:
@@ -97,7 +96,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     )
     handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.pages_portal"),
                       *_optional_routes("api.pages_drill"), *_optional_routes("api.pages_compare"),
-                      *_optional_routes("api.chart_routes"), *_docs_assets()]
+                      *_optional_routes("api.chart_routes")]
 
     template_config = None
     if (HERE / "templates").is_dir():

@@ -69,7 +69,7 @@ def test_home_and_region_pages_show_coverage(client):
 
 def test_unit_page_breadcrumbs_categories_and_stage(client):
     html = client.get("/units/EDU", params={"year": 2023}).text
-    crumbs = re.search(r'<nav class="crumbs"[^>]*>(.*?)</nav>', html, re.S).group(1)
+    crumbs = re.search(r'<div class="crumbs"[^>]*>(.*?)</div>', html, re.S).group(1)
     assert re.sub(r"<[^>]+>", "", crumbs) == "全区 › 市本级 › 阳光市人民政府 › 教育局"
     row = re.search(r'<tr data-category="reception">(.*?)</tr>', html, re.S).group(1)
     assert 'data-fen="10000000"' in row and 'data-fen="8700105"' in row
@@ -83,7 +83,7 @@ def test_unit_page_breadcrumbs_categories_and_stage(client):
 def test_line_items_of_a_category_and_a_payee(client):
     html = client.get("/units/EDU/lines", params={"year": 2023, "category": "reception"}).text
     assert 'data-figure="line_count">3<' in html and 'data-figure="page_sum">87,001.05<' in html
-    assert re.sub(r"<[^>]+>", "", re.search(r'<nav class="crumbs"[^>]*>(.*?)</nav>', html, re.S).group(1)) == \
+    assert re.sub(r"<[^>]+>", "", re.search(r'<div class="crumbs"[^>]*>(.*?)</div>', html, re.S).group(1)) == \
         "全区 › 市本级 › 阳光市人民政府 › 教育局 › 公务接待费 · 2023"
     payee = client.get("/units/EDU/lines", params={"year": 2023, "payee": "阳光大酒店有限公司"}).text
     assert 'data-figure="line_count">2<' in payee and 'data-figure="page_sum">2,000.50<' in payee
