@@ -6,6 +6,7 @@ Merged into the pages' ``_`` (``api.pages._base``), so templates look them up as
 from __future__ import annotations
 
 _PAIRS = {
+    "colon": ("：", ": "),
     "search": ("搜索", "Search"),
     "search_label": ("搜索单位、收款方、供应商、项目名称、摘要", "Search units, payees, suppliers, titles, descriptions"),
     "search_button": ("搜索", "Search"),

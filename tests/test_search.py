@@ -117,3 +117,17 @@ def test_unknown_parameters_answer_400_everywhere(client):
     r = client.get("/api/v1/expenses", params={"q": "酒店"})
     assert r.json()["errors"][0]["parameter"] == "q"
     assert client.get("/api/v1/expenses", params={"payee": "王芳", "year": "2023"}).json()["total"] == 1
+
+
+def test_a_unit_stays_findable_when_the_batch_that_named_it_is_superseded(client):
+    first = client.tmp / "new-unit.csv"
+    first.write_text("单位编码,单位名称,年度,类别,金额,收款方\nNEW,新设管理处,2023,公务接待费,100.00,甲乙丙\n",
+                     encoding="utf-8")
+    batch = import_file(client.engine, "expenses", first, Options(submitted_by="test"))
+    fixed = client.tmp / "new-unit-fixed.csv"
+    fixed.write_text("单位编码,单位名称,年度,类别,金额,收款方\nNEW,新设管理处,2023,公务接待费,90.00,甲乙丙\n",
+                     encoding="utf-8")
+    assert import_file(client.engine, "expenses", fixed,
+                       Options(submitted_by="test", supersedes=batch.batch_id)).status == "loaded"
+    assert hits(client, "新设管理")[1] == [("unit", "新设管理处", "NEW", None, 1, None)]
+    assert hits(client, "甲乙丙")[1] == [("payee", "甲乙丙", "NEW", 2023, 1, 9000)]

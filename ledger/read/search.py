@@ -22,6 +22,7 @@ from sqlalchemy import (
     case,
     column,
     func,
+    or_,
     select,
     table,
     text,
@@ -73,7 +74,8 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
     s, u = SearchEntry.__table__, Unit.__table__
-    conds = [live(s.c.batch_id)]
+    # A unit stays findable when the batch that first named it is superseded (units are not per batch).
+    conds = [or_(s.c.kind == "unit", live(s.c.batch_id))]
     if kinds:
         conds.append(s.c.kind.in_(kinds))
     method = "trigram" if len(q) >= TRIGRAM else "scan"
