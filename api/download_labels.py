@@ -33,7 +33,8 @@ HEADERS = {
     "level": ("级次", "Level"), "region": ("区域", "Region"), "parent_code": ("上级单位编码", "Parent unit code"),
     "rule_code": ("规则代码", "Rule code"), "state": ("核查状态", "Review state"), "message_zh": ("说明（中文）", "Message (Chinese)"),
     "message_en": ("说明（英文）", "Message (English)"), "status": ("状态", "Status"), "target_id": ("目标编号", "Target id"),
-    "kind": ("类型", "Kind"), "file_name": ("文件名", "File name"), "submitted_by": ("提交人", "Submitted by"),
+    "kind": ("类型", "Kind"), "published_decision": ("已公开的处理结果", "Published decision"),
+    "published_note": ("已公开的处理意见", "Published note"), "published_at": ("公开时间", "Published at"), "file_name": ("文件名", "File name"), "submitted_by": ("提交人", "Submitted by"),
 }
 MONEY = {
     "amount": ("金额", "Amount"), "budget": ("预算金额", "Budget amount"), "contract": ("合同金额", "Contract amount"),

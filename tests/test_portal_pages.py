@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -10,7 +12,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from importers.pipeline import Options
 from importers.run import import_file
-from tests.seed_public import seed
+from tests.seed_public import PUBLISHED_NOTE, RESTRICTED_NOTE, seed
 from tests.test_search import EXPENSES
 
 
@@ -90,3 +92,12 @@ def test_pages_answer_html_errors_and_security_headers(client):
     api = client.get("/api/v1/units/999999")
     assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")
     assert api.headers["x-content-type-options"] == "nosniff"
+
+
+def test_flags_download_carries_the_published_finding_only(client):
+    text = client.get("/api/v1/downloads/flags.csv", params={"labels": "zh"}).text
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [(r["编号"], r["已公开的处理结果"], r["已公开的处理意见"]) for r in rows] == [
+        ("f-overrun-hlth", "rectification_ordered", PUBLISHED_NOTE)]
+    assert RESTRICTED_NOTE not in text
+    assert RESTRICTED_NOTE not in client.get("/api/v1/flags").text
