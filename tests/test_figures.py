@@ -246,3 +246,15 @@ def test_year_on_year_in_the_report(engine, unit, total, change):
     with engine.connect() as conn:
         [row] = three_public(conn, 2023, unit=unit)["rows"]
     assert items(row)["total"] == total * WAN // 100 and items(row, "change_pct")["total"] == Decimal(change)
+
+
+def test_composition_chart_draws_a_subtotal_published_without_its_split(engine):
+    from charts.build import Request, render_chart
+    from ledger.store.db import reading
+    from tests.test_charts import svg_texts
+
+    imp(engine, "disclosure", "mof-central-yi.csv")
+    with reading(engine) as conn:
+        texts = svg_texts(render_chart(conn, Request("composition", unit="100000"), "svg"))
+    assert {"因公出国(境)费", "公务用车购置及运行维护费", "公务接待费"} <= set(texts)
+    assert "公务用车购置费" not in texts and "三公经费合计" not in texts
