@@ -87,18 +87,24 @@ def test_mof_central_table_from_the_api_and_the_pages(engine, db_url):
         assert r.status_code == 200
         [row] = r.json()["rows"]
         assert items(row) == MOF_2010 and basis(row) == MOF_BASIS
-        # the aggregate: each published node is its own category cell, never added to its parts
+        # the aggregate: each published node is its own category cell; totals read the published 合计
         for params in ({"drilldown": "category", "year": 2010}, {"drilldown": "unit,category", "year": 2010}):
             agg = client.get("/api/v1/aggregate", params=params).json()
             cells = {c["category"]: c["actual_fen"] for c in agg["cells"]}
             assert cells == {k.replace("total", "three_public"): v for k, v in MOF_2010.items() if v is not None}
-            assert agg["summary"]["actual_fen"] == (1773 + 1528) * YI // 100  # leaf rows only: see docs/api.md
+            assert agg["summary"]["actual_fen"] == MOF_2010["total"]
         agg = client.get("/api/v1/aggregate", params={"category": "three_public", "drilldown": "year"}).json()
         assert [(c["year"], c["actual_fen"]) for c in agg["cells"]] == [(2010, MOF_2010["total"]),
                                                                          (2011, MOF_2011["total"])]
         assert agg["summary"]["actual_fen"] == MOF_2010["total"] + MOF_2011["total"]
         agg = client.get("/api/v1/aggregate", params={"drilldown": "group", "year": 2011, "unit": "100000"}).json()
-        assert agg["summary"]["actual_fen"] == (1977 + 1472) * YI // 100
+        assert {c["group"]: c["actual_fen"] for c in agg["cells"]} == {
+            "three_public": MOF_2011["total"], "official": MOF_2011["total"], "vehicles": MOF_2011["vehicles"],
+            "four_fees": MOF_2011["reception"]}
+        assert agg["summary"]["actual_fen"] == MOF_2011["total"]
+        agg = client.get("/api/v1/aggregate", params={"drilldown": "year"}).json()
+        assert [(c["year"], c["actual_fen"]) for c in agg["cells"]] == [(2010, MOF_2010["total"]),
+                                                                         (2011, MOF_2011["total"])]
         tree = {c["code"]: c["parent"] for c in client.get("/api/v1/categories").json()}
         assert {k: tree[k] for k in ("overseas_travel", "vehicles", "vehicle_purchase", "reception", "three_public")} == {
             "overseas_travel": "three_public", "vehicles": "three_public", "vehicle_purchase": "vehicles",
@@ -201,6 +207,11 @@ def test_table_and_line_items_are_reconciled_never_summed(engine, db_url, table_
         "stage": "final", "published_fen": 7250 * WAN // 100, "published_source": "disclosure",
         "other_fen": 78 * WAN // 100, "other_source": "line_items", "difference_fen": (78 - 7250) * WAN // 100,
     }]
+    with TestClient(create_app(db_url), base_url="http://127.0.0.1") as client:
+        agg = client.get("/api/v1/aggregate", params={"drilldown": "category", "year": 2023}).json()
+    assert {c["category"]: c["actual_fen"] for c in agg["cells"]} == {"three_public": 7250 * WAN // 100,
+                                                                     "reception": 7250 * WAN // 100}
+    assert agg["summary"]["actual_fen"] == 7250 * WAN // 100 and agg["summary"]["budget_original_fen"] == 7250 * WAN // 100
     # the line items are detail: no budget overrun of 72.50 + 0.78 万 against the 72.50 万 budget
     run(engine)
     from ledger.rules.flags import list_flags
