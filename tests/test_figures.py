@@ -269,3 +269,16 @@ def test_composition_chart_draws_a_subtotal_published_without_its_split(engine):
         texts = svg_texts(render_chart(conn, Request("composition", unit="100000"), "svg"))
     assert {"因公出国(境)费", "公务用车购置及运行维护费", "公务接待费"} <= set(texts)
     assert "公务用车购置费" not in texts and "三公经费合计" not in texts
+
+
+def test_budgets_file_states_execution_and_a_subtotal(engine):
+    # a budgets file may state 执行数 and a figure at a node (公务用车购置及运行维护费): both are published
+    imp(engine, "budgets", "budgets-execution-wan.csv")
+    with engine.connect() as conn:
+        [row] = three_public(conn, 2023)["rows"]
+    assert items(row, "budget_fen") == {"total": 42 * WAN, "overseas_travel": None, "vehicles": 30 * WAN,
+                                        "vehicle_purchase": None, "vehicle_operation": None, "reception": 12 * WAN}
+    assert basis(row, "budget") == {"total": "derived", "overseas_travel": None, "vehicles": "published",
+                                    "vehicle_purchase": None, "vehicle_operation": None, "reception": "published"}
+    assert items(row, "execution_fen")["reception"] == 525 * WAN // 100
+    assert row["items"][-1]["source"]["execution"] == "budgets"
