@@ -98,9 +98,16 @@ def composition(conn: Connection, r: Request) -> Figure:
     unit = _unit(conn, r.unit)
     codes = q.group_categories(conn, "three_public")
     names = _names(conn, r.lang)
-    a = q.amounts(conn, unit["id"] if unit else None, codes)
+    tree = published.parents(conn)
+    # a subtotal (or 合计) published without its split is a segment of its own where no part was published
+    nodes = sorted({tree.get(c) for c in codes} - set(codes) - {None})
+    a = q.amounts(conn, unit["id"] if unit else None, codes + nodes).filter(pl.col("actual_fen").is_not_null())
+    kids = a.select("unit_id", "fiscal_year", pl.col("category_code").replace_strict(
+        tree, default=None, return_dtype=pl.Utf8).alias("node")).drop_nulls().unique()
+    a = a.join(kids, left_on=["unit_id", "fiscal_year", "category_code"],
+               right_on=["unit_id", "fiscal_year", "node"], how="anti")
     frame = a.group_by("fiscal_year", "category_code").agg(pl.col("actual_fen").sum())
-    order = {c: i for i, c in enumerate(codes)}
+    order = {c: i for i, c in enumerate([*codes, *nodes])}
     frame = frame.with_columns(
         pl.col("category_code").replace_strict(names, default=pl.col("category_code")).alias("label"),
         pl.col("category_code").replace_strict(order, default=99).alias("_o"),

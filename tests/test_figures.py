@@ -87,18 +87,24 @@ def test_mof_central_table_from_the_api_and_the_pages(engine, db_url):
         assert r.status_code == 200
         [row] = r.json()["rows"]
         assert items(row) == MOF_2010 and basis(row) == MOF_BASIS
-        # the aggregate: each published node is its own category cell, never added to its parts
+        # the aggregate: each published node is its own category cell; totals read the published 合计
         for params in ({"drilldown": "category", "year": 2010}, {"drilldown": "unit,category", "year": 2010}):
             agg = client.get("/api/v1/aggregate", params=params).json()
             cells = {c["category"]: c["actual_fen"] for c in agg["cells"]}
             assert cells == {k.replace("total", "three_public"): v for k, v in MOF_2010.items() if v is not None}
-            assert agg["summary"]["actual_fen"] == (1773 + 1528) * YI // 100  # leaf rows only: see docs/api.md
+            assert agg["summary"]["actual_fen"] == MOF_2010["total"]
         agg = client.get("/api/v1/aggregate", params={"category": "three_public", "drilldown": "year"}).json()
         assert [(c["year"], c["actual_fen"]) for c in agg["cells"]] == [(2010, MOF_2010["total"]),
                                                                          (2011, MOF_2011["total"])]
         assert agg["summary"]["actual_fen"] == MOF_2010["total"] + MOF_2011["total"]
         agg = client.get("/api/v1/aggregate", params={"drilldown": "group", "year": 2011, "unit": "100000"}).json()
-        assert agg["summary"]["actual_fen"] == (1977 + 1472) * YI // 100
+        assert {c["group"]: c["actual_fen"] for c in agg["cells"]} == {
+            "three_public": MOF_2011["total"], "official": MOF_2011["total"], "vehicles": MOF_2011["vehicles"],
+            "four_fees": MOF_2011["reception"]}
+        assert agg["summary"]["actual_fen"] == MOF_2011["total"]
+        agg = client.get("/api/v1/aggregate", params={"drilldown": "year"}).json()
+        assert [(c["year"], c["actual_fen"]) for c in agg["cells"]] == [(2010, MOF_2010["total"]),
+                                                                         (2011, MOF_2011["total"])]
         tree = {c["code"]: c["parent"] for c in client.get("/api/v1/categories").json()}
         assert {k: tree[k] for k in ("overseas_travel", "vehicles", "vehicle_purchase", "reception", "three_public")} == {
             "overseas_travel": "three_public", "vehicles": "three_public", "vehicle_purchase": "vehicles",
@@ -201,6 +207,11 @@ def test_table_and_line_items_are_reconciled_never_summed(engine, db_url, table_
         "stage": "final", "published_fen": 7250 * WAN // 100, "published_source": "disclosure",
         "other_fen": 78 * WAN // 100, "other_source": "line_items", "difference_fen": (78 - 7250) * WAN // 100,
     }]
+    with TestClient(create_app(db_url), base_url="http://127.0.0.1") as client:
+        agg = client.get("/api/v1/aggregate", params={"drilldown": "category", "year": 2023}).json()
+    assert {c["category"]: c["actual_fen"] for c in agg["cells"]} == {"three_public": 7250 * WAN // 100,
+                                                                     "reception": 7250 * WAN // 100}
+    assert agg["summary"]["actual_fen"] == 7250 * WAN // 100 and agg["summary"]["budget_original_fen"] == 7250 * WAN // 100
     # the line items are detail: no budget overrun of 72.50 + 0.78 万 against the 72.50 万 budget
     run(engine)
     from ledger.rules.flags import list_flags
@@ -246,3 +257,28 @@ def test_year_on_year_in_the_report(engine, unit, total, change):
     with engine.connect() as conn:
         [row] = three_public(conn, 2023, unit=unit)["rows"]
     assert items(row)["total"] == total * WAN // 100 and items(row, "change_pct")["total"] == Decimal(change)
+
+
+def test_composition_chart_draws_a_subtotal_published_without_its_split(engine):
+    from charts.build import Request, render_chart
+    from ledger.store.db import reading
+    from tests.test_charts import svg_texts
+
+    imp(engine, "disclosure", "mof-central-yi.csv")
+    with reading(engine) as conn:
+        texts = svg_texts(render_chart(conn, Request("composition", unit="100000"), "svg"))
+    assert {"因公出国(境)费", "公务用车购置及运行维护费", "公务接待费"} <= set(texts)
+    assert "公务用车购置费" not in texts and "三公经费合计" not in texts
+
+
+def test_budgets_file_states_execution_and_a_subtotal(engine):
+    # a budgets file may state 执行数 and a figure at a node (公务用车购置及运行维护费): both are published
+    imp(engine, "budgets", "budgets-execution-wan.csv")
+    with engine.connect() as conn:
+        [row] = three_public(conn, 2023)["rows"]
+    assert items(row, "budget_fen") == {"total": 42 * WAN, "overseas_travel": None, "vehicles": 30 * WAN,
+                                        "vehicle_purchase": None, "vehicle_operation": None, "reception": 12 * WAN}
+    assert basis(row, "budget") == {"total": "derived", "overseas_travel": None, "vehicles": "published",
+                                    "vehicle_purchase": None, "vehicle_operation": None, "reception": "published"}
+    assert items(row, "execution_fen")["reception"] == 525 * WAN // 100
+    assert row["items"][-1]["source"]["execution"] == "budgets"

@@ -109,6 +109,7 @@ def test_four_fees_per_unit(engine):
         ("total", 200000, 150000, 100000), ("reception", None, 20000, None), ("meeting", 200000, 100000, 100000),
         ("study_tour", None, 0, None), ("transport", None, 30000, None),
     ]  # what was not published is missing, never zero
+    assert [i["basis"]["final"] for i in a["items"]] == ["derived", "derived", "derived", "derived", "derived"]
     assert report_text(r) == (
         "A2009年“四费”支出0.15万元，比上年增加0.05万元，增长50.0%。其中：接待费支出0.02万元，上年无数据；"
         "会议费支出0.10万元，与上年持平；学习考察费支出0.00万元，上年无数据；交通费支出0.03万元，上年无数据。"

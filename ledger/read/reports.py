@@ -1,13 +1,14 @@
 """Disclosure reports: 四费公开, the 部门决算“三公”经费表, and government procurement per year.
 
 Every figure comes from live rows (budgets and actuals from ``rollup``, counts and procurement from
-their tables). Table figures are resolved by ``ledger.store.published``: a node's published figure where one
-exists, else the sum of its children; each item says per stage (``budget``, ``adjusted``,
+their tables). Table figures are resolved by ``ledger.store.published``: a node's published figure
+where one exists, else the sum of its children; each item says per stage (``budget``, ``adjusted``,
 ``execution``, ``final``, ``prior_final``) its ``basis`` (published | derived) and ``source``
 (disclosure | budgets | line_items | children | sum), and each unit row lists its ``findings``
-(``source-mismatch``: line items or a budgets file differing from the published table). Money is integer fen; percentages are ``Decimal`` with two places, rounded half up,
-or None when undefined (a zero or missing base). ``ledger.read.report_text`` writes the explanatory
-paragraph and CSV rows from these dicts; display money goes through ``ledger.money`` (万元 / 亿元).
+(``source-mismatch``: line items or a budgets file differing from the published table). Money is
+integer fen; percentages are ``Decimal`` with two places, rounded half up, or None when undefined (a
+zero or missing base). ``ledger.read.report_text`` writes the explanatory paragraph and CSV rows from
+these dicts; display money goes through ``ledger.money`` (万元 / 亿元).
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ def _figure(fig: dict, tree: dict, measure: str, unit_ids: list[int], year: int,
     found = [fig[k] for u in unit_ids for c in nodes if (k := (measure, u, year, c)) in fig and fig[k][0] is not None]
     if not found:
         return None, None, None
-    if len(found) == 1 and len(unit_ids) == 1:
-        return found[0]
+    if len(found) == 1 and len(unit_ids) == 1 and len(nodes) == 1:
+        return found[0]  # one node of one unit: as resolved (published, or derived from its children)
     return sum(f[0] for f in found), "derived", "sum"
 
 
