@@ -2,16 +2,19 @@
 
 from typing import Annotated
 
+import anyio
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
-from litestar.response import Stream
 
 from api import respond, schemas
-from api.formats import FORMATS, csv_chunks
+from api.formats import FORMATS, CsvWriter
 from api.http_cache import add_headers
 from api.routes_data import FILTERS
-from ledger.queries import DATASETS, Filters, NotFound, iter_rows
+from api.streams import GuardedStream, chunks_in_threads, take_slot
+from ledger import downloads
+from ledger.db import reading
+from ledger.queries import DATASETS, Filters, NotFound
 
 BASE = "/api/v1/downloads"
 
@@ -75,16 +78,34 @@ async def download(
     request: Request,
     filters: NamedDependency[Filters],
     file_name: Annotated[str, PathParameter(description="<dataset>.csv, e.g. expenses.csv")],
-) -> Stream:
+) -> GuardedStream:
     name = file_name.removesuffix(".csv")
     ds = DATASETS.get(name)
     if ds is None or not ds.public or not file_name.endswith(".csv"):
         raise NotFound(f"no download named {file_name}; see {BASE}")
-    fields = [(n, t) for n, t, _ in ds.output_fields()]
-    chunks = iter_rows(request.app.state.engine, name, filters)
-    response = Stream(
+    engine, settings = request.app.state.engine, request.app.state.settings
+
+    def start() -> downloads.Download:
+        with reading(engine) as conn:
+            return downloads.plan(conn, name, filters)
+
+    plan = await anyio.to_thread.run_sync(start)  # a bad filter is a 400 before any byte is sent
+    writer = CsvWriter([(n, t) for n, t, _ in ds.output_fields()])
+    header: list[bytes] = [writer.header()]
+
+    def fetch() -> bytes | None:
+        if header:
+            return header.pop()
+        if plan.done:
+            return None
+        with reading(engine) as conn:  # one short transaction per chunk, closed before the bytes are sent
+            rows = downloads.next_chunk(conn, plan, settings.stream_chunk_rows)
+        return writer.rows(rows)
+
+    take_slot(request)
+    response = GuardedStream(
         # status_code set so add_headers sees a 200 and adds ETag and Cache-Control.
-        csv_chunks(fields, chunks), status_code=200, media_type=FORMATS["csv"],
+        chunks_in_threads(fetch), status_code=200, media_type=FORMATS["csv"],
         headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
     )
     add_headers(response, request)

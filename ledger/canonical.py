@@ -282,3 +282,35 @@ def review_manifest(review, actor_role: str | None) -> dict:
 BATCH_FIELDS = ("event", "batch_id", "kind", "file_name", "source_sha256", "rows_sha256", "row_count",
                 "control_total_fen", "supersedes", "time")
 REVIEW_FIELDS = ("event", "review_id", "flag_id", "from_state", "to_state", "time")
+
+
+def canonical_page(conn: Connection, batch_id: int, table: str, after: int | None, limit: int) -> tuple[list[int], list[bytes]]:
+    """Up to ``limit`` canonical lines of one table of a batch with ids above ``after``: ``(ids, lines)``.
+
+    The same bytes as ``canonical_chunks``, read a page at a time so a stream can hold no cursor
+    (and no transaction) between pages.
+    """
+    model, cols = ROW_COLUMNS[table]
+    dialect = conn.dialect.name
+    after = -(2**63) if after is None else int(after)
+    stamps = _stamp_columns(model, cols)
+    where = f"batch_id = {int(batch_id)} AND id > {after}"
+    if dialect not in ("sqlite", "postgresql") or (dialect == "sqlite" and stamps and conn.exec_driver_sql(
+        f"SELECT 1 FROM {table} WHERE {where} AND ("
+        + " OR ".join(f"({cols[i]} IS NOT NULL AND {cols[i]} NOT GLOB '{_SQLITE_STAMP}')" for i in stamps)
+        + ") LIMIT 1"
+    ).first()):
+        ids, lines = [], []
+        sql = f"SELECT {', '.join(cols)} FROM {table} WHERE {where} ORDER BY id LIMIT {int(limit)}"
+        for row in conn.exec_driver_sql(sql):
+            row = list(row)
+            for i in stamps:
+                if isinstance(row[i], str):
+                    row[i] = dt.datetime.fromisoformat(row[i])
+            ids.append(row[0])
+            lines.append(row_line(table, row).encode())
+        return ids, lines
+    sql = _sql_line(dialect, table, model, cols).replace(
+        "WHERE batch_id = %s ORDER BY id", f"WHERE {where} ORDER BY id LIMIT {int(limit)}")
+    rows = conn.exec_driver_sql(sql).all()
+    return [r[0] for r in rows], [bytes(r[1]) for r in rows]
