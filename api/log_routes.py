@@ -17,10 +17,10 @@ from litestar.params import PathParameter, QueryParameter
 from api import respond
 from api.http_cache import add_headers
 from api.streams import GuardedStream, chunks_in_threads, take_slot
-from ledger import merkle, tlog
-from ledger.canonical import ROW_COLUMNS, canonical_page
-from ledger.db import reading
-from ledger.queries import NotFound, QueryError
+from ledger.log import merkle, tlog
+from ledger.log.canonical import ROW_COLUMNS, canonical_page
+from ledger.read.queries import NotFound, QueryError
+from ledger.store.db import reading
 
 MAX_LEAVES = 1000
 TAGS = ["log"]

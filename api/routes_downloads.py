@@ -12,9 +12,9 @@ from api.formats import FORMATS, CsvWriter
 from api.http_cache import add_headers
 from api.routes_data import FILTERS
 from api.streams import GuardedStream, chunks_in_threads, take_slot
-from ledger import downloads
-from ledger.db import reading
-from ledger.queries import DATASETS, Filters, NotFound
+from ledger.read import downloads
+from ledger.read.queries import DATASETS, Filters, NotFound
+from ledger.store.db import reading
 
 BASE = "/api/v1/downloads"
 

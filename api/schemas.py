@@ -1,7 +1,7 @@
 """Response shapes as msgspec structs, derived from the ledger's dataset descriptions.
 
 Deriving them keeps the OpenAPI schema, the JSON and the CSV columns in step: a column added to
-a dataset in ``ledger/queries.py`` shows up in all three.
+a dataset in ``ledger/read/queries.py`` shows up in all three.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
-from ledger.queries import DATASETS, Dataset
-from ledger.queries_aggregate import DIMENSIONS, MEASURES
+from ledger.read.aggregate import DIMENSIONS, MEASURES
+from ledger.read.queries import DATASETS, Dataset
 
 _TYPES: dict[str, Any] = {
     "integer": int | None,

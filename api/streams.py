@@ -8,7 +8,7 @@ Three bounds, all configuration (``api.settings``):
   (the connection is closed, the rest is not sent);
 - **time**: a download still running after ``stream_timeout_s`` seconds ends the same way.
 
-The chunks come from ``ledger.downloads`` (or the log's canonical rows), each read on a worker
+The chunks come from ``ledger.read.downloads`` (or the log's canonical rows), each read on a worker
 thread in a transaction of its own, so between chunks — and above all while a client is not
 reading — the download holds no database connection and no transaction.
 """

@@ -17,9 +17,9 @@ import polars as pl
 import psycopg
 from sqlalchemy.engine import make_url
 
-from ledger import batches
-from ledger.db import make_engine, writing
-from ledger.models import ExpenseEntry
+from ledger.store import batches
+from ledger.store.db import make_engine, writing
+from ledger.store.models import ExpenseEntry
 from tests.api_support import T0, running, seed
 
 WIDE_ROWS = 300

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, not_, select
 
-from ledger.models import ImportBatch
-from ledger.queries import DATASETS, STREAM_CHUNK_ROWS, Filters, _where
-from ledger.queries_types import yuan
+from ledger.read.queries import DATASETS, STREAM_CHUNK_ROWS, Filters, _where
+from ledger.read.types import yuan
+from ledger.store.models import ImportBatch
 
 
 @dataclass
