@@ -273,8 +273,27 @@ def review_manifest(review, actor_role: str | None) -> dict:
         "flag_id": review.flag_id,
         "from_state": review.from_state,
         "to_state": review.to_state,
+        "reviewer": review.reviewer,
         "actor_role": actor_role,
         "time": utc_seconds(review.created_at),
+    }
+
+
+def publication_manifest(review, actor_role: str | None) -> dict:
+    """The manifest of a published finding's review: who wrote it, the note's SHA-256 and when it went public.
+
+    The note is public from now on; its hash (not the text) keeps the leaf small, and anyone holding
+    the published note can check it.
+    """
+    return {
+        "v": MANIFEST_VERSION,
+        "event": "publish",
+        "review_id": str(review.id),
+        "flag_id": review.flag_id,
+        "reviewer": review.reviewer,
+        "note_sha256": hashlib.sha256(review.note.encode()).hexdigest(),
+        "published_at": utc_seconds(review.published_at),
+        "actor_role": actor_role,
     }
 
 
@@ -282,6 +301,8 @@ def review_manifest(review, actor_role: str | None) -> dict:
 BATCH_FIELDS = ("event", "batch_id", "kind", "file_name", "source_sha256", "rows_sha256", "row_count",
                 "control_total_fen", "supersedes", "time")
 REVIEW_FIELDS = ("event", "review_id", "flag_id", "from_state", "to_state", "time")
+REVIEW_FIELDS_SINCE_ISSUE_14 = ("reviewer",)  # compared when the stored leaf has them (older leaves do not)
+PUBLICATION_FIELDS = ("event", "review_id", "flag_id", "reviewer", "note_sha256", "published_at")
 
 
 def canonical_page(conn: Connection, batch_id: int, table: str, after: int | None, limit: int) -> tuple[list[int], list[bytes]]:

@@ -20,7 +20,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, func, insert, select
 
 from ledger.log import merkle
-from ledger.log.canonical import batch_manifest, dumps, review_manifest, summarise_rows, utc_seconds
+from ledger.log.canonical import (
+    batch_manifest,
+    dumps,
+    publication_manifest,
+    review_manifest,
+    summarise_rows,
+    utc_seconds,
+)
 from ledger.store.models import (
     AuditLog,
     FlagReview,
@@ -192,6 +199,17 @@ def record_review(conn: Connection, review_id: int, role: str | None = None) -> 
     index = append_leaf(conn, "review", str(review_id), review_manifest(review, role))
     sign_checkpoint(conn)
     return index
+
+
+def record_publication(conn: Connection, review_ids: list[int], role: str | None = None) -> list[int]:
+    """Log each review a publish made public (reviewer, note hash, time) as a leaf; sign one checkpoint."""
+    out = []
+    for review_id in review_ids:
+        review = conn.execute(select(FlagReview.__table__).where(FlagReview.id == review_id)).one()
+        out.append(append_leaf(conn, "publish", str(review_id), publication_manifest(review, role)))
+    if out:
+        sign_checkpoint(conn)
+    return out
 
 
 def leaves(conn: Connection, start: int = 0, limit: int = 1000) -> list[dict]:
