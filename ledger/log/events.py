@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from ledger.log import register, tlog
+from ledger.log import tlog
 from ledger.store.batches import refresh_rollups
 from ledger.store.flag_basis import refresh_flag_basis
 
@@ -23,7 +23,6 @@ def batch_published(conn: Connection, batch_id: int, *, role: str | None = None)
     """
     refresh_rollups(conn, batch_id)
     refresh_flag_basis(conn, batch_id)
-    register.record_units(conn, batch_id)  # a leaf only when the unit register changed
     tlog.record_batch(conn, batch_id, role=role)
 
 

@@ -1,10 +1,10 @@
 """What the log commits to beyond the published rows: the unit register, and the rollups derived from rows.
 
 **Units.** Every published row points at a unit by id, so swapping two units' codes (or renaming
-one) would move figures between departments without touching a row. After each publish, if the
-register (id, code, name, parent, level, region of every unit) differs from the last one logged,
-a ``units`` leaf commits to its SHA-256 and count, and a CRC-32 per unit is stored beside it
-(``log_row_digest``, table ``unit``) so ``sunshine verify`` can name the unit that changed.
+one) would move figures between departments without touching a row. Each batch manifest commits
+to the register as it stands after the publish (``units_sha256`` and ``unit_count`` over id, code,
+name, parent, level and region of every unit); when the register changed, a CRC-32 per unit is
+stored beside it (``log_row_digest``, table ``unit``) so ``sunshine verify`` can name the unit.
 
 **Rollups.** ``rollup`` and ``reception_persons_rollup`` are sums of published rows kept at
 publish time for fast aggregates; verify recomputes them from the rows and compares.
@@ -19,7 +19,7 @@ from array import array
 
 from sqlalchemy import Connection, func, literal, select
 
-from ledger.log.canonical import MANIFEST_VERSION, pack_locator, row_line, unpack_locator, utc_seconds
+from ledger.log.canonical import pack_locator, row_line, unpack_locator
 from ledger.store.models import (
     BudgetLine,
     ExpenseEntry,
@@ -28,7 +28,6 @@ from ledger.store.models import (
     ReceptionPersonsRollup,
     Rollup,
     Unit,
-    utcnow,
 )
 
 UNIT_COLUMNS = ("id", "code", "name", "parent_id", "level", "region")
@@ -52,50 +51,42 @@ def _digest(lines: list[bytes]) -> str:
 
 
 def last_units_leaf(conn: Connection) -> tuple[int, dict] | None:
-    row = conn.execute(select(LogLeaf.leaf_index, LogLeaf.manifest).where(LogLeaf.event == "units")
-                       .order_by(LogLeaf.leaf_index.desc()).limit(1)).first()
-    if row is None:
-        return None
-    try:
-        return row[0], json.loads(row[1])
-    except ValueError:
-        return row[0], {}
+    """The newest batch leaf that commits to the unit register: ``(leaf index, manifest)``."""
+    q = (select(LogLeaf.leaf_index, LogLeaf.manifest).where(LogLeaf.event.in_(("import", "correction")))
+         .order_by(LogLeaf.leaf_index.desc()))
+    for index, text in conn.execute(q):
+        try:
+            manifest = json.loads(text)
+        except ValueError:
+            continue
+        if "units_sha256" in manifest:
+            return index, manifest
+    return None
 
 
-def record_units(conn: Connection, batch_id: int) -> int | None:
-    """Log the unit register if it changed since the last ``units`` leaf; returns the new leaf index."""
-    from ledger.log import tlog
-
+def units_commitment(conn: Connection, batch_id: int) -> dict:
+    """The register's SHA-256 and count for a batch manifest; stores a unit locator when the register changed."""
     ids, lines = unit_lines(conn)
     sha = _digest(lines)
     last = last_units_leaf(conn)
-    if last is not None and last[1].get("units_sha256") == sha:
-        return None
-    if not ids and last is None:
-        return None
-    blob = pack_locator(array("q", ids), array("I", map(zlib.crc32, lines)))
-    conn.execute(LogRowDigest.__table__.insert().values(batch_id=batch_id, table_name="unit", chunk_no=0,
-                                                        row_count=len(ids), digests=blob))
-    manifest = {"v": MANIFEST_VERSION, "event": "units", "batch_id": str(batch_id), "units_sha256": sha,
-                "unit_count": str(len(ids)), "time": utc_seconds(utcnow())}
-    return tlog.append_leaf(conn, "units", str(batch_id), manifest)
+    if last is None or last[1].get("units_sha256") != sha:
+        blob = pack_locator(array("q", ids), array("I", map(zlib.crc32, lines)))
+        conn.execute(LogRowDigest.__table__.insert().values(batch_id=batch_id, table_name="unit", chunk_no=0,
+                                                            row_count=len(ids), digests=blob))
+    return {"units_sha256": sha, "unit_count": str(len(ids))}
 
 
 def check_units(conn: Connection, report) -> None:
     """The register now must be the one the latest ``units`` leaf commits to; name the first unit that is not."""
     last = last_units_leaf(conn)
     ids, lines = unit_lines(conn)
-    if last is None:
-        if ids:
-            report.add("units-not-logged", f"the unit register ({len(ids)} units) is in no leaf of the log",
-                       table="unit")
+    if last is None:  # a log from before manifests carried the register: nothing to compare yet
         return
     index, stored = last
     if stored.get("units_sha256") == _digest(lines) and stored.get("unit_count") == str(len(ids)):
         return
-    batch = stored.get("batch_id")
-    row = conn.execute(select(LogRowDigest.row_count, LogRowDigest.digests).where(
-        LogRowDigest.batch_id == int(batch or 0), LogRowDigest.table_name == "unit")).first()
+    row = conn.execute(select(LogRowDigest.row_count, LogRowDigest.digests).where(LogRowDigest.table_name == "unit")
+                       .order_by(LogRowDigest.batch_id.desc()).limit(1)).first()
     was = {} if row is None else unpack_locator(row[1], row[0])
     now = dict(zip(ids, map(zlib.crc32, lines), strict=True))
     codes = dict(zip(ids, (json.loads(x)[2] for x in lines), strict=True))

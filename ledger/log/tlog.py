@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, func, insert, select
 
-from ledger.log import merkle
+from ledger.log import merkle, register
 from ledger.log.canonical import (
     batch_manifest,
     dumps,
@@ -185,7 +185,7 @@ def record_batch(conn: Connection, batch_id: int, role: str | None = None) -> in
     chunks = [dict(batch_id=batch_id, table_name=t, chunk_no=n, row_count=c, digests=b) for t, n, c, b in rows.chunks()]
     if chunks:
         conn.execute(insert(LogRowDigest), chunks)
-    manifest = batch_manifest(batch, rows, role)
+    manifest = batch_manifest(batch, rows, role) | register.units_commitment(conn, batch_id)
     index = append_leaf(conn, manifest["event"], str(batch_id), manifest)
     sign_checkpoint(conn)
     return index
