@@ -55,6 +55,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "already-imported": ("已导入", "already in the ledger ({detail}); skipped"),
     "unit-name-conflict": ("单位 {detail} 名称不一致：{value}", "unit {detail} has more than one name in this file: {value} (the first is kept)"),
     "disclosure-sum": ("表内合计不符", "{detail}"),
+    "source-mismatch": ("明细与公开表不符（以公开表为准）", "{detail}"),
     "supersedes-invalid": ("无法替代该批次", "cannot supersede: {detail}"),
     "sheet-not-found": ("找不到工作表", 'no sheet named "{value}"'),
     "sheet-skipped": ("跳过工作表", "sheet skipped: {detail}"),
