@@ -20,7 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
-from api import http_cache, problems, routes_admin, routes_data, routes_downloads, schemas, streams
+from api import guards, http_cache, problems, routes_admin, routes_data, routes_downloads, schemas, streams
 from api.hosts import AllowedHosts
 from api.ratelimit import RateLimit
 from api.settings import Settings
@@ -108,6 +108,8 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.state.versions = http_cache.Versions(settings.version_ttl_s)
     app.state.responses = http_cache.Responses()
     app.state.streams = streams.Slots(settings.stream_max)
-    app.asgi_handler = streams.KeepTransport(app.asgi_handler)
+    # Outside Litestar's routing: a HEAD must become a GET before a route is chosen, and a NUL byte
+    # must be refused before any route parses it.
+    app.asgi_handler = guards.Guards(streams.KeepTransport(app.asgi_handler))
     logging.getLogger("sunshine.api").setLevel(logging.INFO)
     return app

@@ -19,7 +19,7 @@ from api.http_cache import add_headers
 from api.streams import GuardedStream, chunks_in_threads, take_slot
 from ledger.log import merkle, tlog
 from ledger.log.canonical import ROW_COLUMNS, canonical_page
-from ledger.read.queries import NotFound, QueryError
+from ledger.read.queries import INT64_MAX, NotFound, QueryError, bounded
 from ledger.store.db import reading
 
 MAX_LEAVES = 1000
@@ -113,7 +113,8 @@ async def leaves(
     end: Annotated[int | None, QueryParameter(description=f"One past the last leaf (at most start + {MAX_LEAVES})",
                                               ge=0, examples=[Example(summary="the first 100", value=100)])] = None,
 ) -> Response[Leaves]:
-    end = start + MAX_LEAVES if end is None else end
+    bounded("start", start)
+    end = min(start + MAX_LEAVES, INT64_MAX) if end is None else bounded("end", end)
     if end < start:
         raise QueryError("end", f"{end} is before start {start}")
     if end - start > MAX_LEAVES:
@@ -156,6 +157,9 @@ async def inclusion(
 ) -> Response[InclusionProof]:
     if (batch is None) == (leaf is None):
         raise QueryError("batch", "give exactly one of batch or leaf")
+    for name, value in (("batch", batch), ("leaf", leaf), ("size", size)):
+        if value is not None:
+            bounded(name, value)
     return respond.reply(request, await respond.blocking(request, _read, _inclusion, request.app.state.engine,
                                                          batch, leaf, size))
 
@@ -194,7 +198,7 @@ async def consistency(
 def _size_param(name: str, value: str) -> int:
     if not value.isascii() or not value.isdigit():
         raise QueryError(name, f"{value!r} is not a tree size (a whole number, 0 or more)")
-    return int(value)
+    return bounded(name, int(value))
 
 
 def _row_fetcher(engine, batch_id: int, limit: int):

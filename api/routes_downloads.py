@@ -38,14 +38,15 @@ async def list_downloads(request: Request) -> Response[schemas.DownloadList]:
      summary="Frictionless data package describing every download")
 async def datapackage(request: Request) -> Response[dict]:
     settings = request.app.state.settings
-    base = str(request.base_url).rstrip("/")
     resources = []
     for ds in _public():
         resources.append({
             "name": ds.name,
             "title": ds.title,
             "description": ds.description,
-            "path": f"{base}{BASE}/{ds.name}.csv",
+            # Relative to this descriptor (Frictionless): never built from the Host header, which the
+            # response cache does not key on.
+            "path": f"{ds.name}.csv",
             "profile": "tabular-data-resource",
             "format": "csv",
             "mediatype": "text/csv",
