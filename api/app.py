@@ -20,7 +20,17 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
-from api import guards, http_cache, problems, routes_admin, routes_data, routes_downloads, schemas, streams
+from api import (
+    guards,
+    http_cache,
+    openapi_problems,
+    problems,
+    routes_admin,
+    routes_data,
+    routes_downloads,
+    schemas,
+    streams,
+)
 from api.hosts import AllowedHosts
 from api.ratelimit import RateLimit
 from api.settings import Settings
@@ -112,4 +122,5 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     # must be refused before any route parses it.
     app.asgi_handler = guards.Guards(streams.KeepTransport(app.asgi_handler))
     logging.getLogger("sunshine.api").setLevel(logging.INFO)
+    openapi_problems.document_problems(app)
     return app
