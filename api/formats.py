@@ -18,7 +18,7 @@ from litestar import Request
 
 from ledger.read.queries import QueryError
 
-FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
+FORMATS = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _json = msgspec.json.Encoder()

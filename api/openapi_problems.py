@@ -15,7 +15,7 @@ from dataclasses import fields
 from litestar import Litestar
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Reference, Schema
 
-from ledger.read.queries import DATASETS, Filters
+from ledger.read.queries import DATASETS, INT64_MAX, Filters
 
 PROBLEM = Schema(
     type=OpenAPIType.OBJECT,
@@ -73,6 +73,50 @@ def _prune_filters(path: str, op) -> None:
                      if getattr(p, "param_in", None) != "query" or p.name not in shared or p.name in ds.filters]
 
 
+INTS = r"^ *[0-9]{1,9} *( *, *[0-9]{1,9} *)*$"  # what ``api.params`` parses as whole numbers (32-bit columns)
+PATTERNS = {"year": INTS, "batch": INTS, "amount_min": r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$",
+            "amount_max": r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"}
+
+
+def _tighten(path: str, op) -> None:
+    """Say in the schema what the parsers accept, so a value the schema allows is never refused."""
+    if path.startswith("/api/v1/log/") or path.startswith("/api/v1/flags/"):
+        for p in op.parameters or []:  # path parameters too: ids are 64-bit
+            for sub in [p.schema, *(p.schema.one_of or [])] if isinstance(p.schema, Schema) else []:
+                if isinstance(sub, Schema) and sub.type == OpenAPIType.INTEGER and sub.maximum is None:
+                    sub.maximum = INT64_MAX
+    ds = DATASETS.get(path.removeprefix("/api/v1/"))
+    sorts = list(ds.sorts) if ds is not None else []
+    for p in op.parameters or []:
+        if getattr(p, "param_in", None) != "query" or not isinstance(p.schema, Schema):
+            continue
+        for sub in [p.schema, *(p.schema.one_of or [])]:
+            if isinstance(sub, Schema) and sub.type == OpenAPIType.INTEGER and sub.maximum is None:
+                sub.maximum = INT64_MAX  # the store's integers are 64-bit: larger is a 400, so say so
+        if p.name == "sort" and sorts:
+            names = [*sorts, *(f"-{s}" for s in sorts)]
+            p.schema = Schema(one_of=[Schema(type=OpenAPIType.STRING, enum=names), Schema(type=OpenAPIType.NULL)])
+        if p.name == "kind" and path == "/api/v1/imports":
+            from api.routes_write import IMPORT_KINDS
+
+            p.schema = Schema(type=OpenAPIType.STRING, enum=list(IMPORT_KINDS))
+        if p.name == "format":
+            ok = op.responses.get("200") if op.responses else None
+            if isinstance(ok, OpenAPIResponse) and ok.content is not None:  # the same rows as CSV or NDJSON
+                for media in ("text/csv", "application/x-ndjson"):
+                    ok.content.setdefault(media, OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)))
+            p.schema = Schema(one_of=[Schema(type=OpenAPIType.STRING, enum=["json", "csv", "ndjson"]),
+                                      Schema(type=OpenAPIType.NULL)])
+        elif p.name in PATTERNS:
+            for sub in [p.schema, *(p.schema.one_of or [])]:
+                if not isinstance(sub, Schema):
+                    continue
+                if sub.type == OpenAPIType.STRING:
+                    sub.pattern = PATTERNS[p.name]
+                elif sub.type == OpenAPIType.ARRAY and isinstance(sub.items, Schema):
+                    sub.items.pattern = PATTERNS[p.name]
+
+
 def document_problems(app: Litestar) -> None:
     """Add the problem responses to every operation of the app's OpenAPI document (built once, here),
     and drop from each list endpoint the shared filters its dataset does not accept."""
@@ -95,3 +139,4 @@ def document_problems(app: Litestar) -> None:
             op.responses = responses
             if method == "get":
                 _prune_filters(path, op)
+            _tighten(path, op)
