@@ -94,3 +94,23 @@ def test_hostile_cursor_leaf_index_and_upload_name_are_400_not_500(served):
     assert r.status_code == 422, r.text  # refused plainly (no extension to tell the format), never a 500
     report = r.json()["files"][0]
     assert report["file"] == "upload" and report["problems"]["by_code"] == {"error:file-unreadable": 1}
+
+
+def test_report_csv_neutralises_formulas_like_the_api(engine, db_url, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from tests.tlog_support import publish_expenses
+
+    monkeypatch.setenv("SUNSHINE_LOG_KEY", str(tmp_path / "log.key"))
+    publish_expenses(engine, [123_456], unit="U1", year=2023)
+    with writing(engine) as conn:  # a unit name an attacker chose (names may change: import units --update-units)
+        conn.execute(text("UPDATE unit SET name = '=HYPERLINK(\"http://x\")' WHERE code = 'U1'"))
+    out = subprocess.run([str(Path(sys.executable).parent / "sunshine"), "--database", db_url, "report", "three-public",
+                          "--year", "2023", "--csv"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "'=HYPERLINK" in out.stdout and ",=HYPERLINK" not in out.stdout
+    assert "123456" in out.stdout  # amounts stay numbers
