@@ -5,14 +5,15 @@ from typing import Annotated
 import anyio
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 
-from api import respond, schemas
+from api import download_labels, respond, schemas
 from api.formats import FORMATS, CsvWriter
 from api.http_cache import add_headers
 from api.routes_data import FILTERS
 from api.streams import GuardedStream, chunks_in_threads, take_slot
 from ledger.read import downloads
+from ledger.read.figures import categories
 from ledger.read.queries import DATASETS, Filters, NotFound
 from ledger.store.db import reading
 
@@ -79,6 +80,8 @@ async def download(
     request: Request,
     filters: NamedDependency[Filters],
     file_name: Annotated[str, PathParameter(description="<dataset>.csv, e.g. expenses.csv")],
+    labels: Annotated[str | None, QueryParameter(
+        description="zh or en: human headers, category and method names, amounts in 元 and 万元 beside fen")] = None,
 ) -> GuardedStream:
     name = file_name.removesuffix(".csv")
     ds = DATASETS.get(name)
@@ -86,12 +89,17 @@ async def download(
         raise NotFound(f"no download named {file_name}; see {BASE}")
     engine, settings = request.app.state.engine, request.app.state.settings
 
-    def start() -> downloads.Download:
-        with reading(engine) as conn:
-            return downloads.plan(conn, name, filters)
+    fields = [(n, t) for n, t, _ in ds.output_fields()]
+    lang = download_labels.check(labels)
 
-    plan = await anyio.to_thread.run_sync(start)  # a bad filter is a 400 before any byte is sent
-    writer = CsvWriter([(n, t) for n, t, _ in ds.output_fields()])
+    def start() -> tuple[downloads.Download, dict | None]:
+        with reading(engine) as conn:
+            names = {c: (zh, en) for c, zh, en, _ in categories(conn).iter_rows()} if lang else None
+            return downloads.plan(conn, name, filters), names
+
+    plan, names = await anyio.to_thread.run_sync(start)  # a bad filter is a 400 before any byte is sent
+    out_fields = download_labels.labelled(fields, [], lang, names)[0] if lang else fields
+    writer = CsvWriter(out_fields)
     header: list[bytes] = [writer.header()]
 
     def fetch() -> bytes | None:
@@ -101,6 +109,8 @@ async def download(
             return None
         with reading(engine) as conn:  # one short transaction per chunk, closed before the bytes are sent
             rows = downloads.next_chunk(conn, plan, settings.stream_chunk_rows)
+        if lang and rows:
+            rows = next(iter(download_labels.labelled(fields, [rows], lang, names)[1]))
         return writer.rows(rows)
 
     take_slot(request)

@@ -71,7 +71,7 @@ def test_every_response_carries_the_browser_security_headers(served):
         assert r.headers["x-content-type-options"] == "nosniff", url
         assert r.headers["x-frame-options"] == "DENY", url
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"], url
-        assert r.headers["referrer-policy"] == "same-origin", url
+        assert r.headers["referrer-policy"] in ("same-origin", "strict-origin-when-cross-origin"), url
 
 
 def test_hostile_cursor_leaf_index_and_upload_name_are_400_not_500(served):
