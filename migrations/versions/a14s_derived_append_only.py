@@ -1,7 +1,7 @@
 """append-only derived and reference tables (issue 14, item 5)
 
 Revision ID: a14s
-Revises: 0005
+Revises: 0007
 
 Which changes the database still allows once a row exists:
 
@@ -20,7 +20,7 @@ A superuser can drop these triggers; ``sunshine verify`` is what catches a rewri
 from alembic import op
 
 revision = "a14s"
-down_revision = "0005"  # written against "0002"; chained after main's head (0005) at merge
+down_revision = "0007"  # written against "0002"; chained after main's head (0007) at merge
 branch_labels = None
 depends_on = None
 
