@@ -114,3 +114,54 @@ def test_report_csv_neutralises_formulas_like_the_api(engine, db_url, tmp_path, 
     assert out.returncode == 0, out.stderr
     assert "'=HYPERLINK" in out.stdout and ",=HYPERLINK" not in out.stdout
     assert "123456" in out.stdout  # amounts stay numbers
+
+
+def test_slow_header_connections_are_closed(db_url, monkeypatch):
+    """A slowloris client (headers a byte at a time, never finished) is cut off; a normal client is served."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings
+    from api.slow_clients import SlowHeaders
+
+    monkeypatch.setattr(SlowHeaders, "header_timeout_s", 1.0)
+    app = create_app(db_url, settings=Settings(database_url=db_url, rate_limit=0))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=SlowHeaders))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        slow, silent = socket.create_connection(("127.0.0.1", port)), socket.create_connection(("127.0.0.1", port))
+        slow.settimeout(5)
+        silent.settimeout(5)
+        slow.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        closed, deadline = False, time.monotonic() + 4
+        while not closed and time.monotonic() < deadline:  # one more header byte every 0.2 s, never the blank line
+            try:
+                slow.sendall(b"X")
+                closed = _readable(slow) and slow.recv(1) == b""
+            except OSError:  # reset by the server
+                closed = True
+            time.sleep(0.2)
+        assert closed
+        assert silent.recv(1) == b""  # a connection that never sends anything is closed too
+        with socket.create_connection(("127.0.0.1", port)) as ok:
+            ok.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert ok.recv(64).startswith(b"HTTP/1.1 200")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _readable(sock) -> bool:
+    import select
+
+    return bool(select.select([sock], [], [], 0)[0])
