@@ -21,13 +21,16 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from api import (
+    guards,
     http_cache,
+    openapi_problems,
     problems,
     routes_admin,
     routes_data,
     routes_downloads,
     routes_search,
     schemas,
+    streams,
     strict,
 )
 from api.hosts import AllowedHosts
@@ -145,5 +148,10 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.state.settings = settings
     app.state.versions = http_cache.Versions(settings.version_ttl_s)
     app.state.responses = http_cache.Responses()
+    app.state.streams = streams.Slots(settings.stream_max)
+    # Outside Litestar's routing: a HEAD must become a GET before a route is chosen, and a NUL byte
+    # must be refused before any route parses it.
+    app.asgi_handler = guards.Guards(streams.KeepTransport(app.asgi_handler))
     logging.getLogger("sunshine.api").setLevel(logging.INFO)
+    openapi_problems.document_problems(app)
     return app

@@ -18,7 +18,7 @@ from litestar import Request
 
 from ledger.read.queries import QueryError
 
-FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
+FORMATS = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _json = msgspec.json.Encoder()
@@ -59,18 +59,37 @@ def _cell(value: Any, is_text: bool) -> Any:
     return value
 
 
+class CsvWriter:
+    """CSV bytes piece by piece: ``header()`` (with the BOM) first, then ``rows(chunk)`` per chunk."""
+
+    def __init__(self, fields: list[tuple[str, str]]):
+        self.fields = fields
+        self.text = [t in ("string", "object", "array") for _, t in fields]
+        self.buf = io.StringIO()
+        self.writer = csv.writer(self.buf, lineterminator="\r\n")
+
+    def _take(self) -> str:
+        out = self.buf.getvalue()
+        self.buf.seek(0)
+        self.buf.truncate()
+        return out
+
+    def header(self) -> bytes:
+        self.writer.writerow([name for name, _ in self.fields])
+        return (BOM + self._take()).encode()
+
+    def rows(self, chunk: Iterable[tuple]) -> bytes:
+        text = self.text
+        self.writer.writerows([_cell(v, t) for v, t in zip(row, text, strict=True)] for row in chunk)
+        return self._take().encode()
+
+
 def csv_chunks(fields: list[tuple[str, str]], chunks: Iterable[Iterable[tuple]]) -> Iterator[bytes]:
     """CSV bytes: a BOM and header first, then one piece per chunk of row tuples."""
-    text = [t in ("string", "object", "array") for _, t in fields]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([name for name, _ in fields])
-    yield (BOM + buf.getvalue()).encode()
+    w = CsvWriter(fields)
+    yield w.header()
     for chunk in chunks:
-        buf.seek(0)
-        buf.truncate()
-        writer.writerows([_cell(v, t) for v, t in zip(row, text, strict=True)] for row in chunk)
-        yield buf.getvalue().encode()
+        yield w.rows(chunk)
 
 
 def ndjson_chunks(names: list[str], chunks: Iterable[Iterable[tuple]]) -> Iterator[bytes]:

@@ -91,7 +91,8 @@ async def before_request(request: Request) -> Response | None:
     state = request.app.state
     version, last = state.versions.get(state.engine)
     scope = request.scope
-    key = f"{version}|{scope['path']}|{scope['query_string'].decode('latin-1')}|{request.headers.get('accept', '')}"
+    # The Host is part of the key too: nothing cached may depend on a header an attacker chooses.
+    key = f"{version}|{request.headers.get('host', '')}|{scope['path']}|{scope['query_string'].decode('latin-1')}|{request.headers.get('accept', '')}"
     etag = 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:24] + '"'
     request.state.etag = etag
     request.state.last_modified = last

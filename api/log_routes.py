@@ -13,13 +13,13 @@ import msgspec
 from litestar import Request, Response, get
 from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import Stream
 
 from api import respond
 from api.http_cache import add_headers
+from api.streams import GuardedStream, chunks_in_threads, take_slot
 from ledger.log import merkle, tlog
-from ledger.log.canonical import canonical_chunks
-from ledger.read.queries import NotFound, QueryError
+from ledger.log.canonical import ROW_COLUMNS, canonical_page
+from ledger.read.queries import INT64_MAX, NotFound, QueryError, bounded
 from ledger.store.db import reading
 
 MAX_LEAVES = 1000
@@ -113,7 +113,8 @@ async def leaves(
     end: Annotated[int | None, QueryParameter(description=f"One past the last leaf (at most start + {MAX_LEAVES})",
                                               ge=0, examples=[Example(summary="the first 100", value=100)])] = None,
 ) -> Response[Leaves]:
-    end = start + MAX_LEAVES if end is None else end
+    bounded("start", start)
+    end = min(start + MAX_LEAVES, INT64_MAX) if end is None else bounded("end", end)
     if end < start:
         raise QueryError("end", f"{end} is before start {start}")
     if end - start > MAX_LEAVES:
@@ -156,6 +157,9 @@ async def inclusion(
 ) -> Response[InclusionProof]:
     if (batch is None) == (leaf is None):
         raise QueryError("batch", "give exactly one of batch or leaf")
+    for name, value in (("batch", batch), ("leaf", leaf), ("size", size)):
+        if value is not None:
+            bounded(name, value)
     return respond.reply(request, await respond.blocking(request, _read, _inclusion, request.app.state.engine,
                                                          batch, leaf, size))
 
@@ -194,13 +198,27 @@ async def consistency(
 def _size_param(name: str, value: str) -> int:
     if not value.isascii() or not value.isdigit():
         raise QueryError(name, f"{value!r} is not a tree size (a whole number, 0 or more)")
-    return int(value)
+    return bounded(name, int(value))
 
 
-def _row_bytes(engine, batch_id: int):
-    with reading(engine) as conn:
-        for _table, _ids, lines in canonical_chunks(conn, batch_id):
-            yield b"\n".join(lines) + b"\n"
+def _row_fetcher(engine, batch_id: int, limit: int):
+    """Pages of a batch's canonical rows, each read in its own short transaction (``api.streams``)."""
+    tables, after = list(ROW_COLUMNS), [None]
+
+    def fetch() -> bytes | None:
+        while tables:
+            with reading(engine) as conn:
+                ids, lines = canonical_page(conn, batch_id, tables[0], after[0], limit)
+            if len(ids) < limit:
+                tables.pop(0)
+                after[0] = None
+            else:
+                after[0] = ids[-1]
+            if lines:
+                return b"\n".join(lines) + b"\n"
+        return None
+
+    return fetch
 
 
 @get("/log/batches/{batch_id:int}/rows", tags=TAGS, media_type="application/x-ndjson",
@@ -213,11 +231,13 @@ async def batch_rows(
     request: Request,
     batch_id: Annotated[int, PathParameter(description="The import batch id", ge=1,
                                            examples=[Example(summary="batch 2", value=2)])],
-) -> Stream:
+) -> GuardedStream:
     engine = request.app.state.engine
     if await respond.blocking(request, _read, tlog.batch_leaf_index, engine, batch_id) is None:
         raise NotFound(f"batch {batch_id} is not in the log")
-    response = Stream(_row_bytes(engine, batch_id), status_code=200, media_type="application/x-ndjson",
+    take_slot(request)
+    fetch = _row_fetcher(engine, batch_id, request.app.state.settings.stream_chunk_rows)
+    response = GuardedStream(chunks_in_threads(fetch), status_code=200, media_type="application/x-ndjson",
                       headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-rows.jsonl"'})
     add_headers(response, request)
     return response

@@ -12,20 +12,26 @@ from typing import Annotated
 from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 
-from ledger.read.queries import Filters, QueryError, bounded, parse_yuan
+from ledger.read.queries import Filters, QueryError, parse_yuan
 
 
 def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
 
 
+INT32_MAX = 2**31 - 1
+
+
 def _ints(name: str, values: list[str] | None) -> list[int]:
     out = []
     for v in _split(values):
         try:
-            out.append(bounded(name, int(v)))
+            n = int(v)
         except ValueError:
             raise QueryError(name, f"{v!r} is not a whole number") from None
+        if not 0 <= n <= INT32_MAX:  # years and batch ids are 32-bit columns: PostgreSQL would raise, not match
+            raise QueryError(name, f"{n} is out of range")
+        out.append(n)
     return out
 
 

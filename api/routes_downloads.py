@@ -2,17 +2,19 @@
 
 from typing import Annotated
 
+import anyio
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
-from litestar.response import Stream
 
 from api import download_labels, respond, schemas
-from api.formats import FORMATS, csv_chunks
+from api.formats import FORMATS, CsvWriter
 from api.http_cache import add_headers
 from api.routes_data import FILTERS
+from api.streams import GuardedStream, chunks_in_threads, take_slot
+from ledger.read import downloads
 from ledger.read.figures import categories
-from ledger.read.queries import DATASETS, Filters, NotFound, iter_rows
+from ledger.read.queries import DATASETS, Filters, NotFound
 from ledger.store.db import reading
 
 BASE = "/api/v1/downloads"
@@ -37,14 +39,15 @@ async def list_downloads(request: Request) -> Response[schemas.DownloadList]:
      summary="Frictionless data package describing every download")
 async def datapackage(request: Request) -> Response[dict]:
     settings = request.app.state.settings
-    base = str(request.base_url).rstrip("/")
     resources = []
     for ds in _public():
         resources.append({
             "name": ds.name,
             "title": ds.title,
             "description": ds.description,
-            "path": f"{base}{BASE}/{ds.name}.csv",
+            # Relative to this descriptor (Frictionless): never built from the Host header, which the
+            # response cache does not key on.
+            "path": f"{ds.name}.csv",
             "profile": "tabular-data-resource",
             "format": "csv",
             "mediatype": "text/csv",
@@ -79,20 +82,41 @@ async def download(
     file_name: Annotated[str, PathParameter(description="<dataset>.csv, e.g. expenses.csv")],
     labels: Annotated[str | None, QueryParameter(
         description="zh or en: human headers, category and method names, amounts in 元 and 万元 beside fen")] = None,
-) -> Stream:
+) -> GuardedStream:
     name = file_name.removesuffix(".csv")
     ds = DATASETS.get(name)
     if ds is None or not ds.public or not file_name.endswith(".csv"):
         raise NotFound(f"no download named {file_name}; see {BASE}")
+    engine, settings = request.app.state.engine, request.app.state.settings
+
     fields = [(n, t) for n, t, _ in ds.output_fields()]
-    chunks = iter_rows(request.app.state.engine, name, filters)
-    if download_labels.check(labels):
-        with reading(request.app.state.engine) as conn:
-            names = {c: (zh, en) for c, zh, en, _ in categories(conn).iter_rows()}
-        fields, chunks = download_labels.labelled(fields, chunks, labels, names)
-    response = Stream(
+    lang = download_labels.check(labels)
+
+    def start() -> tuple[downloads.Download, dict | None]:
+        with reading(engine) as conn:
+            names = {c: (zh, en) for c, zh, en, _ in categories(conn).iter_rows()} if lang else None
+            return downloads.plan(conn, name, filters), names
+
+    plan, names = await anyio.to_thread.run_sync(start)  # a bad filter is a 400 before any byte is sent
+    out_fields = download_labels.labelled(fields, [], lang, names)[0] if lang else fields
+    writer = CsvWriter(out_fields)
+    header: list[bytes] = [writer.header()]
+
+    def fetch() -> bytes | None:
+        if header:
+            return header.pop()
+        if plan.done:
+            return None
+        with reading(engine) as conn:  # one short transaction per chunk, closed before the bytes are sent
+            rows = downloads.next_chunk(conn, plan, settings.stream_chunk_rows)
+        if lang and rows:
+            rows = next(iter(download_labels.labelled(fields, [rows], lang, names)[1]))
+        return writer.rows(rows)
+
+    take_slot(request)
+    response = GuardedStream(
         # status_code set so add_headers sees a 200 and adds ETag and Cache-Control.
-        csv_chunks(fields, chunks), status_code=200, media_type=FORMATS["csv"],
+        chunks_in_threads(fetch), status_code=200, media_type=FORMATS["csv"],
         headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
     )
     add_headers(response, request)

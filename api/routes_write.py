@@ -70,7 +70,9 @@ async def create_import(
 
         raise QueryError("kind", f"use one of {', '.join(IMPORT_KINDS)}")
     token = token_of(request)
-    name = Path(data.file.filename or "upload").name[:200] or "upload"
+    name = Path(data.file.filename or "upload").name[:200].replace("\x00", "")
+    if name in ("", ".", ".."):  # Path("..").name is "..": it would name the temporary folder's parent
+        name = "upload"
     with tempfile.TemporaryDirectory(prefix="sunshine-upload-") as tmp:
         path = Path(tmp) / name
         with path.open("wb") as out:

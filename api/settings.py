@@ -26,6 +26,10 @@ class Settings:
     cache_max_age_s: int = 60
     version_ttl_s: float = 1.0  # how stale the data version (ETags, response cache) may be after an outside write
     debug: bool = False
+    stream_max: int = 8  # downloads running at once per worker; the next gets 503 (0 = no limit)
+    stream_stall_s: float = 30.0  # a download whose client takes nothing for this long is ended
+    stream_timeout_s: float = 3600.0  # no download runs longer than this
+    stream_chunk_rows: int = 5000  # rows read per short transaction while streaming
     data_license: str = "CC-BY-4.0"
     data_source: str = "Sunshine Ledger (阳光账本): published budgets, final accounts and procurement records"
 
@@ -40,5 +44,9 @@ class Settings:
             max_body_bytes=_int("SUNSHINE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
             cache_max_age_s=_int("SUNSHINE_CACHE_MAX_AGE", 60),
             version_ttl_s=float(os.environ.get("SUNSHINE_VERSION_TTL") or 1.0),
+            stream_max=_int("SUNSHINE_STREAM_MAX", 8),
+            stream_stall_s=float(os.environ.get("SUNSHINE_STREAM_STALL") or 30.0),
+            stream_timeout_s=float(os.environ.get("SUNSHINE_STREAM_TIMEOUT") or 3600.0),
+            stream_chunk_rows=_int("SUNSHINE_STREAM_CHUNK_ROWS", 5000),
             data_license=os.environ.get("SUNSHINE_DATA_LICENSE", "CC-BY-4.0"),
         )

@@ -58,7 +58,15 @@ from importers.magnitude import Magnitude
 from importers.problems import Problems
 from ledger.log import events
 from ledger.store import audit
-from ledger.store.batches import bulk_insert, create_batch, ensure_units, find_published, live, lock_file
+from ledger.store.batches import (
+    bulk_insert,
+    create_batch,
+    ensure_units,
+    find_published,
+    live,
+    lock_duplicates,
+    lock_file,
+)
 from ledger.store.db import reading, writing
 from ledger.store.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord
 
@@ -221,6 +229,8 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             return Result("unchanged", existing, report)
         if options.supersedes is not None:
             _check_supersedes(conn, meta, options.supersedes, problems)
+        if not options.dry_run:
+            lock_duplicates(conn)  # two files sharing rows at once: the second sees the first's rows
         spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes, columns=meta.columns,
                                                   kind=meta.kind)
         magnitude = None if meta.unit_stated else Magnitude(meta.columns)

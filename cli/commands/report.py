@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from api.formats import safe_text
 from cli.common import database_option, database_url, print_json
 from ledger.money import format_wan
 from ledger.read.report_text import report_table, report_text
@@ -36,7 +37,8 @@ def command(ctx: click.Context, kind: str, year: int, unit: str | None, fmt: str
         if fmt == "csv":
             w = csv.writer(sys.stdout, lineterminator="\n")
             w.writerow(header)
-            w.writerows([["" if v is None else v for v in r] for r in rows])
+            # text cells a spreadsheet would run as a formula get a leading ' (as the API's CSV does)
+            w.writerows([["" if v is None else safe_text(v) if isinstance(v, str) else v for v in r] for r in rows])
             return
         # a readable table: money in 万元
         money = {i for i, h in enumerate(header) if h.endswith("_fen")}

@@ -278,8 +278,27 @@ def review_manifest(review, actor_role: str | None) -> dict:
         "flag_id": review.flag_id,
         "from_state": review.from_state,
         "to_state": review.to_state,
+        "reviewer": review.reviewer,
         "actor_role": actor_role,
         "time": utc_seconds(review.created_at),
+    }
+
+
+def publication_manifest(review, actor_role: str | None) -> dict:
+    """The manifest of a published finding's review: who wrote it, the note's SHA-256 and when it went public.
+
+    The note is public from now on; its hash (not the text) keeps the leaf small, and anyone holding
+    the published note can check it.
+    """
+    return {
+        "v": MANIFEST_VERSION,
+        "event": "publish",
+        "review_id": str(review.id),
+        "flag_id": review.flag_id,
+        "reviewer": review.reviewer,
+        "note_sha256": hashlib.sha256(review.note.encode()).hexdigest(),
+        "published_at": utc_seconds(review.published_at),
+        "actor_role": actor_role,
     }
 
 
@@ -287,3 +306,37 @@ def review_manifest(review, actor_role: str | None) -> dict:
 BATCH_FIELDS = ("event", "batch_id", "kind", "file_name", "source_sha256", "rows_sha256", "row_count",
                 "control_total_fen", "supersedes", "time")
 REVIEW_FIELDS = ("event", "review_id", "flag_id", "from_state", "to_state", "time")
+REVIEW_FIELDS_SINCE_ISSUE_14 = ("reviewer",)  # compared when the stored leaf has them (older leaves do not)
+PUBLICATION_FIELDS = ("event", "review_id", "flag_id", "reviewer", "note_sha256", "published_at")
+
+
+def canonical_page(conn: Connection, batch_id: int, table: str, after: int | None, limit: int) -> tuple[list[int], list[bytes]]:
+    """Up to ``limit`` canonical lines of one table of a batch with ids above ``after``: ``(ids, lines)``.
+
+    The same bytes as ``canonical_chunks``, read a page at a time so a stream can hold no cursor
+    (and no transaction) between pages.
+    """
+    model, cols = ROW_COLUMNS[table]
+    dialect = conn.dialect.name
+    after = -(2**63) if after is None else int(after)
+    stamps = _stamp_columns(model, cols)
+    where = f"batch_id = {int(batch_id)} AND id > {after}"
+    if dialect not in ("sqlite", "postgresql") or (dialect == "sqlite" and stamps and conn.exec_driver_sql(
+        f"SELECT 1 FROM {table} WHERE {where} AND ("
+        + " OR ".join(f"({cols[i]} IS NOT NULL AND {cols[i]} NOT GLOB '{_SQLITE_STAMP}')" for i in stamps)
+        + ") LIMIT 1"
+    ).first()):
+        ids, lines = [], []
+        sql = f"SELECT {', '.join(cols)} FROM {table} WHERE {where} ORDER BY id LIMIT {int(limit)}"
+        for row in conn.exec_driver_sql(sql):
+            row = list(row)
+            for i in stamps:
+                if isinstance(row[i], str):
+                    row[i] = dt.datetime.fromisoformat(row[i])
+            ids.append(row[0])
+            lines.append(row_line(table, row).encode())
+        return ids, lines
+    sql = _sql_line(dialect, table, model, cols).replace(
+        "WHERE batch_id = %s ORDER BY id", f"WHERE {where} ORDER BY id LIMIT {int(limit)}")
+    rows = conn.exec_driver_sql(sql).all()
+    return [r[0] for r in rows], [bytes(r[1]) for r in rows]

@@ -31,3 +31,8 @@ def batch_published(conn: Connection, batch_id: int, *, role: str | None = None)
 def review_recorded(conn: Connection, review_id: int, *, role: str | None = None) -> None:
     """Everything that must happen when a review decision is recorded: a leaf and a checkpoint."""
     tlog.record_review(conn, review_id, role=role)
+
+
+def finding_published(conn: Connection, review_ids: list[int], *, role: str | None = None) -> None:
+    """Everything that must happen when a finding's notes are published: a leaf per review, a checkpoint."""
+    tlog.record_publication(conn, review_ids, role=role)

@@ -19,8 +19,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, func, insert, select
 
-from ledger.log import merkle
-from ledger.log.canonical import batch_manifest, dumps, review_manifest, summarise_rows, utc_seconds
+from ledger.log import merkle, register
+from ledger.log.canonical import (
+    batch_manifest,
+    dumps,
+    publication_manifest,
+    review_manifest,
+    summarise_rows,
+    utc_seconds,
+)
 from ledger.store.models import (
     AuditLog,
     FlagReview,
@@ -178,7 +185,7 @@ def record_batch(conn: Connection, batch_id: int, role: str | None = None) -> in
     chunks = [dict(batch_id=batch_id, table_name=t, chunk_no=n, row_count=c, digests=b) for t, n, c, b in rows.chunks()]
     if chunks:
         conn.execute(insert(LogRowDigest), chunks)
-    manifest = batch_manifest(batch, rows, role)
+    manifest = batch_manifest(batch, rows, role) | register.units_commitment(conn, batch_id)
     index = append_leaf(conn, manifest["event"], str(batch_id), manifest)
     sign_checkpoint(conn)
     return index
@@ -192,6 +199,17 @@ def record_review(conn: Connection, review_id: int, role: str | None = None) -> 
     index = append_leaf(conn, "review", str(review_id), review_manifest(review, role))
     sign_checkpoint(conn)
     return index
+
+
+def record_publication(conn: Connection, review_ids: list[int], role: str | None = None) -> list[int]:
+    """Log each review a publish made public (reviewer, note hash, time) as a leaf; sign one checkpoint."""
+    out = []
+    for review_id in review_ids:
+        review = conn.execute(select(FlagReview.__table__).where(FlagReview.id == review_id)).one()
+        out.append(append_leaf(conn, "publish", str(review_id), publication_manifest(review, role)))
+    if out:
+        sign_checkpoint(conn)
+    return out
 
 
 def leaves(conn: Connection, start: int = 0, limit: int = 1000) -> list[dict]:

@@ -13,19 +13,22 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import Connection, select
 
-from ledger.log import merkle, tlog
+from ledger.log import merkle, register, tlog
 from ledger.log.canonical import (
     BATCH_FIELDS,
+    PUBLICATION_FIELDS,
     REVIEW_FIELDS,
+    REVIEW_FIELDS_SINCE_ISSUE_14,
     ROW_COLUMNS,
     RowsSummary,
     batch_manifest,
+    publication_manifest,
     review_manifest,
     summarise_rows,
     unpack_locator,
     utc_seconds,
 )
-from ledger.store.models import FlagReview, ImportBatch, LogCheckpoint, LogLeaf, LogRowDigest
+from ledger.store.models import Flag, FlagReview, ImportBatch, LogCheckpoint, LogLeaf, LogRowDigest
 
 MAX_PROBLEMS = 100
 
@@ -50,6 +53,7 @@ class Report:
     batches_checked: int = 0
     rows_checked: int = 0
     reviews_checked: int = 0
+    rollups_checked: int = 0
     exported_checkpoint: dict | None = None
     problems: list[Problem] = field(default_factory=list)
 
@@ -74,6 +78,8 @@ def verify(conn: Connection, exported: dict | None = None) -> Report:
     if exported is not None:
         _check_exported(hashes, exported, report)
     _check_batches(conn, report)
+    register.check_units(conn, report)
+    register.check_rollups(conn, report)
     _check_reviews(conn, report)
     return report
 
@@ -145,8 +151,10 @@ def _manifests(conn: Connection, events: tuple[str, ...]) -> dict[str, tuple[int
 
 def _check_batches(conn: Connection, report: Report) -> None:
     logged = _manifests(conn, ("import", "correction"))
+    seen: set[str] = set()
     for batch in conn.execute(select(ImportBatch.__table__).order_by(ImportBatch.id)):
         report.batches_checked += 1
+        seen.add(str(batch.id))
         if str(batch.id) not in logged:
             report.add("batch-not-logged", f"batch {batch.id} is published but not in the log", batch_id=batch.id)
             continue
@@ -160,6 +168,13 @@ def _check_batches(conn: Connection, report: Report) -> None:
         if changed:
             report.add("batch-changed", f"batch {batch.id}: {', '.join(changed)} no longer match leaf {index}",
                        leaf_index=index, batch_id=batch.id)
+    # Every batch the log commits to must still exist: deleting a whole batch (rows, digests,
+    # rollups and the batch row) leaves its leaf behind, and the leaf names it.
+    for ref, (index, stored) in sorted(logged.items(), key=lambda kv: kv[1][0]):
+        if ref not in seen:
+            rows = stored.get("row_count", "?")
+            report.add("batch-deleted", f"batch {ref} ({rows} rows) is in leaf {index} but no longer in the store",
+                       leaf_index=index, batch_id=int(ref) if ref.isdigit() else None)
 
 
 def _locate_row(conn: Connection, batch_id: int, index: int, summary: RowsSummary, report: Report) -> None:
@@ -195,15 +210,60 @@ def _locate_row(conn: Connection, batch_id: int, index: int, summary: RowsSummar
 
 def _check_reviews(conn: Connection, report: Report) -> None:
     logged = _manifests(conn, ("review",))
+    published = _manifests(conn, ("publish",))
+    seen: set[str] = set()
     for review in conn.execute(select(FlagReview.__table__).order_by(FlagReview.id)):
         report.reviews_checked += 1
+        seen.add(str(review.id))
         if str(review.id) not in logged:
             report.add("review-not-logged", f"review {review.id} is recorded but not in the log",
                        table="flag_review", row_id=review.id)
             continue
         index, stored = logged[str(review.id)]
         now = review_manifest(review, stored.get("actor_role"))
-        changed = [f for f in REVIEW_FIELDS if now[f] != stored.get(f)]
+        fields = REVIEW_FIELDS + tuple(f for f in REVIEW_FIELDS_SINCE_ISSUE_14 if f in stored)
+        changed = [f for f in fields if now[f] != stored.get(f)]
         if changed:
             report.add("review-changed", f"flag_review row {review.id}: {', '.join(changed)} no longer match leaf {index}",
                        leaf_index=index, table="flag_review", row_id=review.id)
+        _check_publication(review, published.get(str(review.id)), report)
+    for ref, (index, _stored) in sorted(logged.items(), key=lambda kv: kv[1][0]):
+        if ref not in seen:
+            report.add("review-deleted", f"review {ref} is in leaf {index} but no longer in the store",
+                       leaf_index=index, table="flag_review", row_id=int(ref) if ref.isdigit() else None)
+    for ref, (index, _stored) in sorted(published.items(), key=lambda kv: kv[1][0]):
+        if ref not in seen:
+            report.add("review-deleted", f"published review {ref} is in leaf {index} but no longer in the store",
+                       leaf_index=index, table="flag_review", row_id=int(ref) if ref.isdigit() else None)
+    _check_flag_states(conn, report)
+
+
+def _check_publication(review, logged: tuple[int, dict] | None, report: Report) -> None:
+    """A published review's reviewer, note and time must match its publish leaf; an unpublished one has none."""
+    if logged is None:
+        if review.published_at is not None:
+            report.add("publication-not-logged", f"review {review.id} is published but its publication is not in the log",
+                       table="flag_review", row_id=review.id)
+        return
+    index, stored = logged
+    if review.published_at is None:
+        report.add("publication-deleted", f"review {review.id} was published in leaf {index} but is no longer public",
+                   leaf_index=index, table="flag_review", row_id=review.id)
+        return
+    now = publication_manifest(review, stored.get("actor_role"))
+    changed = [f for f in PUBLICATION_FIELDS if now[f] != stored.get(f)]
+    if changed:
+        report.add("publication-changed", f"published review {review.id}: {', '.join(changed)} no longer match "
+                   f"leaf {index}", leaf_index=index, table="flag_review", row_id=review.id)
+
+
+def _check_flag_states(conn: Connection, report: Report) -> None:
+    """A flag's state is its latest logged review's ``to_state`` (``open`` before any review)."""
+    latest: dict[str, str] = {}
+    for flag_id, to_state in conn.execute(select(FlagReview.flag_id, FlagReview.to_state).order_by(FlagReview.id)):
+        latest[flag_id] = to_state
+    for flag_id, state in conn.execute(select(Flag.id, Flag.state).order_by(Flag.id)):
+        want = latest.get(flag_id, "open")
+        if state != want:
+            report.add("flag-state-changed", f"flag {flag_id} says {state} but its reviews end in {want}",
+                       table="flag", row_id=None)

@@ -128,13 +128,18 @@ def encode_cursor(sort: str, value: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR_CHARS = 2048  # an issued cursor is well under 200; a nested JSON bomb is refused before parsing
+
+
 def decode_cursor(token: str, sort: str) -> tuple[Any, int]:
     try:
+        if len(token) > MAX_CURSOR_CHARS:
+            raise ValueError
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         got_sort, value, row_id = json.loads(raw)
         if not isinstance(row_id, int | str) or isinstance(row_id, bool):
             raise ValueError
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
         raise QueryError("cursor", "not a cursor this API issued; start again without it") from None
     if got_sort != sort:
         raise QueryError("cursor", f"the cursor belongs to sort={got_sort}, not sort={sort}")

@@ -115,11 +115,14 @@ def publish_finding(conn: Connection, flag_id: str, *, reviewer: str, role: str 
     _not_an_importer(conn, flag, reviewer, "publish")
     t = FlagReview.__table__
     now = utcnow()
+    published = list(conn.execute(
+        select(t.c.id).where(t.c.flag_id == flag.id, t.c.published_at.is_(None)).order_by(t.c.id)).scalars())
     n = conn.execute(
-        update(t).where(t.c.flag_id == flag.id, t.c.published_at.is_(None)).values(published_at=now)
-    ).rowcount
+        update(t).where(t.c.id.in_(published), t.c.published_at.is_(None)).values(published_at=now)
+    ).rowcount if published else 0
     audit.record(conn, actor=reviewer.strip(), role=role, action="flag.publish", object_type="flag", object_id=flag.id,
                  details={"published_reviews": n, "state": flag.state})
+    events.finding_published(conn, published, role=role)
     return n
 
 

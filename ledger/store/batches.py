@@ -32,6 +32,23 @@ def live(batch_column):
     return not_(batch_column.in_(superseded_ids()))
 
 
+_DUPLICATES_LOCK = 0x53554E44  # one key: probable-duplicate detection and the write it guards
+
+
+def lock_duplicates(conn: Connection) -> None:
+    """Serialise probable-duplicate detection with the write it decides, until this transaction ends.
+
+    Two different files sharing rows, imported at the same moment on PostgreSQL, would each look
+    for earlier copies of their rows before either had committed, find none, and both land in full.
+    Holding this lock from the duplicate check to the commit makes the second import look after the
+    first has landed (READ COMMITTED: its next statement sees the committed rows). The importer reads
+    a file's chunks inside the check, so on PostgreSQL imports now run one at a time from the check
+    to the commit, as they always did on SQLite. SQLite needs nothing: ``BEGIN IMMEDIATE`` already serialises every writer.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({_DUPLICATES_LOCK})"))
+
+
 def lock_file(conn: Connection, kind: str, sha256: str) -> None:
     """Serialise imports of the same file (kind + sha256) until this transaction ends.
 

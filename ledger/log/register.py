@@ -1,0 +1,148 @@
+"""What the log commits to beyond the published rows: the unit register, and the rollups derived from rows.
+
+**Units.** Every published row points at a unit by id, so swapping two units' codes (or renaming
+one) would move figures between departments without touching a row. Each batch manifest commits
+to the register as it stands after the publish (``units_sha256`` and ``unit_count`` over id, code,
+name, parent, level and region of every unit); when the register changed, a CRC-32 per unit is
+stored beside it (``log_row_digest``, table ``unit``) so ``sunshine verify`` can name the unit.
+
+**Rollups.** ``rollup`` and ``reception_persons_rollup`` are sums of published rows kept at
+publish time for fast aggregates; verify recomputes them from the rows and compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from array import array
+
+from sqlalchemy import Connection, func, literal, select
+
+from ledger.log.canonical import pack_locator, row_line, unpack_locator
+from ledger.store.models import (
+    BudgetLine,
+    ExpenseEntry,
+    LogLeaf,
+    LogRowDigest,
+    ReceptionPersonsRollup,
+    Rollup,
+    Unit,
+)
+
+UNIT_COLUMNS = ("id", "code", "name", "parent_id", "level", "region")
+
+
+def unit_lines(conn: Connection) -> tuple[list[int], list[bytes]]:
+    """The unit register as canonical lines (``["unit","3","U1","市财政局",null,…]``), by id."""
+    cols = [Unit.__table__.c[c] for c in UNIT_COLUMNS]
+    ids, lines = [], []
+    for row in conn.execute(select(*cols).order_by(Unit.id)):
+        ids.append(row[0])
+        lines.append(row_line("unit", row).encode())
+    return ids, lines
+
+
+def _digest(lines: list[bytes]) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line + b"\n")
+    return h.hexdigest()
+
+
+def last_units_leaf(conn: Connection) -> tuple[int, dict] | None:
+    """The newest batch leaf that commits to the unit register: ``(leaf index, manifest)``."""
+    q = (select(LogLeaf.leaf_index, LogLeaf.manifest).where(LogLeaf.event.in_(("import", "correction")))
+         .order_by(LogLeaf.leaf_index.desc()))
+    for index, text in conn.execute(q):
+        try:
+            manifest = json.loads(text)
+        except ValueError:
+            continue
+        if "units_sha256" in manifest:
+            return index, manifest
+    return None
+
+
+def units_commitment(conn: Connection, batch_id: int) -> dict:
+    """The register's SHA-256 and count for a batch manifest; stores a unit locator when the register changed."""
+    ids, lines = unit_lines(conn)
+    sha = _digest(lines)
+    last = last_units_leaf(conn)
+    if last is None or last[1].get("units_sha256") != sha:
+        blob = pack_locator(array("q", ids), array("I", map(zlib.crc32, lines)))
+        conn.execute(LogRowDigest.__table__.insert().values(batch_id=batch_id, table_name="unit", chunk_no=0,
+                                                            row_count=len(ids), digests=blob))
+    return {"units_sha256": sha, "unit_count": str(len(ids))}
+
+
+def check_units(conn: Connection, report) -> None:
+    """The register now must be the one the latest ``units`` leaf commits to; name the first unit that is not."""
+    last = last_units_leaf(conn)
+    ids, lines = unit_lines(conn)
+    if last is None:  # a log from before manifests carried the register: nothing to compare yet
+        return
+    index, stored = last
+    if stored.get("units_sha256") == _digest(lines) and stored.get("unit_count") == str(len(ids)):
+        return
+    row = conn.execute(select(LogRowDigest.row_count, LogRowDigest.digests).where(LogRowDigest.table_name == "unit")
+                       .order_by(LogRowDigest.batch_id.desc()).limit(1)).first()
+    was = {} if row is None else unpack_locator(row[1], row[0])
+    now = dict(zip(ids, map(zlib.crc32, lines), strict=True))
+    codes = dict(zip(ids, (json.loads(x)[2] for x in lines), strict=True))
+    for unit_id in sorted(set(was) | set(now)):
+        if unit_id not in now:
+            what, message = "unit-deleted", f"unit {unit_id} was deleted after leaf {index}"
+        elif unit_id not in was:
+            what, message = "unit-added", f"unit {unit_id} ({codes[unit_id]}) was added outside a publish after leaf {index}"
+        elif was[unit_id] != now[unit_id]:
+            what, message = "unit-changed", f"unit {unit_id} (now code {codes[unit_id]}) no longer matches leaf {index}"
+        else:
+            continue
+        report.add(what, message, leaf_index=index, table="unit", row_id=unit_id)
+        return
+    report.add("units-changed", f"the unit register no longer matches leaf {index}", leaf_index=index, table="unit")
+
+
+def _expected_rollups(conn: Connection) -> dict[tuple, tuple[int, int]]:
+    e, b = ExpenseEntry.__table__, BudgetLine.__table__
+    out: dict[tuple, tuple[int, int]] = {}
+    actual = select(e.c.batch_id, literal("actual"), e.c.unit_id, e.c.fiscal_year, e.c.category_code, e.c.currency,
+                    func.sum(e.c.amount_fen), func.count()).group_by(
+        e.c.batch_id, e.c.unit_id, e.c.fiscal_year, e.c.category_code, e.c.currency)
+    budget = select(b.c.batch_id, literal("budget_") + b.c.stage, b.c.unit_id, b.c.fiscal_year, b.c.category_code,
+                    b.c.currency, func.sum(b.c.amount_fen), func.count()).group_by(
+        b.c.batch_id, b.c.stage, b.c.unit_id, b.c.fiscal_year, b.c.category_code, b.c.currency)
+    for q in (actual, budget):
+        for *key, amount, count in conn.execute(q):
+            out[tuple(key)] = (int(amount), int(count))
+    return out
+
+
+def check_rollups(conn: Connection, report) -> None:
+    """Recompute ``rollup`` and ``reception_persons_rollup`` from the published rows; name the first difference."""
+    want = _expected_rollups(conn)
+    r = Rollup.__table__
+    have = {(row[0], row[1], row[2], row[3], row[4], row[5]): (int(row[6]), int(row[7])) for row in conn.execute(
+        select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.currency,
+               r.c.amount_fen, r.c.row_count))}
+    report.rollups_checked += len(have)
+    for key in sorted(set(want) | set(have), key=str):
+        if want.get(key) != have.get(key):
+            batch, measure, unit, year, category, _ = key
+            report.add("rollup-changed", f"rollup of batch {batch} ({measure}, unit {unit}, {year}, {category}) is "
+                       f"{have.get(key)} but the rows sum to {want.get(key)} (amount fen, rows)",
+                       table="rollup", batch_id=batch)
+            return
+    e, p = ExpenseEntry.__table__, ReceptionPersonsRollup.__table__
+    want_p = {(row[0], row[1], row[2]): tuple(int(x) for x in row[3:]) for row in conn.execute(
+        select(e.c.batch_id, e.c.unit_id, e.c.fiscal_year, func.sum(e.c.amount_fen), func.sum(e.c.persons), func.count())
+        .where(e.c.category_code == "reception", e.c.persons > 0, e.c.currency == "CNY")
+        .group_by(e.c.batch_id, e.c.unit_id, e.c.fiscal_year))}
+    have_p = {(row[0], row[1], row[2]): tuple(int(x) for x in row[3:]) for row in conn.execute(
+        select(p.c.batch_id, p.c.unit_id, p.c.fiscal_year, p.c.amount_fen, p.c.persons, p.c.row_count))}
+    for key in sorted(set(want_p) | set(have_p), key=str):
+        if want_p.get(key) != have_p.get(key):
+            report.add("rollup-changed", f"reception persons rollup of batch {key[0]} (unit {key[1]}, {key[2]}) no "
+                       "longer matches its rows", table="reception_persons_rollup", batch_id=key[0])
+            return
