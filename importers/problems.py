@@ -22,6 +22,8 @@ from ledger.money import ERRORS as AMOUNT_ERRORS
 # code -> (中文, English); ``{value}`` and ``{detail}`` are filled in.
 MESSAGES: dict[str, tuple[str, str]] = {
     **{code: (f"“{{value}}”{zh}", f'"{{value}}" {en}') for code, (zh, en) in AMOUNT_ERRORS.items()},
+    "amount-unit-unknown": ("金额单位“{value}”无法识别，请用 元、万元 或 亿元",
+                            'unknown amount unit "{value}": use 元, 万元 or 亿元 (yuan, wan, yi)'),
     "amount-missing": ("缺少金额", "the amount is missing"),
     "value-missing": ("缺少必填值", "a required value is missing"),
     "year-invalid": ("“{value}”不是年度", '"{value}" is not a year'),

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +22,7 @@ from importers.pipeline import FileMeta, Options, Result, base_report, load_norm
 from importers.problems import Problems
 from importers.safety import Limits, Refused
 from importers.sources import ROW, open_file
+from ledger.amount_units import UnknownAmountUnit, amount_unit
 from ledger.db import reading
 from ledger.models import Category
 from ledger.money import format_amount
@@ -39,9 +40,17 @@ CATEGORY_ALIASES = {
 class ReadOptions:
     encoding: str | None = None
     sheet: str | None = None
-    amount_unit: str | None = None  # yuan | wan | yi, for amount columns whose header names no unit
+    amount_unit: str | None = None  # 元 | 万元 | 亿元 (any spelling), for amount columns whose header names no unit
     mapping: Path | None = None
     limits: Limits = field(default_factory=Limits.from_env)
+
+
+def checked_unit(text: str) -> str:
+    """The unit code for a clerk's spelling, or ``Refused('amount-unit-unknown')`` naming what is accepted."""
+    try:
+        return amount_unit(text)
+    except UnknownAmountUnit:
+        raise Refused("amount-unit-unknown", value=str(text)) from None
 
 
 def categories(engine: Engine, mapping: Mapping | None) -> tuple[dict[str, str], str | None]:
@@ -116,6 +125,8 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
     meta = FileMeta(path, path.name, kind, "")
     try:
         meta = FileMeta.of(path, kind)
+        if read.amount_unit is not None:
+            read = replace(read, amount_unit=checked_unit(read.amount_unit))
         mapping = Mapping.load(read.mapping, kind) if read.mapping else None
         table, default_category = categories(engine, mapping)
         with tempfile.TemporaryDirectory(prefix="sunshine-read-") as workdir:

@@ -22,12 +22,14 @@ import polars as pl
 
 from importers import encoding as enc
 from importers.safety import DAMAGED_ZIP, Limits, Refused, check_json_text, check_size, check_xlsx
+from ledger.amount_units import amount_unit_or_none
 
 ROW = "__row"
 CHUNK_ROWS = 250_000
 BLOCK_BYTES = 32 << 20
 HEADER_SCAN_ROWS = 30
 _TITLE_UNIT = re.compile(r"(?:单位|金额单位)\s*[:：]\s*(万元|亿元|元)")
+_TITLE_UNIT_EN = re.compile(r"^\s*(?:amount\s+)?units?\s*:\s*(.+?)\s*$", re.IGNORECASE)  # Unit: 10,000 yuan
 UNIT_WORDS = {"元": "yuan", "万元": "wan", "亿元": "yi"}
 
 
@@ -79,6 +81,8 @@ def unit_hint(rows: list[list[str | None]]) -> str | None:
         for cell in row:
             if cell and (m := _TITLE_UNIT.search(unicodedata.normalize("NFKC", cell))):
                 return UNIT_WORDS[m.group(1)]
+            if cell and (m := _TITLE_UNIT_EN.match(cell)) and (unit := amount_unit_or_none(m.group(1))):
+                return unit
     return None
 
 

@@ -15,6 +15,21 @@ import click
 
 from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json
 
+
+class AmountUnit(click.ParamType):
+    """元 / 万元 / 亿元 in any spelling a clerk types; a usage error (exit 2) names the accepted ones."""
+
+    name = "amount unit"
+
+    def convert(self, value, param, ctx):
+        from ledger.amount_units import UnknownAmountUnit, amount_unit
+
+        try:
+            return amount_unit(value)
+        except UnknownAmountUnit as e:
+            self.fail(str(e), param, ctx)
+
+
 KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds"]
 
 
@@ -88,8 +103,9 @@ def _print_text(result) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--by", "submitted_by", metavar="NAME", default=None, help="Who submits the batch (default: login name).")
-@click.option("--amount-unit", type=click.Choice(["yuan", "wan", "yi"]), default=None,
-              help="Unit of amount columns whose header names none (default 元, or the title row's 单位).")
+@click.option("--amount-unit", type=AmountUnit(), default=None, metavar="元|万元|亿元",
+              help="Unit of amount columns whose header names none: 元, 万元 or 亿元 (also yuan, wan, yi, "
+                   "'10,000 yuan', …; default 元, or the title row's 单位).")
 @click.option("--encoding", default=None, help="Override the sniffed text encoding (e.g. gb18030, utf-16).")
 @click.option("--sheet", default=None, help="Only this XLSX sheet (default: every sheet).")
 @click.option("--supersedes", type=int, default=None, metavar="BATCH",
