@@ -25,8 +25,8 @@ from api.hosts import AllowedHosts
 from api.ratelimit import RateLimit
 from api.settings import Settings
 from ledger import __version__
-from ledger.db import get_engine, reading
-from ledger.queries import data_version
+from ledger.read.queries import data_version
+from ledger.store.db import get_engine, reading
 
 API = "/api/v1"
 HERE = Path(__file__).resolve().parent

@@ -6,8 +6,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from ledger.db import reading
-from ledger.tokens import TokenInfo, verify
+from ledger.review.tokens import TokenInfo, verify
+from ledger.store.db import reading
 
 
 def token_of(connection: ASGIConnection) -> TokenInfo | None:

@@ -20,8 +20,8 @@ from litestar.params import FromPath, Parameter
 from api.pages import engine_for
 from charts.build import CHARTS, FORMATS, ChartError, render_chart
 from charts.build import Request as ChartRequest
-from ledger import queries_charts as q
-from ledger.db import reading
+from ledger.read import figures as q
+from ledger.store.db import reading
 
 MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
 CACHE_ENTRIES = 256

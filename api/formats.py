@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from litestar import Request
 
-from ledger.queries import QueryError
+from ledger.read.queries import QueryError
 
 FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 BOM = "\ufeff"

@@ -1,6 +1,6 @@
 """ETag, Last-Modified, 304s, Cache-Control and a response cache for public reads.
 
-Published rows are append-only, so ``ledger.queries.data_version`` (newest batch, audit entry,
+Published rows are append-only, so ``ledger.read.queries.data_version`` (newest batch, audit entry,
 check run, review, unit) identifies what every public read returns; with the URL and the Accept
 header it makes a validator without running the read itself. The same key indexes an in-process
 cache of finished responses, so a hot page or aggregate is read from the database once per data
@@ -19,8 +19,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from litestar import Request, Response
 
 from api.auth import token_of
-from ledger.db import reading
-from ledger.queries import data_version
+from ledger.read.queries import data_version
+from ledger.store.db import reading
 
 PUBLIC_PREFIX = "/api/v1/"
 NO_CACHE = ("/api/v1/schema", "/api/v1/audit", "/api/v1/imports", "/api/v1/tokens", "/api/v1/health")

@@ -17,10 +17,10 @@ from litestar.response import Stream
 
 from api import respond
 from api.http_cache import add_headers
-from ledger import merkle, tlog
-from ledger.canonical import canonical_chunks
-from ledger.db import reading
-from ledger.queries import NotFound, QueryError
+from ledger.log import merkle, tlog
+from ledger.log.canonical import canonical_chunks
+from ledger.read.queries import NotFound, QueryError
+from ledger.store.db import reading
 
 MAX_LEAVES = 1000
 TAGS = ["log"]

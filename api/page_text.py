@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.review import STATE_ZH
+from ledger.review.workflow import STATE_ZH
 
 _PAIRS = {
     "site": ("阳光账本", "Sunshine Ledger"),

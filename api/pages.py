@@ -24,8 +24,8 @@ from sqlalchemy import Engine
 from api.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
 from charts.style import FONT_PATH, fmt_pct, fmt_wan
-from ledger import queries_charts as q
-from ledger.db import get_engine, reading
+from ledger.read import figures as q
+from ledger.store.db import get_engine, reading
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"

@@ -12,7 +12,7 @@ from typing import Annotated
 from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 
-from ledger.queries import Filters, QueryError, bounded, parse_yuan
+from ledger.read.queries import Filters, QueryError, bounded, parse_yuan
 
 
 def _split(values: list[str] | None) -> list[str]:

@@ -15,7 +15,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from ledger.queries import NotFound, QueryError
+from ledger.read.queries import NotFound, QueryError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("sunshine.api")

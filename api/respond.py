@@ -15,8 +15,8 @@ from sqlalchemy import Connection
 
 from api.formats import FORMATS, csv_chunks, ndjson_chunks, rows_as_tuples
 from api.http_cache import add_headers
-from ledger.db import reading
-from ledger.queries import Dataset, Page
+from ledger.read.queries import Dataset, Page
+from ledger.store.db import reading
 
 
 def meta(request: Request) -> dict[str, str]:
@@ -38,7 +38,7 @@ def read(request: Request) -> Iterator[Connection]:
     Inline SQLite reads all run on the event loop's thread, one at a time, so they share one
     connection kept by the app instead of checking one out of the pool per request; each read is
     still its own transaction (its own snapshot), committed at the end. Otherwise
-    ``ledger.db.reading``.
+    ``ledger.store.db.reading``.
     """
     state = request.app.state
     if not state.inline_reads:

@@ -6,8 +6,8 @@ from api import respond, schemas
 from api.auth import require
 from api.formats import negotiate
 from api.routes_data import Cursor, Format, Limit
-from ledger import queries
-from ledger.db import reading
+from ledger.read import queries
+from ledger.store.db import reading
 
 AuditPage = schemas.PAGES["audit-log"]
 

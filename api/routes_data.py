@@ -1,6 +1,6 @@
 """Public reads: one list endpoint per dataset, single rows, categories, the aggregate and reports.
 
-Handlers parse parameters, call ``ledger.queries*`` and shape the answer; no SQL here.
+Handlers parse parameters, call ``ledger.read.queries*`` and shape the answer; no SQL here.
 """
 
 from typing import Annotated, Any
@@ -12,10 +12,11 @@ from litestar.params import FromPath, PathParameter, QueryParameter
 
 from api import params, respond, schemas
 from api.formats import negotiate
-from ledger import queries, queries_aggregate
-from ledger.db import reading
-from ledger.queries import DATASETS, Filters
-from ledger.queries_review import flag_reviews
+from ledger.read import aggregate as queries_aggregate
+from ledger.read import queries
+from ledger.read.queries import DATASETS, Filters
+from ledger.read.review_datasets import flag_reviews
+from ledger.store.db import reading
 
 FILTERS = {"filters": Provide(params.filters, sync_to_thread=False)}
 Format = Annotated[str | None, QueryParameter(description="json (default), csv or ndjson; or use the Accept header")]
@@ -161,9 +162,9 @@ def report(
     unit: Annotated[str | None, QueryParameter(description="One unit's code; all units when absent")] = None,
     format: Format = None,
 ) -> Response[dict[str, Any]]:
-    """From ``ledger.reports``: money in fen, percentages as exact decimal strings (null when undefined), and
+    """From ``ledger.read.reports``: money in fen, percentages as exact decimal strings (null when undefined), and
     ``text``, the explanatory paragraph. CSV gives one row per unit and item (per method for procurement)."""
-    from ledger import report_text, reports
+    from ledger.read import report_text, reports
 
     if kind not in REPORT_KINDS:
         raise queries.NotFound(f"no report {kind!r}; reports are {', '.join(REPORT_KINDS)}")

@@ -11,7 +11,7 @@ from api import respond, schemas
 from api.formats import FORMATS, csv_chunks
 from api.http_cache import add_headers
 from api.routes_data import FILTERS
-from ledger.queries import DATASETS, Filters, NotFound, iter_rows
+from ledger.read.queries import DATASETS, Filters, NotFound, iter_rows
 
 BASE = "/api/v1/downloads"
 

@@ -17,8 +17,8 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from api import schemas
 from api.auth import require, token_of
 from api.http_cache import after_write
-from ledger import queries
-from ledger.db import writing
+from ledger.read import queries
+from ledger.store.db import writing
 
 IMPORT_KINDS = ("expenses", "budgets", "disclosure", "procurement", "ocds")
 
@@ -67,13 +67,13 @@ async def create_import(
     """Returns the import report (the same as ``sunshine import --json``): 200 when loaded, unchanged or a dry
     run; 422 with the report under ``files`` when the file was refused."""
     if kind not in IMPORT_KINDS:
-        from ledger.queries import QueryError
+        from ledger.read.queries import QueryError
 
         raise QueryError("kind", f"use one of {', '.join(IMPORT_KINDS)}")
     if amount_unit is not None:
         from ledger.amount_units import UnknownAmountUnit
         from ledger.amount_units import amount_unit as unit_code
-        from ledger.queries import QueryError
+        from ledger.read.queries import QueryError
 
         try:
             amount_unit = unit_code(amount_unit)
@@ -110,7 +110,7 @@ class Published(msgspec.Struct):
 
 
 def _review(engine, flag_id: str, body: ReviewIn, token):
-    from ledger.review import ReviewRefused, record_review
+    from ledger.review.workflow import ReviewRefused, record_review
 
     with writing(engine) as conn:
         queries.get_row(conn, "flags", flag_id)
@@ -136,7 +136,7 @@ def create_review(request: Request, flag_id: FromPath[str], data: JSONBody[Revie
 @post("/flags/{flag_id:str}/publish", guards=[require("discipline")], tags=["writes"], security=[{"bearer": []}],
       summary="Publish a flag's finding and review notes (discipline token)", sync_to_thread=True, status_code=200)
 def publish(request: Request, flag_id: FromPath[str]) -> Response[Published]:
-    from ledger.review import ReviewRefused, publish_finding
+    from ledger.review.workflow import ReviewRefused, publish_finding
 
     token = token_of(request)
     with writing(request.app.state.engine) as conn:

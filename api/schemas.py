@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
-from ledger.queries import DATASETS, Dataset
-from ledger.queries_aggregate import DIMENSIONS, MEASURES
+from ledger.read.aggregate import DIMENSIONS, MEASURES
+from ledger.read.queries import DATASETS, Dataset
 
 _TYPES: dict[str, Any] = {
     "integer": int | None,

@@ -3,10 +3,10 @@
     .venv/bin/python bench/checks.py [--rows 5000000] [--units 40000] [--db-url URL] [--out var/bench-checks]
 
 Builds a fresh store (SQLite by default) with ``--rows`` expense entries over ``--units`` units and
-the years 2005-2009, plus budgets, the rollups and the flags' per-batch basis (``ledger.flag_basis``,
+the years 2005-2009, plus budgets, the rollups and the flags' per-batch basis (``ledger.store.flag_basis``,
 timed as ``load.flag_basis_s``: what publishing the batch adds), loads policies/changde-2009.toml, then times:
 
-- ``targets``: ``ledger.checks.evaluate_all`` (every target for every unit and year, from rollups)
+- ``targets``: ``ledger.rules.checks.evaluate_all`` (every target for every unit and year, from rollups)
 - each flag rule on its own
 - ``run_checks``: the whole check as ``sunshine check`` runs it (targets + flags + storing), then again
   on unchanged data (reused), then ``--year 2009`` alone
@@ -30,12 +30,13 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ledger import batches, flags, migrate, thresholds  # noqa: E402
-from ledger.checks import evaluate_all, run_checks  # noqa: E402
-from ledger.db import make_engine, writing  # noqa: E402
-from ledger.flag_basis import refresh_flag_basis  # noqa: E402
-from ledger.models import BudgetLine, Category, ExpenseEntry, Unit  # noqa: E402
-from ledger.targets import load_policy_file  # noqa: E402
+from ledger.rules import flags, thresholds  # noqa: E402
+from ledger.rules.checks import evaluate_all, run_checks  # noqa: E402
+from ledger.rules.targets import load_policy_file  # noqa: E402
+from ledger.store import batches, migrate  # noqa: E402
+from ledger.store.db import make_engine, writing  # noqa: E402
+from ledger.store.flag_basis import refresh_flag_basis  # noqa: E402
+from ledger.store.models import BudgetLine, Category, ExpenseEntry, Unit  # noqa: E402
 
 CATS = ["reception", "vehicle_operation", "meeting", "transport", "training", "study_tour", "overseas_travel",
         "vehicle_purchase"]
@@ -90,7 +91,7 @@ def build(url: str, rows: int, units: int, parquet: Path) -> dict:
         batches.bulk_insert(conn, BudgetLine.__table__, budget)
         # Only the rollups: the transparency log's per-row digest of 5M rows is not what this measures.
         _, load["rollups_s"] = timed(lambda: batches.refresh_rollups(conn, bid))
-        # what ledger.events.batch_published keeps for the entry-level flags (paid once per batch, at import)
+        # what ledger.log.events.batch_published keeps for the entry-level flags (paid once per batch, at import)
         _, load["flag_basis_s"] = timed(lambda: refresh_flag_basis(conn, bid))
         load_policy_file(conn, ROOT / "policies" / "changde-2009.toml", actor="bench")
     frame.write_parquet(parquet)

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.explain postgresql+psycopg://postgres@127.0.0.1:5432/bench_medium
     .venv/bin/python -m bench.explain sqlite:///var/bench/medium/ledger.sqlite3
 
-Runs ``ledger.queries.list_rows`` and ``ledger.queries_aggregate.aggregate`` with the filters the
+Runs ``ledger.read.queries.list_rows`` and ``ledger.read.aggregate.aggregate`` with the filters the
 public uses most, records every SELECT they send (statement and parameters, through a SQLAlchemy
 cursor event), then asks the database for its plan with those same parameters. The output goes to
 ``bench/results/explain-<db>.txt`` and into docs/deploy.md.
@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from ledger.db import make_engine, reading
-from ledger.queries import Filters, list_rows
-from ledger.queries_aggregate import aggregate
+from ledger.read.aggregate import aggregate
+from ledger.read.queries import Filters, list_rows
+from ledger.store.db import make_engine, reading
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -39,9 +39,9 @@ PHASES = [
     ("write (all)", "importers.pipeline", "_write"),
     ("bulk_insert", "importers.pipeline", "bulk_insert"),
     ("ensure_units", "importers.pipeline", "ensure_units"),
-    ("rollups", "ledger.events", "refresh_rollups"),
-    ("flag basis", "ledger.events", "refresh_flag_basis"),
-    ("transparency log", "ledger.events", "tlog.record_batch"),
+    ("rollups", "ledger.log.events", "refresh_rollups"),
+    ("flag basis", "ledger.log.events", "refresh_flag_basis"),
+    ("transparency log", "ledger.log.events", "tlog.record_batch"),
 ]
 
 
@@ -58,7 +58,7 @@ def fresh(backend: str, name: str) -> str:
 
 
 def _upgrade(url: str) -> None:
-    from ledger.migrate import upgrade
+    from ledger.store.migrate import upgrade
 
     upgrade(url)
 
@@ -109,7 +109,7 @@ def phases(csv: Path, backend: str) -> dict:
         _wrap(times, label, module, attr)
     from importers.pipeline import Options
     from importers.run import import_file
-    from ledger.db import make_engine
+    from ledger.store.db import make_engine
 
     engine = make_engine(url)
     w, c = time.perf_counter(), time.process_time()

@@ -19,10 +19,11 @@ import polars as pl
 import psycopg
 from sqlalchemy.engine import make_url
 
-from ledger import batches, migrate, tlog
-from ledger.db import make_engine, reading, writing
-from ledger.models import ExpenseEntry
-from ledger.verify import verify
+from ledger.log import tlog
+from ledger.log.verify import verify
+from ledger.store import batches, migrate
+from ledger.store.db import make_engine, reading, writing
+from ledger.store.models import ExpenseEntry
 
 
 def frame(bid: int, unit_id: int, n: int) -> pl.DataFrame:

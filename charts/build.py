@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from charts import figures
 from charts.labels import method_name, t
 from charts.style import OKABE_ITO, RENDER_LOCK, caption_text, render
-from ledger import queries_charts as q
+from ledger.read import figures as q
 
 DEFAULT_SUBJECT = "three_public"
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, and_, func, select, text
 
-from ledger.batches import bulk_insert, live
-from ledger.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
+from ledger.store.batches import bulk_insert, live
+from ledger.store.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
 
 EXCLUDED_FROM_HASH = {"sheet", "source_row"}
 MAIN_AMOUNT = {"expense": "amount_fen", "budget": "amount_fen", "procurement": "contract_fen"}

@@ -187,9 +187,9 @@ def _against_ledger(engine, frame: pl.DataFrame, problems) -> tuple[pl.DataFrame
     """
     from sqlalchemy import select
 
-    from ledger.batches import live
-    from ledger.db import reading
-    from ledger.models import ProcurementRecord as P
+    from ledger.store.batches import live
+    from ledger.store.db import reading
+    from ledger.store.models import ProcurementRecord as P
 
     if frame.height == 0:
         return frame, set()

@@ -20,7 +20,7 @@ user can find the record at) and ``sheet`` (any label, e.g. a file inside an arc
 ``load_normalised`` takes an iterable of chunks ``{"expense"|"budget"|"procurement": frame}`` to
 stream big inputs.
 
-What the pipeline does, inside one transaction (``ledger.db.writing``; ``reading`` for a dry run):
+What the pipeline does, inside one transaction (``ledger.store.db.writing``; ``reading`` for a dry run):
 the same file (kind + sha256) already live is a no-op; ``--supersedes`` is checked; lines that are
 exact duplicates inside the file are errors (warnings with ``allow_duplicates``); rows already in
 the ledger are held back as probable duplicates (a procurement row whose ``release_id`` and
@@ -28,13 +28,13 @@ the ledger are held back as probable duplicates (a procurement row whose ``relea
 the file and nothing is written; an input without rows is refused (``no-rows``); when every row is
 held or skipped the status is ``unchanged`` with ``batch_id`` None (no empty batch). Otherwise it
 creates the batch (with its report), creates unknown units, bulk-inserts the rows, stores
-``finding`` problems as data-quality findings, then calls ``ledger.events.batch_published`` and
-``ledger.audit.record``.
+``finding`` problems as data-quality findings, then calls ``ledger.log.events.batch_published`` and
+``ledger.store.audit.record``.
 
 On SQLite the write lock (``BEGIN IMMEDIATE``) is held from the first check to the commit, so the
 duplicate checks see exactly what the write lands on; a very large file therefore keeps other
 writers waiting for the length of its import. On PostgreSQL imports run side by side: a
-transaction-scoped advisory lock on kind + sha256 (``ledger.batches.lock_file``) is taken before
+transaction-scoped advisory lock on kind + sha256 (``ledger.store.batches.lock_file``) is taken before
 ``find_published``, so the same file imported at once lands once; new units are inserted with
 ``ON CONFLICT DO NOTHING`` so two imports meeting the same new unit code both succeed.
 """
@@ -55,10 +55,11 @@ from sqlalchemy import Engine, select
 from importers import duplicates
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
 from importers.problems import Problems
-from ledger import audit, events
-from ledger.batches import bulk_insert, create_batch, ensure_units, find_published, live, lock_file
-from ledger.db import reading, writing
-from ledger.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord
+from ledger.log import events
+from ledger.store import audit
+from ledger.store.batches import bulk_insert, create_batch, ensure_units, find_published, live, lock_file
+from ledger.store.db import reading, writing
+from ledger.store.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord
 
 TABLES = {"expense": (ExpenseEntry, EXPENSE_COLUMNS, "amount_fen"),
           "budget": (BudgetLine, BUDGET_COLUMNS, "amount_fen"),

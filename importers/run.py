@@ -23,9 +23,9 @@ from importers.problems import Problems
 from importers.safety import Limits, Refused
 from importers.sources import ROW, open_file
 from ledger.amount_units import UnknownAmountUnit, amount_unit
-from ledger.db import reading
-from ledger.models import Category
 from ledger.money import format_amount
+from ledger.store.db import reading
+from ledger.store.models import Category
 
 TABULAR_KINDS = ("expenses", "budgets", "disclosure", "procurement", "units")
 CATEGORY_ALIASES = {

@@ -26,10 +26,11 @@ from importers.problems import Problems
 from importers.run import ReadOptions, report_placement
 from importers.safety import Refused
 from importers.sources import ROW, open_file
-from ledger import audit, events
-from ledger.batches import create_batch, find_published, insert_ignoring_conflicts, lock_file
-from ledger.db import reading, writing
-from ledger.models import Unit, utcnow
+from ledger.log import events
+from ledger.store import audit
+from ledger.store.batches import create_batch, find_published, insert_ignoring_conflicts, lock_file
+from ledger.store.db import reading, writing
+from ledger.store.models import Unit, utcnow
 
 FIELDS = ("unit_code", "unit_name", "parent_code", "level", "region")
 ATTRS = {"unit_name": "name", "parent_code": "parent", "level": "level", "region": "region"}  # file field -> ledger

@@ -1,9 +1,9 @@
-"""Alembic environment: the URL comes from ledger.config, the metadata from ledger.models."""
+"""Alembic environment: the URL comes from ledger.config, the metadata from ledger.store.models."""
 
 from alembic import context
 
-from ledger.db import make_engine
-from ledger.models import Base
+from ledger.store.db import make_engine
+from ledger.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,6 +1,6 @@
 """Shared by the API tests: a small seeded ledger and a real uvicorn server on a free port.
 
-The seed goes through ``ledger.batches`` (the importers are built alongside). It reads like
+The seed goes through ``ledger.store.batches`` (the importers are built alongside). It reads like
 the policy tables: units, then expense lines, budget lines and procurement records.
 """
 
@@ -20,9 +20,9 @@ from sqlalchemy import insert, update
 
 from api.app import create_app
 from api.settings import Settings
-from ledger import batches
-from ledger.db import make_engine, writing
-from ledger.models import BudgetLine, CheckRun, ExpenseEntry, Flag, FlagReview, ProcurementRecord, Unit
+from ledger.store import batches
+from ledger.store.db import make_engine, writing
+from ledger.store.models import BudgetLine, CheckRun, ExpenseEntry, Flag, FlagReview, ProcurementRecord, Unit
 
 T0 = dt.datetime(2024, 1, 10, 9, 0, tzinfo=dt.UTC)
 

@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from ledger import migrate
 from ledger.config import normalise_url
-from ledger.db import make_engine
+from ledger.store import migrate
+from ledger.store.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

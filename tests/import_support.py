@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import text
 
-from ledger.db import reading
-from ledger.verify import verify
+from ledger.log.verify import verify
+from ledger.store.db import reading
 
 SUNSHINE = str(Path(sys.executable).parent / "sunshine")
 

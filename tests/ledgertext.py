@@ -10,8 +10,8 @@ Columns are separated by runs of spaces; ``-`` is a missing cell; amounts are �
 decimals). Ledger columns: unit, year, category, budget (年初预算), adjusted (调整预算), actual (决算),
 and optional persons, batches, vehicles, payee, date, voucher. Procurement columns: unit, year, project,
 method, budget, contract, supplier, date (and optional title). Consumption columns: unit, year,
-resource, quantity, measure_unit. Each call is one import batch, written through ``ledger.batches`` and
-published with ``ledger.events.batch_published`` — the importers are not involved.
+resource, quantity, measure_unit. Each call is one import batch, written through ``ledger.store.batches`` and
+published with ``ledger.log.events.batch_published`` — the importers are not involved.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from decimal import Decimal
 
 import polars as pl
 
-from ledger import batches, events
-from ledger.db import writing
-from ledger.models import BudgetLine, ConsumptionLine, ExpenseEntry, ProcurementRecord
+from ledger.log import events
 from ledger.money import parse_amount
+from ledger.store import batches
+from ledger.store.db import writing
+from ledger.store.models import BudgetLine, ConsumptionLine, ExpenseEntry, ProcurementRecord
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -139,7 +140,7 @@ CONFIG = {
 
 def load_policy(engine, tmp_path, toml_text: str, name: str = "policy.toml"):
     """Write a policy file and load it; returns the LoadResult."""
-    from ledger.targets import load_policy_file
+    from ledger.rules.targets import load_policy_file
 
     path = tmp_path / name
     path.write_text(toml_text, encoding="utf-8")
@@ -158,7 +159,7 @@ def target_toml(tid: str, **fields) -> str:
 
 def run(engine, year=None, config=None):
     """Run the checks in one write transaction; returns the RunSummary."""
-    from ledger.checks import run_checks
+    from ledger.rules.checks import run_checks
 
     with writing(engine) as conn:
         return run_checks(conn, year=year, config=CONFIG if config is None else config, actor="test")
@@ -166,7 +167,7 @@ def run(engine, year=None, config=None):
 
 def results(engine, **kw) -> list[tuple]:
     """Latest results as (target, unit, year, status, baseline, cap, value, excess, excess_pct) tuples."""
-    from ledger.checks import target_results
+    from ledger.rules.checks import target_results
 
     with engine.connect() as conn:
         return [(r["target_id"], r["unit_code"], r["fiscal_year"], r["status"], r["baseline"], r["cap"], r["value"],

@@ -11,10 +11,10 @@ import json
 import polars as pl
 from sqlalchemy import insert
 
-from ledger import events
-from ledger.batches import bulk_insert, create_batch, ensure_units
-from ledger.db import writing
-from ledger.models import (
+from ledger.log import events
+from ledger.store.batches import bulk_insert, create_batch, ensure_units
+from ledger.store.db import writing
+from ledger.store.models import (
     BudgetLine,
     CheckRun,
     ExpenseEntry,

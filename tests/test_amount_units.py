@@ -13,10 +13,10 @@ from api.settings import Settings
 from cli.main import root
 from importers.columns import split_unit
 from importers.sources import unit_hint
-from ledger import tokens
 from ledger.amount_units import UnknownAmountUnit, accepted_spellings, amount_unit
-from ledger.db import make_engine, writing
 from ledger.money import parse_amount
+from ledger.review import tokens
+from ledger.store.db import make_engine, writing
 
 BUDGETS = "unit_code,unit_name,fiscal_year,category,stage,amount\nU1,财政局,2024,reception,original,1.5\n"
 
@@ -55,8 +55,8 @@ def test_headers_and_title_rows_take_the_same_spellings():
 def _budget_fen(db_url) -> list[int]:
     from sqlalchemy import select
 
-    from ledger.db import reading
-    from ledger.models import BudgetLine
+    from ledger.store.db import reading
+    from ledger.store.models import BudgetLine
 
     with reading(make_engine(db_url)) as conn:
         return list(conn.execute(select(BudgetLine.amount_fen)).scalars())

@@ -6,8 +6,8 @@ import importlib.util
 
 import pytest
 
-from ledger import tokens
-from ledger.db import make_engine, writing
+from ledger.review import tokens
+from ledger.store.db import make_engine, writing
 from tests.api_support import PUBLISHED_NOTE, RESTRICTED_NOTE, running, seed
 from tests.test_api_errors import assert_problem
 
@@ -125,7 +125,7 @@ year_to = 2023
 
 
 def test_targets_and_results_after_a_check_run(db_url, tmp_path):
-    from ledger import checks, targets
+    from ledger.rules import checks, targets
 
     seed(db_url)
     policy = tmp_path / "test-2023.toml"

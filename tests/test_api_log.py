@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.db import make_engine
+from ledger.store.db import make_engine
 from tests.api_support import running
 from tests.conftest import BACKENDS
 from tests.tlog_support import publish_expenses

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import tokens
-from ledger.db import make_engine, writing
+from ledger.review import tokens
+from ledger.store.db import make_engine, writing
 from tests.api_support import running, seed
 
 EXAMPLES = os.environ.get("SUNSHINE_SCHEMATHESIS_EXAMPLES", "5")

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from ledger.db import writing
+from ledger.store.db import writing
 from tests.tlog_support import publish_expenses
 
 STATEMENTS = [

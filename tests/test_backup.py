@@ -25,7 +25,7 @@ def sunshine(db_url, *args):
 def test_backup_then_restore_brings_back_exactly_the_published_history(engine, db_url, tmp_path):
     publish_expenses(engine, [100, 250])
     publish_expenses(engine, [7], name="b.csv")
-    exported, dump = tmp_path / "cp.json", tmp_path / "ledger.backup"
+    exported, dump = tmp_path / "cp.json", tmp_path / "ledger.store.backup"
     assert sunshine(db_url, "checkpoint", "export", str(exported)).returncode == 0
     r = sunshine(db_url, "backup", str(dump), "--json")
     assert r.returncode == 0, r.stderr

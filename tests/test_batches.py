@@ -5,9 +5,9 @@ import datetime as dt
 import polars as pl
 from sqlalchemy import func, select
 
-from ledger import batches
-from ledger.db import writing
-from ledger.models import ExpenseEntry, ImportBatch, Rollup
+from ledger.store import batches
+from ledger.store.db import writing
+from ledger.store.models import ExpenseEntry, ImportBatch, Rollup
 
 
 def test_bulk_insert_and_rollups_are_exact(engine):

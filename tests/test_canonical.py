@@ -6,10 +6,10 @@ import json
 
 import polars as pl
 
-from ledger import batches
-from ledger.canonical import ROW_COLUMNS, _reference_chunks, canonical_chunks, row_line, summarise_rows
-from ledger.db import reading, writing
-from ledger.models import ExpenseEntry, ProcurementRecord
+from ledger.log.canonical import ROW_COLUMNS, _reference_chunks, canonical_chunks, row_line, summarise_rows
+from ledger.store import batches
+from ledger.store.db import reading, writing
+from ledger.store.models import ExpenseEntry, ProcurementRecord
 
 AWKWARD = ['=HYPERLINK("x")', "back\\slash", "tab\there", "new\nline", "bell\x07\x1f\x7f", "阳光账本 “全角”", "é\u2028", "", "null"]
 

@@ -11,7 +11,7 @@ import pytest
 from charts import figures
 from charts.build import CHARTS, ChartError, Request, render_chart
 from charts.style import FONT_FAMILY, FONT_PATH, fmt_pct, fmt_wan, render
-from ledger.db import reading
+from ledger.store.db import reading
 from tests.seed_public import ODD_NAME, seed
 
 

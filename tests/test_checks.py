@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, text
 
-from ledger.checks import target_results
-from ledger.models import CheckRun, TargetResult
+from ledger.rules.checks import target_results
+from ledger.store.models import CheckRun, TargetResult
 from tests.ledgertext import load_consumption, load_ledger, load_policy, results, run, target_toml
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ledger import migrate
+from ledger.store import migrate
 
 SUNSHINE = str(Path(sys.executable).parent / "sunshine")
 

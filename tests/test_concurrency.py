@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from ledger.db import make_engine, reading
+from ledger.store.db import make_engine, reading
 from tests.import_support import SUNSHINE, assert_store_consistent, expected_fen, expenses_csv
 
 ROWS = 2_000
@@ -92,8 +92,8 @@ def test_ensure_units_from_many_transactions_at_once(engine, db_url):
     """Eight writers meet the same new unit codes, each listing them in its own order: one row per code."""
     import random
 
-    from ledger.batches import ensure_units
-    from ledger.db import writing
+    from ledger.store.batches import ensure_units
+    from ledger.store.db import writing
 
     codes = [f"N{i:03d}" for i in range(300)]
     errors: list[BaseException] = []

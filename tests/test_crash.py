@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 
 from importers.pipeline import Options
 from importers.run import import_file
-from ledger.db import make_engine
+from ledger.store.db import make_engine
 from tests.import_support import SUNSHINE, assert_store_consistent, expected_fen, expenses_csv, sunshine
 
 SEED = int(os.environ.get("SUNSHINE_CRASH_SEED", "20261121"))

@@ -19,8 +19,8 @@ from sqlalchemy import text
 
 from importers.pipeline import Options
 from importers.run import import_file
-from ledger.db import reading
-from ledger.verify import verify
+from ledger.log.verify import verify
+from ledger.store.db import reading
 
 SHORT = int(os.environ.get("SUNSHINE_FUZZ_EXAMPLES", "25"))
 LONG = 2000

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from importers import pipeline, sources
 from importers.pipeline import Options
 from importers.run import ReadOptions, import_file
-from ledger.batches import live
-from ledger.db import reading
-from ledger.models import AuditLog, BudgetLine, ExpenseEntry, ImportBatch, Rollup, Unit
+from ledger.store.batches import live
+from ledger.store.db import reading
+from ledger.store.models import AuditLog, BudgetLine, ExpenseEntry, ImportBatch, Rollup, Unit
 
 HEADER = "单位编码,单位名称,年度,日期,类别,金额,收款方,凭证号\n"
 

@@ -18,8 +18,15 @@ from sqlalchemy import func, literal, select
 
 from importers.pipeline import Options
 from importers.run import ReadOptions, import_file
-from ledger.db import reading
-from ledger.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord, Unit
+from ledger.store.db import reading
+from ledger.store.models import (
+    BudgetLine,
+    DataQualityFinding,
+    ExpenseEntry,
+    ImportBatch,
+    ProcurementRecord,
+    Unit,
+)
 
 HERE = Path(__file__).parent / "fixtures" / "import"
 REGEN = os.environ.get("SUNSHINE_REGEN") == "1"

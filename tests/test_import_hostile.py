@@ -16,8 +16,8 @@ from cli.main import root
 from importers.pipeline import Options
 from importers.run import ReadOptions, import_file
 from importers.safety import Limits
-from ledger.db import reading
-from ledger.models import ExpenseEntry, ImportBatch
+from ledger.store.db import reading
+from ledger.store.models import ExpenseEntry, ImportBatch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import" / "expenses"
 
@@ -111,7 +111,7 @@ def test_cli_loads_refuses_and_prints_one_json_document(db_url, tmp_path):
 def test_cli_dry_run_and_broken_files_write_nothing(db_url, name):
     r = CliRunner().invoke(root, ["--database", db_url, "import", "expenses", str(FIXTURES / name), "--dry-run"])
     assert r.exit_code == 1
-    from ledger.db import make_engine
+    from ledger.store.db import make_engine
 
     engine = make_engine(db_url)
     with reading(engine) as conn:

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from importers.ocds import import_file, read_ocds, totals_by_currency
 from importers.ocds_json import sniff
 from importers.pipeline import Options
-from ledger.db import reading
-from ledger.models import ImportBatch, ProcurementRecord
+from ledger.store.db import reading
+from ledger.store.models import ImportBatch, ProcurementRecord
 from tests.conftest import FIXTURES, REAL
 
 CASES = FIXTURES / "ocds"

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from importers.pipeline import Options
 from importers.run import ReadOptions, import_file
-from ledger.db import reading
-from ledger.models import ExpenseEntry, ImportBatch, Rollup
+from ledger.store.db import reading
+from ledger.store.models import ExpenseEntry, ImportBatch, Rollup
 
 LEEDS = Path(__file__).parent / "fixtures" / "real" / "council_spend" / "leeds_2010-12.csv"
 MAPPING = LEEDS.with_suffix(".toml")

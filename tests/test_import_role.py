@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from importers.pipeline import Options
 from importers.run import import_file
-from ledger.db import reading
-from ledger.models import LogLeaf
+from ledger.store.db import reading
+from ledger.store.models import LogLeaf
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ from sqlalchemy.orm import aliased
 
 from importers.pipeline import Options
 from importers.run import import_file
-from ledger.db import reading
-from ledger.models import AuditLog, ImportBatch, Unit
-from ledger.verify import verify
+from ledger.log.verify import verify
+from ledger.store.db import reading
+from ledger.store.models import AuditLog, ImportBatch, Unit
 
 HEAD = "单位编码,单位名称,上级单位编码,级次,地区\n"
 

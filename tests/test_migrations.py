@@ -2,8 +2,8 @@
 
 from sqlalchemy import inspect, text
 
-from ledger import migrate
-from ledger.db import make_engine
+from ledger.store import migrate
+from ledger.store.db import make_engine
 
 
 def test_upgrade_downgrade_upgrade_has_no_drift(empty_db_url):

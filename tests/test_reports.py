@@ -2,8 +2,8 @@
 
 from decimal import Decimal as D
 
-from ledger.report_text import report_table, report_text
-from ledger.reports import four_fees, procurement, three_public
+from ledger.read.report_text import report_table, report_text
+from ledger.read.reports import four_fees, procurement, three_public
 from tests.ledgertext import load_ledger, load_procurement
 
 SEED_PROCUREMENT = """

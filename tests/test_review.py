@@ -5,10 +5,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from ledger.db import writing
-from ledger.flags import list_flags
-from ledger.models import AuditLog, Flag
-from ledger.review import FINDINGS, ReviewRefused, publish_finding, record_review, review_history
+from ledger.review.workflow import FINDINGS, ReviewRefused, publish_finding, record_review, review_history
+from ledger.rules.flags import list_flags
+from ledger.store.db import writing
+from ledger.store.models import AuditLog, Flag
 from tests.ledgertext import load_ledger, run
 
 

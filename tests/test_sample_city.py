@@ -19,8 +19,8 @@ from cli.main import root
 from importers.ocds import import_file as import_ocds
 from importers.pipeline import Options
 from importers.run import import_file
-from ledger.db import reading, writing
-from ledger.models import ProcurementRecord, Unit
+from ledger.store.db import reading, writing
+from ledger.store.models import ProcurementRecord, Unit
 from sample.city import OFFICIAL, PLANTED, SEED, make_city
 from sample.procurement import PLANTED_PROCUREMENT, SEED_FIGURES
 from sample.units import district_units
@@ -159,9 +159,9 @@ def test_whole_sample_loads_without_refusals(engine, files):
 
 
 def test_checks_find_exactly_the_planted_cases(engine, files):
-    from ledger.checks import run_checks, target_results
-    from ledger.flags import list_flags
-    from ledger.targets import load_policy_file
+    from ledger.rules.checks import run_checks, target_results
+    from ledger.rules.flags import list_flags
+    from ledger.rules.targets import load_policy_file
 
     _load_all(engine, files)
     with writing(engine) as conn:

@@ -6,9 +6,9 @@ from decimal import Decimal
 from click.testing import CliRunner
 
 from cli.main import root
-from ledger.db import writing
-from ledger.models import AuditLog
-from ledger.targets import list_targets, load_policy_file
+from ledger.rules.targets import list_targets, load_policy_file
+from ledger.store.db import writing
+from ledger.store.models import AuditLog
 from tests.conftest import ROOT
 from tests.ledgertext import load_policy, target_toml
 

@@ -9,10 +9,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
-from ledger import merkle, tlog
-from ledger.canonical import canonical_rows
-from ledger.db import reading, writing
-from ledger.verify import verify
+from ledger.log import merkle, tlog
+from ledger.log.canonical import canonical_rows
+from ledger.log.verify import verify
+from ledger.store.db import reading, writing
 from tests.tlog_support import publish_expenses
 
 SUNSHINE = str(Path(sys.executable).parent / "sunshine")
@@ -217,8 +217,8 @@ def test_a_third_party_checks_a_download_with_the_standard_library_only(engine, 
 
 
 def test_a_review_leaf_carries_the_reviewers_role(engine):
-    from ledger.flags import list_flags
-    from ledger.review import record_review
+    from ledger.review.workflow import record_review
+    from ledger.rules.flags import list_flags
     from tests.ledgertext import load_ledger, run
 
     load_ledger(engine, """

@@ -1,7 +1,7 @@
 """Publishing small batches the way every importer does, for the transparency-log tests.
 
-The import pipeline has its own tests; these go straight through ``ledger.batches`` and
-``ledger.events`` so the log can be tested on its own.
+The import pipeline has its own tests; these go straight through ``ledger.store.batches`` and
+``ledger.log.events`` so the log can be tested on its own.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import hashlib
 
 import polars as pl
 
-from ledger import audit, batches, events
-from ledger.db import writing
-from ledger.models import BudgetLine, ExpenseEntry
+from ledger.log import events
+from ledger.store import audit, batches
+from ledger.store.db import writing
+from ledger.store.models import BudgetLine, ExpenseEntry
 
 
 def publish_expenses(engine, amounts_fen, *, unit="U1", year=2023, category="reception", supersedes=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, json_option, print_json, refuse
-from ledger.backup import BackupError, backup
+from ledger.store.backup import BackupError, backup
 
 
 @click.command("backup")

@@ -23,7 +23,7 @@ def command(ctx: click.Context, out: Path, year: int | None, unit: str | None, l
             as_json: bool) -> None:
     """Write every chart as PNG and SVG files into OUT."""
     from charts.build import CHARTS, FORMATS, ChartError, Request, render_chart
-    from ledger.db import make_engine, reading
+    from ledger.store.db import make_engine, reading
 
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]

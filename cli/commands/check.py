@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, json_option, print_json, refuse
-from ledger.checks import run_checks, target_results
-from ledger.db import make_engine, reading, writing
 from ledger.money import format_wan
-from ledger.thresholds import ConfigError, load_flag_config
+from ledger.rules.checks import run_checks, target_results
+from ledger.rules.thresholds import ConfigError, load_flag_config
+from ledger.store.db import make_engine, reading, writing
 
 MAX_LISTED = 50
 

@@ -7,9 +7,9 @@ import json
 import click
 
 from cli.common import database_option, database_url, json_option, print_json, refuse
-from ledger import merkle, tlog
-from ledger.canonical import canonical_rows
-from ledger.db import make_engine, reading
+from ledger.log import merkle, tlog
+from ledger.log.canonical import canonical_rows
+from ledger.store.db import make_engine, reading
 
 
 @click.group("checkpoint")

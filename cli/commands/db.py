@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, json_option, print_json, refuse
-from ledger import migrate
 from ledger.config import database_url as resolve_url
+from ledger.store import migrate
 
 
 @click.group("db")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, json_option, print_json, refuse
-from ledger.db import make_engine, reading, writing
-from ledger.flags import get_flag, list_flags
-from ledger.review import STATES, ReviewRefused, publish_finding, record_review, review_history
+from ledger.review.workflow import STATES, ReviewRefused, publish_finding, record_review, review_history
+from ledger.rules.flags import get_flag, list_flags
+from ledger.store.db import make_engine, reading, writing
 
 
 @click.group("flags")

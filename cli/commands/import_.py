@@ -123,7 +123,7 @@ def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, shee
     """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds); one batch per file."""
     from importers.pipeline import Options
     from importers.run import ReadOptions, import_file
-    from ledger.db import make_engine
+    from ledger.store.db import make_engine
 
     if supersedes is not None and len(files) > 1:
         raise click.UsageError("--supersedes takes exactly one FILE")

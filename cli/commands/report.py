@@ -8,10 +8,10 @@ import sys
 import click
 
 from cli.common import database_option, database_url, print_json
-from ledger.db import make_engine, reading
 from ledger.money import format_wan
-from ledger.report_text import report_table, report_text
-from ledger.reports import report
+from ledger.read.report_text import report_table, report_text
+from ledger.read.reports import report
+from ledger.store.db import make_engine, reading
 
 
 @click.command("report")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, json_option, print_json, refuse
-from ledger.db import make_engine, reading, writing
-from ledger.targets import list_targets, load_policy_file
+from ledger.rules.targets import list_targets, load_policy_file
+from ledger.store.db import make_engine, reading, writing
 
 
 @click.group("targets")

@@ -13,7 +13,7 @@ def command() -> None:
 
 
 def _engine(ctx):
-    from ledger.db import make_engine
+    from ledger.store.db import make_engine
 
     return make_engine(database_url(ctx))
 
@@ -26,8 +26,8 @@ def _engine(ctx):
 @click.pass_context
 def create(ctx, role: str, name: str, as_json: bool) -> None:
     """Create a token and print it once; it cannot be shown again."""
-    from ledger import tokens
-    from ledger.db import writing
+    from ledger.review import tokens
+    from ledger.store.db import writing
 
     engine = _engine(ctx)
     try:
@@ -50,8 +50,8 @@ def create(ctx, role: str, name: str, as_json: bool) -> None:
 @click.pass_context
 def list_(ctx, as_json: bool) -> None:
     """List tokens (never their secrets)."""
-    from ledger import tokens
-    from ledger.db import reading
+    from ledger.review import tokens
+    from ledger.store.db import reading
 
     engine = _engine(ctx)
     with reading(engine) as conn:
@@ -75,8 +75,8 @@ def list_(ctx, as_json: bool) -> None:
 @click.pass_context
 def revoke(ctx, token_id: int, as_json: bool) -> None:
     """Revoke token TOKEN_ID; requests bearing it are refused from then on."""
-    from ledger import tokens
-    from ledger.db import writing
+    from ledger.review import tokens
+    from ledger.store.db import writing
 
     engine = _engine(ctx)
     with writing(engine) as conn:

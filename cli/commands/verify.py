@@ -7,8 +7,8 @@ import json
 import click
 
 from cli.common import database_option, database_url, json_option, print_json, refuse
-from ledger.db import make_engine, reading
-from ledger.verify import verify
+from ledger.log.verify import verify
+from ledger.store.db import make_engine, reading
 
 
 @click.command("verify")

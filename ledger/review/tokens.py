@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
-from ledger import audit
-from ledger.models import ApiToken, utcnow
+from ledger.store import audit
+from ledger.store.models import ApiToken, utcnow
 
 ROLES = ("finance", "discipline", "admin")
 PREFIX = "sl_"

@@ -1,6 +1,6 @@
 """What the entry-level flags need, kept per batch at publish so a check never scans raw entries.
 
-Two per-batch tables, filled by ``refresh_flag_basis`` from ``ledger.events.batch_published``:
+Two per-batch tables, filled by ``refresh_flag_basis`` from ``ledger.log.events.batch_published``:
 
 - ``reception_persons_rollup``: per batch, unit and year, the sum of amount and 人次 (and the count)
   of CNY reception entries that state a head-count > 0. ``per_capita_excess`` sums it over live batches.
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, case, func, insert, literal, select
 
-from ledger.batches import live
-from ledger.models import DuplicateCandidate, ExpenseEntry, ReceptionPersonsRollup, Rollup
+from ledger.store.batches import live
+from ledger.store.models import DuplicateCandidate, ExpenseEntry, ReceptionPersonsRollup, Rollup
 
 
 def refresh_flag_basis(conn: Connection, batch_id: int) -> None:

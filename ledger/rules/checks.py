@@ -33,9 +33,10 @@ from decimal import Decimal
 import polars as pl
 from sqlalchemy import BigInteger, Connection, cast, func, select, update
 
-from ledger import audit
-from ledger.batches import bulk_insert, live
-from ledger.models import (
+from ledger.rules.targets import RESOURCES, Target, list_targets
+from ledger.store import audit
+from ledger.store.batches import bulk_insert, live
+from ledger.store.models import (
     CategoryGroupMember,
     CheckRun,
     ConsumptionLine,
@@ -46,7 +47,6 @@ from ledger.models import (
     Unit,
     utcnow,
 )
-from ledger.targets import RESOURCES, Target, list_targets
 
 MEASURE_ROLLUP = {"actual": "actual", "budget": "budget_original"}
 STATUSES = ("met", "missed", "insufficient_data")
@@ -270,10 +270,13 @@ def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFram
 def run_checks(conn: Connection, *, year: int | None = None, config: dict | None = None, actor: str = "cli") -> RunSummary:
     """Evaluate every target and raise every flag; store both with a new run unless nothing changed.
 
-    ``config`` is the ``[flags]`` thresholds (``ledger.thresholds.load_flag_config()`` when None).
-    Call inside ``ledger.db.writing``.
+    ``config`` is the ``[flags]`` thresholds (``ledger.rules.thresholds.load_flag_config()`` when None).
+    Call inside ``ledger.store.db.writing``.
     """
-    from ledger import flags, thresholds  # flags reads target results, so it imports this module's siblings
+    from ledger.rules import (  # flags reads target results, so it imports this module's siblings
+        flags,
+        thresholds,
+    )
 
     config = config if config is not None else thresholds.load_flag_config()
     fp = fingerprint(conn, year, thresholds.fingerprint(config), flags.rule_versions())

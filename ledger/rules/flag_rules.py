@@ -13,10 +13,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import polars as pl
 from sqlalchemy import BigInteger, Connection, and_, cast, func, select
 
-from ledger import thresholds as th
-from ledger.batches import live
-from ledger.flags import Context, FlagDraft, rule
-from ledger.models import (
+from ledger.money import format_wan, format_yuan
+from ledger.rules import thresholds as th
+from ledger.rules.flags import Context, FlagDraft, rule
+from ledger.store.batches import live
+from ledger.store.models import (
     DuplicateCandidate,
     ExpenseEntry,
     PolicyTarget,
@@ -24,7 +25,6 @@ from ledger.models import (
     Rollup,
     TargetResult,
 )
-from ledger.money import format_wan, format_yuan
 
 SEED_000 = "湖南常德:大力开展创建“人民满意政府”活动（2009）"
 
@@ -51,7 +51,7 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """Actual above budget for a unit, year and category (adjusted budget when loaded, else original)."""
     min_fen = th.yuan(ctx.config, "budget_overrun", "min_excess_yuan")
     min_h = th.pct_hundredths(ctx.config, "budget_overrun", "min_excess_pct")
-    from ledger.checks import live_rollups
+    from ledger.rules.checks import live_rollups
 
     rows = ctx.rollups if ctx.rollups is not None else live_rollups(conn)
     if ctx.year is not None:
@@ -154,7 +154,7 @@ def target_missed(conn: Connection, ctx: Context) -> list[FlagDraft]:
 
 def _batches_by_unit_year(conn: Connection) -> dict[tuple[int, int], set[int]]:
     """Live batches holding any row of a unit and year (money or consumption)."""
-    from ledger.models import ConsumptionLine
+    from ledger.store.models import ConsumptionLine
 
     out: dict[tuple[int, int], set[int]] = {}
     for tbl in (Rollup.__table__, ConsumptionLine.__table__):
@@ -169,7 +169,7 @@ def _batches_by_unit_year(conn: Connection) -> dict[tuple[int, int], set[int]]:
 def duplicate_payment(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """The same unit paying the same payee the same amount on the same date more than once."""
     min_fen = th.yuan(ctx.config, "duplicate_payment", "min_amount_yuan")
-    # candidate keys recorded per batch at publish (ledger.flag_basis), then re-counted over live entries
+    # candidate keys recorded per batch at publish (ledger.store.flag_basis), then re-counted over live entries
     d = DuplicateCandidate.__table__
     cand = select(d.c.unit_id, d.c.payee, d.c.amount_fen, d.c.entry_date).where(
         live(d.c.batch_id), d.c.amount_fen >= min_fen).distinct().subquery()
@@ -214,7 +214,7 @@ def per_capita_excess(conn: Connection, ctx: Context) -> list[FlagDraft]:
     Only reception entries that state their persons count: their amounts over their persons.
     """
     std = th.yuan(ctx.config, "per_capita_excess", "reception_yuan_per_person")
-    # per-batch sums kept at publish (ledger.flag_basis): no pass over entries
+    # per-batch sums kept at publish (ledger.store.flag_basis): no pass over entries
     p = ReceptionPersonsRollup.__table__
     cond = [live(p.c.batch_id)]
     if ctx.year is not None:

@@ -16,7 +16,7 @@ import threading
 
 from sqlalchemy import Connection, func, select
 
-from ledger.models import ImportBatch, Rollup
+from ledger.store.models import ImportBatch, Rollup
 
 _r = Rollup.__table__
 _ib = ImportBatch.__table__

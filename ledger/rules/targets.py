@@ -30,8 +30,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from ledger import audit
-from ledger.models import Category, CategoryGroup, PolicyTarget, utcnow
+from ledger.store import audit
+from ledger.store.models import Category, CategoryGroup, PolicyTarget, utcnow
 
 MEASURES = {"actual", "budget", "consumption"}
 RESOURCES = {"electricity": "kWh", "fuel": "L", "water": "m3"}

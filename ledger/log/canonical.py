@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, Date, DateTime, Integer
 
-from ledger.models import BudgetLine, ExpenseEntry, ImportBatch, ProcurementRecord
+from ledger.store.models import BudgetLine, ExpenseEntry, ImportBatch, ProcurementRecord
 
 MANIFEST_VERSION = "1"
 ROW_COLUMNS: dict[str, tuple[type, tuple[str, ...]]] = {

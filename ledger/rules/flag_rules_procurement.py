@@ -10,12 +10,12 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Connection, func, select
 
-from ledger import thresholds as th
-from ledger.batches import live
-from ledger.flag_rules import _frame, _unit, pct
-from ledger.flags import Context, FlagDraft, rule
-from ledger.models import ProcurementRecord
 from ledger.money import format_wan, format_yuan
+from ledger.rules import thresholds as th
+from ledger.rules.flag_rules import _frame, _unit, pct
+from ledger.rules.flags import Context, FlagDraft, rule
+from ledger.store.batches import live
+from ledger.store.models import ProcurementRecord
 
 METHODS_ZH = {
     "open_tender": "公开招标", "invited_tender": "邀请招标", "competitive_negotiation": "竞争性谈判",

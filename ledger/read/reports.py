@@ -2,7 +2,7 @@
 
 Every figure comes from live rows (budgets and actuals from ``rollup``, counts and procurement from
 their tables). Money is integer fen; percentages are ``Decimal`` with two places, rounded half up,
-or None when undefined (a zero or missing base). ``ledger.report_text`` writes the explanatory
+or None when undefined (a zero or missing base). ``ledger.read.report_text`` writes the explanatory
 paragraph and CSV rows from these dicts; display money goes through ``ledger.money`` (万元 / 亿元).
 """
 
@@ -12,8 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
-from ledger.batches import live
-from ledger.models import ExpenseEntry, ProcurementRecord, Rollup, Unit
+from ledger.store.batches import live
+from ledger.store.models import ExpenseEntry, ProcurementRecord, Rollup, Unit
 
 # The rows of the standard 部门决算“三公”经费表, top to bottom.
 THREE_PUBLIC_ITEMS = [

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, and_, bindparam, or_, select
 
-from ledger.queries_types import Dataset, Filters
+from ledger.read.types import Dataset, Filters
 
 MAX_PLANS = 512
 _plans: dict[tuple, Plan] = {}

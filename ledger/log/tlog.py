@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, func, insert, select
 
-from ledger import merkle
-from ledger.canonical import batch_manifest, dumps, review_manifest, summarise_rows, utc_seconds
-from ledger.models import (
+from ledger.log import merkle
+from ledger.log.canonical import batch_manifest, dumps, review_manifest, summarise_rows, utc_seconds
+from ledger.store.models import (
     AuditLog,
     FlagReview,
     ImportBatch,

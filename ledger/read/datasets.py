@@ -1,7 +1,7 @@
 """Every public dataset described once: columns with Frictionless types, filters and sort orders.
 
 Only live rows are read: a row whose batch a correction superseded drops out (``always``).
-Flags, targets, target results and the audit log are described in ``ledger.queries_review``.
+Flags, targets, target results and the audit log are described in ``ledger.read.review_datasets``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,16 @@ from collections.abc import Callable
 
 from sqlalchemy import Date, func, literal, or_, select
 
-from ledger.batches import live
-from ledger.models import BudgetLine, CategoryGroupMember, ExpenseEntry, ImportBatch, ProcurementRecord, Unit
-from ledger.queries_types import Column, Dataset
+from ledger.read.types import Column, Dataset
+from ledger.store.batches import live
+from ledger.store.models import (
+    BudgetLine,
+    CategoryGroupMember,
+    ExpenseEntry,
+    ImportBatch,
+    ProcurementRecord,
+    Unit,
+)
 
 _u = Unit.__table__.alias("u")
 _e = ExpenseEntry.__table__
@@ -236,4 +243,4 @@ BATCHES = Dataset(
 DATASETS: dict[str, Dataset] = {d.name: d for d in (EXPENSES, BUDGETS, PROCUREMENT, UNITS, BATCHES)}
 
 # Flags, targets, target results and the audit log register themselves beside these.
-from ledger import queries_review  # noqa: E402,F401
+from ledger.read import review_datasets as queries_review  # noqa: E402,F401

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from ledger.config import database_url
-from ledger.db import make_engine
+from ledger.store.db import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -50,7 +50,7 @@ def check_drift(url: str | None = None) -> list:
     """Differences between the models and the migrated database (empty when they agree)."""
     from alembic.autogenerate import compare_metadata
 
-    from ledger.models import Base
+    from ledger.store.models import Base
 
     engine = make_engine(url)
     try:

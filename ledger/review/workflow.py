@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
-from ledger import audit, events
-from ledger.models import Flag, FlagReview, ImportBatch, utcnow
+from ledger.log import events
+from ledger.store import audit
+from ledger.store.models import Flag, FlagReview, ImportBatch, utcnow
 
 FINDINGS = ("explained", "rectification_ordered", "referred", "dismissed")
 STATES = ("open", "under_review", *FINDINGS, "closed")
@@ -73,7 +74,7 @@ def record_review(conn: Connection, flag_id: str, to_state: str, *, note: str, r
                   role: str | None = "discipline") -> ReviewEntry:
     """Move a flag to ``to_state`` with a note; ``ReviewRefused`` for an illegal move, empty note or importer.
 
-    Calls ``ledger.events.review_recorded`` and appends to the audit log, inside the caller's transaction.
+    Calls ``ledger.log.events.review_recorded`` and appends to the audit log, inside the caller's transaction.
     """
     if not reviewer or not reviewer.strip():
         raise ReviewRefused("a review needs a reviewer (--by NAME)")

@@ -1,6 +1,6 @@
 """The vocabulary of the read path: filters, dataset descriptions, errors, money formatting.
 
-See ``ledger.queries`` for the reads themselves and ``ledger.queries_datasets`` for the datasets.
+See ``ledger.read.queries`` for the reads themselves and ``ledger.read.datasets`` for the datasets.
 """
 
 from __future__ import annotations

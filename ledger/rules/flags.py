@@ -2,7 +2,7 @@
 
 A rule is a plain function ``(conn, ctx) -> list[FlagDraft]`` registered with ``@rule(code, version,
 policy_ref)`` in ``ledger/flag_rules.py``; its thresholds come from the ``[flags.<code>]`` section
-of ``sunshine.toml`` (``ledger.thresholds``). Each flag explains itself: rule code and version, the
+of ``sunshine.toml`` (``ledger.rules.thresholds``). Each flag explains itself: rule code and version, the
 figures compared, the threshold, the policy it rests on, a sentence in Chinese and English, and
 evidence (row ids, batch ids, the target result).
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlalchemy import Connection, bindparam, select, update
 
-from ledger.batches import bulk_insert
-from ledger.models import Flag, Unit, utcnow
+from ledger.store.batches import bulk_insert
+from ledger.store.models import Flag, Unit, utcnow
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Context:
     config: dict
     units: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (code, name)
     categories: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (中文, English)
-    rollups: object = None  # the run's ``ledger.checks.live_rollups`` frame, when already read
+    rollups: object = None  # the run's ``ledger.rules.checks.live_rollups`` frame, when already read
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -87,8 +87,8 @@ def rule(code: str, version: int, policy_ref: str) -> Callable:
 
 def _load_rules() -> None:
     # Importing the rule modules registers their rules.
-    import ledger.flag_rules
-    import ledger.flag_rules_procurement  # noqa: F401
+    import ledger.rules.flag_rules
+    import ledger.rules.flag_rules_procurement  # noqa: F401
 
 
 def rule_versions() -> dict[str, int]:
@@ -112,7 +112,7 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     Only flags of ``year`` (every year when None) are considered for resolution. Returns counts
     ``{"raised": n, "new": n, "resolved": n, "reactivated": n, "by_rule": {code: n}}``.
     """
-    from ledger.models import Category
+    from ledger.store.models import Category
 
     _load_rules()
     ctx = Context(run_id, year, config, rollups=rollups)

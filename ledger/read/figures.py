@@ -13,8 +13,8 @@ import datetime as dt
 import polars as pl
 from sqlalchemy import Connection, case, func, select
 
-from ledger.batches import live
-from ledger.models import (
+from ledger.store.batches import live
+from ledger.store.models import (
     Category,
     CategoryGroup,
     CategoryGroupMember,

@@ -84,7 +84,7 @@ def _procurement_text(r: dict) -> str:
 
 
 def report_text(report: dict) -> str:
-    """The explanatory paragraph(s) for a report from ``ledger.reports``."""
+    """The explanatory paragraph(s) for a report from ``ledger.read.reports``."""
     return _procurement_text(report) if report["report"] == "procurement" else _table_text(report)
 
 

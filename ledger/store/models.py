@@ -391,7 +391,7 @@ class LogCheckpoint(Base):
 
 class LogRowDigest(Base):
     """The row locator of a published batch: per chunk of rows, their ids then the CRC-32 of each
-    canonical line (``ledger.canonical.pack_locator``).
+    canonical line (``ledger.log.canonical.pack_locator``).
 
     The manifest's rows hash proves a batch changed; these let ``sunshine verify`` name the row.
     """

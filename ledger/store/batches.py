@@ -1,7 +1,7 @@
 """The write path for imports: batches, units, bulk rows and the rollups kept beside them.
 
 Bulk rows never go through dicts: SQLite gets ``executemany`` with tuples, PostgreSQL gets COPY.
-Everything here runs inside the caller's transaction (see ``ledger.db.writing``), so an import
+Everything here runs inside the caller's transaction (see ``ledger.store.db.writing``), so an import
 lands whole or not at all.
 """
 
@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, Select, Table, and_, func, insert, literal, not_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ledger.models import BudgetLine, ExpenseEntry, ImportBatch, Rollup, Unit, utcnow
+from ledger.store.models import BudgetLine, ExpenseEntry, ImportBatch, Rollup, Unit, utcnow
 
 COPY_CHUNK_ROWS = 200_000
 SQLITE_CHUNK_ROWS = 25_000  # rows turned into Python objects at a time (bounds the memory it takes)

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import Connection, insert
 
-from ledger.models import AuditLog, utcnow
+from ledger.store.models import AuditLog, utcnow
 
 
 def record(

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import Connection, select
 
-from ledger import merkle, tlog
-from ledger.canonical import (
+from ledger.log import merkle, tlog
+from ledger.log.canonical import (
     BATCH_FIELDS,
     REVIEW_FIELDS,
     ROW_COLUMNS,
@@ -25,7 +25,7 @@ from ledger.canonical import (
     unpack_locator,
     utc_seconds,
 )
-from ledger.models import FlagReview, ImportBatch, LogCheckpoint, LogLeaf, LogRowDigest
+from ledger.store.models import FlagReview, ImportBatch, LogCheckpoint, LogLeaf, LogRowDigest
 
 MAX_PROBLEMS = 100
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ledger.models import AuditLog, CheckRun, Flag, FlagReview, PolicyTarget, TargetResult, Unit
-from ledger.queries_datasets import DATASETS, _in
-from ledger.queries_types import Column, Dataset, NotFound, utc
+from ledger.read.datasets import DATASETS, _in
+from ledger.read.types import Column, Dataset, NotFound, utc
+from ledger.store.models import AuditLog, CheckRun, Flag, FlagReview, PolicyTarget, TargetResult, Unit
 
 _f = Flag.__table__
 _fu = Unit.__table__.alias("fu")
@@ -93,7 +93,7 @@ TARGETS = Dataset(
 
 
 def _latest_run():
-    """The newest run over all years, else the newest of any year (as ``ledger.checks.latest_run_id``)."""
+    """The newest run over all years, else the newest of any year (as ``ledger.rules.checks.latest_run_id``)."""
     full = select(func.max(CheckRun.id)).where(CheckRun.fiscal_year.is_(None)).scalar_subquery()
     return func.coalesce(full, select(func.max(CheckRun.id)).scalar_subquery())
 
