@@ -45,11 +45,26 @@ class LazyGroup(click.Group):
     metavar="URL",
     help="Database URL (default: $SUNSHINE_DATABASE_URL, else SQLite in var/).",
 )
+@click.option(
+    "--lang",
+    "lang",
+    envvar="SUNSHINE_LANG",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="Language of messages and output: zh (default) or en (default: $SUNSHINE_LANG, else the locale). "
+         "输出语言：zh（默认）或 en。",
+)
 @click.pass_context
-def root(ctx: click.Context, database: str | None) -> None:
-    """Sunshine Ledger (阳光账本): public spending and the three public expenses, in the open."""
+def root(ctx: click.Context, database: str | None, lang: str | None) -> None:
+    """Sunshine Ledger (阳光账本): public spending and the three public expenses, in the open.
+
+    阳光账本：公开财政支出与“三公”经费。`sunshine --lang en …` for English; 默认中文。
+    """
+    from ledger.i18n import set_language
+
     ctx.ensure_object(dict)
     ctx.obj["database"] = database
+    set_language(lang)
 
 
 def main(argv: list[str] | None = None) -> None:

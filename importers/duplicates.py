@@ -122,7 +122,7 @@ class Finder:
                                     maintain_order="left")
                 code = "already-imported" if key[0] == "release_id" else "probable-duplicate"
                 hits.append(m.select("__i", "sheet", "source_row", pl.lit(code).alias("code"),
-                                     pl.format("batch {}", pl.col("batch_id")).alias("detail")))
+                                     pl.col("batch_id").cast(pl.String).alias("detail")))
             hit = pl.concat(hits)
             if hit.height:
                 self.matches.append(hit.drop("__i"))
@@ -176,7 +176,7 @@ class Finder:
         problems.add_frame(matches.select("sheet", pl.col("source_row").alias("row"), "code", "detail",
                                           pl.lit("warning").alias("severity")))
         held = matches.filter(pl.col("code") == "probable-duplicate")
-        return [{"sheet": s, "row": r, "existing": d} for s, r, _, d in held.head(1000).iter_rows()]
+        return [{"sheet": s, "row": r, "existing": f"batch {d}"} for s, r, _, d in held.head(1000).iter_rows()]
 
     def tally(self, allow: bool) -> dict:
         rows = self._all()

@@ -8,7 +8,7 @@ clerk sees in a spreadsheet (header = row 1 unless title rows sit above it). Sev
 - ``finding``: a published table that does not add up; loaded as published and stored as a
   ``data_quality_finding``.
 
-Messages are rendered from ``MESSAGES`` by code, in Chinese and English.
+Messages are rendered by code from the catalogue (``ledger.i18n``), in Chinese and English.
 """
 
 from __future__ import annotations
@@ -17,56 +17,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ledger.money import ERRORS as AMOUNT_ERRORS
+from ledger.i18n import catalogue, language, t
 
-# code -> (中文, English); ``{value}`` and ``{detail}`` are filled in.
+# code -> (中文, English) message templates, from the one catalogue (ledger/i18n/*.po, ids ``problem.<code>``);
+# ``{value}`` and ``{detail}`` are filled in.
 MESSAGES: dict[str, tuple[str, str]] = {
-    **{code: (f"“{{value}}”{zh}", f'"{{value}}" {en}') for code, (zh, en) in AMOUNT_ERRORS.items()},
-    "amount-unit-unknown": ("金额单位“{value}”无法识别，请用 元、万元 或 亿元",
-                            'unknown amount unit "{value}": use 元, 万元 or 亿元 (yuan, wan, yi)'),
-    "amount-missing": ("缺少金额", "the amount is missing"),
-    "value-missing": ("缺少必填值", "a required value is missing"),
-    "year-invalid": ("“{value}”不是年度", '"{value}" is not a year'),
-    "date-invalid": ("“{value}”不是日期", '"{value}" is not a date (use YYYY-MM-DD)'),
-    "date-year-mismatch": ("日期与年度不一致", 'the date "{value}" is outside the fiscal year'),
-    "count-invalid": ("“{value}”不是非负整数", '"{value}" is not a whole number'),
-    "category-unknown": ("未知类别“{value}”", 'unknown category "{value}"'),
-    "method-unknown": ("未知采购方式“{value}”", 'unknown procurement method "{value}"'),
-    "stage-unknown": ("未知预算阶段“{value}”", 'unknown budget stage "{value}" (original or adjusted)'),
-    "currency-invalid": ("“{value}”不是币种代码", '"{value}" is not a three-letter currency code'),
-    "text-too-long": ("文本过长", "the text is too long"),
-    "column-missing": ("缺少必需列 {value}", "required column {value} is missing"),
-    "column-unplaced": ("无法识别的列“{value}”", 'column "{value}" could not be placed'),
-    "column-duplicate": ("列“{value}”出现多次", 'column "{value}" appears more than once'),
-    "header-not-found": ("找不到表头", "no header row found{detail}"),
-    "file-empty": ("文件为空", "the file is empty"),
-    "no-rows": ("没有数据行", "the file has no data rows"),
-    "file-unreadable": ("无法读取文件", "the file cannot be read: {detail}"),
-    "encoding-unknown": ("无法识别文件编码", "the encoding could not be recognised; use --encoding{detail}"),
-    "file-too-large": ("文件过大", "the file is too large: {detail}"),
-    "too-many-rows": ("行数过多", "too many rows: {detail}"),
-    "zip-bomb": ("压缩文件异常", "refused before parsing: {detail}"),
-    "xml-entity": ("拒绝含 DTD/实体的 XML", "XML with a DTD or entities is refused ({detail})"),
-    "json-invalid": ("JSON 无效", "not valid JSON: {detail}"),
-    "json-too-deep": ("JSON 嵌套过深", "JSON nested too deep"),
-    "json-duplicate-key": ("JSON 键重复", 'duplicate key "{value}"'),
-    "json-not-rows": ("JSON 不是行的数组", "JSON must be an array of flat objects (or JSON Lines)"),
-    "total-mismatch": ("合计与明细不符", "the stated total {value} differs from the detail by {detail}"),
-    "row-duplicate": ("与第 {detail} 行完全重复", "duplicates row {detail}"),
-    "probable-duplicate": ("疑似已导入", "probably already in the ledger ({detail}); held back"),
-    "already-imported": ("已导入", "already in the ledger ({detail}); skipped"),
-    "unit-name-conflict": ("单位 {detail} 名称不一致：{value}", "unit {detail} has more than one name in this file: {value} (the first is kept)"),
-    "disclosure-sum": ("表内合计不符", "{detail}"),
-    "supersedes-invalid": ("无法替代该批次", "cannot supersede: {detail}"),
-    "sheet-not-found": ("找不到工作表", 'no sheet named "{value}"'),
-    "sheet-skipped": ("跳过工作表", "sheet skipped: {detail}"),
-    "unit-code-repeated": ("单位编码在第 {detail} 行已出现", "unit code {value} already appears in row {detail}"),
-    "parent-invalid": ("上级单位无效：{detail}", "parent unit {value} is not valid: {detail}"),
-    "level-unknown": ("未知级次“{value}”（按原样保存）", 'unknown level "{value}" (kept as written)'),
-    "unit-added": ("补充单位信息：{detail}", "unit information added where the ledger had none: {detail}"),
-    "unit-changed": ("单位信息变更：{detail}", "unit differs from the ledger: {detail}"),
-    "text-nul": ("文本含有 NUL 控制字符", "the text holds a NUL character (\\x00), which cannot be stored"),
-    "store-full": ("数据库存储空间已满，未写入任何内容", "the database is out of space; nothing was written ({detail})"),
+    msgid.removeprefix("problem."): (text, catalogue("en")[msgid])
+    for msgid, text in catalogue("zh").items() if msgid.startswith("problem.") and msgid != "problem.line"
 }
 
 SCHEMA = {
@@ -157,13 +114,15 @@ class Problems:
         }
 
 
-def describe(p: dict) -> str:
-    """One line as a clerk reads it: ``file, sheet 2023, row 14, column 金额: message (code)``."""
+def describe(p: dict, lang: str | None = None) -> str:
+    """One line as a clerk reads it, in the language in force:
+    ``文件, 工作表 2023, 第 14 行, 列 金额：message（code）`` / ``file, sheet 2023, row 14, column 金额: message (code)``."""
     where = [p["file"]]
     if p.get("sheet"):
-        where.append(f"sheet {p['sheet']}")
+        where.append(t("where.sheet", lang, sheet=p["sheet"]))
     if p.get("row") is not None:
-        where.append(f"row {p['row']}")
+        where.append(t("where.row", lang, row=p["row"]))
     if p.get("column"):
-        where.append(f"column {p['column']}")
-    return f"{', '.join(where)}: {p['message_en']} / {p['message_zh']} ({p['code']})"
+        where.append(t("where.column", lang, column=p["column"]))
+    message = p["message_en"] if (lang or language()) == "en" else p["message_zh"]
+    return t("problem.line", lang, where=", ".join(where), message=message, code=p["code"])

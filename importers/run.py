@@ -22,7 +22,7 @@ from importers.pipeline import FileMeta, Options, Result, base_report, load_norm
 from importers.problems import Problems
 from importers.safety import Limits, Refused
 from importers.sources import ROW, open_file
-from ledger.amount_units import UnknownAmountUnit, amount_unit
+from ledger.amount_units import NAMES_ZH, UnknownAmountUnit, amount_unit
 from ledger.money import format_amount
 from ledger.store.db import reading
 from ledger.store.models import Category
@@ -95,7 +95,7 @@ class TotalsCheck:
                     self.problems.add(
                         "total-mismatch", sheet=self.ctx.sheet, row=row, column=self.ctx.placement.fields[f],
                         value=format_amount(stated, unit, 2 if unit == "yuan" else 6),
-                        detail=f"{format_amount(stated - expected, unit, 2 if unit == 'yuan' else 6)} ({unit})",
+                        detail=f"{format_amount(stated - expected, unit, 2 if unit == 'yuan' else 6)} {NAMES_ZH[unit]}",
                     )
             if cs.height:
                 self.base[f] += int(cs["cs"][-1])

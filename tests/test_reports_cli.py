@@ -82,5 +82,8 @@ def test_check_text_lists_a_screenful_of_misses_and_counts_the_rest(engine, db_u
     assert invoke(db_url, "targets", "load", str(ROOT / "policies" / "changde-2009.toml")).exit_code == 0
     out = invoke(db_url, "check").output
     # Reception must fall to 8,000 元 (−20%): both units miss; one is listed, the other counted.
+    assert out.count("  未达标  ") == 1
+    assert "…… 另有 1 项未达标" in out and "决算数0.90万元 > 上限 0.80万元" in out
+    out = invoke(db_url, "--lang", "en", "check").output
     assert out.count("  missed  ") == 1
-    assert "… and 1 more missed" in out
+    assert "… and 1 more missed" in out and "actual (final accounts) 0.90万元 > cap 0.80万元" in out

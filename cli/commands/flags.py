@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, json_option, print_json, refuse
+from ledger.i18n import language, t
 from ledger.review.workflow import STATES, ReviewRefused, publish_finding, record_review, review_history
 from ledger.rules.flags import get_flag, list_flags
 from ledger.store.db import make_engine, reading, writing
@@ -31,8 +32,15 @@ def list_(ctx, year, rule_code, state, data_status, unit, as_json: bool) -> None
     if as_json:
         print_json({"flags": flags})
         return
+    if not flags:
+        click.echo(t("flags.none"))
+        return
+    en = language() == "en"
+    click.echo(t("flags.header"))
     for f in flags:
-        click.echo(f"{f['id'][:12]}  {f['rule_code']:<24} {f['state']:<22} {f['data_status']:<17} {f['message_zh']}")
+        message = f["message_en"] if en else f["message_zh"]
+        click.echo(f"{f['id'][:12]}  {f['rule_code']:<24} {f['state']:<22} {f['data_status']:<17} {message}")
+    click.echo(t("flags.count", n=len(flags)))
 
 
 def _flag_or_refuse(conn, flag_id: str, as_json: bool) -> dict:
@@ -41,7 +49,7 @@ def _flag_or_refuse(conn, flag_id: str, as_json: bool) -> dict:
     except LookupError as exc:
         refuse(str(exc), as_json)
     if flag is None:
-        refuse(f"no flag {flag_id}", as_json)
+        refuse(t("flags.not-found", flag=flag_id), as_json)
     return flag
 
 
@@ -65,7 +73,7 @@ def show(ctx, flag_id: str, include_restricted: bool, as_json: bool) -> None:
     for key in ("figures", "threshold", "policy_ref", "evidence"):
         click.echo(f"{key}: {flag[key]}")
     for r in flag["reviews"]:
-        note = r["note"] if r["note"] is not None else "(restricted until published)"
+        note = r["note"] if r["note"] is not None else t("flags.restricted")
         click.echo(f"  {r['created_at']} {r['reviewer']}: {r['from_state']} → {r['to_state']}: {note}")
 
 
@@ -89,7 +97,8 @@ def review(ctx, flag_id: str, to_state: str, note: str, reviewer: str, role: str
     if as_json:
         print_json({"ok": True, **vars(entry)})
     else:
-        click.echo(f"{entry.flag_id[:12]}: {entry.from_state} → {entry.to_state} by {entry.reviewer}")
+        click.echo(t("flags.reviewed", flag=entry.flag_id[:12], from_state=entry.from_state, to_state=entry.to_state,
+                     reviewer=entry.reviewer))
 
 
 @command.command("publish")
@@ -110,4 +119,4 @@ def publish(ctx, flag_id: str, reviewer: str, role: str, as_json: bool) -> None:
     if as_json:
         print_json({"ok": True, "flag_id": flag["id"], "published_reviews": n})
     else:
-        click.echo(f"{flag['id'][:12]}: {n} review note(s) published")
+        click.echo(t("flags.published", flag=flag["id"][:12], n=n))

@@ -66,36 +66,40 @@ def _import_ocds(engine, path, options, read):
     return module.import_file(engine, path, options, read)
 
 
-def _print_text(result) -> None:
+def _print_text(result, kind: str) -> None:
     from importers.problems import describe
+    from ledger.i18n import t
+    from ledger.money import format_yuan
 
     r = result.report
     rows = r.get("rows", {})
-    same = (f"already loaded as batch {result.batch_id}; nothing to do" if result.batch_id
-            else "nothing new: every row is already in the ledger (see held / already in ledger)")
-    head = {"loaded": f"loaded as batch {result.batch_id}", "unchanged": same,
-            "dry-run": "dry run: would load (nothing written)", "refused": "REFUSED: nothing written"}[result.status]
+    same = (t("import.unchanged-batch", batch=result.batch_id) if result.batch_id else t("import.unchanged-rows"))
+    head = {"loaded": t("import.loaded", batch=result.batch_id), "unchanged": same,
+            "dry-run": t("import.dry-run"), "refused": t("import.refused")}[result.status]
     click.echo(f"{r.get('file')}: {head}")
     if result.status != "unchanged" or result.batch_id is None:
-        source = f"encoding {r['encoding']}" if r.get("encoding") else "workbook"
-        click.echo(f"  {source}, rows read {rows.get('read', 0)}, loaded {rows.get('loaded', 0)}, "
-                   f"blank {rows.get('blank', 0)}, total rows {rows.get('total_rows', 0)}, held {rows.get('held', 0)}, "
-                   f"already in ledger {rows.get('skipped_existing', 0)}")
+        source = t("import.source-encoding", encoding=r["encoding"]) if r.get("encoding") else t("import.source-workbook")
+        click.echo("  " + t("import.rows", source=source, read=rows.get("read", 0), loaded=rows.get("loaded", 0),
+                             blank=rows.get("blank", 0), total_rows=rows.get("total_rows", 0),
+                             held=rows.get("held", 0), existing=rows.get("skipped_existing", 0)))
         if r.get("units"):
-            u = r["units"]
-            click.echo(f"  units created {u['created']}, updated {u['updated']}, held {u['held']}, unchanged {u['unchanged']}")
+            click.echo("  " + t("import.units", **{k: r["units"][k] for k in ("created", "updated", "held", "unchanged")}))
         for table, by_currency in (r.get("totals") or {}).items():
-            from ledger.money import format_yuan
-
             sums = ", ".join(f"{format_yuan(v)} {c}" for c, v in by_currency.items())
-            click.echo(f"  {table} total: {sums}")
+            click.echo("  " + t("import.total", table=t(f"table.{table}"), sums=sums))
     problems = r.get("problems", {})
     for p in problems.get("listed", [])[:200]:
-        click.echo(f"  {p['severity']}: {describe(p)}", err=result.status == "refused")
+        click.echo(f"  {t('severity.' + p['severity'])}: {describe(p)}", err=result.status == "refused")
     shown = min(200, len(problems.get("listed", [])))
     total = problems.get("errors", 0) + problems.get("warnings", 0) + problems.get("findings", 0)
     if total > shown:
-        click.echo(f"  … {total - shown} more (use --json for the full list); by code: {problems.get('by_code')}")
+        click.echo("  " + t("import.more", n=total - shown, by_code=problems.get("by_code")))
+    if result.status == "refused":
+        click.echo("  " + t("import.hint-refused", kind=kind), err=True)
+    elif rows.get("held"):
+        click.echo("  " + t("import.hint-held", held=rows["held"]))
+    elif result.status == "loaded":
+        click.echo("  " + t("import.hint-loaded"))
 
 
 @click.command(name="import")
@@ -144,7 +148,7 @@ def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, shee
                 progress.close()
             results.append(result)
             if not as_json:
-                _print_text(result)
+                _print_text(result, kind)
     finally:
         engine.dispose()
     ok = all(r.ok for r in results)

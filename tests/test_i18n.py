@@ -1,0 +1,101 @@
+"""The one message catalogue: both languages, same ids, same placeholders; chosen by --lang, SUNSHINE_LANG or
+the locale, Chinese by default."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import root
+from importers.problems import MESSAGES, render
+from ledger.i18n import LANGUAGES, both, catalogue, language, placeholders, set_language, t
+from tests.ledgertext import load_ledger, run
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_message_id_has_both_languages():
+    zh, en = catalogue("zh"), catalogue("en")
+    assert set(zh) == set(en) and len(zh) > 90
+    assert all(zh[i].strip() and en[i].strip() for i in zh)
+
+
+@pytest.mark.parametrize("msgid", sorted(catalogue("zh")))
+def test_same_placeholders_and_chinese_really_chinese(msgid):
+    zh, en = catalogue("zh")[msgid], catalogue("en")[msgid]
+    assert placeholders(zh) == placeholders(en), msgid
+    bare = re.sub(r"\{[^}]*\}", "", zh)
+    if bare.strip(" :：()（）,.;—–…-") and not bare.startswith(("编号", "{")):
+        assert CJK.search(bare) or zh == en, f"{msgid}: {zh!r} has no Chinese"
+
+
+def test_problem_messages_carry_figures_hints_and_detail_in_both_languages():
+    zh, en = render("total-mismatch", "34.00", "1.00 元")
+    assert zh == "合计行写明 34.00，与明细之和相差 1.00 元（请核对该合计行及其上方的明细行）"
+    assert en == ("the stated total 34.00 differs from the sum of the detail rows by 1.00 元 "
+                  "(check this total row and the rows above it)")
+    zh, en = render("date-invalid", "2024.13.01", None)
+    assert zh == "“2024.13.01”不是日期（请写成 YYYY-MM-DD，如 2024-03-01；也可写 2024/03/01 或 2024年3月1日）"
+    assert "YYYY-MM-DD" in en
+    zh, en = render("probable-duplicate", None, "7")
+    assert zh.startswith("疑似已导入：与批次 7 中的一行相同") and "--allow-duplicates" in zh
+    assert en.startswith("probably already in the ledger: the same as a row of batch 7") and "--allow-duplicates" in en
+    assert set(MESSAGES) >= {"total-mismatch", "date-invalid", "probable-duplicate", "amount-unit-unknown"}
+
+
+def test_language_choice(monkeypatch):
+    assert language() == "zh"  # C.UTF-8: Chinese by default
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    assert language() == "en"
+    monkeypatch.setenv("SUNSHINE_LANG", "zh_CN")
+    assert language() == "zh"
+    set_language("en")
+    assert language() == "en" and t("severity.error") == "error"
+    set_language(None)
+    assert t("severity.error") == "错误" and both("measure.budget") == ("预算数", "budget")
+    assert LANGUAGES == ("zh", "en")
+
+
+def test_flags_list_has_headers_in_the_chosen_language(engine, db_url, monkeypatch):
+    load_ledger(engine, """
+        unit year category  budget actual
+        U1   2009 reception 20000  20500
+    """)
+    run(engine)
+    zh = CliRunner().invoke(root, ["--database", db_url, "flags", "list"]).output.splitlines()
+    assert zh[0].split() == ["编号", "规则", "核查状态", "数据状态", "说明"]
+    assert zh[1].endswith("U1 2009年：公务接待费决算数2.05万元，超出预算数0.05万元（2.5%）")
+    assert zh[2] == "共 1 条风险标记；详情：sunshine flags show 编号"
+    monkeypatch.setenv("SUNSHINE_LANG", "en")
+    en = CliRunner().invoke(root, ["--database", db_url, "flags", "list"]).output.splitlines()
+    assert en[0].split() == ["ID", "Rule", "Review", "state", "Data", "status", "Message"]
+    assert en[1].endswith("U1 2009: Official reception actual ¥20,500.00 exceeds the budget of ¥20,000.00 by ¥500.00 (2.5%)")
+    assert en[2] == "1 red flag(s); details: sunshine flags show ID"
+    none = CliRunner().invoke(root, ["--database", db_url, "--lang", "zh", "flags", "list", "--year", "1999"])
+    assert none.output == "没有符合条件的风险标记\n"
+    doc = json.loads(CliRunner().invoke(root, ["--database", db_url, "flags", "list", "--json"]).output)
+    assert doc["flags"][0]["message_zh"].startswith("U1 2009年")
+
+
+def test_import_summary_in_both_languages(engine, db_url, tmp_path):
+    p = tmp_path / "预算.csv"
+    p.write_text("unit_code,unit_name,fiscal_year,category,amount\nU1,财政局,2024,reception,1.5\n", encoding="utf-8")
+    zh = CliRunner().invoke(root, ["--database", db_url, "import", "budgets", str(p), "--amount-unit", "万元",
+                                   "--dry-run"]).output.splitlines()
+    assert zh == ["预算.csv: 试导入：可以导入（未写入任何内容）",
+                  "  编码 utf-8，读取 1 行，导入 1 行，空行 0，合计行 0，暂缓 0，已在账本中 0",
+                  "  预算 合计：15,000.00 CNY"]
+    en = CliRunner().invoke(root, ["--database", db_url, "--lang", "en", "import", "budgets", str(p),
+                                   "--amount-unit", "wan"]).output.splitlines()
+    assert en == ["预算.csv: loaded as batch 1",
+                  "  encoding utf-8, rows read 1, loaded 1, blank 0, total rows 0, held 0, already in ledger 0",
+                  "  budget total: 15,000.00 CNY",
+                  "  Next: run sunshine check to check the targets and raise red flags"]
+
+
+def test_help_names_the_language_option():
+    out = CliRunner().invoke(root, ["--help"]).output
+    assert "--lang [zh|en]" in out and "输出语言" in out
