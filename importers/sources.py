@@ -30,6 +30,7 @@ BLOCK_BYTES = 32 << 20
 HEADER_SCAN_ROWS = 30
 _TITLE_UNIT = re.compile(r"(?:单位|金额单位)\s*[:：]\s*(万元|亿元|元)")
 _TITLE_UNIT_EN = re.compile(r"^\s*(?:amount\s+)?units?\s*:\s*(.+?)\s*$", re.IGNORECASE)  # Unit: 10,000 yuan
+TEMPLATE_SHEETS = ("示例（不导入）", "填写说明")  # sheets of our XLSX templates (importers.templates) that hold no data
 UNIT_WORDS = {"元": "yuan", "万元": "wan", "亿元": "yi"}
 
 
@@ -262,6 +263,9 @@ def _open_xlsx(path, is_header, sheet, limits) -> Opened:
         raise Refused("file-unreadable", f"the workbook is damaged ({type(e).__name__})") from None
     sheets, skipped = [], []
     for name in names:
+        if sheet is None and name in TEMPLATE_SHEETS:
+            skipped.append((name, "the template's example or notes sheet (示例/填写说明), never imported"))
+            continue
         try:
             frame = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
         except Exception as e:  # calamine's errors are not one class
