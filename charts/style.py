@@ -48,7 +48,7 @@ def _configure() -> str:
         "axes.unicode_minus": False,
         "text.parse_math": False,
         "text.usetex": False,
-        "svg.fonttype": "none",
+        "svg.fonttype": "path",  # glyphs as paths: the SVG needs no font on the reader's machine
         "svg.hashsalt": "sunshine-ledger",
         "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
         "axes.spines.top": False,
