@@ -1,7 +1,7 @@
 """Response shapes as msgspec structs, derived from the ledger's dataset descriptions.
 
 Deriving them keeps the OpenAPI schema, the JSON and the CSV columns in step: a column added to
-a dataset in ``ledger/queries.py`` shows up in all three.
+a dataset in ``ledger/read/queries.py`` shows up in all three.
 """
 
 from __future__ import annotations

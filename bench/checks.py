@@ -30,7 +30,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ledger.rules import flags, thresholds  # noqa: E402
+from ledger.rules import registry, thresholds  # noqa: E402
 from ledger.rules.checks import evaluate_all, run_checks  # noqa: E402
 from ledger.rules.targets import load_policy_file  # noqa: E402
 from ledger.store import batches, migrate  # noqa: E402
@@ -130,14 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     with engine.connect() as conn:
         res, timings["targets_s"] = timed(lambda: evaluate_all(conn))
         timings["target_results"] = res.height
-        flags._load_rules()
-        ctx = flags.Context(0, None, config)
+        ctx = registry.Context(0, None, config)
         ctx.units = {i: (c, n) for i, c, n in conn.execute(Unit.__table__.select().with_only_columns(
             Unit.id, Unit.code, Unit.name))}
         ctx.categories = {c: (zh, en) for c, zh, en in conn.execute(Category.__table__.select().with_only_columns(
             Category.code, Category.name_zh, Category.name_en))}
         timings["rules_s"] = {}
-        for code, rule in sorted(flags.REGISTRY.items()):
+        for code, rule in sorted(registry.REGISTRY.items()):
             if code != "target_missed":
                 _, timings["rules_s"][code] = timed(lambda r=rule: r.func(conn, ctx))
     with writing(engine) as conn:

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 SERVER_CPU = "0"  # the server under test is pinned here ...
@@ -167,3 +169,12 @@ def wrk(url: str, *, connections: int = 32, seconds: int = 10, script: Path | No
 def get_json_bytes(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=30) as resp:
         return resp.read()
+
+
+def pg_conninfo(url: str, dbname: str | None = None) -> str:
+    u = make_url(url.replace("postgresql+psycopg://", "postgresql://"))
+    parts = [f"host={u.host or '127.0.0.1'}", f"port={u.port or 5432}", f"user={u.username or 'postgres'}"]
+    if u.password:
+        parts.append(f"password={u.password}")
+    parts.append(f"dbname={dbname or u.database or 'postgres'}")
+    return " ".join(parts)

@@ -21,21 +21,10 @@ import time
 import psycopg
 
 from bench import generate, peers, report
-from bench.measure import BIN, ROOT
+from bench.measure import BIN, ROOT, pg_conninfo
 from bench.scenarios import check_phase, http_phase, load_phase, machine, mixed_phase
 
 PHASES = ("load", "check", "http", "mixed")
-
-
-def pg_conninfo(url: str, dbname: str | None = None) -> str:
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url.replace("postgresql+psycopg://", "postgresql://"))
-    parts = [f"host={u.host or '127.0.0.1'}", f"port={u.port or 5432}", f"user={u.username or 'postgres'}"]
-    if u.password:
-        parts.append(f"password={u.password}")
-    parts.append(f"dbname={dbname or u.database or 'postgres'}")
-    return " ".join(parts)
 
 
 def fresh_pg(admin_url: str, name: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from bench import generate, peers
-from bench.measure import ROOT, free_port, get_json_bytes, measured, server, wrk
+from bench.measure import ROOT, free_port, get_json_bytes, measured, pg_conninfo, server, wrk
 
 # The page and the aggregate the API issue names; the same page is what datasette and the bare
 # handler serve. Override with BENCH_PAGE_PATH / BENCH_AGGREGATE_PATH if the API's routes differ.
@@ -52,8 +52,6 @@ def machine(pg_url: str) -> dict:
     mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
                       if line.startswith("MemTotal")))
     try:
-        from bench.run import pg_conninfo
-
         with psycopg.connect(pg_conninfo(pg_url)) as conn:
             pg = conn.execute("SHOW server_version").fetchone()[0]
     except Exception as exc:

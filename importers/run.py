@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -20,8 +20,10 @@ from importers.columns import KINDS, Mapping, place
 from importers.columns import header_matcher as matcher
 from importers.pipeline import FileMeta, Options, Result, base_report, load_normalised
 from importers.problems import Problems
-from importers.safety import Limits, Refused
+from importers.reading import ReadOptions, report_placement
+from importers.safety import Refused
 from importers.sources import ROW, open_file
+from importers.units import import_units
 from ledger.amount_units import NAMES_ZH, UnknownAmountUnit, amount_unit
 from ledger.money import format_amount
 from ledger.store.db import reading
@@ -34,15 +36,6 @@ CATEGORY_ALIASES = {
     "车辆购置费": "vehicle_purchase", "公务用车运行费": "vehicle_operation", "公务用车运行维护费": "vehicle_operation",
     "车辆运行维护费": "vehicle_operation", "考察费": "study_tour", "出省考察费": "study_tour",
 }
-
-
-@dataclass
-class ReadOptions:
-    encoding: str | None = None
-    sheet: str | None = None
-    amount_unit: str | None = None  # 元 | 万元 | 亿元 (any spelling), for amount columns whose header names no unit
-    mapping: Path | None = None
-    limits: Limits = field(default_factory=Limits.from_env)
 
 
 def checked_unit(text: str) -> str:
@@ -101,23 +94,9 @@ class TotalsCheck:
                 self.base[f] += int(cs["cs"][-1])
 
 
-def report_placement(problems: Problems, sheet, placement, kind: str) -> bool:
-    """Report a sheet's unplaced, repeated and missing columns; False when the sheet cannot be read."""
-    for h in placement.unplaced:
-        problems.add("column-unplaced", sheet=sheet.name, row=sheet.header_row, column=h, value=h, severity="warning")
-    for h in placement.duplicates:
-        problems.add("column-duplicate", sheet=sheet.name, row=sheet.header_row, column=h, value=h)
-    for f in placement.missing:
-        known = " / ".join(KINDS[kind][f][1][:2])
-        problems.add("column-missing", sheet=sheet.name, row=sheet.header_row, column=f, value=f"{f} ({known})")
-    return not (placement.missing or placement.duplicates)
-
-
 def import_file(engine: Engine, kind: str, path: Path, options: Options, read: ReadOptions | None = None) -> Result:
     """Import ``path`` as ``kind``; returns the result with its report (nothing written unless loaded)."""
     if kind == "units":  # reference data, not rows of a batch: see importers.units
-        from importers.units import import_units
-
         return import_units(engine, path, options, read)
     read = read or ReadOptions()
     path = Path(path)

@@ -23,7 +23,7 @@ from importers.columns import Mapping, place
 from importers.columns import header_matcher as matcher
 from importers.pipeline import FileMeta, Options, Result, base_report, guard_store_full
 from importers.problems import Problems
-from importers.run import ReadOptions, report_placement
+from importers.reading import ReadOptions, report_placement
 from importers.safety import Refused
 from importers.sources import ROW, open_file
 from ledger.log import events

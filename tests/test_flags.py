@@ -2,7 +2,8 @@
 
 from sqlalchemy import func, select
 
-from ledger.rules.flags import flag_id, get_flag, list_flags
+from ledger.rules.flags import get_flag, list_flags
+from ledger.rules.registry import flag_id
 from ledger.store.models import Flag
 from tests.ledgertext import load_consumption, load_ledger, load_policy, load_procurement, run, target_toml
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Date, func, literal, or_, select
 
-from ledger.read.types import Column, Dataset
+from ledger.read import review_datasets
+from ledger.read.types import Column, Dataset, is_in
 from ledger.store.batches import live
 from ledger.store.models import (
     BudgetLine,
@@ -29,19 +30,15 @@ _p = ProcurementRecord.__table__
 _ib = ImportBatch.__table__
 
 
-def _in(col):
-    return lambda values: col.in_(values)
-
-
 def _categories_in_groups(groups: list[str]):
     return select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code.in_(groups))
 
 
 def _common_unit_filters(year_col, unit_alias=_u) -> dict[str, Callable]:
     return {
-        "unit": _in(unit_alias.c.code),
-        "unit_level": _in(unit_alias.c.level),
-        "year": _in(year_col),
+        "unit": is_in(unit_alias.c.code),
+        "unit_level": is_in(unit_alias.c.level),
+        "year": is_in(year_col),
         "year_from": lambda v: year_col >= v,
         "year_to": lambda v: year_col <= v,
     }
@@ -80,16 +77,16 @@ EXPENSES = Dataset(
     always=lambda: live(_e.c.batch_id),
     filters={
         **_common_unit_filters(_e.c.fiscal_year),
-        "category": _in(_e.c.category_code),
+        "category": is_in(_e.c.category_code),
         "group": lambda v: _e.c.category_code.in_(_categories_in_groups(v)),
-        "payee": _in(_e.c.payee),
-        "supplier": _in(_e.c.payee),
+        "payee": is_in(_e.c.payee),
+        "supplier": is_in(_e.c.payee),
         "amount_min": lambda v: _e.c.amount_fen >= v,
         "amount_max": lambda v: _e.c.amount_fen <= v,
         "date_from": lambda v: _e.c.entry_date >= v,
         "date_to": lambda v: _e.c.entry_date <= v,
         "updated_since": lambda v: _e.c.created_at >= v,
-        "batch": _in(_e.c.batch_id),
+        "batch": is_in(_e.c.batch_id),
     },
     sorts={"id": _e.c.id, "fiscal_year": _e.c.fiscal_year, "amount": _e.c.amount_fen, "date": _date_sort(_e.c.entry_date)},
     rollup_measure="actual",
@@ -118,13 +115,13 @@ BUDGETS = Dataset(
     always=lambda: live(_b.c.batch_id),
     filters={
         **_common_unit_filters(_b.c.fiscal_year),
-        "category": _in(_b.c.category_code),
+        "category": is_in(_b.c.category_code),
         "group": lambda v: _b.c.category_code.in_(_categories_in_groups(v)),
-        "stage": _in(_b.c.stage),
+        "stage": is_in(_b.c.stage),
         "amount_min": lambda v: _b.c.amount_fen >= v,
         "amount_max": lambda v: _b.c.amount_fen <= v,
         "updated_since": lambda v: _b.c.created_at >= v,
-        "batch": _in(_b.c.batch_id),
+        "batch": is_in(_b.c.batch_id),
     },
     sorts={"id": _b.c.id, "fiscal_year": _b.c.fiscal_year, "amount": _b.c.amount_fen},
 )
@@ -161,15 +158,15 @@ PROCUREMENT = Dataset(
     always=lambda: live(_p.c.batch_id),
     filters={
         **_common_unit_filters(_p.c.fiscal_year),
-        "method": _in(_p.c.method),
-        "ocds_method": _in(_p.c.ocds_method),
+        "method": is_in(_p.c.method),
+        "ocds_method": is_in(_p.c.ocds_method),
         "supplier": lambda v: or_(_p.c.supplier_name.in_(v), _p.c.supplier_id.in_(v)),
         "amount_min": lambda v: _p.c.contract_fen >= v,
         "amount_max": lambda v: _p.c.contract_fen <= v,
         "date_from": lambda v: _p.c.contract_date >= v,
         "date_to": lambda v: _p.c.contract_date <= v,
         "updated_since": lambda v: _p.c.created_at >= v,
-        "batch": _in(_p.c.batch_id),
+        "batch": is_in(_p.c.batch_id),
     },
     sorts={
         "id": _p.c.id,
@@ -198,10 +195,10 @@ UNITS = Dataset(
     id_expr=_unit.c.id,
     always=None,
     filters={
-        "unit": _in(_unit.c.code),
-        "level": _in(_unit.c.level),
-        "unit_level": _in(_unit.c.level),
-        "parent": _in(_parent.c.code),
+        "unit": is_in(_unit.c.code),
+        "level": is_in(_unit.c.level),
+        "unit_level": is_in(_unit.c.level),
+        "parent": is_in(_parent.c.code),
         "updated_since": lambda v: _unit.c.created_at >= v,
     },
     sorts={"id": _unit.c.id, "code": _unit.c.code},
@@ -233,14 +230,15 @@ BATCHES = Dataset(
     id_expr=_ib.c.id,
     always=None,
     filters={
-        "kind": _in(_ib.c.kind),
-        "batch": _in(_ib.c.id),
+        "kind": is_in(_ib.c.kind),
+        "batch": is_in(_ib.c.id),
         "updated_since": lambda v: _ib.c.created_at >= v,
     },
     sorts={"id": _ib.c.id},
 )
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in (EXPENSES, BUDGETS, PROCUREMENT, UNITS, BATCHES)}
+DATASETS: dict[str, Dataset] = {
+    d.name: d for d in (EXPENSES, BUDGETS, PROCUREMENT, UNITS, BATCHES, *review_datasets.DATASETS)
+}
 
 # Flags, targets, target results and the audit log register themselves beside these.
-from ledger.read import review_datasets as queries_review  # noqa: E402,F401

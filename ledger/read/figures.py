@@ -1,5 +1,6 @@
-"""Read queries for the charts and public pages, as polars frames of integer fen.
+"""Figures for the charts and public pages, as polars frames of integer fen.
 
+Amounts come from ``totals.rollup_sums``, the same read the disclosure reports use.
 Everything here reads live (not superseded) rows only and never selects a review note that has
 not been published. Sums come from the ``rollup`` table kept current at import, so no query
 scans raw expense rows. Uses SQLAlchemy and polars only: the ledger never imports the web or
@@ -13,6 +14,7 @@ import datetime as dt
 import polars as pl
 from sqlalchemy import Connection, case, func, select
 
+from ledger.read.totals import rollup_sums
 from ledger.store.batches import live
 from ledger.store.models import (
     Category,
@@ -24,7 +26,6 @@ from ledger.store.models import (
     ImportBatch,
     PolicyTarget,
     ProcurementRecord,
-    Rollup,
     TargetResult,
     Unit,
 )
@@ -105,16 +106,8 @@ def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[s
     The budget is the adjusted budget (调整预算) where one exists for that unit, year and
     category, else the original (年初预算). A side with no rows is null, never zero.
     """
-    q = (
-        select(Rollup.unit_id, Rollup.fiscal_year, Rollup.category_code, Rollup.measure, func.sum(Rollup.amount_fen))
-        .where(live(Rollup.batch_id), Rollup.currency == "CNY")
-        .group_by(Rollup.unit_id, Rollup.fiscal_year, Rollup.category_code, Rollup.measure)
-    )
-    if unit_id is not None:
-        q = q.where(Rollup.unit_id == unit_id)
-    if category_codes is not None:
-        q = q.where(Rollup.category_code.in_(category_codes))
-    long = _frame(conn.execute(q).all(), {
+    rows = rollup_sums(conn, unit_ids=None if unit_id is None else [unit_id], category_codes=category_codes)
+    long = _frame([(u, y, c, m, v) for m, u, y, c, v in rows], {
         "unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.Utf8, "measure": pl.Utf8,
         "amount_fen": pl.Int64,
     })

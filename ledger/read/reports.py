@@ -12,8 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
+from ledger.read.totals import rollup_sums
 from ledger.store.batches import live
-from ledger.store.models import ExpenseEntry, ProcurementRecord, Rollup, Unit
+from ledger.store.models import ExpenseEntry, ProcurementRecord, Unit
 
 # The rows of the standard 部门决算“三公”经费表, top to bottom.
 THREE_PUBLIC_ITEMS = [
@@ -59,13 +60,7 @@ def _units(conn: Connection, unit: str | None) -> dict[int, tuple[str, str]]:
 
 def _sums(conn: Connection, years: list[int], unit_ids: list[int]) -> dict[tuple, int]:
     """``{(measure, unit_id, year, category): fen}`` of live rollups."""
-    r = Rollup.__table__
-    q = (
-        select(r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, cast(func.sum(r.c.amount_fen), BigInteger))
-        .where(live(r.c.batch_id), r.c.currency == "CNY", r.c.fiscal_year.in_(years), r.c.unit_id.in_(unit_ids))
-        .group_by(r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code)
-    )
-    return {(m, u, y, c): v for m, u, y, c, v in conn.execute(q)}
+    return {(m, u, y, c): v for m, u, y, c, v in rollup_sums(conn, years=years, unit_ids=unit_ids)}
 
 
 def _counts(conn: Connection, year: int, unit_ids: list[int]) -> dict[tuple, int | None]:

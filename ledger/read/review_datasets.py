@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ledger.read.datasets import DATASETS, _in
-from ledger.read.types import Column, Dataset, NotFound, utc
+from ledger.read.types import Column, Dataset, NotFound, is_in, utc
 from ledger.store.models import AuditLog, CheckRun, Flag, FlagReview, PolicyTarget, TargetResult, Unit
 
 _f = Flag.__table__
@@ -51,14 +50,14 @@ FLAGS = Dataset(
     id_expr=_f.c.id,
     always=None,
     filters={
-        "unit": _in(_fu.c.code),
-        "unit_level": _in(_fu.c.level),
-        "year": _in(_f.c.fiscal_year),
+        "unit": is_in(_fu.c.code),
+        "unit_level": is_in(_fu.c.level),
+        "year": is_in(_f.c.fiscal_year),
         "year_from": lambda v: _f.c.fiscal_year >= v,
         "year_to": lambda v: _f.c.fiscal_year <= v,
-        "category": _in(_f.c.category_code),
-        "rule": _in(_f.c.rule_code),
-        "state": _in(_f.c.state),
+        "category": is_in(_f.c.category_code),
+        "rule": is_in(_f.c.rule_code),
+        "state": is_in(_f.c.state),
         "updated_since": lambda v: _f.c.created_at >= v,
     },
     sorts={"id": _f.c.id},
@@ -87,7 +86,7 @@ TARGETS = Dataset(
     base=lambda: _t,
     id_expr=_t.c.id,
     always=None,
-    filters={"category": _in(_t.c.category_code), "group": _in(_t.c.group_code), "updated_since": lambda v: _t.c.loaded_at >= v},
+    filters={"category": is_in(_t.c.category_code), "group": is_in(_t.c.group_code), "updated_since": lambda v: _t.c.loaded_at >= v},
     sorts={"id": _t.c.id},
 )
 
@@ -123,13 +122,13 @@ TARGET_RESULTS = Dataset(
     id_expr=_tr.c.id,
     always=lambda: _tr.c.run_id == _latest_run(),  # only the latest check run is current
     filters={
-        "unit": _in(_tu.c.code),
-        "unit_level": _in(_tu.c.level),
-        "year": _in(_tr.c.fiscal_year),
+        "unit": is_in(_tu.c.code),
+        "unit_level": is_in(_tu.c.level),
+        "year": is_in(_tr.c.fiscal_year),
         "year_from": lambda v: _tr.c.fiscal_year >= v,
         "year_to": lambda v: _tr.c.fiscal_year <= v,
-        "target": _in(_tr.c.target_id),
-        "status": _in(_tr.c.status),
+        "target": is_in(_tr.c.target_id),
+        "status": is_in(_tr.c.status),
     },
     sorts={"id": _tr.c.id},
 )
@@ -156,8 +155,7 @@ AUDIT = Dataset(
     public=False,
 )
 
-for _ds in (FLAGS, TARGETS, TARGET_RESULTS, AUDIT):
-    DATASETS[_ds.name] = _ds
+DATASETS = (FLAGS, TARGETS, TARGET_RESULTS, AUDIT)  # joined to the spending datasets in ``datasets``
 
 
 def flag_reviews(conn: Connection, flag_id: str, *, include_restricted: bool = False) -> list[dict[str, Any]]:

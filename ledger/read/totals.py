@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import BigInteger, Connection, cast, func, select
 
+from ledger.store.batches import live
 from ledger.store.models import ImportBatch, Rollup
 
 _r = Rollup.__table__
@@ -73,3 +74,22 @@ def live_totals(conn: Connection) -> list[tuple[str, int, str, str, int, int]]:
         for i, rows in fresh.items():
             kept[i] = (ident[i], rows)
         return [row for i, (_, rows) in kept.items() if i in ident and i not in superseded for row in rows]
+
+
+def rollup_sums(conn: Connection, *, years: list[int] | None = None, unit_ids: list[int] | None = None,
+                category_codes: list[str] | None = None, currency: str = "CNY") -> list[tuple[str, int, int, str, int]]:
+    """``(measure, unit_id, fiscal_year, category_code, fen)`` of live rollups: the one read behind the
+    disclosure reports, the charts and the pages, so they cannot disagree about a figure."""
+    r = Rollup.__table__
+    q = (
+        select(r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, cast(func.sum(r.c.amount_fen), BigInteger))
+        .where(live(r.c.batch_id), r.c.currency == currency)
+        .group_by(r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code)
+    )
+    if years is not None:
+        q = q.where(r.c.fiscal_year.in_(years))
+    if unit_ids is not None:
+        q = q.where(r.c.unit_id.in_(unit_ids))
+    if category_codes is not None:
+        q = q.where(r.c.category_code.in_(category_codes))
+    return [tuple(row) for row in conn.execute(q)]

@@ -130,3 +130,8 @@ class Dataset:
             if c.money:
                 out.append((c.name.removesuffix("_fen") + "_yuan", "number", f"{c.description} in yuan (exact)"))
         return out
+
+
+def is_in(col):
+    """A filter that keeps rows whose ``col`` is one of the given values."""
+    return lambda values: col.in_(values)

@@ -31,24 +31,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
-from sqlalchemy import BigInteger, Connection, cast, func, select, update
+from sqlalchemy import Connection, func, select, update
 
+from ledger.rules import flags, thresholds
+from ledger.rules.sums import live_rollups, measure_sums
 from ledger.rules.targets import RESOURCES, Target, list_targets
 from ledger.store import audit
 from ledger.store.batches import bulk_insert, live
 from ledger.store.models import (
     CategoryGroupMember,
     CheckRun,
-    ConsumptionLine,
     ImportBatch,
     PolicyTarget,
-    Rollup,
     TargetResult,
     Unit,
     utcnow,
 )
 
-MEASURE_ROLLUP = {"actual": "actual", "budget": "budget_original"}
 STATUSES = ("met", "missed", "insufficient_data")
 
 
@@ -82,58 +81,6 @@ def fingerprint(conn: Connection, year: int | None, thresholds_sha: str, rule_ve
         h.update(f"t{tuple(row)}".encode())
     h.update(f"c{thresholds_sha}r{sorted(rule_versions.items())}y{year}".encode())
     return h.hexdigest()
-
-
-ROLLUP_SCHEMA = {"batch_id": pl.Int64, "measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
-                 "category_code": pl.String, "amount": pl.Int64}
-
-
-def driver_frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
-    """Run a SELECT on the driver's cursor (no SQLAlchemy row objects: these reads are the check's bulk)."""
-    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    cur = conn.connection.driver_connection.cursor()
-    try:
-        cur.execute(sql)
-        rows = cur.fetchall()
-    finally:
-        cur.close()
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def live_rollups(conn: Connection) -> pl.DataFrame:
-    """Every live CNY rollup row ``(batch_id, measure, unit_id, fiscal_year, category_code, amount)``.
-
-    Read once per run and shared by the targets and ``budget_overrun``; grouped in polars, since a
-    GROUP BY in SQLite sorts.
-    """
-    r = Rollup.__table__
-    q = select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.amount_fen).where(
-        live(r.c.batch_id), r.c.currency == "CNY")
-    return driver_frame(conn, q, ROLLUP_SCHEMA)
-
-
-def measure_sums(conn: Connection, rollups: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
-    """Live sums per measure as frames ``(unit_id, fiscal_year, key, amount)``; key = category or resource."""
-    rollups = live_rollups(conn) if rollups is None else rollups
-    money = (
-        rollups.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values())))
-        .group_by("measure", "unit_id", "fiscal_year", "category_code").agg(pl.col("amount").sum())
-        .rename({"category_code": "key"})
-    )
-    schema = {"measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "key": pl.String, "amount": pl.Int64}
-    c = ConsumptionLine.__table__
-    rows = conn.execute(
-        select(
-            c.c.unit_id, c.c.fiscal_year, c.c.resource,
-            cast(func.round(func.sum(c.c.quantity) * 1000), BigInteger),
-        )
-        .where(live(c.c.batch_id))
-        .group_by(c.c.unit_id, c.c.fiscal_year, c.c.resource)
-    ).all()
-    use = pl.DataFrame(rows, schema={k: v for k, v in schema.items() if k != "measure"}, orient="row")
-    out = {m: money.filter(pl.col("measure") == r).drop("measure") for m, r in MEASURE_ROLLUP.items()}
-    out["consumption"] = use
-    return out
 
 
 def _keys(conn: Connection, t: Target) -> list[str]:
@@ -273,10 +220,6 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
     ``config`` is the ``[flags]`` thresholds (``ledger.rules.thresholds.load_flag_config()`` when None).
     Call inside ``ledger.store.db.writing``.
     """
-    from ledger.rules import (  # flags reads target results, so it imports this module's siblings
-        flags,
-        thresholds,
-    )
 
     config = config if config is not None else thresholds.load_flag_config()
     fp = fingerprint(conn, year, thresholds.fingerprint(config), flags.rule_versions())

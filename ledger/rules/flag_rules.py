@@ -16,7 +16,8 @@ from sqlalchemy import BigInteger, Connection, and_, cast, func, select
 from ledger.i18n import both
 from ledger.money import format_wan, format_yuan
 from ledger.rules import thresholds as th
-from ledger.rules.flags import Context, FlagDraft, rule
+from ledger.rules.registry import Context, FlagDraft, frame, pct, rule, unit_label
+from ledger.rules.sums import live_rollups
 from ledger.store.batches import live
 from ledger.store.models import (
     DuplicateCandidate,
@@ -30,30 +31,12 @@ from ledger.store.models import (
 SEED_000 = "湖南常德:大力开展创建“人民满意政府”活动（2009）"
 
 
-def pct(num: int, den: int, places: int = 1) -> str | None:
-    """``num / den`` as a percentage rounded half up; None when ``den`` is zero (undefined)."""
-    if den == 0:
-        return None
-    q = Decimal(1).scaleb(-places)
-    return str((Decimal(num) * 100 / Decimal(den)).quantize(q, rounding=ROUND_HALF_UP))
-
-
-def _unit(ctx: Context, unit_id: int) -> tuple[str, str]:
-    return ctx.units.get(unit_id, (str(unit_id), str(unit_id)))
-
-
-def _frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
-    return pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row")
-
-
 @rule("budget_overrun", 1, "《中华人民共和国预算法》：各部门、各单位的支出必须以经批准的预算为依据；"
       + SEED_000 + "：推行“四费公开”，对严重超标的严肃查处")
 def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """Actual above budget for a unit, year and category (adjusted budget when loaded, else original)."""
     min_fen = th.yuan(ctx.config, "budget_overrun", "min_excess_yuan")
     min_h = th.pct_hundredths(ctx.config, "budget_overrun", "min_excess_pct")
-    from ledger.rules.checks import live_rollups
-
     rows = ctx.rollups if ctx.rollups is not None else live_rollups(conn)
     if ctx.year is not None:
         rows = rows.filter(pl.col("fiscal_year") == ctx.year)
@@ -78,7 +61,7 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
     ).sort(keys)
     out = []
     for h in hits.iter_rows(named=True):
-        code, name = _unit(ctx, h["unit_id"])
+        code, name = unit_label(ctx, h["unit_id"])
         zh, en = ctx.categories.get(h["category_code"], (h["category_code"], h["category_code"]))
         p = pct(h["excess"], h["budget"])
         budget_zh, budget_en = both("measure.budget_adjusted" if h["stage"] == "adjusted" else "measure.budget_original")
@@ -117,7 +100,7 @@ def target_missed(conn: Connection, ctx: Context) -> list[FlagDraft]:
     batches = _batches_by_unit_year(conn)
     out = []
     for m in rows:
-        code, name = _unit(ctx, m["unit_id"])
+        code, name = unit_label(ctx, m["unit_id"])
         detail = json.loads(m["detail_json"])
         years = [m["fiscal_year"], *detail.get("baseline_years", [])]
         if m["measure"] == "consumption":
@@ -198,7 +181,7 @@ def duplicate_payment(conn: Connection, ctx: Context) -> list[FlagDraft]:
     groups = {k: rs for k, rs in groups.items() if len(rs) > 1}
     out = []
     for (unit_id, payee, amount, date), rs in groups.items():
-        code, name = _unit(ctx, unit_id)
+        code, name = unit_label(ctx, unit_id)
         zh, en = ctx.categories.get(rs[0].category_code, (rs[0].category_code, rs[0].category_code))
         out.append(FlagDraft(
             rule_code="duplicate_payment", subject=(code, payee, str(amount), str(date)), unit_id=unit_id,
@@ -232,19 +215,19 @@ def per_capita_excess(conn: Connection, ctx: Context) -> list[FlagDraft]:
                cast(func.sum(p.c.persons), BigInteger), cast(func.sum(p.c.row_count), BigInteger))
         .where(*cond).group_by(p.c.unit_id, p.c.fiscal_year)
     )
-    df = _frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "amount": pl.Int64, "persons": pl.Int64,
+    df = frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "amount": pl.Int64, "persons": pl.Int64,
                           "entries": pl.Int64})
     # the batches behind a unit-year's reception figures, from the rollups (no second pass over entries)
     r = Rollup.__table__
     rq = select(r.c.unit_id, r.c.fiscal_year, r.c.batch_id).where(
         live(r.c.batch_id), r.c.measure == "actual", r.c.category_code == "reception").distinct()
-    owners = _frame(conn, rq, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "batch_id": pl.Int64}).group_by(
+    owners = frame(conn, rq, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "batch_id": pl.Int64}).group_by(
         "unit_id", "fiscal_year").agg(batch_ids=pl.col("batch_id").sort())
     df = df.join(owners, on=["unit_id", "fiscal_year"], how="left")
     hits = df.filter(pl.col("amount") > pl.col("persons") * std).sort("unit_id", "fiscal_year")
     out = []
     for h in hits.iter_rows(named=True):
-        code, name = _unit(ctx, h["unit_id"])
+        code, name = unit_label(ctx, h["unit_id"])
         per = int((Decimal(h["amount"]) / h["persons"]).quantize(Decimal(1), ROUND_HALF_UP))
         out.append(FlagDraft(
             rule_code="per_capita_excess", subject=(code, str(h["fiscal_year"]), "reception"), unit_id=h["unit_id"],

@@ -12,8 +12,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger.money import format_wan, format_yuan
 from ledger.rules import thresholds as th
-from ledger.rules.flag_rules import _frame, _unit, pct
-from ledger.rules.flags import Context, FlagDraft, rule
+from ledger.rules.registry import Context, FlagDraft, frame, pct, rule, unit_label
 from ledger.store.batches import live
 from ledger.store.models import ProcurementRecord
 
@@ -38,7 +37,7 @@ def procurement_frame(conn: Connection, year: int | None) -> pl.DataFrame:
               "project_code": pl.String, "ocid": pl.String, "title": pl.String, "method": pl.String,
               "budget": pl.Int64, "contract": pl.Int64, "supplier_name": pl.String, "supplier_id": pl.String,
               "date": pl.Date}
-    df = _frame(conn, q, schema)
+    df = frame(conn, q, schema)
     return df.with_columns(
         record_key=pl.coalesce("project_code", "ocid", pl.concat_str(
             [pl.lit("row"), pl.col("title").fill_null(""), pl.col("supplier_name").fill_null(""),
@@ -57,7 +56,7 @@ def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
     ).sort("unit_id", "fiscal_year", "record_key")
     out = []
     for h in df.iter_rows(named=True):
-        code, name = _unit(ctx, h["unit_id"])
+        code, name = unit_label(ctx, h["unit_id"])
         excess = h["contract"] - h["budget"]
         p = pct(excess, h["budget"])
         title = h["title"] or h["record_key"]
@@ -87,7 +86,7 @@ def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
     ss = pl.col("method") == "single_source"
     out = []
     for h in df.filter(ss & (pl.col("contract") > max_award)).sort("unit_id", "fiscal_year", "record_key").iter_rows(named=True):
-        code, name = _unit(ctx, h["unit_id"])
+        code, name = unit_label(ctx, h["unit_id"])
         title = h["title"] or h["record_key"]
         out.append(FlagDraft(
             rule_code="single_source", subject=(code, "award", h["record_key"]), unit_id=h["unit_id"],
@@ -108,7 +107,7 @@ def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
         (pl.col("total") >= min_total) & (pl.col("total") > 0) & (pl.col("single") * 10000 > pl.col("total") * max_share)
     ).sort("unit_id", "fiscal_year")
     for h in shares.iter_rows(named=True):
-        code, name = _unit(ctx, h["unit_id"])
+        code, name = unit_label(ctx, h["unit_id"])
         p = pct(h["single"], h["total"])
         out.append(FlagDraft(
             rule_code="single_source", subject=(code, str(h["fiscal_year"]), "share"), unit_id=h["unit_id"],
@@ -151,7 +150,7 @@ def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
     best = win.sort(["total", "date"], descending=[True, False]).group_by("unit_id", "supplier", "year").first()
     out = []
     for h in best.sort("unit_id", "supplier", "year").iter_rows(named=True):
-        code, name = _unit(ctx, h["unit_id"])
+        code, name = unit_label(ctx, h["unit_id"])
         out.append(FlagDraft(
             rule_code="split_purchase", subject=(code, h["supplier"], str(h["year"])), unit_id=h["unit_id"],
             fiscal_year=h["year"], category_code=None,
@@ -191,7 +190,7 @@ def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
     ).sort("unit_id", "fiscal_year", "supplier")
     out = []
     for h in hits.iter_rows(named=True):
-        code, name = _unit(ctx, h["unit_id"])
+        code, name = unit_label(ctx, h["unit_id"])
         p = pct(h["amount"], h["total"])
         out.append(FlagDraft(
             rule_code="supplier_concentration", subject=(code, str(h["fiscal_year"]), h["supplier"]),

@@ -1,7 +1,7 @@
 """Red flags: a registry of rules keyed by a stable code, and the store of the flags they raise.
 
 A rule is a plain function ``(conn, ctx) -> list[FlagDraft]`` registered with ``@rule(code, version,
-policy_ref)`` in ``ledger/flag_rules.py``; its thresholds come from the ``[flags.<code>]`` section
+policy_ref)`` in ``ledger/rules/flag_rules.py`` (the registry is ``ledger.rules.registry``); its thresholds come from the ``[flags.<code>]`` section
 of ``sunshine.toml`` (``ledger.rules.thresholds``). Each flag explains itself: rule code and version, the
 figures compared, the threshold, the policy it rests on, a sentence in Chinese and English, and
 evidence (row ids, batch ids, the target result).
@@ -13,60 +13,15 @@ re-run finds the same flag. A flag not raised again by a later run covering its 
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import polars as pl
 from sqlalchemy import Connection, bindparam, select, update
 
+from ledger.rules import flag_rules, flag_rules_procurement  # noqa: F401  (importing them registers their rules)
+from ledger.rules.registry import REGISTRY, Context, FlagDraft
 from ledger.store.batches import bulk_insert
 from ledger.store.models import Flag, Unit, utcnow
-
-
-@dataclass
-class FlagDraft:
-    """A flag as a rule raises it, before it is stored."""
-
-    rule_code: str
-    subject: tuple[str, ...]
-    unit_id: int | None
-    fiscal_year: int | None
-    category_code: str | None
-    figures: dict
-    threshold: dict
-    message_zh: str
-    message_en: str
-    evidence: dict  # {"batch_ids": [...], "expense_entry_ids": [...], "procurement_record_ids": [...], ...}
-    policy_ref: str | None = None
-
-    @property
-    def id(self) -> str:
-        return flag_id(self.rule_code, self.subject)
-
-
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    version: int
-    policy_ref: str
-    func: Callable
-
-
-@dataclass
-class Context:
-    """What every rule may read: run, year filter, thresholds and lookups."""
-
-    run_id: int
-    year: int | None
-    config: dict
-    units: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (code, name)
-    categories: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (中文, English)
-    rollups: object = None  # the run's ``ledger.rules.checks.live_rollups`` frame, when already read
-
-
-REGISTRY: dict[str, Rule] = {}
 
 _TEXT = ("rule_code", "category_code", "figures_json", "threshold_json", "policy_ref", "message_zh", "message_en",
          "evidence_json", "data_status")
@@ -75,31 +30,9 @@ FLAG_SCHEMA = {"id": pl.String, "state": pl.String, "first_run_id": pl.Int64, "c
                "resolved_at": pl.Datetime("us", "UTC"), **dict.fromkeys(_TEXT, pl.String)}
 
 
-def rule(code: str, version: int, policy_ref: str) -> Callable:
-    """Register ``func`` as the rule ``code``; bump ``version`` whenever its logic changes."""
-
-    def wrap(func: Callable) -> Callable:
-        REGISTRY[code] = Rule(code, version, policy_ref, func)
-        return func
-
-    return wrap
-
-
-def _load_rules() -> None:
-    # Importing the rule modules registers their rules.
-    import ledger.rules.flag_rules
-    import ledger.rules.flag_rules_procurement  # noqa: F401
-
-
 def rule_versions() -> dict[str, int]:
     """``{rule_code: version}`` of every registered rule."""
-    _load_rules()
     return {c: r.version for c, r in sorted(REGISTRY.items())}
-
-
-def flag_id(rule_code: str, subject: tuple[str, ...]) -> str:
-    """The stable id of a flag: sha256 of the rule code and its subject."""
-    return hashlib.sha256("\x1f".join((rule_code, *map(str, subject))).encode()).hexdigest()
 
 
 def _dumps(obj) -> str:
@@ -114,7 +47,6 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     """
     from ledger.store.models import Category
 
-    _load_rules()
     ctx = Context(run_id, year, config, rollups=rollups)
     ctx.units = {i: (c, n) for i, c, n in conn.execute(select(Unit.id, Unit.code, Unit.name))}
     ctx.categories = {c: (zh, en) for c, zh, en in conn.execute(select(Category.code, Category.name_zh, Category.name_en))}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.money import parse_amount
 
-REPO_CONFIG = Path(__file__).resolve().parent.parent.parent / "sunshine.toml"
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "sunshine.toml"
 
 
 class ConfigError(ValueError):

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from ledger.config import database_url
 from ledger.store.db import make_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:

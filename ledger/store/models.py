@@ -13,42 +13,22 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
-    MetaData,
     Numeric,
     String,
     Text,
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-# Constraint names from one convention so SQLite and PostgreSQL agree and migrations can name them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from ledger.store.base import Base, BigId, Timestamp, utcnow
+from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
 
-# SQLite only aliases rowid for INTEGER PRIMARY KEY, so big ids are INTEGER there.
-BigId = BigInteger().with_variant(Integer, "sqlite")
+__all__ = ["Base", "BigId", "KeyValue", "LogCheckpoint", "LogLeaf", "LogRowDigest", "Timestamp", "utcnow"]  # and the tables below
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-Timestamp = DateTime(timezone=True)
 
 
 class CategoryGroup(Base):
@@ -363,51 +343,3 @@ class DuplicateCandidate(Base):
     payee: Mapped[str] = mapped_column(String(300))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     entry_date: Mapped[dt.date] = mapped_column(Date)
-
-
-class LogLeaf(Base):
-    """A leaf of the transparency log: the canonical JSON manifest of one published event."""
-
-    __tablename__ = "log_leaf"
-    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    event: Mapped[str] = mapped_column(String(30))  # import | correction | review
-    ref_id: Mapped[str] = mapped_column(String(100))
-    manifest: Mapped[str] = mapped_column(Text)
-    leaf_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
-
-
-class LogCheckpoint(Base):
-    """A signed (size, root, time) of the transparency log."""
-
-    __tablename__ = "log_checkpoint"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    tree_size: Mapped[int] = mapped_column(BigInteger)
-    root_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
-    key_id: Mapped[str] = mapped_column(String(64))
-    signature: Mapped[str] = mapped_column(Text)
-
-
-class LogRowDigest(Base):
-    """The row locator of a published batch: per chunk of rows, their ids then the CRC-32 of each
-    canonical line (``ledger.log.canonical.pack_locator``).
-
-    The manifest's rows hash proves a batch changed; these let ``sunshine verify`` name the row.
-    """
-
-    __tablename__ = "log_row_digest"
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), primary_key=True)
-    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    row_count: Mapped[int] = mapped_column(Integer)
-    digests: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-class KeyValue(Base):
-    """Small settings the ledger keeps for itself (e.g. the data version for ETags)."""
-
-    __tablename__ = "ledger_meta"
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-

@@ -1,0 +1,64 @@
+"""The sums every target and flag reads: live rollups per measure, unit, year and category, and
+consumption per resource, read once per run on the driver's cursor.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import BigInteger, Connection, cast, func, select
+
+from ledger.store.batches import live
+from ledger.store.models import ConsumptionLine, Rollup
+
+MEASURE_ROLLUP = {"actual": "actual", "budget": "budget_original"}
+
+ROLLUP_SCHEMA = {"batch_id": pl.Int64, "measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
+                 "category_code": pl.String, "amount": pl.Int64}
+
+
+def driver_frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
+    """Run a SELECT on the driver's cursor (no SQLAlchemy row objects: these reads are the check's bulk)."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def live_rollups(conn: Connection) -> pl.DataFrame:
+    """Every live CNY rollup row ``(batch_id, measure, unit_id, fiscal_year, category_code, amount)``.
+
+    Read once per run and shared by the targets and ``budget_overrun``; grouped in polars, since a
+    GROUP BY in SQLite sorts.
+    """
+    r = Rollup.__table__
+    q = select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.amount_fen).where(
+        live(r.c.batch_id), r.c.currency == "CNY")
+    return driver_frame(conn, q, ROLLUP_SCHEMA)
+
+
+def measure_sums(conn: Connection, rollups: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """Live sums per measure as frames ``(unit_id, fiscal_year, key, amount)``; key = category or resource."""
+    rollups = live_rollups(conn) if rollups is None else rollups
+    money = (
+        rollups.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values())))
+        .group_by("measure", "unit_id", "fiscal_year", "category_code").agg(pl.col("amount").sum())
+        .rename({"category_code": "key"})
+    )
+    schema = {"measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "key": pl.String, "amount": pl.Int64}
+    c = ConsumptionLine.__table__
+    rows = conn.execute(
+        select(
+            c.c.unit_id, c.c.fiscal_year, c.c.resource,
+            cast(func.round(func.sum(c.c.quantity) * 1000), BigInteger),
+        )
+        .where(live(c.c.batch_id))
+        .group_by(c.c.unit_id, c.c.fiscal_year, c.c.resource)
+    ).all()
+    use = pl.DataFrame(rows, schema={k: v for k, v in schema.items() if k != "measure"}, orient="row")
+    out = {m: money.filter(pl.col("measure") == r).drop("measure") for m, r in MEASURE_ROLLUP.items()}
+    out["consumption"] = use
+    return out
