@@ -40,12 +40,13 @@ def test_trend_region_three_public(region):
     # 2022 actual: 100,000 + 40,000 + 70,000 + 55,000 + 200,000 元 = 46.50 万元; 2023: 268,346.22 元.
     assert "46.50" in texts and "26.83" in texts
     assert {"预算数", "决算数（实际支出）", "压减目标上限"} <= set(texts)
-    assert any(t.startswith("数据来源：阳光账本公开数据 · 数据截至 ") for t in texts)
+    assert any(t.startswith("数据来源：全区各单位公开数据，导入批次 #1 seed.csv · 数据截至 ") for t in texts), texts
 
 
 def test_trend_unit_category_with_cap(region):
     texts = svg_texts(chart(region, "trend", unit="EDU", category="reception"))
     assert "教育局：公务接待费预算与实际支出" in texts
+    assert any(t.startswith("数据来源：教育局公开数据，导入批次 #1 seed.csv · 数据截至 ") for t in texts), texts
     assert "10.00" in texts and "8.50" in texts  # actual 100,000.00 and 85,000.55 元
     assert "8.00" in texts  # the cap: 80% of 2022's 100,000 元
 
@@ -54,7 +55,7 @@ def test_trend_english(region):
     texts = svg_texts(chart(region, "trend", lang="en", unit="HLTH", category="reception"))
     assert "卫生健康局: Official reception, budget and actual" in texts
     assert "Fiscal year" in texts and "10k CNY (万元)" in texts
-    assert any(t.startswith("Source: Sunshine Ledger open data · data as of ") for t in texts)
+    assert any(t.startswith("Source: published by 卫生健康局; import batch #1 seed.csv · data as of ") for t in texts)
 
 
 def test_composition(region):
@@ -86,6 +87,7 @@ def test_procurement_scale_and_savings(region):
     assert "110.00" in texts and "249.00" in texts  # contract amounts 2022, 2023 in 万元
     assert "8.33%" in texts and "11.07%" in texts  # savings ÷ budget: 10/120 and 31/280
     assert "节约率（%）" in texts
+    assert any(t.startswith("数据来源：全区各单位公开数据，导入批次 #2 proc.csv · 数据截至 ") for t in texts), texts
 
 
 def test_method_mix_for_a_year(region):
@@ -191,3 +193,17 @@ def test_crowded_charts_keep_labels_apart():
     methods = pl.DataFrame({"label": ["公开招标", "单一来源", "竞争性磋商", "询价"], "records": [120, 3, 40, 9],
                             "contract_fen": [98_765_432_100_00, 1_234_500_00, 55_000_000_00, 1_00]})
     assert overlapping_texts(figures.method_mix(methods, title="全区：采购方式构成（2023）", cap="c")) == []
+
+
+def test_caption_names_publisher_and_batches():
+    import datetime as dt
+
+    from charts.style import caption_text
+
+    day = dt.date(2024, 1, 10)
+    many = [(9, "2023年教育局部门决算三公经费公开表（含说明）.xlsx"), (7, "预算.csv")]
+    assert caption_text("zh", day, publisher="教育局", batches=many, count=5) == (
+        "数据来源：教育局公开数据，导入批次 #9 2023年教育局部门决算三公经费公开表（含说明…、#7 预算.csv 等 5 批 · 数据截至 2024-01-10")
+    assert caption_text("en", day, publisher="教育局", batches=many[1:], count=1) == (
+        "Source: published by 教育局; import batch #7 预算.csv · data as of 2024-01-10")
+    assert caption_text("zh", None) == "数据来源：阳光账本公开数据 · 数据截至 无数据"
