@@ -183,7 +183,13 @@ def _unit_page(request: Request, code: str) -> Template:
                     **{k: _target_amount(r[f"{k}_fen"], r["measure"]) for k in ("baseline", "cap", "value")}}
                    for r in q.latest_target_results(conn, unit["id"]).sort("fiscal_year", descending=True)
                    .iter_rows(named=True)]
+        # one trend chart per category or group a money target covers for this unit, so its cap line shows
+        scoped = {(r["category_code"] or r["group_code"], r["title"]) for r in targets
+                  if r["measure"] != "consumption" and (r["category_code"] or r["group_code"])}
+        target_charts = [{"category": code, "title": f"{names.get(code, code)}：{title}"}
+                         for code, title in sorted(scoped)]
         ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets,
+                   target_charts=target_charts,
                    flags=_flags(q.public_flags(conn, unit["id"]), lang))
     return _render("unit.html", ctx)
 

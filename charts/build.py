@@ -99,7 +99,11 @@ def trend(conn: Connection, r: Request) -> Figure:
     if r.year is not None:
         frame = frame.filter(pl.col("fiscal_year") <= r.year)
     title = t(r.lang, "trend", subject=_subject(r.lang, unit), what=what)
-    return figures.trend(frame, title=title, cap=_caption(conn, r.lang, unit, codes), lang=r.lang)
+    measures = sorted(set(res["measure"].to_list())) if "measure" in res.columns else []
+    # the cap line says which measure it caps: 决算数 for an actual-spending target, 预算数 for a budget one
+    cap_label = t(r.lang, f"cap_{measures[0]}") if len(measures) == 1 and measures[0] in ("actual", "budget") else None
+    return figures.trend(frame, title=title, cap=_caption(conn, r.lang, unit, codes), lang=r.lang,
+                         cap_label=cap_label)
 
 
 def composition(conn: Connection, r: Request) -> Figure:

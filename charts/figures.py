@@ -40,7 +40,7 @@ def _finish(fig: Figure, ax, title: str, cap: str, labels=()) -> Figure:
     return settle(fig, list(labels))
 
 
-def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
+def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh", cap_label: str | None = None) -> Figure:
     """Budget and actual per year as paired bars, with the target cap drawn as a step line.
 
     ``frame``: fiscal_year, budget_fen, actual_fen, cap_fen (each nullable).
@@ -67,7 +67,7 @@ def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Fig
             continue
         # The cap spans the year's pair of bars, so it reads against both budget and actual.
         ax.hlines(wan(c), i - w * 1.1, i + w * 1.1, colors=VERMILLION, linestyles="--", linewidth=1.8,
-                  label=None if drawn else t(lang, "cap"))
+                  label=None if drawn else (cap_label or t(lang, "cap")))
         # its figure sits above the line over the pair; ``settle`` lifts it clear of the bar labels
         labels.append(ax.annotate(fmt_wan(c), (i, wan(c)), textcoords="offset points", xytext=(0, 2), ha="center",
                                   va="bottom", fontsize=7, color=VERMILLION,

@@ -39,7 +39,7 @@ def test_trend_region_three_public(region):
     assert "万元" in texts and "年度" in texts and "2022" in texts and "2023" in texts
     # 2022 actual: 100,000 + 40,000 + 70,000 + 55,000 + 200,000 元 = 46.50 万元; 2023: 268,346.22 元.
     assert "46.50" in texts and "26.83" in texts
-    assert {"预算数", "决算数（实际支出）", "压减目标上限"} <= set(texts)
+    assert {"预算数", "决算数（实际支出）", "压减目标上限（决算数）"} <= set(texts)
     assert any(t.startswith("数据来源：全区各单位公开数据，导入批次 #1 seed.csv · 数据截至 ") for t in texts), texts
 
 
