@@ -24,9 +24,8 @@ def command(ctx: click.Context, out: Path, year: int | None, unit: str | None, l
             as_json: bool) -> None:
     """Write every chart as PNG and SVG files into OUT."""
     from charts.build import CHARTS, FORMATS, ChartError, Request, render_chart
-    from ledger.store.db import make_engine, reading
-
     from ledger.i18n import language
+    from ledger.store.db import make_engine, reading
 
     lang = lang or language()
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
