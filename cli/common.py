@@ -66,5 +66,7 @@ def refuse(message: str, as_json: bool = False, **extra) -> None:
     if as_json:
         print_json({"ok": False, "error": message, **extra})
     else:
-        click.echo(f"Error: {message}", err=True)
+        from ledger.i18n import t
+
+        click.echo(t("cli.error", message=message), err=True)
     sys.exit(EXIT_REFUSED)

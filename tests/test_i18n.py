@@ -99,3 +99,20 @@ def test_import_summary_in_both_languages(engine, db_url, tmp_path):
 def test_help_names_the_language_option():
     out = CliRunner().invoke(root, ["--help"]).output
     assert "--lang [zh|en]" in out and "输出语言" in out
+
+
+def test_review_refusals_in_both_languages(engine, db_url):
+    load_ledger(engine, """
+        unit year category  budget actual
+        U1   2009 reception 20000  20500
+    """)
+    run(engine)
+    flag_id = json.loads(CliRunner().invoke(root, ["--database", db_url, "flags", "list", "--json"]).output)["flags"][0]["id"]
+    args = ["flags", "review", flag_id, "--to", "closed", "--note", "x", "--by", "纪委王某"]
+    zh = CliRunner().invoke(root, ["--database", db_url, *args])
+    assert zh.exit_code == 1
+    assert zh.output == f"错误：风险标记 {flag_id[:12]} 当前状态为 open，不能转为 closed；下一步可转为：under_review\n"
+    en = CliRunner().invoke(root, ["--database", db_url, "--lang", "en", *args])
+    assert en.output == f"Error: flag {flag_id[:12]} is open; it cannot move to closed. Allowed next: under_review\n"
+    missing = CliRunner().invoke(root, ["--database", db_url, "flags", "show", "000000"])
+    assert missing.exit_code == 1 and "没有编号为 000000 的风险标记" in missing.output

@@ -93,7 +93,7 @@ def review(ctx, flag_id: str, to_state: str, note: str, reviewer: str, role: str
         try:
             entry = record_review(conn, flag["id"], to_state, note=note, reviewer=reviewer, role=role)
         except ReviewRefused as exc:
-            refuse(str(exc), as_json)
+            refuse(exc.text(), as_json)
     if as_json:
         print_json({"ok": True, **vars(entry)})
     else:
@@ -115,7 +115,7 @@ def publish(ctx, flag_id: str, reviewer: str, role: str, as_json: bool) -> None:
         try:
             n = publish_finding(conn, flag["id"], reviewer=reviewer, role=role)
         except ReviewRefused as exc:
-            refuse(str(exc), as_json)
+            refuse(exc.text(), as_json)
     if as_json:
         print_json({"ok": True, "flag_id": flag["id"], "published_reviews": n})
     else:
