@@ -16,6 +16,14 @@ import cli.commands
 from ledger import __version__
 
 
+def _set_language(value: str | None) -> str | None:
+    # applied while the root options are parsed, so subcommands load their help in this language
+    from ledger.i18n import set_language
+
+    set_language(value)
+    return value
+
+
 def _command_modules() -> dict[str, str]:
     names = {}
     for mod in pkgutil.iter_modules(cli.commands.__path__):
@@ -51,6 +59,9 @@ class LazyGroup(click.Group):
     envvar="SUNSHINE_LANG",
     type=click.Choice(["zh", "en"]),
     default=None,
+    is_eager=True,
+    expose_value=True,
+    callback=lambda ctx, param, value: _set_language(value),
     help="Language of messages and output: zh (default) or en (default: $SUNSHINE_LANG, else the locale). "
          "输出语言：zh（默认）或 en。",
 )

@@ -116,3 +116,19 @@ def test_review_refusals_in_both_languages(engine, db_url):
     assert en.output == f"Error: flag {flag_id[:12]} is open; it cannot move to closed. Allowed next: under_review\n"
     missing = CliRunner().invoke(root, ["--database", db_url, "flags", "show", "000000"])
     assert missing.exit_code == 1 and "没有编号为 000000 的风险标记" in missing.output
+
+
+def test_help_in_the_chosen_language():
+    import os
+    import subprocess
+
+    from tests.import_support import SUNSHINE
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SUNSHINE_LANG", "LC_ALL", "LC_MESSAGES")} | {"LANG": "C.UTF-8"}
+    zh = subprocess.run([SUNSHINE, "import", "--help"], capture_output=True, text=True, env=env).stdout
+    assert "只检查并报告，不写入任何内容。" in zh and "列名未写单位时金额的单位：元、万元 或 亿元" in zh
+    en = subprocess.run([SUNSHINE, "--lang", "en", "import", "--help"], capture_output=True, text=True, env=env).stdout
+    assert "Validate and report; write nothing." in en and "只检查" not in en
+    flags = subprocess.run([SUNSHINE, "flags", "review", "--help"], capture_output=True, text=True,
+                           env=env | {"SUNSHINE_LANG": "zh"}).stdout
+    assert "推进核查" in flags and "核查人姓名。" in flags

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.i18n import t
 from ledger.money import format_wan
 from ledger.rules.checks import run_checks, target_results
@@ -14,11 +14,11 @@ from ledger.store.db import make_engine, reading, writing
 MAX_LISTED = 50
 
 
-@click.command("check")
-@click.option("--year", type=int, default=None, help="Only this fiscal year (default: every year in scope).")
+@click.command("check", help=h("help.check"))
+@click.option("--year", type=int, default=None, help=h("help.check.year"))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="Thresholds file (default: $SUNSHINE_CONFIG, else sunshine.toml).")
-@click.option("--by", "actor", default="cli", show_default=True, help="Who runs the check (for the audit log).")
+              help=h("help.check.config"))
+@click.option("--by", "actor", default="cli", show_default=True, help=h("help.check.by"))
 @database_option
 @json_option
 @click.pass_context

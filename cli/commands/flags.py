@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.i18n import language, t
 from ledger.review.workflow import STATES, ReviewRefused, publish_finding, record_review, review_history
 from ledger.rules.flags import get_flag, list_flags
 from ledger.store.db import make_engine, reading, writing
 
 
-@click.group("flags")
+@click.group("flags", help=h("help.flags"))
 def command() -> None:
     """Red flags and the discipline commission's review of them."""
 
 
-@command.command("list")
+@command.command("list", help=h("help.flags.list"))
 @click.option("--year", type=int)
-@click.option("--rule", "rule_code", help="Rule code, e.g. budget_overrun.")
+@click.option("--rule", "rule_code", help=h("help.flags.rule"))
 @click.option("--state", type=click.Choice(STATES))
 @click.option("--data-status", type=click.Choice(["active", "resolved_by_data"]))
-@click.option("--unit", help="Unit code.")
+@click.option("--unit", help=h("help.flags.unit"))
 @database_option
 @json_option
 @click.pass_context
@@ -53,9 +53,9 @@ def _flag_or_refuse(conn, flag_id: str, as_json: bool) -> dict:
     return flag
 
 
-@command.command("show")
+@command.command("show", help=h("help.flags.show"))
 @click.argument("flag_id")
-@click.option("--include-restricted", is_flag=True, help="Show review notes not yet published (reviewers only).")
+@click.option("--include-restricted", is_flag=True, help=h("help.flags.include-restricted"))
 @database_option
 @json_option
 @click.pass_context
@@ -77,11 +77,11 @@ def show(ctx, flag_id: str, include_restricted: bool, as_json: bool) -> None:
         click.echo(f"  {r['created_at']} {r['reviewer']}: {r['from_state']} → {r['to_state']}: {note}")
 
 
-@command.command("review")
+@command.command("review", help=h("help.flags.review"))
 @click.argument("flag_id")
-@click.option("--to", "to_state", required=True, type=click.Choice(STATES[1:]), help="The next state.")
-@click.option("--note", required=True, help="What was found or done (restricted until published).")
-@click.option("--by", "reviewer", required=True, help="The reviewer's name.")
+@click.option("--to", "to_state", required=True, type=click.Choice(STATES[1:]), help=h("help.flags.to"))
+@click.option("--note", required=True, help=h("help.flags.note"))
+@click.option("--by", "reviewer", required=True, help=h("help.flags.by"))
 @click.option("--role", default="discipline", show_default=True)
 @database_option
 @json_option
@@ -101,9 +101,9 @@ def review(ctx, flag_id: str, to_state: str, note: str, reviewer: str, role: str
                      reviewer=entry.reviewer))
 
 
-@command.command("publish")
+@command.command("publish", help=h("help.flags.publish"))
 @click.argument("flag_id")
-@click.option("--by", "reviewer", required=True, help="The reviewer publishing the finding.")
+@click.option("--by", "reviewer", required=True, help=h("help.flags.by-publish"))
 @click.option("--role", default="discipline", show_default=True)
 @database_option
 @json_option

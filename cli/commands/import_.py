@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json
+from cli.common import EXIT_REFUSED, database_option, database_url, h, json_option, print_json
 
 
 class AmountUnit(click.ParamType):
@@ -102,23 +102,22 @@ def _print_text(result, kind: str) -> None:
         click.echo("  " + t("import.hint-loaded"))
 
 
-@click.command(name="import")
+@click.command(name="import", help=h("help.import"))
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
-@click.option("--by", "submitted_by", metavar="NAME", default=None, help="Who submits the batch (default: login name).")
+@click.option("--dry-run", is_flag=True, help=h("help.import.dry-run"))
+@click.option("--by", "submitted_by", metavar="NAME", default=None, help=h("help.import.by"))
 @click.option("--amount-unit", type=AmountUnit(), default=None, metavar="元|万元|亿元",
-              help="Unit of amount columns whose header names none: 元, 万元 or 亿元 (also yuan, wan, yi, "
-                   "'10,000 yuan', …; default 元, or the title row's 单位).")
-@click.option("--encoding", default=None, help="Override the sniffed text encoding (e.g. gb18030, utf-16).")
-@click.option("--sheet", default=None, help="Only this XLSX sheet (default: every sheet).")
+              help=h("help.import.amount-unit"))
+@click.option("--encoding", default=None, help=h("help.import.encoding"))
+@click.option("--sheet", default=None, help=h("help.import.sheet"))
 @click.option("--supersedes", type=int, default=None, metavar="BATCH",
-              help="This corrected file replaces batch BATCH (which stays queryable).")
+              help=h("help.import.supersedes"))
 @click.option("--columns", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              metavar="MAPPING.toml", help="Map the file's own headers and category labels onto ours.")
-@click.option("--allow-duplicates", is_flag=True, help="Load duplicate lines and probable duplicates anyway.")
+              metavar="MAPPING.toml", help=h("help.import.columns"))
+@click.option("--allow-duplicates", is_flag=True, help=h("help.import.allow-duplicates"))
 @click.option("--update-units", is_flag=True,
-              help="units: apply names, parents, levels and regions that differ from the ledger (else held, reported).")
+              help=h("help.import.update-units"))
 @database_option
 @json_option
 @click.pass_context

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json
+from cli.common import database_option, database_url, h, json_option, print_json
 
 
 def _categories(ctx) -> list[str] | None:
@@ -28,11 +28,11 @@ def _categories(ctx) -> list[str] | None:
         return None
 
 
-@click.command("template")
+@click.command("template", help=h("help.template"))
 @click.argument("kind", type=click.Choice(["units", "expenses", "budgets", "disclosure", "procurement", "all"]))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
-              help="Folder to write KIND.csv and KIND.xlsx into. 输出文件夹。")
-@click.option("--format", "formats", default="csv,xlsx", show_default=True, help="csv and/or xlsx.")
+              help=h("help.template.out"))
+@click.option("--format", "formats", default="csv,xlsx", show_default=True, help=h("help.template.format"))
 @database_option
 @json_option
 @click.pass_context
