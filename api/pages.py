@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from api.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
 from charts.style import FONT_PATH, fmt_pct, fmt_wan
+from ledger import i18n
 from ledger.read import figures as q
 from ledger.store.db import get_engine, reading
 
@@ -180,6 +181,7 @@ def _unit_page(request: Request, code: str) -> Template:
                   "over": r["budget_fen"] is not None and (r["actual_fen"] or 0) > r["budget_fen"]}
                  for r in amounts.iter_rows(named=True)]
         targets = [{**r, "status_name": status_name(r["status"], lang),
+                    "measure_name": i18n.t(f"measure.{r['measure']}", lang),
                     **{k: _target_amount(r[f"{k}_fen"], r["measure"]) for k in ("baseline", "cap", "value")}}
                    for r in q.latest_target_results(conn, unit["id"]).sort("fiscal_year", descending=True)
                    .iter_rows(named=True)]

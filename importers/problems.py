@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ledger.i18n import catalogue, language, t
+from ledger.i18n import both, catalogue, has, language, t
 
 # code -> (中文, English) message templates, from the one catalogue (ledger/i18n/*.po, ids ``problem.<code>``);
 # ``{value}`` and ``{detail}`` are filled in.
@@ -49,10 +49,12 @@ class Problem:
 
 
 def render(code: str, value, detail) -> tuple[str, str]:
+    """``(中文, English)`` for a problem; a ``detail`` that is a catalogue key (``detail.<key>``) is translated too."""
     zh, en = MESSAGES.get(code, (code, code))
     v = "" if value is None else str(value)
     d = "" if detail is None else str(detail)
-    return zh.format(value=v, detail=d), en.format(value=v, detail=d)
+    d_zh, d_en = both(f"detail.{d}") if d and has(f"detail.{d}") else (d, d)
+    return zh.format(value=v, detail=d_zh), en.format(value=v, detail=d_en)
 
 
 class Problems:

@@ -130,7 +130,7 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
                 if meta.amount_unit is None and amount_fields:
                     meta.amount_unit = units[amount_fields[0]]
             if not opened.sheets:
-                problems.add("header-not-found", detail=" in any sheet")
+                problems.add("header-not-found", detail="in-any-sheet")
 
             def chunks():
                 for sheet, ctx in contexts:

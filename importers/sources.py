@@ -264,19 +264,19 @@ def _open_xlsx(path, is_header, sheet, limits) -> Opened:
     sheets, skipped = [], []
     for name in names:
         if sheet is None and name in TEMPLATE_SHEETS:
-            skipped.append((name, "the template's example or notes sheet (示例/填写说明), never imported"))
+            skipped.append((name, "template-sheet"))
             continue
         try:
             frame = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
         except Exception as e:  # calamine's errors are not one class
             raise Refused("file-unreadable", f"sheet {name}: {str(e).splitlines()[0][:200]}") from None
         if frame.height == 0:
-            skipped.append((name, "empty"))
+            skipped.append((name, "empty-sheet"))
             continue
         rows = frame.head(HEADER_SCAN_ROWS).rows()
         idx = find_header(rows, is_header)
         if idx is None:
-            skipped.append((name, "no header row"))
+            skipped.append((name, "no-header-row"))
             continue
         top, depth = header_block(rows, idx, getattr(is_header, "known", None))
         headers = dedupe(top)

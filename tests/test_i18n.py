@@ -132,3 +132,11 @@ def test_help_in_the_chosen_language():
     flags = subprocess.run([SUNSHINE, "flags", "review", "--help"], capture_output=True, text=True,
                            env=env | {"SUNSHINE_LANG": "zh"}).stdout
     assert "推进核查" in flags and "核查人姓名。" in flags
+
+
+def test_details_that_are_keys_are_translated():
+    assert render("header-not-found", None, "in-any-sheet") == (
+        "找不到表头（所有工作表中都没有）（请对照模板检查表头）",
+        "no header row found in any sheet (compare the headers with the template)")
+    assert render("sheet-skipped", None, "empty-sheet") == ("跳过工作表：空表", "sheet skipped: empty")
+    assert render("sheet-skipped", None, "Sheet3 odd") == ("跳过工作表：Sheet3 odd", "sheet skipped: Sheet3 odd")
