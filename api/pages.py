@@ -178,6 +178,8 @@ def _unit_page(request: Request, code: str) -> Template:
         amounts = q.amounts(conn, unit["id"]).sort("fiscal_year", "category_code", descending=[True, False])
         lines = [{"year": r["fiscal_year"], "category": names.get(r["category_code"], r["category_code"]),
                   "budget": fmt_wan(r["budget_fen"]), "actual": fmt_wan(r["actual_fen"]),
+                  "budget_derived": r["budget_basis"] == "derived", "actual_derived": r["actual_basis"] == "derived",
+                  "original": fmt_wan(r["original_fen"]), "execution": fmt_wan(r["execution_fen"]),
                   "over": r["budget_fen"] is not None and (r["actual_fen"] or 0) > r["budget_fen"]}
                  for r in amounts.iter_rows(named=True)]
         targets = [{**r, "status_name": status_name(r["status"], lang),
@@ -190,7 +192,9 @@ def _unit_page(request: Request, code: str) -> Template:
                   if r["measure"] != "consumption" and (r["category_code"] or r["group_code"])}
         target_charts = [{"category": code, "title": f"{names.get(code, code)}：{title}"}
                          for code, title in sorted(scoped)]
-        ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets,
+        show = {"original": any(r["budget_fen"] != r["original_fen"] for r in amounts.iter_rows(named=True)),
+                "execution": amounts["execution_fen"].is_not_null().any()}
+        ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets, show=show,
                    target_charts=target_charts,
                    flags=_flags(q.public_flags(conn, unit["id"]), lang))
     return _render("unit.html", ctx)

@@ -149,7 +149,8 @@ async def aggregate(
 
 
 REPORT_KINDS = ("three-public", "four-fees", "procurement")
-_TEXT_COLUMNS = {"unit", "unit_code", "unit_name", "item", "name_zh", "method"}
+_TEXT_COLUMNS = {"unit", "unit_code", "unit_name", "item", "name_zh", "method", "basis_budget", "basis_adjusted",
+                 "basis_execution", "basis_final"}
 
 
 @get("/reports/{kind:str}", sync_to_thread=True, tags=["reports"],

@@ -76,6 +76,7 @@ class Category(msgspec.Struct):
     name_zh: str
     name_en: str
     groups: list[str]
+    parent: str | None = None  # the published tree: 合计 ⊃ 公务用车购置及运行维护费 ⊃ 购置费, …
 
 
 class CategoryGroup(msgspec.Struct):

@@ -17,6 +17,7 @@ from charts.labels import method_name, t
 from charts.style import OKABE_ITO, RENDER_LOCK, caption_text, render
 from ledger.read import figures as q
 from ledger.read.sources import chart_sources
+from ledger.store import published
 
 DEFAULT_SUBJECT = "three_public"
 
@@ -56,15 +57,16 @@ def _subject(lang: str, unit: dict | None) -> str:
 def _category_scope(conn: Connection, code: str | None, lang: str) -> tuple[list[str], str, str | None, str | None]:
     """Category codes, display name, and the target's category_code / group_code to match caps against."""
     code = code or DEFAULT_SUBJECT
+    members = q.group_categories(conn, code)
+    if members:
+        # a group that is all of a node's children (三公 → 合计) reads the node's figure, published or derived
+        name = t(lang, "three_public") if code == "three_public" else (q.group_name(conn, code, lang) or code)
+        return published.collapse(members, published.parents(conn)), name, None, code
     cats = q.categories(conn)
     row = cats.filter(pl.col("code") == code)
-    if row.height:
-        return [code], row[f"name_{'en' if lang == 'en' else 'zh'}"][0], code, None
-    members = q.group_categories(conn, code)
-    if not members:
+    if not row.height:
         raise ChartError("category", f"no category or group {code!r}")
-    name = t(lang, "three_public") if code == "three_public" else (q.group_name(conn, code, lang) or code)
-    return members, name, None, code
+    return [code], row[f"name_{'en' if lang == 'en' else 'zh'}"][0], code, None
 
 
 def _caption(conn: Connection, lang: str, unit: dict | None, codes: list[str] | None = None,

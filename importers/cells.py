@@ -26,7 +26,8 @@ OCDS_METHOD = {
     "competitive_consultation": "limited", "single_source": "direct", "rfq": "limited",
 }
 STAGES = {"original": "original", "adjusted": "adjusted", "年初预算": "original", "调整预算": "adjusted",
-          "调整后预算": "adjusted", "年初": "original", "调整": "adjusted"}
+          "调整后预算": "adjusted", "年初": "original", "调整": "adjusted",
+          "execution": "execution", "执行数": "execution", "预算执行": "execution", "执行": "execution"}
 
 
 def normalised(e: pl.Expr) -> pl.Expr:

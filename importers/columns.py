@@ -70,6 +70,9 @@ DISCLOSURE_ITEMS = [  # field suffix, 中文 item as published
     ("vehicle_operation", "公务用车运行维护费"),
     ("reception", "公务接待费"),
 ]
+DISCLOSURE_STAGES = [  # field prefix, 中文 stage as published (预算数 budget, 调整预算数, 执行数, 决算数 final)
+    ("budget", "预算数"), ("adjusted", "调整预算数"), ("execution", "执行数"), ("actual", "决算数"),
+]
 DISCLOSURE_COUNTS = {
     "overseas_groups": ["因公出国团组数", "因公出国(境)团组数", "团组数"],
     "overseas_persons": ["因公出国人次", "因公出国(境)人次"],
@@ -81,7 +84,7 @@ DISCLOSURE_COUNTS = {
 KINDS["disclosure"] = (
     {k: v for k, v in COMMON.items()}
     | {f"{m}_{item}": ("amount", [f"{zh}_{name}", f"{m}_{item}"])
-       for m, zh in (("budget", "预算数"), ("actual", "决算数")) for item, name in DISCLOSURE_ITEMS}
+       for m, zh in DISCLOSURE_STAGES for item, name in DISCLOSURE_ITEMS}
     | {k: ("count", [*v, k]) for k, v in DISCLOSURE_COUNTS.items()}
 )
 KINDS["units"] = {

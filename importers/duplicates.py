@@ -20,6 +20,7 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, and_, func, select, text
 
+from ledger.store import published
 from ledger.store.batches import bulk_insert, live
 from ledger.store.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
 
@@ -137,7 +138,11 @@ class Finder:
             (pl.col("__hash") ^ pl.lit(TABLE_SALT[table], pl.UInt64)).alias("__hash"),
             pl.col("__dup").replace_strict(DUP_CODES, default=0, return_dtype=pl.UInt8).alias("__dup")))
         amount = MAIN_AMOUNT[table]
-        self.sums.append(frame.group_by("currency", "__dup").agg(pl.col(amount).sum().alias("fen"))
+        summed = frame
+        if table in ("expense", "budget") and frame["category_code"].is_in(["three_public", "vehicles"]).any():
+            # a disclosure row states 合计, subtotals and parts: its control total is its top figure
+            summed = published.topmost(frame, ["sheet", "source_row"] + (["stage"] if table == "budget" else []))
+        self.sums.append(summed.group_by("currency", "__dup").agg(pl.col(amount).sum().alias("fen"))
                          .with_columns(pl.lit(table).alias("table")))
         self.unit_frames.append(frame.select("unit_code", "unit_name").unique(maintain_order=True))
         return frame

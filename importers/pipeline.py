@@ -52,7 +52,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine, select
 
-from importers import duplicates
+from importers import duplicates, reconcile
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
 from importers.problems import Problems
 from ledger.log import events
@@ -220,10 +220,13 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
         try:
             counted = {"detail": 0}
             normalised_rows = 0
+            sums = []  # per chunk, for the reconciliation against the other source (importers.reconcile)
             for chunk in chunks:
                 for table, frame in chunk.items():
                     frame = _refuse_nul(conform(frame, TABLES[table][1]), problems)
                     frame = found.mark(table, frame)
+                    if meta.kind in ("disclosure", "expenses") and (s := reconcile.partial(table, frame)) is not None:
+                        sums.append(s)
                     spool.add(table, frame)
                     normalised_rows += frame.height
                     if options.progress:
@@ -231,6 +234,7 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             stats = {**counted, **(stats or {})}
             if not normalised_rows and not problems.count("error"):
                 problems.add("no-rows")
+            reconcile.check(conn, meta.kind, sums, problems, exclude_batch=options.supersedes)
             held_rows = found.report(problems, options.allow_duplicates)
             found.unit_conflicts(problems)
             if problems.count("error"):

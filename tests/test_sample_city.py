@@ -143,7 +143,8 @@ def test_whole_sample_loads_without_refusals(engine, files):
     assert xlsx.status == "dry-run", xlsx.report["problems"]
     reports = _load_all(engine, files)
     assert xlsx.report["totals"] == reports["disclosure.csv"]["totals"] == {
-        "budget": {"CNY": 2_171_420_000}, "expense": {"CNY": 1_908_970_000}}
+        "budget": {"CNY": 2_171_420_000}, "expense": {"CNY": 1_908_980_000}}  # each row's published 合计
+    # (the planted 203002 row's 合计 is 100 元 above its parts: the control total is the published figure)
     assert reports["expenses.csv"]["rows"]["blank"] == 1 and reports["expenses.csv"]["rows"]["total_rows"] == 1
     assert reports["disclosure.csv"]["problems"]["by_code"] == {"finding:disclosure-sum": 1}
     assert reports["ocds.json"]["ocds"]["releases"] == 50 and reports["ocds.json"]["ocds"]["compiled"] == 40

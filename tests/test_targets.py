@@ -61,8 +61,9 @@ def test_every_problem_is_reported_and_nothing_loads(engine, tmp_path):
         ("c", "scope", "scope-invalid"),
     ]
     assert str(r.problems[2]) == ("policy.toml: target b, category: unknown category 'gifts'; known: "
-                                  "['meeting', 'other', 'overseas_travel', 'reception', 'study_tour', 'training', "
-                                  "'transport', 'vehicle_operation', 'vehicle_purchase'] (category-unknown)")
+                                  "['meeting', 'other', 'overseas_travel', 'reception', 'study_tour', 'three_public', "
+                                  "'training', 'transport', 'vehicle_operation', 'vehicle_purchase', 'vehicles'] "
+                                  "(category-unknown)")
     with engine.connect() as conn:
         assert list_targets(conn) == []
 

@@ -5,6 +5,12 @@ stage, side by side in one answer. Drilldowns are any of the dimensions in ``DIM
 cuts filter on the same dimensions. The rollup is kept current at import, so an aggregate reads
 a few thousand pre-summed rows and never runs a GROUP BY over millions of entries. Sums are
 Python integers: exact to the fen on both databases.
+
+Sums are of stored rows per category. A published aggregate of other categories (``three_public``
+三公经费合计, ``vehicles`` 公务用车购置及运行维护费: categories with children) is its own cell, as
+published, when drilling down by category or cutting by it, and is never added into the summary or
+another cell otherwise, so a 合计 and its parts are not counted twice. The category tree with a
+node's published figure before the sum of its children is read by ``ledger.read.reports``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from ledger.read import pages as queries_pages
 from ledger.read.queries import Filters, QueryError, yuan
 from ledger.read.totals import live_ids, live_totals
+from ledger.store import published
 from ledger.store.models import CategoryGroupMember, Rollup, Unit
 
 MEASURES = ("actual", "budget_original", "budget_adjusted")
@@ -70,23 +77,28 @@ def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filter
         name = sorted(unsupported)[0]
         raise QueryError(name, "aggregates can be cut by unit, unit_level, year, year_from, year_to, category and group")
 
+    nodes = _nodes(conn)
     need_unit = any(DIMENSIONS[d][1] for d in drilldown) or bool(cuts.unit or cuts.unit_level)
     if not need_unit:
-        return _from_totals(conn, drilldown, cuts)
+        return _from_totals(conn, drilldown, cuts, nodes)
     need_group = "group" in drilldown
     # Built once per shape with bind parameters and run on the driver's cursor (ledger.read.pages).
     values: dict[str, Any] = {"ids": live_ids(conn) or [-1], "measures": list(MEASURES)}
     values.update({f"f_{n}": getattr(cuts, n) for n in cuts.given()})
-    ident = ("aggregate", tuple(drilldown), queries_pages.shape(cuts), len(values["ids"]))
+    if "category" not in drilldown:
+        # a published 合计 or subtotal added to other categories would count its parts twice
+        values["nodes"] = sorted(nodes - set(cuts.category or [])) or ["-"]
+    ident = ("aggregate", tuple(drilldown), queries_pages.shape(cuts), len(values["ids"]), len(values.get("nodes", [])))
     plan = queries_pages.cached(conn, ident, lambda: _unit_statement(drilldown, cuts, values))
     cells: dict[tuple, dict[str, list[int]]] = {}
     totals: dict[str, list[int]] = {}
     n = len(drilldown)
+    at = drilldown.index("category") if "category" in drilldown else None
     for row in plan.run(conn, values):
         key, measure = tuple(row[:n]), row[n]
         amount, count = int(row[n + 1]), int(row[n + 2])
         cells.setdefault(key, {})[measure] = [amount, count]
-        if not need_group:
+        if not need_group and (at is None or not _skip_in_summary(key[at], nodes, cuts)):
             t = totals.setdefault(measure, [0, 0])
             t[0] += amount
             t[1] += count
@@ -97,6 +109,16 @@ def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filter
         return Aggregate(drilldown, _cells(drilldown, cells), aggregate(conn, [], cuts).summary)
     summary = {"num_cells": len(cells), **_measures(totals)}
     return Aggregate(drilldown, _cells(drilldown, cells), summary)
+
+
+def _nodes(conn: Connection) -> set[str]:
+    """Categories that are published aggregates of others (三公经费合计, 公务用车购置及运行维护费)."""
+    return {p for p in published.parents(conn).values() if p is not None}
+
+
+def _skip_in_summary(category: str, nodes: set[str], cuts: Filters) -> bool:
+    """A node's cell is shown as published, but added to the summary only when the cut names it."""
+    return category in nodes and category not in (cuts.category or [])
 
 
 def _cells(drilldown: list[str], cells: dict[tuple, dict[str, list[int]]]) -> list[dict[str, Any]]:
@@ -133,6 +155,8 @@ def _unit_statement(drilldown: list[str], cuts: Filters, values: dict[str, Any])
         conds.append(_r.c.fiscal_year <= p("f_year_to"))
     if cuts.category:
         conds.append(_r.c.category_code.in_(p("f_category")))
+    if "nodes" in values:
+        conds.append(_r.c.category_code.not_in(p("nodes")))
     if cuts.group:
         members = select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code.in_(p("f_group")))
         conds.append(_r.c.category_code.in_(members))
@@ -147,7 +171,7 @@ def _unit_statement(drilldown: list[str], cuts: Filters, values: dict[str, Any])
     return stmt, set(values), expanding
 
 
-def _from_totals(conn: Connection, drilldown: list[str], cuts: Filters) -> Aggregate:
+def _from_totals(conn: Connection, drilldown: list[str], cuts: Filters, nodes: set[str]) -> Aggregate:
     """The same answer as the SQL path when no unit is involved, from the per-batch totals kept in process."""
     groups_of: dict[str, list[str]] = {}
     if "group" in drilldown or cuts.group:
@@ -162,9 +186,13 @@ def _from_totals(conn: Connection, drilldown: list[str], cuts: Filters) -> Aggre
             cuts.year_to is not None and year > cuts.year_to) or (cuts.category and category not in cuts.category) or (
                 allowed is not None and category not in allowed):
             continue
-        t = totals.setdefault(measure, [0, 0])
-        t[0] += amount
-        t[1] += count
+        if _skip_in_summary(category, nodes, cuts):
+            if "category" not in drilldown:
+                continue  # its parts are (or may be) counted already
+        else:
+            t = totals.setdefault(measure, [0, 0])
+            t[0] += amount
+            t[1] += count
         values = {"year": year, "category": category, "currency": currency}
         for group in groups_of.get(category, []) if by_group else [None]:
             key = tuple(group if d == "group" else values[d] for d in drilldown)

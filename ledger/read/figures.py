@@ -1,6 +1,6 @@
 """Figures for the charts and public pages, as polars frames of integer fen.
 
-Amounts come from ``totals.rollup_sums``, the same read the disclosure reports use.
+Amounts are resolved figures (``ledger.store.published``), the same read the disclosure reports use.
 Everything here reads live (not superseded) rows only and never selects a review note that has
 not been published. Sums come from the ``rollup`` table kept current at import, so no query
 scans raw expense rows. Uses SQLAlchemy and polars only: the ledger never imports the web or
@@ -14,7 +14,7 @@ import datetime as dt
 import polars as pl
 from sqlalchemy import Connection, case, func, select
 
-from ledger.read.totals import rollup_sums
+from ledger.store import published
 from ledger.store.batches import live
 from ledger.store.models import (
     Category,
@@ -32,7 +32,8 @@ from ledger.store.models import (
 
 AMOUNT_SCHEMA = {
     "unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.Utf8,
-    "actual_fen": pl.Int64, "budget_fen": pl.Int64,
+    "actual_fen": pl.Int64, "budget_fen": pl.Int64, "actual_basis": pl.Utf8, "budget_basis": pl.Utf8,
+    "original_fen": pl.Int64, "execution_fen": pl.Int64,
 }
 
 
@@ -101,27 +102,41 @@ def group_name(conn: Connection, group_code: str, lang: str = "zh") -> str | Non
 
 
 def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[str] | None = None) -> pl.DataFrame:
-    """Actual and budget per unit, year and category from the rollups, in fen (CNY only).
+    """Actual and budget per unit, year and category, in fen (CNY only), one figure each.
 
-    The budget is the adjusted budget (调整预算) where one exists for that unit, year and
-    category, else the original (年初预算). A side with no rows is null, never zero.
+    Figures are resolved by ``ledger.store.published``: a category's published figure (a disclosure
+    table's 合计, subtotal or part, a budgets file's line) where one exists, else the sum of its children
+    or line items; ``actual_basis`` / ``budget_basis`` say ``published`` or ``derived``. The budget is the
+    adjusted budget (调整预算) where one exists for that unit, year and category, else the original
+    (年初预算); ``original_fen`` and ``execution_fen`` (执行数) are there too. A side with no figure is null,
+    never zero.
     """
-    rows = rollup_sums(conn, unit_ids=None if unit_id is None else [unit_id], category_codes=category_codes)
-    long = _frame([(u, y, c, m, v) for m, u, y, c, v in rows], {
-        "unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.Utf8, "measure": pl.Utf8,
-        "amount_fen": pl.Int64,
-    })
-    if long.height == 0:
+    resolved = published.resolve(published.rollup_rows(conn, unit_ids=None if unit_id is None else [unit_id]),
+                                 published.parents(conn))
+    if category_codes is not None:
+        resolved = resolved.filter(pl.col("category_code").is_in(category_codes))
+    resolved = resolved.filter(pl.col("amount").is_not_null() & pl.col("measure").is_in(
+        ["actual", "budget_original", "budget_adjusted", "budget_execution"]))
+    if resolved.height == 0:
         return pl.DataFrame(schema=AMOUNT_SCHEMA)
     keys = ["unit_id", "fiscal_year", "category_code"]
-    wide = long.pivot(on="measure", index=keys, values="amount_fen")
-    for m in ("actual", "budget_original", "budget_adjusted"):
-        if m not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.Int64).alias(m))
+
+    def side(measure: str, name: str) -> pl.DataFrame:
+        return resolved.filter(pl.col("measure") == measure).select(
+            *keys, pl.col("amount").alias(f"{name}_fen"), pl.col("basis").alias(f"{name}_basis"))
+
+    wide = resolved.select(keys).unique()
+    for measure, name in (("actual", "actual"), ("budget_original", "original"), ("budget_adjusted", "adjusted"),
+                          ("budget_execution", "execution")):
+        wide = wide.join(side(measure, name), on=keys, how="left")
     return wide.select(
         *keys,
-        pl.col("actual").cast(pl.Int64).alias("actual_fen"),
-        pl.coalesce("budget_adjusted", "budget_original").cast(pl.Int64).alias("budget_fen"),
+        pl.col("actual_fen").cast(pl.Int64),
+        pl.coalesce("adjusted_fen", "original_fen").cast(pl.Int64).alias("budget_fen"),
+        pl.col("actual_basis"),
+        pl.coalesce("adjusted_basis", "original_basis").alias("budget_basis"),
+        pl.col("original_fen").cast(pl.Int64).alias("original_fen"),
+        pl.col("execution_fen").cast(pl.Int64).alias("execution_fen"),
     ).sort(keys)
 
 
@@ -256,8 +271,10 @@ def key_figures(conn: Connection, unit_id: int | None = None) -> dict:
     procurement_savings_base_fen, procurement_records, targets_met, targets_missed,
     targets_insufficient, flags, flags_open. Amounts are fen; a side with no data is None.
     """
-    three = group_categories(conn, "three_public")
-    four = group_categories(conn, "four_fees")
+    tree = published.parents(conn)
+    # the published 合计 where there is one (a group that is all of a node's children reads the node)
+    three = published.collapse(group_categories(conn, "three_public"), tree)
+    four = published.collapse(group_categories(conn, "four_fees"), tree)
     a = amounts(conn, unit_id, sorted(set(three) | set(four)))
     actual = a.filter(pl.col("actual_fen").is_not_null())
     year = int(actual["fiscal_year"].max()) if actual.height else None

@@ -334,17 +334,19 @@ def iter_rows(engine: Engine, dataset: str, filters: Filters | None = None) -> I
 
 
 def categories(conn: Connection) -> list[dict[str, Any]]:
-    """Expense categories with the groups each belongs to (三公, 四费, …), in display order."""
+    """Expense categories with the groups each belongs to (三公, 四费, …) and their ``parent`` in the
+    published tree (``three_public`` 合计 ⊃ ``vehicles`` ⊃ …), in display order."""
     groups: dict[str, list[str]] = {}
     for g, c in conn.execute(select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)):
         groups.setdefault(c, []).append(g)
     rows = conn.execute(
-        select(Category.code, Category.name_zh, Category.name_en, Category.sort_order).order_by(
+        select(Category.code, Category.name_zh, Category.name_en, Category.sort_order, Category.parent_code).order_by(
             Category.sort_order, Category.code
         )
     ).all()
     return [
-        {"code": code, "name_zh": zh, "name_en": en, "groups": sorted(groups.get(code, []))} for code, zh, en, _ in rows
+        {"code": code, "name_zh": zh, "name_en": en, "groups": sorted(groups.get(code, [])), "parent": parent}
+        for code, zh, en, _, parent in rows
     ]
 
 

@@ -36,12 +36,20 @@ def change_phrase(actual: int, prior: int | None, money=lambda f: f"{format_wan(
     return f"{head}，{trend}{_pct1(p)}%"
 
 
-def item_sentence(item: dict, counts: dict | None = None, name: str | None = None) -> str:
+def _wan(f: int) -> str:
+    return f"{format_wan(f, grouping=False)}万元"
+
+
+def _yi(f: int) -> str:
+    return f"{format_yi(f, grouping=False)}亿元"
+
+
+def item_sentence(item: dict, counts: dict | None = None, name: str | None = None, money=_wan) -> str:
     """``公务接待费支出2.05万元，比上年减少0.28万元，下降12.0%`` (+ counts when known)."""
     if item["actual_fen"] is None:
         return f"{name or item['name_zh']}无决算数据"
     name = name or item["name_zh"]
-    s = f"{name}支出{format_wan(item['actual_fen'], grouping=False)}万元，{change_phrase(item['actual_fen'], item['prior_actual_fen'])}"
+    s = f"{name}支出{money(item['actual_fen'])}，{change_phrase(item['actual_fen'], item['prior_actual_fen'], money)}"
     words = [w.format(counts[k]) for k, w in COUNT_WORDS.get(item["item"], ()) if counts and counts.get(k) is not None]
     return s + ("，" + "、".join(words) if words else "")
 
@@ -53,14 +61,20 @@ def _table_text(report: dict) -> str:
         counts = row.get("counts") if report["report"] == "three-public" else None
         items = {i["item"]: i for i in row["items"]}
         head = f"{row['unit_name']}{row['fiscal_year']}年"
+        # 亿元 when the table is at that scale (中央本级), as published; else 万元
+        money = _yi if max((abs(i["actual_fen"] or 0) for i in row["items"]), default=0) >= 10**10 else _wan
         if report["report"] == "three-public":
-            first = item_sentence(items["total"], counts, "“三公”经费")
-            rest = [item_sentence(items[k], counts) for k in ("overseas_travel", "vehicles", "reception")]
-            sub = [item_sentence(items[k], counts) for k in ("vehicle_purchase", "vehicle_operation")]
-            rest[1] += f"（其中：{'；'.join(sub)}）"
+            first = item_sentence(items["total"], counts, "“三公”经费", money)
+            rest = [item_sentence(items[k], counts, money=money) for k in ("overseas_travel", "vehicles", "reception")]
+            if items["vehicle_purchase"]["actual_fen"] is None and items["vehicle_operation"]["actual_fen"] is None:
+                if items["vehicles"]["actual_fen"] is not None:
+                    rest[1] += "（未分列购置费和运行维护费）"
+            else:
+                sub = [item_sentence(items[k], counts, money=money) for k in ("vehicle_purchase", "vehicle_operation")]
+                rest[1] += f"（其中：{'；'.join(sub)}）"
         else:
-            first = item_sentence(items["total"], None, "“四费”")
-            rest = [item_sentence(items[k]) for k in ("reception", "meeting", "study_tour", "transport")]
+            first = item_sentence(items["total"], None, "“四费”", money)
+            rest = [item_sentence(items[k], money=money) for k in ("reception", "meeting", "study_tour", "transport")]
         paras.append(f"{head}{first}。其中：{'；'.join(rest)}。")
     return "\n".join(paras) if paras else f"{report['fiscal_year']}年无数据。"
 
@@ -99,14 +113,18 @@ def report_table(report: dict) -> tuple[list[str], list[list]]:
         rows.append([report["fiscal_year"], report["unit"], "total", "合计", *(report[k] for k in keys), "100.00",
                      report["prior_scale_fen"], report["growth_fen"], report["growth_pct"]])
         return header, rows
-    keys = ["budget_fen", "actual_fen", "completion_pct", "prior_actual_fen", "change_fen", "change_pct"]
+    keys = ["budget_fen", "actual_fen", "completion_pct", "prior_actual_fen", "change_fen", "change_pct",
+            "adjusted_fen", "execution_fen"]
+    stages = ["budget", "adjusted", "execution", "final"]  # basis_<stage>: published | derived | empty
     counts = ["overseas_groups", "overseas_persons", "vehicles_purchased", "vehicles_held", "reception_batches",
               "reception_persons"] if report["report"] == "three-public" else []
-    header = ["fiscal_year", "unit_code", "unit_name", "item", "name_zh", *keys, *counts]
+    header = ["fiscal_year", "unit_code", "unit_name", "item", "name_zh", *keys, *(f"basis_{s}" for s in stages),
+              *counts]
     rows = []
     for row in list(report["rows"]) + ([report["total"]] if report.get("total") else []):
         c = row.get("counts") or {}
         for i in row["items"]:
             rows.append([row["fiscal_year"], row["unit_code"], row["unit_name"], i["item"], i["name_zh"],
-                         *(i[k] for k in keys), *(c.get(k) if i["item"] == "total" else None for k in counts)])
+                         *(i[k] for k in keys), *(i["basis"][s] for s in stages),
+                         *(c.get(k) if i["item"] == "total" else None for k in counts)])
     return header, rows

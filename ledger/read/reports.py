@@ -1,7 +1,11 @@
 """Disclosure reports: 四费公开, the 部门决算“三公”经费表, and government procurement per year.
 
 Every figure comes from live rows (budgets and actuals from ``rollup``, counts and procurement from
-their tables). Money is integer fen; percentages are ``Decimal`` with two places, rounded half up,
+their tables). Table figures are resolved by ``ledger.store.published``: a node's published figure where one
+exists, else the sum of its children; each item says per stage (``budget``, ``adjusted``,
+``execution``, ``final``, ``prior_final``) its ``basis`` (published | derived) and ``source``
+(disclosure | budgets | line_items | children | sum), and each unit row lists its ``findings``
+(``source-mismatch``: line items or a budgets file differing from the published table). Money is integer fen; percentages are ``Decimal`` with two places, rounded half up,
 or None when undefined (a zero or missing base). ``ledger.read.report_text`` writes the explanatory
 paragraph and CSV rows from these dicts; display money goes through ``ledger.money`` (万元 / 亿元).
 """
@@ -10,9 +14,10 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import polars as pl
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
-from ledger.read.totals import rollup_sums
+from ledger.store import published
 from ledger.store.batches import live
 from ledger.store.models import ExpenseEntry, ProcurementRecord, Unit
 
@@ -58,9 +63,10 @@ def _units(conn: Connection, unit: str | None) -> dict[int, tuple[str, str]]:
     return {i: (c, n) for i, c, n in conn.execute(q)}
 
 
-def _sums(conn: Connection, years: list[int], unit_ids: list[int]) -> dict[tuple, int]:
-    """``{(measure, unit_id, year, category): fen}`` of live rollups."""
-    return {(m, u, y, c): v for m, u, y, c, v in rollup_sums(conn, years=years, unit_ids=unit_ids)}
+def _figures(conn: Connection, years: list[int], unit_ids: list[int]) -> tuple[pl.DataFrame, dict]:
+    """Resolved figures (``ledger.store.published.resolve``) of these units and years, and the category tree."""
+    tree = published.parents(conn)
+    return published.resolve(published.rollup_rows(conn, years, unit_ids), tree), tree
 
 
 def _counts(conn: Connection, year: int, unit_ids: list[int]) -> dict[tuple, int | None]:
@@ -69,7 +75,8 @@ def _counts(conn: Connection, year: int, unit_ids: list[int]) -> dict[tuple, int
         select(e.c.unit_id, e.c.category_code, cast(func.sum(e.c.batches), BigInteger),
                cast(func.sum(e.c.persons), BigInteger), cast(func.sum(e.c.vehicles), BigInteger))
         .where(live(e.c.batch_id), e.c.fiscal_year == year, e.c.unit_id.in_(unit_ids),
-               e.c.category_code.in_(["overseas_travel", "vehicle_purchase", "vehicle_operation", "reception"]))
+               e.c.category_code.in_(["overseas_travel", "vehicle_purchase", "vehicle_operation", "reception",
+                                      "vehicles"]))
         .group_by(e.c.unit_id, e.c.category_code)
     )
     out: dict[tuple, int | None] = {}
@@ -78,45 +85,66 @@ def _counts(conn: Connection, year: int, unit_ids: list[int]) -> dict[tuple, int
     return out
 
 
-def _item_rows(items, sums, unit_ids: list[int], year: int) -> list[dict]:
-    have = {(m, u, y) for (m, u, y, _c) in sums}
+def _lookup(resolved: pl.DataFrame) -> dict[tuple, tuple[int | None, str, str]]:
+    """``{(measure, unit_id, year, category): (fen, basis, source)}``."""
+    return {(m, u, y, c): (a, b, s) for m, u, y, c, a, b, s in resolved.select(
+        "measure", "unit_id", "fiscal_year", "category_code", "amount", "basis", "source").iter_rows()}
 
-    def total(measure, y, cats):
-        # a unit with any row of the measure that year has data; its absent categories are zero
-        if not any((measure, u, y) in have for u in unit_ids):
-            return None
-        return sum(sums.get((measure, u, y, c), 0) for u in unit_ids for c in cats)
 
+def _figure(fig: dict, tree: dict, measure: str, unit_ids: list[int], year: int, cats: list[str]):
+    """(fen, basis, source) of an item: one node's figure, or the sum of several (derived); None when missing."""
+    nodes = published.collapse(cats, tree) if len(cats) > 1 else cats
+    found = [fig[k] for u in unit_ids for c in nodes if (k := (measure, u, year, c)) in fig and fig[k][0] is not None]
+    if not found:
+        return None, None, None
+    if len(found) == 1 and len(unit_ids) == 1:
+        return found[0]
+    return sum(f[0] for f in found), "derived", "sum"
+
+
+def _item_rows(items, fig: dict, tree: dict, unit_ids: list[int], year: int) -> list[dict]:
     rows = []
     for code, name, cats in items:
-        budget = total("budget_original", year, cats)
-        actual = total("actual", year, cats)
-        prior = total("actual", year - 1, cats)
-        change = None if actual is None or prior is None else actual - prior
+        stages = {stage: _figure(fig, tree, measure, unit_ids, year, cats)
+                  for stage, measure in published.STAGE_MEASURE.items()}
+        prior = _figure(fig, tree, "actual", unit_ids, year - 1, cats)
+        budget, actual = stages["budget"][0], stages["final"][0]
+        change = None if actual is None or prior[0] is None else actual - prior[0]
         rows.append({
-            "item": code, "name_zh": name, "budget_fen": budget, "actual_fen": actual,
-            "completion_pct": percent(actual, budget), "prior_actual_fen": prior, "change_fen": change,
-            "change_pct": percent(change, prior) if prior else None,
+            "item": code, "category_code": node[0] if len(node := published.collapse(cats, tree)) == 1 else None,
+            "name_zh": name,
+            "budget_fen": budget, "adjusted_fen": stages["adjusted"][0], "execution_fen": stages["execution"][0],
+            "actual_fen": actual, "completion_pct": percent(actual, budget), "prior_actual_fen": prior[0],
+            "change_fen": change, "change_pct": percent(change, prior[0]) if prior[0] else None,
+            "basis": {**{s: f[1] for s, f in stages.items()}, "prior_final": prior[1]},
+            "source": {**{s: f[2] for s, f in stages.items()}, "prior_final": prior[2]},
         })
     return rows
 
 
 def _table_report(conn: Connection, kind: str, items, year: int, unit: str | None) -> dict:
     units = _units(conn, unit)
-    sums = _sums(conn, [year, year - 1], list(units))
-    with_data = sorted({u for (m, u, y, _c) in sums if y == year}, key=lambda u: units[u][0])
+    resolved, tree = _figures(conn, [year, year - 1], list(units))
+    fig = _lookup(resolved)
+    with_data = sorted({u for (_m, u, y, _c) in fig if y == year}, key=lambda u: units[u][0])
     counts = _counts(conn, year, with_data) if kind == "three-public" else {}
+    cats = {c for _, _, cs in items for c in cs} | {published.collapse(cs, tree)[0] for _, _, cs in items}
+    found = [f for f in published.findings(resolved) if f["fiscal_year"] == year and f["category_code"] in cats]
     rows = []
     for u in with_data:
         row = {"unit_code": units[u][0], "unit_name": units[u][1], "fiscal_year": year,
-               "items": _item_rows(items, {k: v for k, v in sums.items() if k[1] == u}, [u], year)}
+               "items": _item_rows(items, fig, tree, [u], year),
+               "findings": [{k: v for k, v in f.items() if k != "unit_id"} | {"unit_code": units[u][0]}
+                            for f in found if f["unit_id"] == u]}
         if kind == "three-public":
             row["counts"] = {k: counts.get((u, c, col)) for k, (c, col) in COUNT_FIELDS.items()}
+            if row["counts"]["vehicles_held"] is None:  # a subtotal published without its split carries 保有量
+                row["counts"]["vehicles_held"] = counts.get((u, "vehicles", "vehicles"))
         rows.append(row)
     report = {"report": kind, "fiscal_year": year, "unit": unit, "amounts": "fen", "rows": rows}
     if unit is None and len(rows) > 1:
         report["total"] = {"unit_code": None, "unit_name": "全部单位", "fiscal_year": year,
-                           "items": _item_rows(items, sums, with_data, year)}
+                           "items": _item_rows(items, fig, tree, with_data, year)}
     return report
 
 

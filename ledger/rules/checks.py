@@ -15,6 +15,11 @@ group, a row in any member category is enough and the members without rows add n
 published no meeting line at all gets ``insufficient_data`` for a meeting target, naming the years
 without data in ``missing_years``, never ``met``. Sums come from ``rollup``
 (per-batch sums kept at import) restricted to live batches, so a check never scans raw entries.
+The sums are figures resolved by ``ledger.store.published``: a node's published figure (a disclosure
+table's 合计 or 公务用车 subtotal) where one exists, its children's sum only where none was
+published, and line items never added to a published figure. A group whose members are all the
+children of a node (三公 = 合计's children) reads that node, so a real cut in a published 合计 is
+compared with the published 合计 of the year before, never with a sum of whichever parts were split.
 Consumption targets work in thousandths of the measure unit (e.g. Wh for kWh), kept in the same
 integer columns; ``detail_json`` says which.
 
@@ -36,9 +41,10 @@ from sqlalchemy import Connection, func, select, update
 from ledger.rules import flags, thresholds
 from ledger.rules.sums import live_rollups, measure_sums
 from ledger.rules.targets import RESOURCES, Target, list_targets
-from ledger.store import audit
+from ledger.store import audit, published
 from ledger.store.batches import bulk_insert, live
 from ledger.store.models import (
+    Category,
     CategoryGroupMember,
     CheckRun,
     ImportBatch,
@@ -77,6 +83,8 @@ def fingerprint(conn: Connection, year: int | None, thresholds_sha: str, rule_ve
         )
     ):
         h.update(f"g{tuple(row)}".encode())
+    for row in conn.execute(select(Category.code, Category.parent_code).order_by(Category.code)):
+        h.update(f"p{tuple(row)}".encode())  # the category tree decides which figures are read
     for row in conn.execute(select(PolicyTarget.id, PolicyTarget.definition_sha256).order_by(PolicyTarget.id)):
         h.update(f"t{tuple(row)}".encode())
     h.update(f"c{thresholds_sha}r{sorted(rule_versions.items())}y{year}".encode())
@@ -88,11 +96,13 @@ def _keys(conn: Connection, t: Target) -> list[str]:
         return [t.resource]
     if t.category_code:
         return [t.category_code]
-    return list(
+    members = list(
         conn.execute(
             select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code == t.group_code)
         ).scalars()
     )
+    # all of a node's children in the group: read the node (a published 合计 or subtotal), never re-add parts
+    return published.collapse(members, published.parents(conn))
 
 
 def _round_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:

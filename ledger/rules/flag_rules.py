@@ -17,7 +17,7 @@ from ledger.i18n import both
 from ledger.money import format_wan, format_yuan
 from ledger.rules import thresholds as th
 from ledger.rules.registry import Context, FlagDraft, frame, pct, rule, unit_label
-from ledger.rules.sums import live_rollups
+from ledger.rules.sums import live_rollups, resolved_sums
 from ledger.store.batches import live
 from ledger.store.models import (
     DuplicateCandidate,
@@ -40,7 +40,12 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
     rows = ctx.rollups if ctx.rollups is not None else live_rollups(conn)
     if ctx.year is not None:
         rows = rows.filter(pl.col("fiscal_year") == ctx.year)
+    # one figure per unit, year, category and stage (published before derived); a node both of whose
+    # sides are only sums of its children repeats its children's flags, so it raises none of its own
+    rows = resolved_sums(conn, rows).filter(pl.col("amount").is_not_null())
     keys = ["unit_id", "fiscal_year", "category_code"]
+    both_summed = rows.group_by(*keys).agg((pl.col("source") == "children").all().alias("summed"))
+    rows = rows.join(both_summed.filter(~pl.col("summed")), on=keys, how="semi")
     sums = rows.group_by(*keys).agg(
         actual=pl.col("amount").filter(pl.col("measure") == "actual").sum(),
         has_actual=(pl.col("measure") == "actual").any(),
@@ -48,7 +53,7 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
         has_original=(pl.col("measure") == "budget_original").any(),
         adjusted=pl.col("amount").filter(pl.col("measure") == "budget_adjusted").sum(),
         has_adjusted=(pl.col("measure") == "budget_adjusted").any(),
-        batch_ids=pl.col("batch_id").unique().sort(),
+        batch_ids=pl.col("batch_ids").explode().unique().sort(),
     ).with_columns(
         budget=pl.when(pl.col("has_adjusted")).then(pl.col("adjusted"))
         .when(pl.col("has_original")).then(pl.col("original")).otherwise(None),

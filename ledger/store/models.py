@@ -41,11 +41,14 @@ class CategoryGroup(Base):
 
 
 class Category(Base):
+    """An expense category; ``parent_code`` makes the published tree (三公经费合计 ⊃ 公务用车购置及运行维护费 ⊃ …)."""
+
     __tablename__ = "category"
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(100), unique=True)
     name_en: Mapped[str] = mapped_column(String(100))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    parent_code: Mapped[str | None] = mapped_column(String(40))  # seeded by migration 0003; no FK (data)
 
 
 class CategoryGroupMember(Base):
@@ -100,7 +103,7 @@ class BudgetLine(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
     category_code: Mapped[str] = mapped_column(ForeignKey("category.code"))
-    stage: Mapped[str] = mapped_column(String(10), default="original")  # original | adjusted
+    stage: Mapped[str] = mapped_column(String(10), default="original")  # original | adjusted | execution
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
