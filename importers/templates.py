@@ -17,7 +17,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from importers.columns import REQUIRED
+from importers.columns import DISCLOSURE_ITEMS, DISCLOSURE_STAGES, REQUIRED
 from importers.sources import TEMPLATE_SHEETS
 
 DATA_SHEET = "填写"
@@ -107,9 +107,11 @@ TEMPLATES: dict[str, list[Column]] = {
     ],
 }
 
-# 部门决算“三公”经费表: the published tree, an example that adds up (合计 = 出国 + 用车 + 接待, 用车 = 购置 + 运行)
-_ITEMS = [("total", "合计"), ("overseas_travel", "因公出国(境)费"), ("vehicles", "公务用车购置及运行维护费"),
-          ("vehicle_purchase", "公务用车购置费"), ("vehicle_operation", "公务用车运行维护费"), ("reception", "公务接待费")]
+# 部门决算“三公”经费表: the published tree for each stage (预算数, 调整预算数, 执行数, 决算数); the example fills
+# 预算数 and 决算数 and adds up (合计 = 出国 + 用车 + 接待, 用车 = 购置 + 运行), the other stages stay blank
+_ITEMS = DISCLOSURE_ITEMS
+_STAGE_EN = {"budget": "budget", "adjusted": "adjusted budget", "execution": "execution (mid-year)",
+             "actual": "final accounts"}
 _EXAMPLE = {"budget": ["30.00", "10.00", "15.00", "5.00", "10.00", "5.00"],
             "actual": ["27.50", "8.00", "14.50", "4.50", "10.00", "5.00"]}
 _COUNTS = [("overseas_groups", "因公出国团组数", "2"), ("overseas_persons", "因公出国人次", "6"),
@@ -117,11 +119,10 @@ _COUNTS = [("overseas_groups", "因公出国团组数", "2"), ("overseas_persons
            ("reception_batches", "公务接待批次", "20"), ("reception_persons", "公务接待人次", "150")]
 TEMPLATES["disclosure"] = [
     *_common(),
-    *[Column(f"{zh_m}_{name}(万元)", f"{m}_{item}", _EXAMPLE[m][i],
+    *[Column(f"{zh_m}_{name}(万元)", f"{m}_{item}", _EXAMPLE.get(m, [""] * len(_ITEMS))[i],
              f"{zh_m}，单位：万元；没有公布的留空（空白不是零）",
-             f"{en_m}, in 万元; leave blank when not published (blank is not zero)", "amount")
-      for m, zh_m, en_m in (("budget", "预算数", "budget"), ("actual", "决算数", "final accounts"))
-      for i, (item, name) in enumerate(_ITEMS)],
+             f"{_STAGE_EN[m]}, in 万元; leave blank when not published (blank is not zero)", "amount")
+      for m, zh_m in DISCLOSURE_STAGES for i, (item, name) in enumerate(_ITEMS)],
     *[Column(h, f, ex, "非负整数；没有公布的留空", "a whole number; blank when not published", "count")
       for f, h, ex in _COUNTS],
 ]

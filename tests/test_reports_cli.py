@@ -42,9 +42,9 @@ def test_check_flags_review_and_publish_from_the_cli(engine, db_url, monkeypatch
     [flag] = json.loads(invoke(db_url, "flags", "list", "--json").output)["flags"]
     fid = flag["id"][:10]
     out = invoke(db_url, "flags", "review", fid, "--to", "explained", "--note", "x", "--by", "纪委")
-    assert out.exit_code == 1 and "it cannot move to explained. Allowed next: under_review" in out.output
+    assert out.exit_code == 1 and "不能转为 explained；下一步可转为：under_review" in out.output
     out = invoke(db_url, "flags", "review", fid, "--to", "under_review", "--note", "核查", "--by", "clerk")
-    assert out.exit_code == 1 and "clerk imported data this flag rests on" in out.output
+    assert out.exit_code == 1 and "clerk 导入了该风险标记所依据的数据，不能核查" in out.output
     assert invoke(db_url, "flags", "review", fid, "--to", "under_review", "--note", "核查", "--by", "纪委").exit_code == 0
     assert invoke(db_url, "flags", "review", fid, "--to", "explained", "--note", "临时接待任务", "--by", "纪委").exit_code == 0
     shown = json.loads(invoke(db_url, "flags", "show", fid, "--json").output)
