@@ -72,6 +72,13 @@ def _category_scope(conn: Connection, code: str | None, lang: str) -> tuple[list
 def _caption(conn: Connection, lang: str, unit: dict | None, codes: list[str] | None = None,
              procurement: bool = False) -> str:
     """Who published the chart's figures (the unit, else the region's units) and the batches they came in."""
+    if codes:  # a node of the published tree (三公合计, 公务用车…) stands for its children's rows too
+        kids = published.children_of(published.parents(conn))
+        codes, todo = list(codes), list(codes)
+        while todo:
+            more = [c for c in kids.get(todo.pop(), []) if c not in codes]
+            codes += more
+            todo += more
     src = chart_sources(conn, unit["id"] if unit else None, codes, procurement=procurement)
     publisher = unit["name"] if unit else t(lang, "units_of_region")
     return caption_text(lang, src.as_of or q.data_date(conn), publisher=publisher, batches=src.batches,
