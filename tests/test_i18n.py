@@ -140,3 +140,17 @@ def test_details_that_are_keys_are_translated():
         "no header row found in any sheet (compare the headers with the template)")
     assert render("sheet-skipped", None, "empty-sheet") == ("跳过工作表：空表", "sheet skipped: empty")
     assert render("sheet-skipped", None, "Sheet3 odd") == ("跳过工作表：Sheet3 odd", "sheet skipped: Sheet3 odd")
+
+
+def test_targets_output_in_both_languages(engine, db_url):
+    from tests.conftest import ROOT
+
+    policy = str(ROOT / "policies" / "changde-2009.toml")
+    assert CliRunner().invoke(root, ["--database", db_url, "targets", "list"]).output.startswith("尚未载入目标")
+    out = CliRunner().invoke(root, ["--database", db_url, "targets", "load", policy]).output
+    assert out == "changde-2009.toml：新增 9 个目标，更新 0 个，未变 0 个；下一步：sunshine check\n"
+    zh = CliRunner().invoke(root, ["--database", db_url, "targets", "list"]).output.splitlines()
+    assert zh[0].split("\t") == ["编号", "口径", "类别", "基数", "变化", "年度", "范围", "标题"]
+    assert any("\t预算数\tvehicle_purchase\t" in line for line in zh)
+    en = CliRunner().invoke(root, ["--database", db_url, "--lang", "en", "targets", "list"]).output.splitlines()
+    assert en[0].split("\t")[:3] == ["ID", "Measure", "Category"] and any("\tbudget\tvehicle_purchase\t" in x for x in en)
