@@ -30,6 +30,8 @@ CATEGORIES = ["因公出国(境)费", "公务用车购置费", "公务用车运�
 STAGES = ["年初预算", "调整预算"]
 METHODS = ["公开招标", "邀请招标", "竞争性谈判", "竞争性磋商", "单一来源", "询价"]
 LEVELS = ["省级", "市级", "区县级", "乡镇级"]
+RESOURCES = ["电", "油", "水"]
+MEASURE_UNITS = ["千瓦时", "度", "升", "立方米", "吨"]
 FIXED = dt.datetime(2026, 1, 1)  # workbook timestamps, so the same template is the same bytes
 
 
@@ -40,7 +42,8 @@ class Column:
     example: str
     zh: str
     en: str
-    kind: str = "text"  # text | code | year | date | amount | count | category | stage | method | level
+    kind: str = "text"  # text | code | year | date | amount | count | quantity | category | stage | method | level
+    #                     | resource | measure
 
 
 def _common(example_code="101001", example_name="阳光市人民政府办公室") -> list[Column]:
@@ -105,6 +108,16 @@ TEMPLATES: dict[str, list[Column]] = {
         Column("中标日期", "award_date", "2024-04-20", _DATE_ZH, _DATE_EN, "date"),
         Column("合同日期", "contract_date", "2024-05-06", _DATE_ZH, _DATE_EN, "date"),
     ],
+    "consumption": [
+        *_common(),
+        Column("日期", "date", "2024-12-31", _DATE_ZH + "；没有年度列时用来定年度", _DATE_EN + "; gives the year when 年度 is blank",
+               "date"),
+        Column("资源", "resource", "电", "从下拉列表选：电、油、水", "pick from the list: electricity, fuel, water", "resource"),
+        Column("用量", "quantity", "12500", "非负数，至多三位小数", "a non-negative number, at most three decimals",
+               "quantity"),
+        Column("计量单位", "measure_unit", "千瓦时", "电：千瓦时/度；油：升；水：立方米/吨",
+               "electricity kWh (千瓦时, 度), fuel L (升), water m3 (立方米, 吨)", "measure"),
+    ],
 }
 
 # 部门决算“三公”经费表: the published tree for each stage (预算数, 调整预算数, 执行数, 决算数); the example fills
@@ -147,7 +160,8 @@ def xlsx_bytes(kind: str, categories: list[str] | None = None, rows: list[list[s
     import xlsxwriter
 
     cols = TEMPLATES[kind]
-    lists = {"category": categories or CATEGORIES, "stage": STAGES, "method": METHODS, "level": LEVELS}
+    lists = {"category": categories or CATEGORIES, "stage": STAGES, "method": METHODS, "level": LEVELS,
+             "resource": RESOURCES, "measure": MEASURE_UNITS}
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
     wb.set_properties({"title": f"阳光账本导入模板：{kind}", "created": FIXED, "author": "Sunshine Ledger"})
@@ -162,7 +176,8 @@ def xlsx_bytes(kind: str, categories: list[str] | None = None, rows: list[list[s
     for ws in (data, example):
         ws.freeze_panes(1, 0)
         for j, c in enumerate(cols):
-            fmt = text if c.kind in ("code", "date", "text", "category", "stage", "method", "level") else (
+            fmt = text if c.kind in ("code", "date", "text", "category", "stage", "method", "level", "resource",
+                                     "measure") else (
                 money if c.kind == "amount" else None)
             ws.set_column(j, j, max(12, len(c.header) * 2 + 2), fmt)
             ws.write_string(0, j, c.header, need if c.field in required else head)

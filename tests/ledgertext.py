@@ -135,6 +135,8 @@ CONFIG = {
     "supplier_concentration": {"max_share_pct": 50, "min_unit_total_yuan": 1000000, "min_suppliers": 2},
     "duplicate_payment": {"min_amount_yuan": 0.01},
     "per_capita_excess": {"reception_yuan_per_person": 150},
+    "unit_cost_outlier": {"iqr_k": 1.5, "min_above_median_pct": 50, "min_peers": 5, "history_years": 3, "min_history_years": 2,
+                          "history_max_pct": 150},
 }
 
 

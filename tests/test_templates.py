@@ -52,6 +52,8 @@ def test_example_rows_import_with_exact_figures(engine, tmp_path):
     _load(engine, tmp_path, "expenses", "expenses.csv", csv_bytes("expenses", example=True))
     _load(engine, tmp_path, "budgets", "budgets.csv", csv_bytes("budgets", example=True))
     _load(engine, tmp_path, "procurement", "procurement.csv", csv_bytes("procurement", example=True))
+    c = _load(engine, tmp_path, "consumption", "consumption.csv", csv_bytes("consumption", example=True))
+    assert c.report["rows"]["loaded"] == 1
     d = _load(engine, tmp_path, "disclosure", "disclosure.csv", csv_bytes("disclosure", example=True))
     # the example table adds up (no disclosure-sum); its 公务接待费 决算数 5.00 万元 differs from the one expense
     # line of 1,234.56 元 loaded before, which the ledger reports as a source-mismatch (the table's figure stands)

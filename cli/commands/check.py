@@ -8,6 +8,7 @@ from cli.common import database_option, database_url, h, json_option, print_json
 from ledger.i18n import t
 from ledger.money import format_wan
 from ledger.rules.checks import run_checks, target_results
+from ledger.rules.no_data import no_data_targets
 from ledger.rules.thresholds import ConfigError, load_flag_config
 from ledger.store.db import make_engine, reading, writing
 
@@ -45,7 +46,8 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
         return
     r = summary.results
     click.echo(t("check.run", run=summary.run_id, reused=t("check.reused") if summary.reused else "",
-                 met=r.get("met", 0), missed=r.get("missed", 0), insufficient=r.get("insufficient_data", 0)))
+                 met=r.get("met", 0), missed=r.get("missed", 0), insufficient=r.get("insufficient_data", 0),
+                 no_data=r.get("no_data", 0)))
     f = summary.flags
     if summary.reused:  # the stored summary's "new" counts belong to the run that made it, not to this one
         click.echo(t("check.flags-reused", raised=f.get("raised", 0), run=summary.run_id))
@@ -62,5 +64,16 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
                      excess=fmt(x["excess"]), pct=x["excess_pct"] if x["excess_pct"] is not None else "n/a"))
     if r.get("missed", 0) > MAX_LISTED:
         click.echo(t("check.more", n=r["missed"] - MAX_LISTED))
+    # a target that could not be evaluated at all is said, never left silent
+    with reading(engine) as conn:
+        empty = no_data_targets(conn, summary.run_id, year)
+    for x in empty:
+        years = ", ".join(map(str, x["years"]))
+        if x["measure"] == "consumption":
+            click.echo(t("check.no-data-consumption", target=x["target_id"], years=years, units=x["units"],
+                         resource=x["resource"]))
+        else:
+            click.echo(t("check.no-data", target=x["target_id"], years=years, units=x["units"],
+                         measure=t(f"measure.{x['measure']}")))
     if f.get("raised", 0):
         click.echo(t("check.hint"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import EXIT_REFUSED, database_option, database_url, h, json_option, print_json
+from cli.common import EXIT_REFUSED, database_option, database_url, h, json_option, print_json, refuse
 
 
 class AmountUnit(click.ParamType):
@@ -30,7 +30,7 @@ class AmountUnit(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
-KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds"]
+KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds", "consumption"]
 
 
 class _Progress:
@@ -78,12 +78,17 @@ def _print_text(result, kind: str) -> None:
             "dry-run": t("import.dry-run"), "refused": t("import.refused")}[result.status]
     click.echo(f"{r.get('file')}: {head}")
     if result.status != "unchanged" or result.batch_id is None:
-        source = t("import.source-encoding", encoding=r["encoding"]) if r.get("encoding") else t("import.source-workbook")
+        why = (r.get("encoding_evidence") or {}).get("reason")
+        source = (t("import.source-encoding-why", encoding=r["encoding"], why=why) if r.get("encoding") and why
+                  else t("import.source-encoding", encoding=r["encoding"]) if r.get("encoding")
+                  else t("import.source-workbook"))
         click.echo("  " + t("import.rows", source=source, read=rows.get("read", 0), loaded=rows.get("loaded", 0),
                              blank=rows.get("blank", 0), total_rows=rows.get("total_rows", 0),
                              held=rows.get("held", 0), existing=rows.get("skipped_existing", 0)))
         if r.get("units"):
             click.echo("  " + t("import.units", **{k: r["units"][k] for k in ("created", "updated", "held", "unchanged")}))
+        if r.get("quantities"):
+            click.echo("  " + t("import.quantities", quantities=", ".join(r["quantities"].values())))
         for table, by_currency in (r.get("totals") or {}).items():
             sums = ", ".join(f"{format_yuan(v)} {c}" for c, v in by_currency.items())
             click.echo("  " + t("import.total", table=t(f"table.{table}"), sums=sums))
@@ -116,20 +121,28 @@ def _print_text(result, kind: str) -> None:
 @click.option("--columns", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               metavar="MAPPING.toml", help=h("help.import.columns"))
 @click.option("--allow-duplicates", is_flag=True, help=h("help.import.allow-duplicates"))
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help=h("help.import.config"))
 @click.option("--update-units", is_flag=True,
               help=h("help.import.update-units"))
 @database_option
 @json_option
 @click.pass_context
 def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, sheet, supersedes, mapping,
-            allow_duplicates, update_units, as_json):
-    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds); one batch per file."""
+            allow_duplicates, config_path, update_units, as_json):
+    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds, consumption); one batch per file."""
     from importers.pipeline import Options
     from importers.run import ReadOptions, import_file
+    from ledger.rules.fiscal import start_month
+    from ledger.rules.thresholds import ConfigError
     from ledger.store.db import make_engine
 
     if supersedes is not None and len(files) > 1:
         raise click.UsageError("--supersedes takes exactly one FILE")
+    try:
+        fiscal_start = start_month(config_path)
+    except ConfigError as exc:
+        refuse(str(exc), as_json)
     engine = make_engine(database_url(ctx))
     results = []
     try:
@@ -137,7 +150,8 @@ def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, shee
             progress = _Progress(not as_json and sys.stderr.isatty(), path.name)
             options = Options(submitted_by=submitted_by or getpass.getuser(), dry_run=dry_run, supersedes=supersedes,
                               allow_duplicates=allow_duplicates, update_units=update_units, progress=progress)
-            read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping)
+            read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping,
+                               fiscal_start_month=fiscal_start)
             try:
                 if kind == "ocds":
                     result = _import_ocds(engine, path, options, read)

@@ -29,7 +29,7 @@ def _categories(ctx) -> list[str] | None:
 
 
 @click.command("template", help=h("help.template"))
-@click.argument("kind", type=click.Choice(["units", "expenses", "budgets", "disclosure", "procurement", "all"]))
+@click.argument("kind", type=click.Choice(["units", "expenses", "budgets", "disclosure", "procurement", "consumption", "all"]))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
               help=h("help.template.out"))
 @click.option("--format", "formats", default="csv,xlsx", show_default=True, help=h("help.template.format"))

@@ -18,7 +18,7 @@ import json
 import polars as pl
 from sqlalchemy import Connection, bindparam, select, update
 
-from ledger.rules import flag_rules, flag_rules_procurement  # noqa: F401  (importing them registers their rules)
+from ledger.rules import flag_rules, flag_rules_costs, flag_rules_procurement  # noqa: F401  (importing them registers their rules)
 from ledger.rules.registry import REGISTRY, Context, FlagDraft
 from ledger.store.batches import bulk_insert
 from ledger.store.models import Flag, Unit, utcnow

@@ -1,0 +1,169 @@
+"""Unit costs against peers: spending per overseas delegation and traveller, per vehicle held, per
+reception batch and guest, compared with the unit's peer group by a robust fence.
+
+A unit cost is the amount of the entries that state a count over that count (a disclosure table's
+团组数 / 人次 / 保有量 / 接待批次, or line items' persons and batches), in fen rounded half up. The peer
+group is every unit of the same level (the unit register's ``level``) with the same cost in the same
+year. The fence is Tukey's: Q3 + k × IQR, quartiles by linear interpolation (numpy's default), so a
+few very high peers cannot drag it up the way a mean would; and the cost must also be at least
+``min_above_median_pct`` above the peers' median, so near-identical peers do not turn a 1% difference
+into an accusation. A peer group smaller than ``min_peers``
+says little: the unit is then held against its own history (the median of its previous years' costs
+times ``history_max_pct``), and with too little history it is not judged at all.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import polars as pl
+from sqlalchemy import BigInteger, Connection, and_, cast, func, or_, select
+
+from ledger.money import format_wan, format_yuan
+from ledger.rules import thresholds as th
+from ledger.rules.registry import Context, FlagDraft, frame, rule, unit_label
+from ledger.store.batches import live
+from ledger.store.models import ExpenseEntry, Unit
+
+# metric -> (category, count column, 中文, English, what one count is in Chinese and English)
+METRICS = {
+    "per_overseas_group": ("overseas_travel", "batches", "因公出国(境)费每团组", "overseas travel per delegation",
+                           "个团组", "delegations"),
+    "per_overseas_traveller": ("overseas_travel", "persons", "因公出国(境)费每人次", "overseas travel per traveller",
+                               "人次", "travellers"),
+    "per_vehicle_held": ("vehicle_operation", "vehicles", "公务用车运行维护费每辆保有车辆",
+                         "vehicle operation per vehicle held", "辆", "vehicles held"),
+    "per_vehicle_held_total": ("vehicles", "vehicles", "公务用车购置及运行维护费每辆保有车辆",
+                               "vehicle purchase and operation per vehicle held", "辆", "vehicles held"),
+    "per_reception_batch": ("reception", "batches", "公务接待费每批次", "official reception per batch",
+                            "批次", "batches"),
+    "per_guest": ("reception", "persons", "公务接待费每人次", "official reception per guest", "人次", "guests"),
+}
+COUNTS = ("batches", "persons", "vehicles")
+SCHEMA = {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.String,
+          **{f"{k}_{c}": pl.Int64 for c in COUNTS for k in ("amount", "count")}}
+
+
+def quartiles(values: list[int]) -> tuple[Decimal, Decimal, Decimal]:
+    """Q1, median and Q3 of ``values`` by linear interpolation between order statistics (exact)."""
+    s = sorted(values)
+
+    def q(p: Decimal) -> Decimal:
+        pos = p * (len(s) - 1)
+        lo = int(pos)
+        frac = pos - lo
+        hi = min(lo + 1, len(s) - 1)
+        return Decimal(s[lo]) + (Decimal(s[hi]) - Decimal(s[lo])) * frac
+
+    return q(Decimal("0.25")), q(Decimal("0.5")), q(Decimal("0.75"))
+
+
+def _fen(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def unit_costs(conn: Connection, year: int | None = None) -> pl.DataFrame:
+    """``(metric, unit_id, level, fiscal_year, amount, count, cost)`` of every unit and year that states counts."""
+    e = ExpenseEntry.__table__
+    cats = sorted({m[0] for m in METRICS.values()})
+    cols = []
+    for c in COUNTS:
+        has = e.c[c] > 0
+        cols += [cast(func.sum(e.c.amount_fen).filter(has), BigInteger), cast(func.sum(e.c[c]).filter(has), BigInteger)]
+    cond = [live(e.c.batch_id), e.c.currency == "CNY", e.c.category_code.in_(cats), or_(*(e.c[c] > 0 for c in COUNTS))]
+    q = select(e.c.unit_id, e.c.fiscal_year, e.c.category_code, *cols).where(*cond).group_by(
+        e.c.unit_id, e.c.fiscal_year, e.c.category_code)
+    sums = frame(conn, q, dict(zip(["unit_id", "fiscal_year", "category_code", *(
+        f"{k}_{c}" for c in COUNTS for k in ("amount", "count"))], SCHEMA.values(), strict=True)))
+    levels = frame(conn, select(Unit.id, Unit.level), {"unit_id": pl.Int64, "level": pl.String})
+    parts = []
+    for metric, (cat, col, *_rest) in METRICS.items():
+        parts.append(sums.filter((pl.col("category_code") == cat) & (pl.col(f"count_{col}") > 0)).select(
+            pl.lit(metric).alias("metric"), "unit_id", "fiscal_year",
+            pl.col(f"amount_{col}").alias("amount"), pl.col(f"count_{col}").alias("count")))
+    out = pl.concat(parts).join(levels, on="unit_id", how="left")
+    out = out.with_columns(pl.struct("amount", "count").map_elements(
+        lambda r: _fen(Decimal(r["amount"]) / r["count"]), return_dtype=pl.Int64).alias("cost"))
+    return out.sort("metric", "fiscal_year", "unit_id")
+
+
+def _evidence(conn: Connection, unit_id: int, year: int, category: str) -> list[int]:
+    e = ExpenseEntry.__table__
+    q = select(e.c.batch_id).where(and_(live(e.c.batch_id), e.c.unit_id == unit_id, e.c.fiscal_year == year,
+                                        e.c.category_code == category)).distinct().order_by(e.c.batch_id)
+    return list(conn.execute(q).scalars())
+
+
+def _judge(row: dict, peers: list[int], history: list[int], cfg: dict) -> dict | None:
+    """The figures of a flag when ``row``'s cost is above its fence, else None."""
+    k = Decimal(str(cfg["iqr_k"]))
+    if len(peers) >= cfg["min_peers"]:
+        q1, med, q3 = quartiles(peers)
+        fence = q3 + k * (q3 - q1)
+        if row["cost"] <= fence or row["cost"] * 100 < med * (100 + cfg["min_above_median_pct"]):
+            return None
+        return {"basis": "peers", "peer_group_size": len(peers), "peer_level": row["level"],
+                "peer_median_fen": _fen(med), "peer_q1_fen": _fen(q1), "peer_q3_fen": _fen(q3), "fence_fen": _fen(fence)}
+    if len(history) < cfg["min_history_years"]:
+        return None
+    _, med, _ = quartiles(history)
+    fence = med * Decimal(str(cfg["history_max_pct"])) / 100
+    if row["cost"] <= fence:
+        return None
+    return {"basis": "history", "peer_group_size": len(peers), "history_years": len(history),
+            "history_median_fen": _fen(med), "fence_fen": _fen(fence)}
+
+
+@rule("unit_cost_outlier", 1, "中共中央、国务院《党政机关厉行节约反对浪费条例》：严格控制国内差旅、因公临时出国（境）、"
+      "公务接待、公务用车等支出；单位成本与同级单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
+def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
+    """A unit whose cost per delegation, traveller, vehicle, batch or guest is above its peers' fence."""
+    cfg = {key: th.get(ctx.config, "unit_cost_outlier", key)
+           for key in ("iqr_k", "min_above_median_pct", "min_peers", "history_years", "min_history_years",
+                        "history_max_pct")}
+    costs = unit_costs(conn)
+    past: dict[tuple[str, int], dict[int, int]] = {}
+    for m, u, y, c in costs.select("metric", "unit_id", "fiscal_year", "cost").iter_rows():
+        past.setdefault((m, u), {})[y] = c
+    out = []
+    for (metric, year), group in costs.group_by("metric", "fiscal_year", maintain_order=True):
+        if ctx.year is not None and year != ctx.year:
+            continue
+        cat, _, zh, en, count_zh, count_en = METRICS[metric]
+        by_level: dict[str | None, list[int]] = {}
+        for level, cost in group.select("level", "cost").iter_rows():
+            by_level.setdefault(level, []).append(cost)
+        for row in group.iter_rows(named=True):
+            own = past[(metric, row["unit_id"])]
+            history = [own[y] for y in range(year - cfg["history_years"], year) if y in own]
+            figures = _judge(row, by_level[row["level"]], history, cfg)
+            if figures is None:
+                continue
+            code, name = unit_label(ctx, row["unit_id"])
+            figures = {"metric": metric, "unit_cost_fen": row["cost"], "amount_fen": row["amount"],
+                       "count": row["count"], **figures}
+            if figures["basis"] == "peers":
+                against_zh = (f"高于同级{figures['peer_group_size']}个单位的上限{format_yuan(figures['fence_fen'])}元"
+                              f"（中位数{format_yuan(figures['peer_median_fen'])}元，Q3+{cfg['iqr_k']}×四分位距）")
+                against_en = (f"above the fence of ¥{format_yuan(figures['fence_fen'])} among "
+                              f"{figures['peer_group_size']} units of the same level (median "
+                              f"¥{format_yuan(figures['peer_median_fen'])}, Q3 + {cfg['iqr_k']} × IQR)")
+            else:
+                against_zh = (f"同级单位不足{cfg['min_peers']}个，按本单位前{figures['history_years']}年中位数"
+                              f"{format_yuan(figures['history_median_fen'])}元的{cfg['history_max_pct']}%"
+                              f"（{format_yuan(figures['fence_fen'])}元）衡量，超出")
+                against_en = (f"fewer than {cfg['min_peers']} peers, so against its own previous "
+                              f"{figures['history_years']} years: above {cfg['history_max_pct']}% of their median "
+                              f"¥{format_yuan(figures['history_median_fen'])} (¥{format_yuan(figures['fence_fen'])})")
+            out.append(FlagDraft(
+                rule_code="unit_cost_outlier", subject=(code, str(year), metric), unit_id=row["unit_id"],
+                fiscal_year=year, category_code=cat, figures=figures, threshold=cfg,
+                message_zh=f"{name} {year}年：{zh}{format_yuan(row['cost'])}元（{format_wan(row['amount'], grouping=False)}"
+                f"万元/{row['count']}{count_zh}），{against_zh}",
+                message_en=f"{name} {year}: {en} ¥{format_yuan(row['cost'])} (¥{format_yuan(row['amount'])} for "
+                f"{row['count']} {count_en}), {against_en}",
+                evidence={"batch_ids": _evidence(conn, row["unit_id"], year, cat),
+                          "expense_entries": {"unit_code": code, "fiscal_year": year, "category_code": cat,
+                                              "counts_stated": METRICS[metric][1]}},
+            ))
+    return out
