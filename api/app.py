@@ -17,12 +17,22 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
-from api import http_cache, problems, routes_admin, routes_data, routes_downloads, schemas
+from api import (
+    http_cache,
+    problems,
+    routes_admin,
+    routes_data,
+    routes_downloads,
+    routes_search,
+    schemas,
+    strict,
+)
 from api.hosts import AllowedHosts
 from api.ratelimit import RateLimit
+from api.security_headers import SecurityHeaders
 from api.settings import Settings
 from ledger import __version__
 from ledger.read.queries import data_version
@@ -49,6 +59,30 @@ def _optional_routes(module: str) -> list:
     return list(getattr(mod, "routes", []))
 
 
+async def _api_before_request(request: Request):
+    strict.refuse_unknown(request)
+    return await http_cache.before_request(request)
+
+
+DOCS_ASSETS = "/static/vendor/swagger-ui"
+
+
+def _swagger_offline() -> SwaggerRenderPlugin:
+    """Swagger UI 5 vendored under ``api/static/vendor/swagger-ui`` (Apache-2.0, see its README): no CDN."""
+    return SwaggerRenderPlugin(
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+        # The pages' own CJK web font, so the Chinese in titles and descriptions shows on any machine.
+        style="<style>@font-face { font-family: 'Sunshine CJK'; src: local('Noto Sans CJK SC'), "
+              "url('/fonts/NotoSansCJKsc-Regular.otf') format('opentype'); } body { margin: 0; padding: 0 } "
+              ".swagger-ui .info .title, .swagger-ui .info p, .swagger-ui .info li, .swagger-ui .opblock-tag, "
+              ".swagger-ui .opblock-summary-description, .swagger-ui .markdown p, .swagger-ui .renderedMarkdown p, "
+              ".swagger-ui table td, .swagger-ui .parameter__name { font-family: sans-serif, 'Sunshine CJK' "
+              "!important; }</style>",
+    )
+
+
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> Litestar:
     """Build the Litestar app for ``database_url`` (else ``SUNSHINE_DATABASE_URL``)."""
     settings = settings or Settings.from_env(database_url)
@@ -56,11 +90,13 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
 
     api = Router(
         path=API,
-        route_handlers=[health, *routes_data.routes, *routes_downloads.routes, *routes_admin.routes,
+        route_handlers=[health, *routes_data.routes, *routes_search.routes, *routes_downloads.routes, *routes_admin.routes,
                         *_optional_routes("api.routes_write"), *_optional_routes("api.log_routes")],
-        before_request=http_cache.before_request,
+        before_request=_api_before_request,
     )
-    handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.chart_routes")]
+    handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.pages_portal"),
+                      *_optional_routes("api.pages_drill"), *_optional_routes("api.pages_compare"),
+                      *_optional_routes("api.chart_routes")]
 
     template_config = None
     if (HERE / "templates").is_dir():
@@ -72,6 +108,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app = Litestar(
         route_handlers=handlers,
         exception_handlers={Exception: problems.handle},
+        before_request=strict.before_request,
         # Browsers on other origins may read; writes carry tokens and get no CORS at all.
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_methods=["GET", "HEAD", "OPTIONS"],
                                allow_headers=["Accept", "If-None-Match", "If-Modified-Since"],
@@ -80,6 +117,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5),
         request_max_body_size=settings.max_body_bytes,
         middleware=[
+            SecurityHeaders,
             DefineMiddleware(AllowedHosts, hosts=settings.allowed_hosts),
             DefineMiddleware(RateLimit, limit=settings.rate_limit, window_s=settings.rate_window_s),
         ],
@@ -91,7 +129,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
             "Every list is also CSV (UTF-8 with BOM) and NDJSON via ?format= or Accept. Errors are RFC 9457 "
             "problem details.",
             path=f"{API}/schema",
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
+            render_plugins=[_swagger_offline()],
             create_examples=False,
             tags=[Tag(name="data"), Tag(name="aggregate"), Tag(name="reports"), Tag(name="downloads"),
                   Tag(name="writes"), Tag(name="admin"), Tag(name="meta"),

@@ -8,7 +8,7 @@ thread (``sync_to_thread``), and hand plain dicts to the Jinja templates in ``ap
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import polars as pl
@@ -16,11 +16,13 @@ from litestar import Request, get
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.response import File, Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
 
+from api import portal_text
+from api.page_blocks import crumbs_for, disclosure_block, regions_block, unit_drill_block
 from api.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
 from charts.style import FONT_PATH, fmt_pct, fmt_wan
@@ -32,6 +34,10 @@ STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 CHART_BASE = "/api/v1/charts"
 LATEST_FLAGS = 10
+# Every page takes ?lang=en; other query parameters are declared per page (api.strict refuses the rest).
+Lang = Annotated[str | None, QueryParameter(description="en for English (same as the /en/ prefix)")]
+Year = Annotated[int | None, QueryParameter(description="Fiscal year of the disclosure table", ge=1900, le=2200)]
+Stage = Annotated[str | None, QueryParameter(description="Budget stage: original or adjusted")]
 
 
 def engine_for(request: Request) -> Engine:
@@ -63,9 +69,12 @@ def _base(request: Request, conn, page: str, lang: str) -> dict[str, Any]:
         other = path
     else:
         other = "/en" + (path if path != "/" else "")
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    if kept:  # the switch keeps the page's state (year, query…)
+        other += "?" + urlencode(kept)
     as_of = q.data_date(conn)
     return {
-        "lang": lang, "_": texts(lang), "page": page, "prefix": prefix, "switch_url": other,
+        "lang": lang, "_": {**texts(lang), **portal_text.texts(lang)}, "page": page, "prefix": prefix, "switch_url": other, "request_path": path,
         "as_of": as_of.isoformat() if as_of else None, "chart_url": chart_url,
         "wan": fmt_wan, "pct": fmt_pct,
     }
@@ -147,26 +156,30 @@ def _render(template: str, context: dict[str, Any]) -> Template:
 
 
 @get(["/", "/en"], include_in_schema=False, name="page-home")
-async def home(request: Request) -> Template:
-    return await sync_to_thread(_home, request)
+async def home(request: Request, lang: Lang = None, year: Year = None) -> Template:
+    return await sync_to_thread(_home, request, year)
 
 
-def _home(request: Request) -> Template:
+def _home(request: Request, year: int | None = None) -> Template:
+
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "home", lang)
         kf = q.key_figures(conn)
         ctx.update(kf=kf, figures=_figures(kf, lang), units=_unit_rows(conn, lang),
-                   flags=_flags(q.public_flags(conn, limit=LATEST_FLAGS), lang))
+                   flags=_flags(q.public_flags(conn, limit=LATEST_FLAGS), lang),
+                   disclosure=disclosure_block(conn, lang, year, None), regions=regions_block(conn, year))
     return _render("home.html", ctx)
 
 
 @get(["/units/{code:str}", "/en/units/{code:str}"], include_in_schema=False, name="page-unit")
-async def unit_page(request: Request, code: FromPath[str]) -> Template:
-    return await sync_to_thread(_unit_page, request, code)
+async def unit_page(request: Request, code: FromPath[str], lang: Lang = None, year: Year = None,
+                    stage: Stage = None) -> Template:
+    return await sync_to_thread(_unit_page, request, code, year, stage)
 
 
-def _unit_page(request: Request, code: str) -> Template:
+def _unit_page(request: Request, code: str, year: int | None = None, stage: str | None = None) -> Template:
+
     lang = lang_of(request)
     with reading(engine_for(request)) as conn:
         unit = q.unit_by_code(conn, code)
@@ -196,12 +209,15 @@ def _unit_page(request: Request, code: str) -> Template:
                 "execution": amounts["execution_fen"].is_not_null().any()}
         ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets, show=show,
                    target_charts=target_charts,
-                   flags=_flags(q.public_flags(conn, unit["id"]), lang))
+                   flags=_flags(q.public_flags(conn, unit["id"]), lang),
+                   disclosure=disclosure_block(conn, lang, year, unit))
+        drill = unit_drill_block(conn, lang, unit, year, stage)
+        ctx.update(drill=drill, crumbs=crumbs_for(ctx, drill["detail"], drill["year"]))
     return _render("unit.html", ctx)
 
 
 @get(["/flags", "/en/flags"], include_in_schema=False, name="page-flags")
-async def flags_page(request: Request) -> Template:
+async def flags_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_flags_page, request)
 
 
@@ -214,7 +230,7 @@ def _flags_page(request: Request) -> Template:
 
 
 @get(["/procurement", "/en/procurement"], include_in_schema=False, name="page-procurement")
-async def procurement_page(request: Request) -> Template:
+async def procurement_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_procurement_page, request)
 
 
@@ -245,7 +261,7 @@ DATASETS = [
 
 
 @get(["/data", "/en/data"], include_in_schema=False, name="page-data")
-async def data_page(request: Request) -> Template:
+async def data_page(request: Request, lang: Lang = None) -> Template:
     return await sync_to_thread(_data_page, request)
 
 

@@ -38,6 +38,7 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 def filters(
     unit: Annotated[list[str] | None, QueryParameter(description="Unit code(s) (单位编码)", examples=[Example(summary="example", value=["440000001"])])] = None,
     unit_level: Annotated[list[str] | None, QueryParameter(description="Unit level(s)")] = None,
+    region: Annotated[list[str] | None, QueryParameter(description="Region(s) of the units (区域), e.g. 东城区")] = None,
     year: Annotated[list[str] | None, QueryParameter(description="Fiscal year(s), e.g. 2023 or 2022,2023", examples=[Example(summary="example", value=["2023"])])] = None,
     year_from: Annotated[int | None, QueryParameter(description="First fiscal year", ge=1900, le=2200)] = None,
     year_to: Annotated[int | None, QueryParameter(description="Last fiscal year", ge=1900, le=2200)] = None,
@@ -65,7 +66,7 @@ def filters(
     status: Annotated[list[str] | None, QueryParameter(description="Target results: met, missed, insufficient_data or no_data")] = None,
 ) -> Filters:
     return Filters(
-        unit=_split(unit), unit_level=_split(unit_level), year=_ints("year", year), year_from=year_from,
+        unit=_split(unit), unit_level=_split(unit_level), region=_split(region), year=_ints("year", year), year_from=year_from,
         year_to=year_to, category=_split(category), group=_split(group), stage=_split(stage), method=_split(method),
         ocds_method=_split(ocds_method), supplier=_split(supplier), payee=_split(payee),
         amount_min=None if amount_min is None else parse_yuan("amount_min", amount_min),

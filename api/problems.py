@@ -63,6 +63,20 @@ def _validation_errors(exc: ValidationException) -> list[ParameterError]:
 
 
 def handle(request: Request, exc: Exception) -> Response:
+    response = _handle(request, exc)
+    from api.pages_portal import error_page, is_page
+    from api.security_headers import headers_for
+
+    if is_page(request.url.path) and response.status_code in (400, 404, 405, 500):
+        detail = msgspec.json.decode(response.content).get("detail", "")
+        response = error_page(request, response.status_code, detail, headers=dict(response.headers) or None)
+    # Unmatched paths never reach the middleware: their errors carry the headers from here.
+    for name, value in headers_for(request.url.path).items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _handle(request: Request, exc: Exception) -> Response:
     path = request.url.path
     if isinstance(exc, QueryError):
         return problem(400, str(exc), path=path, errors=[ParameterError(exc.parameter, exc.message, "query")])

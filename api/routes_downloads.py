@@ -4,14 +4,16 @@ from typing import Annotated
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
-from api import respond, schemas
+from api import download_labels, respond, schemas
 from api.formats import FORMATS, csv_chunks
 from api.http_cache import add_headers
 from api.routes_data import FILTERS
+from ledger.read.figures import categories
 from ledger.read.queries import DATASETS, Filters, NotFound, iter_rows
+from ledger.store.db import reading
 
 BASE = "/api/v1/downloads"
 
@@ -75,6 +77,8 @@ async def download(
     request: Request,
     filters: NamedDependency[Filters],
     file_name: Annotated[str, PathParameter(description="<dataset>.csv, e.g. expenses.csv")],
+    labels: Annotated[str | None, QueryParameter(
+        description="zh or en: human headers, category and method names, amounts in 元 and 万元 beside fen")] = None,
 ) -> Stream:
     name = file_name.removesuffix(".csv")
     ds = DATASETS.get(name)
@@ -82,6 +86,10 @@ async def download(
         raise NotFound(f"no download named {file_name}; see {BASE}")
     fields = [(n, t) for n, t, _ in ds.output_fields()]
     chunks = iter_rows(request.app.state.engine, name, filters)
+    if download_labels.check(labels):
+        with reading(request.app.state.engine) as conn:
+            names = {c: (zh, en) for c, zh, en, _ in categories(conn).iter_rows()}
+        fields, chunks = download_labels.labelled(fields, chunks, labels, names)
     response = Stream(
         # status_code set so add_headers sees a 200 and adds ETag and Cache-Control.
         csv_chunks(fields, chunks), status_code=200, media_type=FORMATS["csv"],

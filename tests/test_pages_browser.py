@@ -87,6 +87,8 @@ def test_every_page_opens_with_charts_and_screenshots(server, browser, backend):
         for lang, url in (("zh", path), ("en", "/en" + (path if path != "/" else ""))):
             response = page.goto(server + url)
             assert response.status == 200, url
+            # Charts load lazily: bring the whole page into view before checking every image loaded.
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
             page.wait_for_load_state("networkidle")
             text = page.inner_text("body")
             assert RESTRICTED_NOTE not in text

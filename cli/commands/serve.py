@@ -9,6 +9,15 @@ import click
 from cli.common import database_option, database_url
 
 
+def _shown_host(host: str) -> str:
+    """A host a browser can open: the loopback for the wildcard addresses, IPv6 in brackets."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 @click.command("serve")
 @database_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -32,7 +41,9 @@ def command(ctx: click.Context, host: str, port: int, workers: int, access_log: 
     os.environ["SUNSHINE_DATABASE_URL"] = url
     if host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0") and "SUNSHINE_ALLOWED_HOSTS" not in os.environ:
         os.environ["SUNSHINE_ALLOWED_HOSTS"] = f"127.0.0.1,localhost,::1,{host}"
-    click.echo(f"Serving http://{host}:{port}/api/v1 ({url.split('://')[0]}, {workers} worker(s))", err=True)
+    site = f"http://{_shown_host(host)}:{port}"
+    click.echo(f"Serving {site}/ (public pages) and {site}/api/v1/schema (API docs) "
+               f"({url.split('://')[0]}, {workers} worker(s))", err=True)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
                 proxy_headers=bool(proxy_ips), forwarded_allow_ips=proxy_ips, server_header=False,
                 access_log=access_log)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from ledger.log import tlog
+from ledger.store import search_index
 from ledger.store.batches import refresh_rollups
 from ledger.store.flag_basis import refresh_flag_basis
 
@@ -17,12 +18,13 @@ from ledger.store.flag_basis import refresh_flag_basis
 def batch_published(conn: Connection, batch_id: int, *, role: str | None = None) -> None:
     """Everything that must happen when an import batch (or a correction) is published.
 
-    Rollups and the flags' per-batch basis (``ledger.store.flag_basis``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
+    Rollups, the flags' per-batch basis (``ledger.store.flag_basis``) and the search index (``ledger.store.search_index``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
     freshly signed checkpoint. ``role`` is the publisher's role (finance, admin…); when omitted it is
     taken from the audit entry already recorded for the batch, if any.
     """
     refresh_rollups(conn, batch_id)
     refresh_flag_basis(conn, batch_id)
+    search_index.index_batch(conn, batch_id)
     tlog.record_batch(conn, batch_id, role=role)
 
 

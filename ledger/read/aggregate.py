@@ -32,11 +32,15 @@ MAX_CELLS = 10_000
 _r = Rollup.__table__
 _u = Unit.__table__.alias("au")
 _g = CategoryGroupMember.__table__.alias("ag")
+_p = Unit.__table__.alias("ap")  # the unit's parent in the unit tree
 
 # name → (expression, needs unit join, needs group join)
 DIMENSIONS: dict[str, tuple[Any, bool, bool]] = {
     "unit": (_u.c.code, True, False),
     "unit_level": (_u.c.level, True, False),
+    "level": (_u.c.level, True, False),  # the same as unit_level: a level of the unit tree
+    "region": (_u.c.region, True, False),
+    "parent": (_p.c.code, True, False),  # the parent unit's code (null for a top unit)
     "year": (_r.c.fiscal_year, False, False),
     "category": (_r.c.category_code, False, False),
     "group": (_g.c.group_code, False, True),
@@ -64,21 +68,23 @@ def _measures(sums: dict[str, list[int]]) -> dict[str, Any]:
 def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filters | None = None) -> Aggregate:
     """Sums and counts of actual and budget per drilldown cell, plus the summary over all cells.
 
-    ``cuts`` accepts the rollup's dimensions: unit, unit_level, year, year_from, year_to,
-    category and group. Drilling down by group counts a category once in each group it belongs to.
+    ``cuts`` accepts the rollup's dimensions: unit, unit_level, region, year, year_from, year_to,
+    category and group. ``region``, ``level`` and ``parent`` roll units up the unit tree: a region's or a
+    parent's cell is exactly the sum of the units in it (a unit without a region falls in the null cell). Drilling down by group counts a category once in each group it belongs to.
     """
     drilldown = list(dict.fromkeys(drilldown or []))
     for d in drilldown:
         if d not in DIMENSIONS:
             raise QueryError("drilldown", f"unknown dimension {d!r}; use {', '.join(DIMENSIONS)}")
     cuts = cuts or Filters()
-    unsupported = cuts.given() - {"unit", "unit_level", "year", "year_from", "year_to", "category", "group"}
+    unsupported = cuts.given() - {"unit", "unit_level", "region", "year", "year_from", "year_to", "category", "group"}
     if unsupported:
         name = sorted(unsupported)[0]
-        raise QueryError(name, "aggregates can be cut by unit, unit_level, year, year_from, year_to, category and group")
+        raise QueryError(name, "aggregates can be cut by unit, unit_level, region, year, year_from, year_to, "
+                               "category and group")
 
     nodes = _nodes(conn)
-    need_unit = any(DIMENSIONS[d][1] for d in drilldown) or bool(cuts.unit or cuts.unit_level)
+    need_unit = any(DIMENSIONS[d][1] for d in drilldown) or bool(cuts.unit or cuts.unit_level or cuts.region)
     if not need_unit:
         return _from_totals(conn, drilldown, cuts, nodes)
     need_group = "group" in drilldown
@@ -139,6 +145,8 @@ def _unit_statement(drilldown: list[str], cuts: Filters, values: dict[str, Any])
 
     dims = [DIMENSIONS[d][0].label(d) for d in drilldown]
     source = _r.join(_u, _u.c.id == _r.c.unit_id)
+    if "parent" in drilldown:
+        source = source.outerjoin(_p, _p.c.id == _u.c.parent_id)
     if "group" in drilldown:
         source = source.join(_g, _g.c.category_code == _r.c.category_code)
     # Live batches by id and every measure named, so a unit cut seeks rollup's (batch, measure, unit) index.
@@ -147,6 +155,8 @@ def _unit_statement(drilldown: list[str], cuts: Filters, values: dict[str, Any])
         conds.append(_u.c.code.in_(p("f_unit")))
     if cuts.unit_level:
         conds.append(_u.c.level.in_(p("f_unit_level")))
+    if cuts.region:
+        conds.append(_u.c.region.in_(p("f_region")))
     if cuts.year:
         conds.append(_r.c.fiscal_year.in_(p("f_year")))
     if cuts.year_from is not None:

@@ -22,6 +22,13 @@ _tu = Unit.__table__.alias("tu")
 _tt = PolicyTarget.__table__.alias("tt")
 _a = AuditLog.__table__
 _fr = FlagReview.__table__
+_pub = FlagReview.__table__.alias("pub")
+
+
+def _published(col):
+    """The flag's latest published review's ``col`` (restricted reviews are never read here)."""
+    return (select(col).where(_pub.c.flag_id == _f.c.id, _pub.c.published_at.is_not(None))
+            .order_by(_pub.c.published_at.desc(), _pub.c.id.desc()).limit(1).scalar_subquery())
 
 FLAGS = Dataset(
     name="flags",
@@ -45,6 +52,10 @@ FLAGS = Dataset(
         Column("evidence", _f.c.evidence_json, "object", "Batches and rows the flag rests on", json=True),
         Column("created_at", _f.c.created_at, "datetime", "When first raised"),
         Column("resolved_at", _f.c.resolved_at, "datetime", "When resolved"),
+        Column("published_decision", _published(_pub.c.to_state), "string",
+               "The latest published review decision (explained, rectification_ordered, referred, dismissed…)"),
+        Column("published_note", _published(_pub.c.note), "string", "Its note, once published"),
+        Column("published_at", _published(_pub.c.published_at), "datetime", "When that finding was published"),
     ),
     base=lambda: _f.outerjoin(_fu, _fu.c.id == _f.c.unit_id),
     id_expr=_f.c.id,

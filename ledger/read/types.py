@@ -70,6 +70,7 @@ class Filters:
 
     unit: list[str] = field(default_factory=list)  # unit codes
     unit_level: list[str] = field(default_factory=list)
+    region: list[str] = field(default_factory=list)  # the units' region (区域)
     year: list[int] = field(default_factory=list)
     year_from: int | None = None
     year_to: int | None = None

@@ -51,11 +51,18 @@ def check_drift(url: str | None = None) -> list:
     from alembic.autogenerate import compare_metadata
 
     from ledger.store.models import Base
+    from ledger.store.search_index import is_index_object
 
     engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        # The FTS5 tables are not models; the pg_trgm GIN index exists on PostgreSQL only.
+        return not is_index_object(name, type_) and not (sqlite and name == "ix_search_entry_body_trgm")
+
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include})
             return compare_metadata(ctx, Base.metadata)
     finally:
         engine.dispose()

@@ -346,3 +346,24 @@ class DuplicateCandidate(Base):
     payee: Mapped[str] = mapped_column(String(300))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     entry_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class SearchEntry(Base):
+    """A searchable text of a published batch (unit name, payee, description, supplier, title), once per
+    unit and year with its row count and amount, so search reads no raw rows (``ledger.store.search_index``, ``ledger.read.search``).
+
+    SQLite also keeps the FTS5 trigram table ``search_fts`` over ``body``; PostgreSQL a pg_trgm GIN index.
+    """
+
+    __tablename__ = "search_entry"
+    __table_args__ = (
+        Index("ix_search_entry_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # unit | payee | description | supplier | title
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,40 @@
+"""Unknown query parameters are refused (400) everywhere, pages and API alike.
+
+A misspelt filter (``?yaer=2023``) or one an endpoint does not have (``?q=`` on ``/expenses``) would
+otherwise be ignored and the whole table returned as if it had been applied. The parameters a route
+takes are the ones its handler and dependencies declare (Litestar's kwargs model), read once per route.
+"""
+
+from __future__ import annotations
+
+from litestar import Request
+
+from ledger.read.queries import QueryError
+
+_known: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
+
+
+def known_parameters(request: Request) -> frozenset[str]:
+    handler = request.scope["route_handler"]
+    path = tuple(sorted(request.path_params))
+    key = (id(handler), path)
+    names = _known.get(key)
+    if names is None:
+        model = handler.create_kwargs_model(path_parameters=dict.fromkeys(path))
+        names = _known[key] = frozenset(p.field_alias for p in model.expected_query_params)
+    return names
+
+
+def refuse_unknown(request: Request) -> None:
+    """Raise ``QueryError`` naming the first query parameter the route does not take."""
+    if not request.scope.get("query_string"):
+        return
+    known = known_parameters(request)
+    for name in request.query_params:
+        if name not in known:
+            takes = ", ".join(sorted(known)) or "none"
+            raise QueryError(name, f"is not a parameter of this endpoint (it takes: {takes})")
+
+
+async def before_request(request: Request) -> None:
+    refuse_unknown(request)

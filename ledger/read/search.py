@@ -1,0 +1,105 @@
+"""Search over units, payees, descriptions, suppliers and procurement titles, Chinese included.
+
+``ledger.store.search_index.index_batch`` runs in the publish hook (``ledger.log.events.batch_published``): it adds the batch's
+distinct texts to ``search_entry``, once per kind, unit and year with their row count and amount.
+SQLite also feeds the FTS5 table ``search_fts`` (``tokenize='trigram'``); PostgreSQL keeps a pg_trgm
+GIN index on ``search_entry.body`` (migration 0007 builds both and indexes what is already there).
+
+Trigrams need at least three characters: a query of three or more uses the index; a shorter one
+(two-character Chinese names such as 王芳 are common) scans ``search_entry`` with LIKE, which holds one
+row per distinct text and unit-year rather than one per line item, so the scan stays small.
+Superseded batches drop out of the answers, as everywhere else.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    case,
+    column,
+    func,
+    or_,
+    select,
+    table,
+    text,
+)
+
+from ledger.money import format_yuan
+from ledger.read.queries import QueryError
+from ledger.store.batches import live
+from ledger.store.models import SearchEntry, Unit
+from ledger.store.search_index import FTS_TABLE
+
+KINDS = ("unit", "payee", "supplier", "title", "description")
+MAX_QUERY = 100
+MAX_LIMIT = 100
+TRIGRAM = 3
+
+
+def normalise(query: str) -> str:
+    """NFKC (full-width letters and digits become plain ones) and single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", query).split())
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    method: str  # trigram | scan
+    hits: list[dict[str, Any]]
+    more: bool
+
+
+def _like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: int = 20) -> SearchResult:
+    """Texts containing ``query`` (case-insensitive for Latin letters), grouped by kind, unit and year.
+
+    Units first, then payees, suppliers, titles and descriptions; within a kind the largest amounts
+    first. ``method`` says whether the trigram index answered or a scan (queries under three characters).
+    """
+    q = normalise(query)
+    if not q:
+        raise QueryError("q", "is empty: give at least one character")
+    if len(q) > MAX_QUERY:
+        raise QueryError("q", f"is longer than {MAX_QUERY} characters")
+    for k in kinds or []:
+        if k not in KINDS:
+            raise QueryError("kind", f"{k!r} is not one of {', '.join(KINDS)}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
+    s, u = SearchEntry.__table__, Unit.__table__
+    # A unit stays findable when the batch that first named it is superseded (units are not per batch).
+    conds = [or_(s.c.kind == "unit", live(s.c.batch_id))]
+    if kinds:
+        conds.append(s.c.kind.in_(kinds))
+    method = "trigram" if len(q) >= TRIGRAM else "scan"
+    if method == "trigram" and conn.dialect.name == "sqlite":
+        phrase = '"' + q.replace('"', '""') + '"'
+        fts = select(column("rowid")).select_from(table(FTS_TABLE)).where(text(f"{FTS_TABLE} MATCH :phrase"))
+        conds.append(s.c.id.in_(fts.params(phrase=phrase)))
+    else:
+        conds.append(s.c.body.ilike(_like(q), escape="\\"))
+    order = case({k: i for i, k in enumerate(KINDS)}, value=s.c.kind)
+    amount = func.sum(s.c.amount_fen)
+    stmt = (
+        select(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name, func.sum(s.c.row_count), amount)
+        .select_from(s.outerjoin(u, u.c.id == s.c.unit_id))
+        .where(*conds)
+        .group_by(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name)
+        .order_by(order, amount.desc().nulls_last(), u.c.code, s.c.fiscal_year.desc(), s.c.body)
+        .limit(limit + 1)
+    )
+    hits = []
+    for kind, body, year, code, name, rows, fen in conn.execute(stmt).all()[:limit + 1]:
+        hits.append({
+            "kind": kind, "text": body, "unit_code": code, "unit_name": name, "fiscal_year": year,
+            "row_count": int(rows), "amount_fen": None if kind == "unit" or fen is None else int(fen),
+            "amount_yuan": None if kind == "unit" or fen is None else format_yuan(int(fen), grouping=False),
+        })
+    return SearchResult(query=q, method=method, hits=hits[:limit], more=len(hits) > limit)
