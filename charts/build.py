@@ -16,7 +16,7 @@ from charts import figures
 from charts.labels import method_name, t
 from charts.style import OKABE_ITO, RENDER_LOCK, caption_text, render
 from ledger.read import figures as q
-from ledger.read.sources import chart_sources
+from ledger.read.figures import chart_sources
 from ledger.store import published
 
 DEFAULT_SUBJECT = "three_public"
