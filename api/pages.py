@@ -26,6 +26,7 @@ from api.page_blocks import crumbs_for, disclosure_block, regions_block, unit_dr
 from api.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
 from charts.style import FONT_PATH, fmt_pct, fmt_wan
+from ledger import i18n
 from ledger.read import figures as q
 from ledger.store.db import get_engine, reading
 
@@ -195,12 +196,19 @@ def _unit_page(request: Request, code: str, year: int | None = None, stage: str 
                   "over": r["budget_fen"] is not None and (r["actual_fen"] or 0) > r["budget_fen"]}
                  for r in amounts.iter_rows(named=True)]
         targets = [{**r, "status_name": status_name(r["status"], lang),
+                    "measure_name": i18n.t(f"measure.{r['measure']}", lang),
                     **{k: _target_amount(r[f"{k}_fen"], r["measure"]) for k in ("baseline", "cap", "value")}}
                    for r in q.latest_target_results(conn, unit["id"]).sort("fiscal_year", descending=True)
                    .iter_rows(named=True)]
+        # one trend chart per category or group a money target covers for this unit, so its cap line shows
+        scoped = {(r["category_code"] or r["group_code"], r["title"]) for r in targets
+                  if r["measure"] != "consumption" and (r["category_code"] or r["group_code"])}
+        target_charts = [{"category": code, "title": f"{names.get(code, code)}：{title}"}
+                         for code, title in sorted(scoped)]
         show = {"original": any(r["budget_fen"] != r["original_fen"] for r in amounts.iter_rows(named=True)),
                 "execution": amounts["execution_fen"].is_not_null().any()}
         ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets, show=show,
+                   target_charts=target_charts,
                    flags=_flags(q.public_flags(conn, unit["id"]), lang),
                    disclosure=disclosure_block(conn, lang, year, unit))
         drill = unit_drill_block(conn, lang, unit, year, stage)

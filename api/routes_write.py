@@ -61,7 +61,8 @@ async def create_import(
     supersedes: Annotated[int | None, QueryParameter(description="Id of the batch this file corrects")] = None,
     encoding: Annotated[str | None, QueryParameter(description="Force an encoding, e.g. gb18030")] = None,
     sheet: Annotated[str | None, QueryParameter(description="Sheet to read from a workbook")] = None,
-    amount_unit: Annotated[str | None, QueryParameter(description="元 or 万元 when the file does not say")] = None,
+    amount_unit: Annotated[str | None, QueryParameter(
+        description="元, 万元 or 亿元 (also yuan, wan, yi) when the file does not say")] = None,
 ) -> Response[ImportReport]:
     """Returns the import report (the same as ``sunshine import --json``): 200 when loaded, unchanged or a dry
     run; 422 with the report under ``files`` when the file was refused."""
@@ -69,6 +70,15 @@ async def create_import(
         from ledger.read.queries import QueryError
 
         raise QueryError("kind", f"use one of {', '.join(IMPORT_KINDS)}")
+    if amount_unit is not None:
+        from ledger.amount_units import UnknownAmountUnit
+        from ledger.amount_units import amount_unit as unit_code
+        from ledger.read.queries import QueryError
+
+        try:
+            amount_unit = unit_code(amount_unit)
+        except UnknownAmountUnit as e:
+            raise QueryError("amount_unit", str(e)) from None
     token = token_of(request)
     name = Path(data.file.filename or "upload").name[:200].replace("\x00", "")
     if name in ("", ".", ".."):  # Path("..").name is "..": it would name the temporary folder's parent

@@ -16,6 +16,7 @@ from charts import figures
 from charts.labels import method_name, t
 from charts.style import OKABE_ITO, RENDER_LOCK, caption_text, render
 from ledger.read import figures as q
+from ledger.read.figures import chart_sources
 from ledger.store import published
 
 DEFAULT_SUBJECT = "three_public"
@@ -68,6 +69,22 @@ def _category_scope(conn: Connection, code: str | None, lang: str) -> tuple[list
     return [code], row[f"name_{'en' if lang == 'en' else 'zh'}"][0], code, None
 
 
+def _caption(conn: Connection, lang: str, unit: dict | None, codes: list[str] | None = None,
+             procurement: bool = False) -> str:
+    """Who published the chart's figures (the unit, else the region's units) and the batches they came in."""
+    if codes:  # a node of the published tree (三公合计, 公务用车…) stands for its children's rows too
+        kids = published.children_of(published.parents(conn))
+        codes, todo = list(codes), list(codes)
+        while todo:
+            more = [c for c in kids.get(todo.pop(), []) if c not in codes]
+            codes += more
+            todo += more
+    src = chart_sources(conn, unit["id"] if unit else None, codes, procurement=procurement)
+    publisher = unit["name"] if unit else t(lang, "units_of_region")
+    return caption_text(lang, src.as_of or q.data_date(conn), publisher=publisher, batches=src.batches,
+                        count=src.count)
+
+
 def _names(conn: Connection, lang: str) -> dict[str, str]:
     col = "name_en" if lang == "en" else "name_zh"
     return dict(q.categories(conn).select("code", col).iter_rows())
@@ -91,7 +108,11 @@ def trend(conn: Connection, r: Request) -> Figure:
     if r.year is not None:
         frame = frame.filter(pl.col("fiscal_year") <= r.year)
     title = t(r.lang, "trend", subject=_subject(r.lang, unit), what=what)
-    return figures.trend(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+    measures = sorted(set(res["measure"].to_list())) if "measure" in res.columns else []
+    # the cap line says which measure it caps: 决算数 for an actual-spending target, 预算数 for a budget one
+    cap_label = t(r.lang, f"cap_{measures[0]}") if len(measures) == 1 and measures[0] in ("actual", "budget") else None
+    return figures.trend(frame, title=title, cap=_caption(conn, r.lang, unit, codes), lang=r.lang,
+                         cap_label=cap_label)
 
 
 def composition(conn: Connection, r: Request) -> Figure:
@@ -117,7 +138,7 @@ def composition(conn: Connection, r: Request) -> Figure:
     if r.year is not None:
         frame = frame.filter(pl.col("fiscal_year") <= r.year)
     title = t(r.lang, "composition", subject=_subject(r.lang, unit))
-    return figures.composition(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+    return figures.composition(frame, title=title, cap=_caption(conn, r.lang, unit, codes), lang=r.lang)
 
 
 def ranking_frame(conn: Connection, year: int | None, category: str | None, lang: str) -> tuple[pl.DataFrame, int | None, str]:
@@ -138,11 +159,13 @@ def ranking_frame(conn: Connection, year: int | None, category: str | None, lang
 def ranking(conn: Connection, r: Request) -> Figure:
     frame, year, what = ranking_frame(conn, r.year, r.category, r.lang)
     title = t(r.lang, "ranking", year=year or "—", what=what)
-    return figures.ranked_change(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+    codes = _category_scope(conn, r.category, r.lang)[0]
+    return figures.ranked_change(frame, title=title, cap=_caption(conn, r.lang, None, codes), lang=r.lang)
 
 
 def compliance(conn: Connection, r: Request) -> Figure:
-    res = q.latest_target_results(conn, _unit(conn, r.unit)["id"] if r.unit else None)
+    unit = _unit(conn, r.unit)
+    res = q.latest_target_results(conn, unit["id"] if unit else None)
     if r.year is not None:
         res = res.filter(pl.col("fiscal_year") <= r.year)
     counts = res.group_by("unit_id", "fiscal_year").agg(
@@ -152,8 +175,8 @@ def compliance(conn: Connection, r: Request) -> Figure:
     )
     units = q.units(conn).select(pl.col("id").alias("unit_id"), pl.col("name").alias("label"))
     frame = counts.join(units, on="unit_id").drop("unit_id")
-    return figures.compliance_heatmap(frame, title=t(r.lang, "compliance"),
-                                      cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+    return figures.compliance_heatmap(frame, title=t(r.lang, "compliance"), cap=_caption(conn, r.lang, unit),
+                                      lang=r.lang)
 
 
 def procurement(conn: Connection, r: Request) -> Figure:
@@ -162,7 +185,8 @@ def procurement(conn: Connection, r: Request) -> Figure:
     if r.year is not None:
         frame = frame.filter(pl.col("fiscal_year") <= r.year)
     title = t(r.lang, "procurement", subject=_subject(r.lang, unit))
-    return figures.procurement_years(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+    return figures.procurement_years(frame, title=title, cap=_caption(conn, r.lang, unit, procurement=True),
+                                     lang=r.lang)
 
 
 def methods(conn: Connection, r: Request) -> Figure:
@@ -171,7 +195,7 @@ def methods(conn: Connection, r: Request) -> Figure:
     frame = frame.with_columns(pl.col("method").map_elements(lambda m: method_name(m, r.lang),
                                                              return_dtype=pl.Utf8).alias("label"))
     title = t(r.lang, "methods", subject=_subject(r.lang, unit), year=r.year or t(r.lang, "all_years"))
-    return figures.method_mix(frame, title=title, cap=caption_text(r.lang, q.data_date(conn)), lang=r.lang)
+    return figures.method_mix(frame, title=title, cap=_caption(conn, r.lang, unit, procurement=True), lang=r.lang)
 
 
 CHARTS = {

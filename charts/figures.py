@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from charts.labels import t
+from charts.layout import grouped, settle
 from charts.style import (
     BLUE,
     GREEN,
@@ -33,13 +34,13 @@ def _empty(fig: Figure, ax, lang: str) -> None:
     ax.text(0.5, 0.5, t(lang, "no_data"), ha="center", va="center", fontsize=14, transform=ax.transAxes)
 
 
-def _finish(fig: Figure, ax, title: str, cap: str) -> Figure:
+def _finish(fig: Figure, ax, title: str, cap: str, labels=()) -> Figure:
     ax.set_title(title, loc="left", fontsize=12)
     caption(fig, cap)
-    return fig
+    return settle(fig, list(labels))
 
 
-def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
+def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh", cap_label: str | None = None) -> Figure:
     """Budget and actual per year as paired bars, with the target cap drawn as a step line.
 
     ``frame``: fiscal_year, budget_fen, actual_fen, cap_fen (each nullable).
@@ -57,7 +58,8 @@ def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Fig
     actual = [wan(v) or 0 for v in frame["actual_fen"].to_list()]
     ax.bar([i - w / 2 for i in x], budget, w, color=SKY, label=t(lang, "budget"))
     bars = ax.bar([i + w / 2 for i in x], actual, w, color=BLUE, label=t(lang, "actual"))
-    ax.bar_label(bars, labels=[fmt_wan(v) for v in frame["actual_fen"].to_list()], fontsize=8, padding=2)
+    labels = list(ax.bar_label(bars, labels=[fmt_wan(v) for v in frame["actual_fen"].to_list()], fontsize=8,
+                               padding=2))
     caps = frame["cap_fen"].to_list() if "cap_fen" in frame.columns else []
     drawn = False
     for i, c in zip(x, caps, strict=False):
@@ -65,16 +67,19 @@ def trend(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Fig
             continue
         # The cap spans the year's pair of bars, so it reads against both budget and actual.
         ax.hlines(wan(c), i - w * 1.1, i + w * 1.1, colors=VERMILLION, linestyles="--", linewidth=1.8,
-                  label=None if drawn else t(lang, "cap"))
-        ax.annotate(fmt_wan(c), (i + w * 1.1, wan(c)), textcoords="offset points", xytext=(2, 0), va="center",
-                    fontsize=7, color=VERMILLION)
+                  label=None if drawn else (cap_label or t(lang, "cap")))
+        # its figure sits above the line over the pair; ``settle`` lifts it clear of the bar labels
+        labels.append(ax.annotate(fmt_wan(c), (i, wan(c)), textcoords="offset points", xytext=(0, 2), ha="center",
+                                  va="bottom", fontsize=7, color=VERMILLION,
+                                  bbox={"boxstyle": "round,pad=0.1", "facecolor": "#FFFFFF", "edgecolor": "none"}))
         drawn = True
     ax.set_xticks(x, [str(y) for y in years])
     ax.set_xlabel(t(lang, "year"))
     ax.set_ylabel(t(lang, "wan"))
+    grouped(ax.yaxis)
     ax.margins(y=0.15)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
-    return _finish(fig, ax, title, cap)
+    return _finish(fig, ax, title, cap, labels)
 
 
 def composition(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
@@ -101,15 +106,15 @@ def composition(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") 
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     totals = frame.group_by("fiscal_year").agg(pl.col("actual_fen").sum())
     total_by_year = dict(totals.iter_rows())
-    for i, y in enumerate(years):
-        ax.annotate(fmt_wan(total_by_year[y]), (i, bottom[i]), textcoords="offset points", xytext=(0, 3),
-                    ha="center", fontsize=8)
+    labels = [ax.annotate(fmt_wan(total_by_year[y]), (i, bottom[i]), textcoords="offset points", xytext=(0, 3),
+                          ha="center", fontsize=8) for i, y in enumerate(years)]
     ax.set_xticks(range(len(years)), [str(y) for y in years])
     ax.set_xlabel(t(lang, "year"))
     ax.set_ylabel(t(lang, "wan"))
+    grouped(ax.yaxis)
     ax.margins(y=0.12)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
-    return _finish(fig, ax, title, cap)
+    return _finish(fig, ax, title, cap, labels)
 
 
 def ranked_change(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
@@ -129,18 +134,22 @@ def ranked_change(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh"
     changes = frame["change_fen"].to_list()
     colours = [VERMILLION if c > 0 else BLUE for c in changes]
     ax.barh(range(frame.height), [wan(c) for c in changes], color=colours)
+    labels = []
     for i, (c, prior) in enumerate(zip(changes, frame["prior_fen"].to_list(), strict=True)):
         pct = fmt_pct(c, prior, none=t(lang, "undefined"))
         sign = "+" if c > 0 else ""
-        ax.annotate(f"{sign}{fmt_wan(c)}（{pct}）" if lang == "zh" else f"{sign}{fmt_wan(c)} ({pct})",
-                    (wan(c), i), textcoords="offset points", xytext=(4 if c >= 0 else -4, 0),
-                    ha="left" if c >= 0 else "right", va="center", fontsize=8)
+        # every label starts right of the bar or of the zero line, never towards the unit names on the left
+        labels.append(ax.annotate(f"{sign}{fmt_wan(c)}（{pct}）" if lang == "zh" else f"{sign}{fmt_wan(c)} ({pct})",
+                                  (max(wan(c), 0), i), textcoords="offset points", xytext=(4, 0), ha="left",
+                                  va="center", fontsize=8))
     ax.set_yticks(range(frame.height), frame["label"].to_list())
+    ax.set_ylim(-0.5, frame.height - 0.5)  # no blank band above or below the bars
     ax.axvline(0, color="#555555", linewidth=0.8)
     ax.set_xlabel(t(lang, "change_axis"))
-    ax.margins(x=0.35)
+    grouped(ax.xaxis)
+    ax.margins(x=0.05)
     ax.grid(axis="y", visible=False)
-    return _finish(fig, ax, title, cap)
+    return _finish(fig, ax, title, cap, labels)
 
 
 def compliance_heatmap(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
@@ -192,40 +201,38 @@ def procurement_years(frame: pl.DataFrame, *, title: str, cap: str, lang: str = 
 
     ``frame``: fiscal_year, contract_fen, savings_fen, savings_base_fen.
     """
-    fig = new_figure()
-    ax = fig.add_subplot()
+    fig = new_figure(8.0, 5.4)
     if frame.height == 0:
+        ax = fig.add_subplot()
         _empty(fig, ax, lang)
         return _finish(fig, ax, title, cap)
+    # Scale and savings rate in two panels over one year axis: the rate labels can never sit on the bar labels.
+    ax, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    fig.get_layout_engine().set(hspace=0.06)
     frame = frame.sort("fiscal_year")
     x = list(range(frame.height))
     bars = ax.bar(x, [wan(v) or 0 for v in frame["contract_fen"].to_list()], 0.6, color=BLUE,
                   label=t(lang, "scale"))
-    ax.bar_label(bars, labels=[fmt_wan(v) for v in frame["contract_fen"].to_list()], fontsize=8, padding=2)
-    ax.set_xticks(x, [str(y) for y in frame["fiscal_year"].to_list()])
-    ax.set_xlabel(t(lang, "year"))
+    labels = list(ax.bar_label(bars, labels=[fmt_wan(v) for v in frame["contract_fen"].to_list()], fontsize=8,
+                               padding=2))
     ax.set_ylabel(t(lang, "wan"))
+    grouped(ax.yaxis)
     ax.margins(y=0.15)
-    rates = [(s / b * 100 if b else None) for s, b in
-             zip(frame["savings_fen"].to_list(), frame["savings_base_fen"].to_list(), strict=True)]
-    ax2 = ax.twinx()
-    ax2.grid(False)
-    ax2.spines["right"].set_visible(True)
-    pts = [(i, r) for i, r in zip(x, rates, strict=True) if r is not None]
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    savings, bases = frame["savings_fen"].to_list(), frame["savings_base_fen"].to_list()
+    pts = [(i, s / b * 100, s, b) for i, s, b in zip(x, savings, bases, strict=True) if b]
     if pts:
         ax2.plot([p[0] for p in pts], [p[1] for p in pts], color=ORANGE, marker="o", label=t(lang, "savings_rate"))
-        for (i, _r), s, b in zip(pts, frame["savings_fen"].to_list(), frame["savings_base_fen"].to_list(),
-                                  strict=False):
-            ax2.annotate(fmt_pct(s, b), (i, s / b * 100), textcoords="offset points", xytext=(0, 6),
-                         ha="center", fontsize=8, color="#6B4500",
-                         bbox={"boxstyle": "round,pad=0.15", "facecolor": "#FFFFFF", "edgecolor": "none"})
-        top = max(p[1] for p in pts)
-        ax2.set_ylim(min(0, min(p[1] for p in pts)), max(top * 1.3, 1))
+        labels += [ax2.annotate(fmt_pct(s, b), (i, r), textcoords="offset points", xytext=(0, 5), ha="center",
+                                va="bottom", fontsize=8, color="#6B4500") for i, r, s, b in pts]
+        low, high = min(0, min(p[1] for p in pts)), max(p[1] for p in pts)
+        ax2.set_ylim(low, max(high * 1.35, 1))
+        ax2.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
     ax2.set_ylabel(t(lang, "rate_axis"))
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper left", frameon=False, fontsize=8)
-    return _finish(fig, ax, title, cap)
+    grouped(ax2.yaxis)
+    ax2.set_xticks(x, [str(y) for y in frame["fiscal_year"].to_list()])
+    ax2.set_xlabel(t(lang, "year"))
+    return _finish(fig, ax, title, cap, labels)
 
 
 def method_mix(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
@@ -243,13 +250,13 @@ def method_mix(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -
     values = frame["contract_fen"].to_list()
     colours = [VERMILLION if lbl in ("单一来源", "Single source") else BLUE for lbl in frame["label"].to_list()]
     ax.barh(range(frame.height), [wan(v) for v in values], color=colours)
-    for i, (v, n) in enumerate(zip(values, frame["records"].to_list(), strict=True)):
-        share = fmt_pct(v, total)
-        ax.annotate(f"{fmt_wan(v)} · {share} · {t(lang, 'records', n=n)}", (wan(v), i),
-                    textcoords="offset points", xytext=(4, 0), va="center", fontsize=8)
+    labels = [ax.annotate(f"{fmt_wan(v)} · {fmt_pct(v, total)} · {t(lang, 'records', n=n)}", (max(wan(v), 0), i),
+                          textcoords="offset points", xytext=(4, 0), va="center", fontsize=8)
+              for i, (v, n) in enumerate(zip(values, frame["records"].to_list(), strict=True))]
     ax.set_yticks(range(frame.height), frame["label"].to_list())
     ax.set_ylim(frame.height - 0.5, -0.5)
     ax.set_xlabel(t(lang, "methods_axis"))
-    ax.margins(x=0.45)
+    grouped(ax.xaxis)
+    ax.margins(x=0.05)
     ax.grid(axis="y", visible=False)
-    return _finish(fig, ax, title, cap)
+    return _finish(fig, ax, title, cap, labels)

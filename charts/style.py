@@ -48,7 +48,7 @@ def _configure() -> str:
         "axes.unicode_minus": False,
         "text.parse_math": False,
         "text.usetex": False,
-        "svg.fonttype": "none",
+        "svg.fonttype": "path",  # glyphs as paths: the SVG needs no font on the reader's machine
         "svg.hashsalt": "sunshine-ledger",
         "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO),
         "axes.spines.top": False,
@@ -97,11 +97,25 @@ def caption(fig: Figure, text: str) -> None:
     fig.supxlabel(text, fontsize=8, color="#444444", x=0.01, ha="left")
 
 
-def caption_text(lang: str, as_of: dt.date | None, source: str | None = None) -> str:
+def caption_text(lang: str, as_of: dt.date | None, source: str | None = None, *, publisher: str | None = None,
+                 batches: list[tuple[int, str]] = (), count: int = 0) -> str:
+    """The caption: who published the figures, the import batches (id and file) they came in, the data date."""
     date = as_of.isoformat() if as_of else ("无数据" if lang == "zh" else "no data")
+    files = [f"#{i} {_short(name)}" for i, name in batches]
+    more = count - len(files)
     if lang == "en":
-        return f"Source: {source or 'Sunshine Ledger open data'} · data as of {date}"
-    return f"数据来源：{source or '阳光账本公开数据'} · 数据截至 {date}"
+        if source or not files:
+            return f"Source: {source or 'Sunshine Ledger open data'} · data as of {date}"
+        listed = ", ".join(files) + (f" and {more} more" if more > 0 else "")
+        return f"Source: published by {publisher}; import batch{'es' if count > 1 else ''} {listed} · data as of {date}"
+    if source or not files:
+        return f"数据来源：{source or '阳光账本公开数据'} · 数据截至 {date}"
+    listed = "、".join(files) + (f" 等 {count} 批" if more > 0 else "")
+    return f"数据来源：{publisher}公开数据，导入批次 {listed} · 数据截至 {date}"
+
+
+def _short(name: str, width: int = 24) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def render(fig: Figure, fmt: str) -> bytes:

@@ -18,6 +18,14 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 
+def h(msgid: str) -> str:
+    """A help text from the catalogue, in the language in force when the command module loads (``sunshine
+    --lang`` is applied while the root options are parsed, before any subcommand module is imported)."""
+    from ledger.i18n import t
+
+    return t(msgid)
+
+
 def database_option(f: Callable) -> Callable:
     """``--database URL`` on a subcommand; falls back to the root option and the environment."""
 
@@ -34,12 +42,12 @@ def database_option(f: Callable) -> Callable:
         default=None,
         expose_value=False,
         callback=_store,
-        help="Database URL for this command.",
+        help=h("help.database"),
     )(f)
 
 
 def json_option(f: Callable) -> Callable:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document to stdout.")(f)
+    return click.option("--json", "as_json", is_flag=True, help=h("help.json"))(f)
 
 
 def database_url(ctx: click.Context) -> str | None:
@@ -66,5 +74,7 @@ def refuse(message: str, as_json: bool = False, **extra) -> None:
     if as_json:
         print_json({"ok": False, "error": message, **extra})
     else:
-        click.echo(f"Error: {message}", err=True)
+        from ledger.i18n import t
+
+        click.echo(t("cli.error", message=message), err=True)
     sys.exit(EXIT_REFUSED)

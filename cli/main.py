@@ -16,6 +16,14 @@ import cli.commands
 from ledger import __version__
 
 
+def _set_language(value: str | None) -> str | None:
+    # applied while the root options are parsed, so subcommands load their help in this language
+    from ledger.i18n import set_language
+
+    set_language(value)
+    return value
+
+
 def _command_modules() -> dict[str, str]:
     names = {}
     for mod in pkgutil.iter_modules(cli.commands.__path__):
@@ -45,11 +53,29 @@ class LazyGroup(click.Group):
     metavar="URL",
     help="Database URL (default: $SUNSHINE_DATABASE_URL, else SQLite in var/).",
 )
+@click.option(
+    "--lang",
+    "lang",
+    envvar="SUNSHINE_LANG",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    is_eager=True,
+    expose_value=True,
+    callback=lambda ctx, param, value: _set_language(value),
+    help="Language of messages and output: zh (default) or en (default: $SUNSHINE_LANG, else the locale). "
+         "输出语言：zh（默认）或 en。",
+)
 @click.pass_context
-def root(ctx: click.Context, database: str | None) -> None:
-    """Sunshine Ledger (阳光账本): public spending and the three public expenses, in the open."""
+def root(ctx: click.Context, database: str | None, lang: str | None) -> None:
+    """Sunshine Ledger (阳光账本): public spending and the three public expenses, in the open.
+
+    阳光账本：公开财政支出与“三公”经费。`sunshine --lang en …` for English; 默认中文。
+    """
+    from ledger.i18n import set_language
+
     ctx.ensure_object(dict)
     ctx.obj["database"] = database
+    set_language(lang)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ headers we do not know writes a mapping TOML (``--columns``)::
     [options]
     currency = "GBP"     # ISO 4217; never summed with CNY
     date_format = "%d/%m/%Y"
-    amount_unit = "yuan" # yuan | wan | yi
+    amount_unit = "万元" # 元 | 万元 | 亿元 (or yuan | wan | yi)
     ignore = ["Body"]    # their columns we leave out on purpose
 """
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from importers.safety import Refused
+from ledger.amount_units import UnknownAmountUnit, amount_unit, amount_unit_or_none
 
 # field -> (type, aliases). Types: text, code, year, date, amount, count, category, stage, method, currency.
 COMMON = {
@@ -107,8 +108,7 @@ REQUIRED = {
     "procurement": ["unit_code", "fiscal_year", "method"],
     "disclosure": ["unit_code", "fiscal_year"],
 }
-AMOUNT_UNITS = {"元": "yuan", "万元": "wan", "亿元": "yi", "yuan": "yuan", "wan": "wan", "yi": "yi", "万": "wan"}
-_UNIT_SUFFIX = re.compile(r"^(.+?)\((元|万元|亿元|万|yuan|wan|yi)\)$")
+_UNIT_SUFFIX = re.compile(r"^(.+?)\(([^()]+)\)$")  # a last bracket naming a unit: 金额(万元), amount(10k yuan)
 
 
 def norm(header: str) -> str:
@@ -119,7 +119,8 @@ def norm(header: str) -> str:
 def split_unit(header: str) -> tuple[str, str | None]:
     n = norm(header)
     m = _UNIT_SUFFIX.match(n)
-    return (m.group(1), AMOUNT_UNITS[m.group(2)]) if m else (n, None)
+    unit = amount_unit_or_none(m.group(2)) if m else None
+    return (m.group(1), unit) if unit else (n, None)
 
 
 def alias_table(kind: str) -> dict[str, str]:
@@ -148,8 +149,12 @@ class Mapping:
             raise Refused("file-unreadable", f"mapping {path.name}: no field {', '.join(unknown)} in {kind}")
         opts = data.get("options", {})
         unit = opts.get("amount_unit")
-        if unit is not None and unit not in ("yuan", "wan", "yi"):
-            raise Refused("file-unreadable", f"mapping {path.name}: amount_unit must be yuan, wan or yi")
+        if unit is not None:
+            try:
+                unit = amount_unit(unit)
+            except UnknownAmountUnit:
+                raise Refused("file-unreadable", f"mapping {path.name}: amount_unit must be 元, 万元 or 亿元 "
+                                                 f"(yuan, wan, yi), got {unit!r}") from None
         return cls(
             columns=columns,
             categories={str(k): str(v) for k, v in data.get("categories", {}).items()},

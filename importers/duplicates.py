@@ -141,8 +141,11 @@ class Finder:
                     code = pl.when(pl.col("same") == 1).then(pl.lit("probable-duplicate")).otherwise(
                         pl.lit("amount-changed"))
                     self._note_changed(table, key, m.filter(pl.col("same") != 1))
-                hits.append(m.select("__i", "sheet", "source_row", code.alias("code"),
-                                     pl.format("batch {}", pl.col("batch_id")).alias("detail")))
+                # a probable duplicate or an already-imported release names its batch by id (the catalogue words it)
+                detail = pl.col("batch_id").cast(pl.String)
+                if key[0] != "release_id":
+                    detail = pl.when(pl.col("same") == 1).then(detail).otherwise(pl.format("batch {}", pl.col("batch_id")))
+                hits.append(m.select("__i", "sheet", "source_row", code.alias("code"), detail.alias("detail")))
             hit = pl.concat(hits)
             if hit.height:
                 self.matches.append(hit.drop("__i"))
@@ -227,7 +230,7 @@ class Finder:
                          severity="warning" if allow else "error",
                          detail=f"{key}: {c['old']} 元 (batch {c['batch']}) → {c['new']} 元; {fix}")
         held = matches.filter(pl.col("code") == "probable-duplicate")
-        return [{"sheet": s, "row": r, "existing": d} for s, r, _, d in held.head(1000).iter_rows()]
+        return [{"sheet": s, "row": r, "existing": f"batch {d}"} for s, r, _, d in held.head(1000).iter_rows()]
 
     def tally(self, allow: bool) -> dict:
         rows = self._all()

@@ -31,7 +31,7 @@ from pathlib import Path
 import polars as pl
 
 from importers.ocds_json import JsonRefused, not_ocds_message, read_documents, releases_of, sniff
-from importers.problems import MESSAGES, Problem
+from importers.problems import Problem
 from ledger.money import AmountError, parse_amount
 
 # "limited" covers 竞争性谈判, 竞争性磋商 and 询价 alike, so alone it says too little: other (as importers.cells)
@@ -50,19 +50,7 @@ SCHEMA = {
     "supplier_name": pl.String, "supplier_id": pl.String,
     "tender_date": pl.Date, "award_date": pl.Date, "contract_date": pl.Date,
 }
-# Messages for the codes only this reader raises, registered with the shared table at import.
-MESSAGES.update({
-    "ocds-not-ocds": ("不是 OCDS 文件", "not OCDS: {detail}"),
-    "ocds-release-invalid": ("OCDS 发布无效", "a release must be a JSON object"),
-    "ocds-ocid-missing": ("OCDS 发布缺少 ocid", "a release without an ocid"),
-    "ocds-date-invalid": ("OCDS 发布日期无效“{value}”", 'release date missing or not ISO 8601: "{value}"'),
-    "ocds-buyer-missing": ("缺少采购人", "no buyer: {detail}"),
-    "ocds-currency-mixed": ("预算与合同币种不同", "budget and contract in different currencies ({value}); never added up"),
-    "json-truncated": ("JSON 不完整", "the JSON ends too early: {detail}"),
-    "json-encoding": ("JSON 编码错误", "{detail}"),
-    "ocds-release-stale": ("账本中已有更新的发布，本条未导入", "the ledger holds a newer release ({detail}); not loaded"),
-    "ocds-ocid-updated": ("更新了已导入的项目，旧记录保留", "newer than {detail}, whose row stays until that batch is superseded"),
-})
+# Messages for the codes only this reader raises are in the catalogue (ledger/i18n, problem.ocds-*).
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 

@@ -18,7 +18,7 @@ from ledger.rules.thresholds import ConfigError
 class ReadOptions:
     encoding: str | None = None
     sheet: str | None = None
-    amount_unit: str | None = None  # yuan | wan | yi, for amount columns whose header names no unit
+    amount_unit: str | None = None  # 元 | 万元 | 亿元 (any spelling ledger.amount_units takes), for amount columns whose header names no unit
     mapping: Path | None = None
     limits: Limits = field(default_factory=Limits.from_env)
     fiscal_start_month: int | None = None  # None: sunshine.toml [fiscal_year] start_month (default 1, calendar)

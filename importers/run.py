@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +25,7 @@ from importers.reading import ReadOptions, fiscal_start, record_encoding, report
 from importers.safety import Refused
 from importers.sources import ROW, open_file
 from importers.units import import_units
+from ledger.amount_units import NAMES_ZH, UnknownAmountUnit, amount_unit
 from ledger.money import format_amount
 from ledger.store.db import reading
 from ledger.store.models import Category
@@ -35,6 +37,14 @@ CATEGORY_ALIASES = {
     "车辆购置费": "vehicle_purchase", "公务用车运行费": "vehicle_operation", "公务用车运行维护费": "vehicle_operation",
     "车辆运行维护费": "vehicle_operation", "考察费": "study_tour", "出省考察费": "study_tour",
 }
+
+
+def checked_unit(text: str) -> str:
+    """The unit code for a clerk's spelling, or ``Refused('amount-unit-unknown')`` naming what is accepted."""
+    try:
+        return amount_unit(text)
+    except UnknownAmountUnit:
+        raise Refused("amount-unit-unknown", value=str(text)) from None
 
 
 def categories(engine: Engine, mapping: Mapping | None) -> tuple[dict[str, str], str | None]:
@@ -79,7 +89,7 @@ class TotalsCheck:
                     self.problems.add(
                         "total-mismatch", sheet=self.ctx.sheet, row=row, column=self.ctx.placement.fields[f],
                         value=format_amount(stated, unit, 2 if unit == "yuan" else 6),
-                        detail=f"{format_amount(stated - expected, unit, 2 if unit == 'yuan' else 6)} ({unit})",
+                        detail=f"{format_amount(stated - expected, unit, 2 if unit == 'yuan' else 6)} {NAMES_ZH[unit]}",
                     )
             if cs.height:
                 self.base[f] += int(cs["cs"][-1])
@@ -115,6 +125,8 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
     meta = FileMeta(path, path.name, kind, "")
     try:
         meta = FileMeta.of(path, kind)
+        if read.amount_unit is not None:
+            read = replace(read, amount_unit=checked_unit(read.amount_unit))
         meta.unit_stated = read.amount_unit is not None
         meta.fiscal_start = fiscal_start(read)
         mapping = Mapping.load(read.mapping, kind) if read.mapping else None
@@ -143,7 +155,7 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
                     meta.amount_unit = units[amount_fields[0]]
                 meta.columns = amount_columns(kind, placement.fields) | meta.columns
             if not opened.sheets:
-                problems.add("header-not-found", detail=" in any sheet")
+                problems.add("header-not-found", detail="in-any-sheet")
 
             def chunks():
                 for sheet, ctx in contexts:

@@ -22,12 +22,15 @@ import polars as pl
 
 from importers import encoding as enc
 from importers.safety import DAMAGED_ZIP, Limits, Refused, check_json_text, check_size, check_xlsx
+from ledger.amount_units import amount_unit_or_none
 
 ROW = "__row"
 CHUNK_ROWS = 250_000
 BLOCK_BYTES = 32 << 20
 HEADER_SCAN_ROWS = 30
 _TITLE_UNIT = re.compile(r"(?:单位|金额单位)\s*[:：]\s*(万元|亿元|元)")
+_TITLE_UNIT_EN = re.compile(r"^\s*(?:amount\s+)?units?\s*:\s*(.+?)\s*$", re.IGNORECASE)  # Unit: 10,000 yuan
+TEMPLATE_SHEETS = ("示例（不导入）", "填写说明")  # sheets of our XLSX templates (importers.templates) that hold no data
 UNIT_WORDS = {"元": "yuan", "万元": "wan", "亿元": "yi"}
 
 
@@ -80,6 +83,8 @@ def unit_hint(rows: list[list[str | None]]) -> str | None:
         for cell in row:
             if cell and (m := _TITLE_UNIT.search(unicodedata.normalize("NFKC", cell))):
                 return UNIT_WORDS[m.group(1)]
+            if cell and (m := _TITLE_UNIT_EN.match(cell)) and (unit := amount_unit_or_none(m.group(1))):
+                return unit
     return None
 
 
@@ -260,17 +265,20 @@ def _open_xlsx(path, is_header, sheet, limits) -> Opened:
         raise Refused("file-unreadable", f"the workbook is damaged ({type(e).__name__})") from None
     sheets, skipped = [], []
     for name in names:
+        if sheet is None and name in TEMPLATE_SHEETS:
+            skipped.append((name, "template-sheet"))
+            continue
         try:
             frame = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
         except Exception as e:  # calamine's errors are not one class
             raise Refused("file-unreadable", f"sheet {name}: {str(e).splitlines()[0][:200]}") from None
         if frame.height == 0:
-            skipped.append((name, "empty"))
+            skipped.append((name, "empty-sheet"))
             continue
         rows = frame.head(HEADER_SCAN_ROWS).rows()
         idx = find_header(rows, is_header)
         if idx is None:
-            skipped.append((name, "no header row"))
+            skipped.append((name, "no-header-row"))
             continue
         top, depth = header_block(rows, idx, getattr(is_header, "known", None))
         headers = dedupe(top)

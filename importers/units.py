@@ -60,7 +60,7 @@ def import_units(engine: Engine, path: Path, options: Options, read: ReadOptions
             for name, why in opened.skipped:
                 problems.add("sheet-skipped", sheet=name, severity="warning", detail=why)
             if not opened.sheets:
-                problems.add("header-not-found", detail=" in any sheet")
+                problems.add("header-not-found", detail="in-any-sheet")
             for sheet in opened.sheets:
                 placement = place(sheet.headers, "units", mapping)
                 if not report_placement(problems, sheet, placement, "units"):

@@ -18,6 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
+from ledger.amount_units import amount_unit
+
 # Decimal places between one fen and one unit of each scale: 元 = 2, 万元 = 6, 亿元 = 10.
 UNIT_EXPONENT = {"yuan": 2, "wan": 6, "yi": 10}
 SUFFIX_UNIT = {"元": "yuan", "万": "wan", "万元": "wan", "亿": "yi", "亿元": "yi"}
@@ -58,10 +60,10 @@ def _fold(text: str) -> str:
 def parse_amount(text: str | None, unit: str = "yuan") -> int | None:
     """Parse one cell into integer fen; ``None`` when the cell is missing; ``AmountError`` otherwise.
 
-    ``unit`` (yuan | wan | yi) is the column's unit; a suffix in the cell (``万``, ``亿元``) overrides it.
+    ``unit`` (yuan | wan | yi, or any spelling ``ledger.amount_units`` accepts) is the column's unit; a suffix in the cell (``万``, ``亿元``) overrides it.
     """
     if unit not in UNIT_EXPONENT:
-        raise ValueError(f"unknown amount unit {unit!r}")
+        unit = amount_unit(unit)  # 万元, wan yuan, …; UnknownAmountUnit (a ValueError) otherwise
     if text is None:
         return None
     s = _fold(text)
@@ -98,7 +100,7 @@ def parse_amounts(frame, source: str, unit: str = "yuan", out: str = "fen", err:
     computed once: one nested expression would repeat its subtrees and run a hundred times slower.
     """
     if unit not in UNIT_EXPONENT:
-        raise ValueError(f"unknown amount unit {unit!r}")
+        unit = amount_unit(unit)  # 万元, wan yuan, …; UnknownAmountUnit (a ValueError) otherwise
     t = f"__amt_{out}_"
     c = lambda name: pl.col(t + name)  # noqa: E731 - short local alias keeps the chain readable
     s = pl.col(source).cast(pl.String).str.replace_many(list(_FOLD), list(_FOLD.values())).str.strip_chars(_SPACE)

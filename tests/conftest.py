@@ -123,3 +123,17 @@ def empty_db_url(databases, backend, tmp_path) -> str:
     url = _pg_url(name)
     yield url
     databases.drop(url)
+
+
+@pytest.fixture(autouse=True)
+def _chinese_by_default(monkeypatch):
+    """Messages are Chinese unless a test asks for English: the machine's locale never decides a test."""
+    from ledger.i18n import set_language
+
+    monkeypatch.delenv("SUNSHINE_LANG", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    set_language(None)
+    yield
+    set_language(None)

@@ -34,8 +34,10 @@ def expected_fen(rows: int) -> int:
     return sum((i % 9999 + 1) * 100 + i % 100 for i in range(rows))
 
 
-def sunshine(db_url: str, *args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([SUNSHINE, "--database", db_url, *map(str, args)], capture_output=True, text=True, **kw)
+def sunshine(db_url: str, *args, lang: str = "en", **kw) -> subprocess.CompletedProcess:
+    """The real CLI in a subprocess; its text output in ``lang`` (these tests read the English wording)."""
+    return subprocess.run([SUNSHINE, "--database", db_url, "--lang", lang, *map(str, args)], capture_output=True,
+                          text=True, **kw)
 
 
 def assert_store_consistent(engine) -> int:

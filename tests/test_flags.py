@@ -31,10 +31,10 @@ def test_budget_overrun_is_per_category_even_when_the_total_is_within_budget(eng
                              "excess_fen": 30000, "excess_pct": None}),
     ]
     u1 = got[0]
-    assert u1["message_zh"] == "U1 2009年：公务接待费决算2.05万元，超出预算0.05万元（2.5%）"
+    assert u1["message_zh"] == "U1 2009年：公务接待费决算数2.05万元，超出预算数0.05万元（2.5%）"
     assert u1["message_en"] == ("U1 2009: Official reception actual ¥20,500.00 exceeds the budget of ¥20,000.00 "
                                 "by ¥500.00 (2.5%)")
-    assert got[1]["message_zh"] == "U3 2009年：交通费决算0.03万元，超出预算0.03万元（预算为零）"
+    assert got[1]["message_zh"] == "U3 2009年：交通费决算数0.03万元，超出预算数0.03万元（预算数为零）"
     assert (u1["rule_code"], u1["rule_version"], u1["state"], u1["data_status"]) == ("budget_overrun", 1, "open", "active")
     assert u1["threshold"] == {"min_excess_pct": 0, "min_excess_yuan": 0}
     assert "预算法" in u1["policy_ref"] and len(u1["evidence"]["batch_ids"]) == 1
@@ -69,8 +69,10 @@ def test_target_missed_explains_itself(engine, tmp_path):
     [f] = flags(engine, "target_missed")
     assert f["unit_code"] == "U1"
     assert f["figures"]["value"] == 2050000 and f["figures"]["cap"] == 2000000 and f["figures"]["excess"] == 50000
-    assert f["message_zh"] == ("U1 2009年：未完成“公务接待经费实际支出压减20%以上”，实际2.05万元，上限2.00万元"
-                               "（基数2.50万元，-20%），超出0.05万元（2.5%）")
+    assert f["message_zh"] == ("U1 2009年：未完成“公务接待经费实际支出压减20%以上”，决算数2.05万元，上限2.00万元"
+                               "（基数：2008年决算数2.50万元，-20%），超出0.05万元（2.5%）")
+    assert f["message_en"] == ("U1 2009: target reception-cut-20 missed: actual (final accounts) 2.05万元 above the cap "
+                               "2.00万元 (baseline: actual (final accounts) 2008 2.50万元, -20%) by 0.05万元 (2.5%)")
     assert f["policy_ref"] == "常德 2009：公务接待经费实际支出压减20%以上"
     assert f["threshold"] == {"target_id": "reception-cut-20", "baseline": "prior_year", "change_pct": "-20"}
     assert f["evidence"]["target_result_id"] > 0 and len(f["evidence"]["batch_ids"]) == 1
@@ -88,7 +90,7 @@ def test_target_missed_on_consumption_speaks_in_its_unit(engine, tmp_path):
     run(engine)
     [f] = flags(engine, "target_missed")
     assert f["figures"]["measure_unit"] == "kWh" and f["figures"]["excess"] == 100500
-    assert f["message_zh"] == ("A 2009年：未完成“节电指标降低5%以上”，实际9600.5 kWh，上限9500 kWh（基数10000 kWh，-5%），"
+    assert f["message_zh"] == ("A 2009年：未完成“节电指标降低5%以上”，用量9600.5 kWh，上限9500 kWh（基数：2008年用量10000 kWh，-5%），"
                                "超出100.5 kWh（1.1%）")
 
 
@@ -269,3 +271,37 @@ def test_a_correction_moving_a_record_to_another_year_keeps_its_flag(engine):
     assert s.flags["new"] == 0
     [f] = flags(engine, "procurement_over_budget")
     assert (f["fiscal_year"], f["data_status"], f["id"]) == (2009, "active", flag_id("procurement_over_budget", ("P1", "CG-9")))
+
+
+def test_budget_target_names_the_budget_measure(engine, tmp_path):
+    load_policy(engine, tmp_path, target_toml(
+        "vehicle-budget-cut-25", title="预算安排的公务用车购置费用压减25%", source_document="常德 2009",
+        measure="budget", category="vehicle_purchase", baseline="prior_year", change_pct=-25, year_from=2009))
+    load_ledger(engine, """
+        unit year category         budget actual
+        U1   2008 vehicle_purchase 360000 -
+        U1   2009 vehicle_purchase 280000 -
+    """)
+    run(engine)
+    [f] = flags(engine, "target_missed")
+    assert f["message_zh"] == ("U1 2009年：未完成“预算安排的公务用车购置费用压减25%”，预算数28.00万元，上限27.00万元"
+                               "（基数：2008年预算数36.00万元，-25%），超出1.00万元（3.7%）")
+    assert f["message_en"] == ("U1 2009: target vehicle-budget-cut-25 missed: budget 28.00万元 above the cap 27.00万元 "
+                               "(baseline: budget 2008 36.00万元, -25%) by 1.00万元 (3.7%)")
+    assert "实际" not in f["message_zh"] and "决算" not in f["message_zh"]
+
+
+def test_mean_baseline_names_its_years(engine, tmp_path):
+    load_policy(engine, tmp_path, target_toml(
+        "overseas-cut-20", title="因公出国(境)经费支出在近3年平均数基础上压减20%", source_document="常德 2009",
+        measure="actual", category="overseas_travel", baseline="mean_prior_years:3", change_pct=-20, year_from=2009))
+    load_ledger(engine, """
+        unit year category        budget actual
+        U1   2006 overseas_travel -      100000
+        U1   2007 overseas_travel -      200000
+        U1   2008 overseas_travel -      300000
+        U1   2009 overseas_travel -      170000
+    """)
+    run(engine)
+    [f] = flags(engine, "target_missed")
+    assert "决算数17.00万元，上限16.00万元（基数：2006–2008年平均决算数20.00万元，-20%）" in f["message_zh"]

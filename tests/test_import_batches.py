@@ -135,7 +135,7 @@ def test_chunked_file_checks_totals_and_duplicates_across_chunks(engine, tmp_pat
     r = load(engine, p)
     assert r.status == "refused"
     got = [(x["row"], x["code"], x["detail"]) for x in r.report["problems"]["listed"]]
-    assert got == [(11, "total-mismatch", "1.00 (yuan)")]
+    assert got == [(11, "total-mismatch", "1.00 元")]
     ok = write(tmp_path, "ok.csv", body + "小计,,,,,28,,\n" + "A01,x,2023,2023-02-01,meeting,5,会场,V8\n" + "合计,,,,,33,,\n")
     loaded = load(engine, ok)
     assert live_sum(engine) == 3300

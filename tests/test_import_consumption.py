@@ -56,7 +56,9 @@ def test_targets_without_consumption_say_no_data_then_are_evaluated(db_url, engi
     assert check.returncode == 0, check.stderr
     assert "0 met, 0 missed, 0 insufficient_data, 4 no data (无数据)" in check.stdout
     assert ("  no data (无数据)  power-cut-5  2009: none of its 2 units in scope has electricity consumption: "
-            "sunshine import consumption FILE / 无数据：范围内单位均无数据") in check.stdout
+            "sunshine import consumption FILE") in check.stdout
+    zh = sunshine(db_url, "check", "--year", "2009", lang="zh").stdout
+    assert "  无数据  power-cut-5  2009：范围内 2 个单位均无 electricity 用量；请 sunshine import consumption 文件" in zh
     as_json = json.loads(sunshine(db_url, "check", "--json").stdout)
     assert {(t["target_id"], t["unit_code"], t["status"], tuple(t["missing_years"])) for t in as_json["targets"]} == {
         (tid, u, "no_data", (2008, 2009)) for tid in ("power-cut-5", "water-cut-5") for u in ("A", "B")}

@@ -92,15 +92,22 @@ def test_cli_loads_refuses_and_prints_one_json_document(db_url, tmp_path):
     doc = json.loads(r.stdout)
     assert doc["ok"] is True and doc["files"][0]["status"] == "loaded" and doc["files"][0]["rows"]["loaded"] == 3
     again = runner.invoke(root, ["--database", db_url, "import", "expenses", str(good)])
-    assert again.exit_code == 0 and "already loaded as batch 1" in again.output
+    assert again.exit_code == 0 and "已作为批次 1 导入过，无需操作" in again.output
+    again_en = runner.invoke(root, ["--database", db_url, "--lang", "en", "import", "expenses", str(good)])
+    assert again_en.exit_code == 0 and "already loaded as batch 1; nothing to do" in again_en.output
     bad = runner.invoke(root, ["--database", db_url, "import", "expenses", str(FIXTURES / "bad_values.csv"), "--json"])
     assert bad.exit_code == 1
     doc = json.loads(bad.stdout)
     first = doc["files"][0]["problems"]["listed"][0]
     assert (doc["ok"], first["row"], first["column"], first["code"]) == (False, 2, "amount", "amount-invalid")
-    assert first["message_zh"] == "“NaN”不是有效金额"
+    assert first["message_zh"] == "“NaN”不是有效金额（可写 1234.56、1,234.56、1.2万，负数写 -5 或 (123.00)）"
+    assert first["message_en"] == '"NaN" is not an amount (write 1234.56, 1,234.56, 1.2万, and -5 or (123.00) for a negative)'
     text = runner.invoke(root, ["--database", db_url, "import", "expenses", str(FIXTURES / "bad_values.csv")])
-    assert text.exit_code == 1 and "bad_values.csv, row 2, column amount:" in text.output
+    assert text.exit_code == 1 and "bad_values.csv, 第 2 行, 列 amount：“NaN”不是有效金额" in text.output
+    assert "下一步：按上面列出的位置改正文件后，重新运行同一命令" in text.output
+    text = runner.invoke(root, ["--database", db_url, "--lang", "en", "import", "expenses", str(FIXTURES / "bad_values.csv")])
+    assert text.exit_code == 1 and 'bad_values.csv, row 2, column amount: "NaN" is not an amount' in text.output
+    assert "Next: correct the file where listed above and run the same command again" in text.output
     usage = runner.invoke(root, ["--database", db_url, "import", "nonsense", str(good)])
     assert usage.exit_code == 2
     two = runner.invoke(root, ["--database", db_url, "import", "expenses", str(good), str(good), "--supersedes", "1"])

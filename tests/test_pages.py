@@ -64,6 +64,10 @@ def test_unit_page_figures_targets_flags_and_downloads(client):
     assert PUBLISHED_NOTE in html and RESTRICTED_NOTE not in html
     assert "/api/v1/downloads/expenses.csv?unit=HLTH" in html
     assert "/api/v1/charts/trend.png?unit=HLTH" in html
+    # the reception target's trend chart, where its cap line is drawn
+    assert "/api/v1/charts/trend.png?unit=HLTH&amp;category=reception" in html
+    assert "公务接待费：公务接待经费实际支出压减20%以上" in html
+    assert "<th>口径</th>" in html and "<td>决算数</td>" in html  # the measure each target compares
 
 
 def test_unit_name_with_dollar_is_literal_and_escaped(client):

@@ -42,9 +42,9 @@ def test_check_flags_review_and_publish_from_the_cli(engine, db_url, monkeypatch
     [flag] = json.loads(invoke(db_url, "flags", "list", "--json").output)["flags"]
     fid = flag["id"][:10]
     out = invoke(db_url, "flags", "review", fid, "--to", "explained", "--note", "x", "--by", "纪委")
-    assert out.exit_code == 1 and "it cannot move to explained. Allowed next: under_review" in out.output
+    assert out.exit_code == 1 and "不能转为 explained；下一步可转为：under_review" in out.output
     out = invoke(db_url, "flags", "review", fid, "--to", "under_review", "--note", "核查", "--by", "clerk")
-    assert out.exit_code == 1 and "clerk imported data this flag rests on" in out.output
+    assert out.exit_code == 1 and "clerk 导入了该风险标记所依据的数据，不能核查" in out.output
     assert invoke(db_url, "flags", "review", fid, "--to", "under_review", "--note", "核查", "--by", "纪委").exit_code == 0
     assert invoke(db_url, "flags", "review", fid, "--to", "explained", "--note", "临时接待任务", "--by", "纪委").exit_code == 0
     shown = json.loads(invoke(db_url, "flags", "show", fid, "--json").output)
@@ -82,5 +82,8 @@ def test_check_text_lists_a_screenful_of_misses_and_counts_the_rest(engine, db_u
     assert invoke(db_url, "targets", "load", str(ROOT / "policies" / "changde-2009.toml")).exit_code == 0
     out = invoke(db_url, "check").output
     # Reception must fall to 8,000 元 (−20%): both units miss; one is listed, the other counted.
+    assert out.count("  未达标  ") == 1
+    assert "…… 另有 1 项未达标" in out and "决算数0.90万元 > 上限 0.80万元" in out
+    out = invoke(db_url, "--lang", "en", "check").output
     assert out.count("  missed  ") == 1
-    assert "… and 1 more missed" in out
+    assert "… and 1 more missed" in out and "actual (final accounts) 0.90万元 > cap 0.80万元" in out

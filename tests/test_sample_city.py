@@ -208,4 +208,4 @@ def test_load_sample_script(db_url, tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     # six batches: units.csv first (levels, parents, regions), then budgets, expenses, disclosure, procurement, OCDS
-    assert run.stdout.count(": loaded as batch") == 6 and "REFUSED" not in run.stdout
+    assert run.stdout.count(": 已导入，批次") == 6 and "已拒绝" not in run.stdout

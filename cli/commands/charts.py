@@ -14,7 +14,8 @@ from cli.common import database_option, database_url, json_option, print_json, r
               help="Folder to write the charts into (created if missing).")
 @click.option("--year", type=int, default=None, help="Latest fiscal year to show (default: all).")
 @click.option("--unit", default=None, metavar="CODE", help="One unit's charts (default: the whole region).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of the charts (default: sunshine --lang / $SUNSHINE_LANG / the locale, else zh).")
 @click.option("--format", "formats", default="png,svg", show_default=True, help="Comma-separated: png, svg.")
 @database_option
 @json_option
@@ -23,8 +24,10 @@ def command(ctx: click.Context, out: Path, year: int | None, unit: str | None, l
             as_json: bool) -> None:
     """Write every chart as PNG and SVG files into OUT."""
     from charts.build import CHARTS, FORMATS, ChartError, Request, render_chart
+    from ledger.i18n import language
     from ledger.store.db import make_engine, reading
 
+    lang = lang or language()
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     bad = [f for f in fmts if f not in FORMATS]
     if bad or not fmts:

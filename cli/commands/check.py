@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
+from ledger.i18n import t
 from ledger.money import format_wan
 from ledger.rules.checks import run_checks, target_results
 from ledger.rules.no_data import no_data_targets
@@ -14,11 +15,11 @@ from ledger.store.db import make_engine, reading, writing
 MAX_LISTED = 50
 
 
-@click.command("check")
-@click.option("--year", type=int, default=None, help="Only this fiscal year (default: every year in scope).")
+@click.command("check", help=h("help.check"))
+@click.option("--year", type=int, default=None, help=h("help.check.year"))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="Thresholds file (default: $SUNSHINE_CONFIG, else sunshine.toml).")
-@click.option("--by", "actor", default="cli", show_default=True, help="Who runs the check (for the audit log).")
+              help=h("help.check.config"))
+@click.option("--by", "actor", default="cli", show_default=True, help=h("help.check.by"))
 @database_option
 @json_option
 @click.pass_context
@@ -44,30 +45,35 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
                     "fiscal_year": year, "results": summary.results, "flags": summary.flags, "targets": results})
         return
     r = summary.results
-    click.echo(f"run {summary.run_id}{' (unchanged data: reused)' if summary.reused else ''}: "
-               f"{r.get('met', 0)} met, {r.get('missed', 0)} missed, {r.get('insufficient_data', 0)} insufficient_data, "
-               f"{r.get('no_data', 0)} no data (无数据)")
+    click.echo(t("check.run", run=summary.run_id, reused=t("check.reused") if summary.reused else "",
+                 met=r.get("met", 0), missed=r.get("missed", 0), insufficient=r.get("insufficient_data", 0),
+                 no_data=r.get("no_data", 0)))
     f = summary.flags
     if summary.reused:  # the stored summary's "new" counts belong to the run that made it, not to this one
-        click.echo(f"flags: {f.get('raised', 0)} raised, unchanged since run {summary.run_id}")
+        click.echo(t("check.flags-reused", raised=f.get("raised", 0), run=summary.run_id))
     else:
-        click.echo(f"flags: {f.get('raised', 0)} raised ({f.get('new', 0)} new), {f.get('resolved', 0)} resolved by data")
+        click.echo(t("check.flags", raised=f.get("raised", 0), new=f.get("new", 0), resolved=f.get("resolved", 0)))
     # Text lists the misses only, a screenful at most: at national scale a run holds millions of results.
     with reading(engine) as conn:
         missed = target_results(conn, summary.run_id, year=year, status="missed", limit=MAX_LISTED)
     for x in missed[:MAX_LISTED]:
         fmt = (lambda v: f"{format_wan(v)}万元") if x["measure_unit"] == "fen" else (
             lambda v, u=x["measure_unit"]: f"{v / 1000:g} {u}")
-        click.echo(f"  missed  {x['target_id']}  {x['unit_code']} {x['fiscal_year']}: {fmt(x['value'])} > cap "
-                   f"{fmt(x['cap'])} (+{fmt(x['excess'])}, {x['excess_pct'] if x['excess_pct'] is not None else 'n/a'}%)")
+        click.echo(t("check.missed", target=x["target_id"], unit=x["unit_code"], year=x["fiscal_year"],
+                     measure=t(f"measure.{x.get('measure', 'actual')}"), value=fmt(x["value"]), cap=fmt(x["cap"]),
+                     excess=fmt(x["excess"]), pct=x["excess_pct"] if x["excess_pct"] is not None else "n/a"))
     if r.get("missed", 0) > MAX_LISTED:
-        click.echo(f"  … and {r['missed'] - MAX_LISTED} more missed: `sunshine check --json` or /api/v1/target-results")
+        click.echo(t("check.more", n=r["missed"] - MAX_LISTED))
     # a target that could not be evaluated at all is said, never left silent
     with reading(engine) as conn:
         empty = no_data_targets(conn, summary.run_id, year)
     for x in empty:
-        what = (f"{x['resource']} consumption: sunshine import consumption FILE" if x["measure"] == "consumption"
-                else f"{x['measure']} figures")
         years = ", ".join(map(str, x["years"]))
-        click.echo(f"  no data (无数据)  {x['target_id']}  {years}: none of its {x['units']} units in scope has "
-                   f"{what} / 无数据：范围内单位均无数据")
+        if x["measure"] == "consumption":
+            click.echo(t("check.no-data-consumption", target=x["target_id"], years=years, units=x["units"],
+                         resource=x["resource"]))
+        else:
+            click.echo(t("check.no-data", target=x["target_id"], years=years, units=x["units"],
+                         measure=t(f"measure.{x['measure']}")))
+    if f.get("raised", 0):
+        click.echo(t("check.hint"))

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
+from ledger.i18n import language, t
 from ledger.review.workflow import STATES, ReviewRefused, publish_finding, record_review, review_history
 from ledger.rules.flags import get_flag, list_flags
 from ledger.store.db import make_engine, reading, writing
 
 
-@click.group("flags")
+@click.group("flags", help=h("help.flags"))
 def command() -> None:
     """Red flags and the discipline commission's review of them."""
 
 
-@command.command("list")
+@command.command("list", help=h("help.flags.list"))
 @click.option("--year", type=int)
-@click.option("--rule", "rule_code", help="Rule code, e.g. budget_overrun.")
+@click.option("--rule", "rule_code", help=h("help.flags.rule"))
 @click.option("--state", type=click.Choice(STATES))
 @click.option("--data-status", type=click.Choice(["active", "resolved_by_data"]))
-@click.option("--unit", help="Unit code.")
+@click.option("--unit", help=h("help.flags.unit"))
 @database_option
 @json_option
 @click.pass_context
@@ -31,8 +32,15 @@ def list_(ctx, year, rule_code, state, data_status, unit, as_json: bool) -> None
     if as_json:
         print_json({"flags": flags})
         return
+    if not flags:
+        click.echo(t("flags.none"))
+        return
+    en = language() == "en"
+    click.echo(t("flags.header"))
     for f in flags:
-        click.echo(f"{f['id'][:12]}  {f['rule_code']:<24} {f['state']:<22} {f['data_status']:<17} {f['message_zh']}")
+        message = f["message_en"] if en else f["message_zh"]
+        click.echo(f"{f['id'][:12]}  {f['rule_code']:<24} {f['state']:<22} {f['data_status']:<17} {message}")
+    click.echo(t("flags.count", n=len(flags)))
 
 
 def _flag_or_refuse(conn, flag_id: str, as_json: bool) -> dict:
@@ -41,13 +49,13 @@ def _flag_or_refuse(conn, flag_id: str, as_json: bool) -> dict:
     except LookupError as exc:
         refuse(str(exc), as_json)
     if flag is None:
-        refuse(f"no flag {flag_id}", as_json)
+        refuse(t("flags.not-found", flag=flag_id), as_json)
     return flag
 
 
-@command.command("show")
+@command.command("show", help=h("help.flags.show"))
 @click.argument("flag_id")
-@click.option("--include-restricted", is_flag=True, help="Show review notes not yet published (reviewers only).")
+@click.option("--include-restricted", is_flag=True, help=h("help.flags.include-restricted"))
 @database_option
 @json_option
 @click.pass_context
@@ -65,15 +73,15 @@ def show(ctx, flag_id: str, include_restricted: bool, as_json: bool) -> None:
     for key in ("figures", "threshold", "policy_ref", "evidence"):
         click.echo(f"{key}: {flag[key]}")
     for r in flag["reviews"]:
-        note = r["note"] if r["note"] is not None else "(restricted until published)"
+        note = r["note"] if r["note"] is not None else t("flags.restricted")
         click.echo(f"  {r['created_at']} {r['reviewer']}: {r['from_state']} → {r['to_state']}: {note}")
 
 
-@command.command("review")
+@command.command("review", help=h("help.flags.review"))
 @click.argument("flag_id")
-@click.option("--to", "to_state", required=True, type=click.Choice(STATES[1:]), help="The next state.")
-@click.option("--note", required=True, help="What was found or done (restricted until published).")
-@click.option("--by", "reviewer", required=True, help="The reviewer's name.")
+@click.option("--to", "to_state", required=True, type=click.Choice(STATES[1:]), help=h("help.flags.to"))
+@click.option("--note", required=True, help=h("help.flags.note"))
+@click.option("--by", "reviewer", required=True, help=h("help.flags.by"))
 @click.option("--role", default="discipline", show_default=True)
 @database_option
 @json_option
@@ -85,16 +93,17 @@ def review(ctx, flag_id: str, to_state: str, note: str, reviewer: str, role: str
         try:
             entry = record_review(conn, flag["id"], to_state, note=note, reviewer=reviewer, role=role)
         except ReviewRefused as exc:
-            refuse(str(exc), as_json)
+            refuse(exc.text(), as_json)
     if as_json:
         print_json({"ok": True, **vars(entry)})
     else:
-        click.echo(f"{entry.flag_id[:12]}: {entry.from_state} → {entry.to_state} by {entry.reviewer}")
+        click.echo(t("flags.reviewed", flag=entry.flag_id[:12], from_state=entry.from_state, to_state=entry.to_state,
+                     reviewer=entry.reviewer))
 
 
-@command.command("publish")
+@command.command("publish", help=h("help.flags.publish"))
 @click.argument("flag_id")
-@click.option("--by", "reviewer", required=True, help="The reviewer publishing the finding.")
+@click.option("--by", "reviewer", required=True, help=h("help.flags.by-publish"))
 @click.option("--role", default="discipline", show_default=True)
 @database_option
 @json_option
@@ -106,8 +115,8 @@ def publish(ctx, flag_id: str, reviewer: str, role: str, as_json: bool) -> None:
         try:
             n = publish_finding(conn, flag["id"], reviewer=reviewer, role=role)
         except ReviewRefused as exc:
-            refuse(str(exc), as_json)
+            refuse(exc.text(), as_json)
     if as_json:
         print_json({"ok": True, "flag_id": flag["id"], "published_reviews": n})
     else:
-        click.echo(f"{flag['id'][:12]}: {n} review note(s) published")
+        click.echo(t("flags.published", flag=flag["id"][:12], n=n))

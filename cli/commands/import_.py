@@ -13,7 +13,22 @@ from pathlib import Path
 
 import click
 
-from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json, refuse
+from cli.common import EXIT_REFUSED, database_option, database_url, h, json_option, print_json, refuse
+
+
+class AmountUnit(click.ParamType):
+    """元 / 万元 / 亿元 in any spelling a clerk types; a usage error (exit 2) names the accepted ones."""
+
+    name = "amount unit"
+
+    def convert(self, value, param, ctx):
+        from ledger.amount_units import UnknownAmountUnit, amount_unit
+
+        try:
+            return amount_unit(value)
+        except UnknownAmountUnit as e:
+            self.fail(str(e), param, ctx)
+
 
 KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds", "consumption"]
 
@@ -51,59 +66,65 @@ def _import_ocds(engine, path, options, read):
     return module.import_file(engine, path, options, read)
 
 
-def _print_text(result) -> None:
+def _print_text(result, kind: str) -> None:
     from importers.problems import describe
+    from ledger.i18n import t
+    from ledger.money import format_yuan
 
     r = result.report
     rows = r.get("rows", {})
-    same = (f"already loaded as batch {result.batch_id}; nothing to do" if result.batch_id
-            else "nothing new: every row is already in the ledger (see held / already in ledger)")
-    head = {"loaded": f"loaded as batch {result.batch_id}", "unchanged": same,
-            "dry-run": "dry run: would load (nothing written)", "refused": "REFUSED: nothing written"}[result.status]
+    same = (t("import.unchanged-batch", batch=result.batch_id) if result.batch_id else t("import.unchanged-rows"))
+    head = {"loaded": t("import.loaded", batch=result.batch_id), "unchanged": same,
+            "dry-run": t("import.dry-run"), "refused": t("import.refused")}[result.status]
     click.echo(f"{r.get('file')}: {head}")
     if result.status != "unchanged" or result.batch_id is None:
         why = (r.get("encoding_evidence") or {}).get("reason")
-        source = f"encoding {r['encoding']}{f' ({why})' if why else ''}" if r.get("encoding") else "workbook"
-        click.echo(f"  {source}, rows read {rows.get('read', 0)}, loaded {rows.get('loaded', 0)}, "
-                   f"blank {rows.get('blank', 0)}, total rows {rows.get('total_rows', 0)}, held {rows.get('held', 0)}, "
-                   f"already in ledger {rows.get('skipped_existing', 0)}")
+        source = (t("import.source-encoding-why", encoding=r["encoding"], why=why) if r.get("encoding") and why
+                  else t("import.source-encoding", encoding=r["encoding"]) if r.get("encoding")
+                  else t("import.source-workbook"))
+        click.echo("  " + t("import.rows", source=source, read=rows.get("read", 0), loaded=rows.get("loaded", 0),
+                             blank=rows.get("blank", 0), total_rows=rows.get("total_rows", 0),
+                             held=rows.get("held", 0), existing=rows.get("skipped_existing", 0)))
         if r.get("units"):
-            u = r["units"]
-            click.echo(f"  units created {u['created']}, updated {u['updated']}, held {u['held']}, unchanged {u['unchanged']}")
+            click.echo("  " + t("import.units", **{k: r["units"][k] for k in ("created", "updated", "held", "unchanged")}))
         if r.get("quantities"):
-            click.echo(f"  quantities: {', '.join(r['quantities'].values())}")
+            click.echo("  " + t("import.quantities", quantities=", ".join(r["quantities"].values())))
         for table, by_currency in (r.get("totals") or {}).items():
-            from ledger.money import format_yuan
-
             sums = ", ".join(f"{format_yuan(v)} {c}" for c, v in by_currency.items())
-            click.echo(f"  {table} total: {sums}")
+            click.echo("  " + t("import.total", table=t(f"table.{table}"), sums=sums))
     problems = r.get("problems", {})
     for p in problems.get("listed", [])[:200]:
-        click.echo(f"  {p['severity']}: {describe(p)}", err=result.status == "refused")
+        click.echo(f"  {t('severity.' + p['severity'])}: {describe(p)}", err=result.status == "refused")
     shown = min(200, len(problems.get("listed", [])))
     total = problems.get("errors", 0) + problems.get("warnings", 0) + problems.get("findings", 0)
     if total > shown:
-        click.echo(f"  … {total - shown} more (use --json for the full list); by code: {problems.get('by_code')}")
+        click.echo("  " + t("import.more", n=total - shown, by_code=problems.get("by_code")))
+    if result.status == "refused":
+        click.echo("  " + t("import.hint-refused", kind=kind), err=True)
+    elif rows.get("held"):
+        click.echo("  " + t("import.hint-held", held=rows["held"]))
+    elif result.status == "loaded":
+        click.echo("  " + t("import.hint-loaded"))
 
 
-@click.command(name="import")
+@click.command(name="import", help=h("help.import"))
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
-@click.option("--by", "submitted_by", metavar="NAME", default=None, help="Who submits the batch (default: login name).")
-@click.option("--amount-unit", type=click.Choice(["yuan", "wan", "yi"]), default=None,
-              help="Unit of amount columns whose header names none (default 元, or the title row's 单位).")
-@click.option("--encoding", default=None, help="Override the sniffed text encoding (e.g. gb18030, utf-16).")
-@click.option("--sheet", default=None, help="Only this XLSX sheet (default: every sheet).")
+@click.option("--dry-run", is_flag=True, help=h("help.import.dry-run"))
+@click.option("--by", "submitted_by", metavar="NAME", default=None, help=h("help.import.by"))
+@click.option("--amount-unit", type=AmountUnit(), default=None, metavar="元|万元|亿元",
+              help=h("help.import.amount-unit"))
+@click.option("--encoding", default=None, help=h("help.import.encoding"))
+@click.option("--sheet", default=None, help=h("help.import.sheet"))
 @click.option("--supersedes", type=int, default=None, metavar="BATCH",
-              help="This corrected file replaces batch BATCH (which stays queryable).")
+              help=h("help.import.supersedes"))
 @click.option("--columns", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              metavar="MAPPING.toml", help="Map the file's own headers and category labels onto ours.")
-@click.option("--allow-duplicates", is_flag=True, help="Load duplicate lines and probable duplicates anyway.")
+              metavar="MAPPING.toml", help=h("help.import.columns"))
+@click.option("--allow-duplicates", is_flag=True, help=h("help.import.allow-duplicates"))
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Configuration file for [fiscal_year] start_month (default: $SUNSHINE_CONFIG, else sunshine.toml).")
+              help=h("help.import.config"))
 @click.option("--update-units", is_flag=True,
-              help="units: apply names, parents, levels and regions that differ from the ledger (else held, reported).")
+              help=h("help.import.update-units"))
 @database_option
 @json_option
 @click.pass_context
@@ -140,7 +161,7 @@ def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, shee
                 progress.close()
             results.append(result)
             if not as_json:
-                _print_text(result)
+                _print_text(result, kind)
     finally:
         engine.dispose()
     ok = all(r.ok for r in results)

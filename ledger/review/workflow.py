@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
+from ledger.i18n import both, language
 from ledger.log import events
 from ledger.store import audit
 from ledger.store.models import Flag, FlagReview, ImportBatch, utcnow
@@ -33,7 +34,19 @@ STATE_ZH = {
 
 
 class ReviewRefused(ValueError):
-    """A review action the workflow does not allow; the message says why and what is allowed."""
+    """A review action the workflow does not allow; the message says why and what is allowed.
+
+    ``str()`` is the English text; ``zh`` / ``en`` carry both languages from the catalogue (``review.*``)
+    and ``text()`` the one in force.
+    """
+
+    def __init__(self, msgid: str, **fields):
+        self.msgid = msgid
+        self.zh, self.en = both(f"review.{msgid}", **fields)
+        super().__init__(self.en)
+
+    def text(self, lang: str | None = None) -> str:
+        return self.en if (lang or language()) == "en" else self.zh
 
 
 @dataclass(frozen=True)
@@ -51,7 +64,7 @@ class ReviewEntry:
 def _flag(conn: Connection, flag_id: str):
     row = conn.execute(select(Flag.id, Flag.state, Flag.evidence_json).where(Flag.id == flag_id)).first()
     if row is None:
-        raise ReviewRefused(f"no flag {flag_id}")
+        raise ReviewRefused("no-flag", flag=flag_id)
     return row
 
 
@@ -65,9 +78,7 @@ def importers_of(conn: Connection, evidence_json: str) -> set[str]:
 
 def _not_an_importer(conn: Connection, flag, reviewer: str, action: str) -> None:
     if reviewer.strip().casefold() in {s.strip().casefold() for s in importers_of(conn, flag.evidence_json)}:
-        raise ReviewRefused(
-            f"{reviewer} imported data this flag rests on and cannot {action} it; ask another reviewer"
-        )
+        raise ReviewRefused(f"importer-{action}", reviewer=reviewer)
 
 
 def record_review(conn: Connection, flag_id: str, to_state: str, *, note: str, reviewer: str,
@@ -77,16 +88,18 @@ def record_review(conn: Connection, flag_id: str, to_state: str, *, note: str, r
     Calls ``ledger.log.events.review_recorded`` and appends to the audit log, inside the caller's transaction.
     """
     if not reviewer or not reviewer.strip():
-        raise ReviewRefused("a review needs a reviewer (--by NAME)")
+        raise ReviewRefused("needs-reviewer")
     if not note or not note.strip():
-        raise ReviewRefused("a review needs a note saying what was found or done (--note TEXT)")
+        raise ReviewRefused("needs-note")
     if to_state not in STATES:
-        raise ReviewRefused(f"unknown state {to_state!r}; states are {', '.join(STATES)}")
+        raise ReviewRefused("unknown-state", state=to_state, states=", ".join(STATES))
     flag = _flag(conn, flag_id)
     allowed = TRANSITIONS[flag.state]
     if to_state not in allowed:
-        nxt = ", ".join(allowed) if allowed else "nothing (closed is final)"
-        raise ReviewRefused(f"flag {flag_id[:12]} is {flag.state}; it cannot move to {to_state}. Allowed next: {nxt}")
+        if allowed:
+            raise ReviewRefused("not-allowed", flag=flag_id[:12], state=flag.state, to_state=to_state,
+                                allowed=", ".join(allowed))
+        raise ReviewRefused("closed-final", flag=flag_id[:12], state=flag.state, to_state=to_state)
     _not_an_importer(conn, flag, reviewer, "review")
     now = utcnow()
     review_id = conn.execute(
@@ -106,12 +119,9 @@ def publish_finding(conn: Connection, flag_id: str, *, reviewer: str, role: str 
     """Make a flag's review notes public; allowed once a finding is recorded. Returns the number published."""
     flag = _flag(conn, flag_id)
     if flag.state not in (*FINDINGS, "closed"):
-        raise ReviewRefused(
-            f"flag {flag_id[:12]} is {flag.state}: there is no finding to publish yet "
-            f"(record one of {', '.join(FINDINGS)} first)"
-        )
+        raise ReviewRefused("nothing-to-publish", flag=flag_id[:12], state=flag.state, findings=", ".join(FINDINGS))
     if not reviewer or not reviewer.strip():
-        raise ReviewRefused("publishing needs a reviewer (--by NAME)")
+        raise ReviewRefused("publish-needs-reviewer")
     _not_an_importer(conn, flag, reviewer, "publish")
     t = FlagReview.__table__
     now = utcnow()

@@ -278,7 +278,7 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
                    status: str | None = None, unit: str | None = None, limit: int | None = None) -> list[dict]:
     """Stored results of a run (default: the latest covering ``year``) as plain dicts, ordered for reading.
 
-    Each dict: target_id, title, source_document, unit_code, unit_name, fiscal_year, status,
+    Each dict: target_id, title, source_document, measure (actual | budget | consumption), unit_code, unit_name, fiscal_year, status,
     baseline, cap, value, excess (integer fen, or thousandths of ``measure_unit`` for consumption),
     excess_pct and growth_pct (``Decimal`` or None when undefined), measure_unit, baseline_years,
     missing_years.
@@ -288,7 +288,7 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
         return []
     r, t, u = TargetResult.__table__, PolicyTarget.__table__, Unit.__table__
     q = (
-        select(r, t.c.title, t.c.source_document, u.c.code.label("unit_code"), u.c.name.label("unit_name"))
+        select(r, t.c.title, t.c.source_document, t.c.measure, u.c.code.label("unit_code"), u.c.name.label("unit_name"))
         .join(t, t.c.id == r.c.target_id).join(u, u.c.id == r.c.unit_id)
         .where(r.c.run_id == run_id).order_by(r.c.target_id, u.c.code, r.c.fiscal_year)
     )
@@ -306,7 +306,8 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
         g = d.get("growth_pct_x100")
         out.append({
             "run_id": run_id, "target_id": m["target_id"], "title": m["title"],
-            "source_document": m["source_document"], "unit_code": m["unit_code"], "unit_name": m["unit_name"],
+            "source_document": m["source_document"], "measure": m["measure"],
+            "unit_code": m["unit_code"], "unit_name": m["unit_name"],
             "fiscal_year": m["fiscal_year"], "status": m["status"], "baseline": m["baseline_fen"],
             "cap": m["cap_fen"], "value": m["value_fen"], "excess": m["excess_fen"],
             "excess_pct": None if m["excess_pct"] is None else Decimal(str(m["excess_pct"])).quantize(Decimal("0.01")),

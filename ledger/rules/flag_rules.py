@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import polars as pl
 from sqlalchemy import BigInteger, Connection, and_, cast, func, select
 
+from ledger.i18n import both
 from ledger.money import format_wan, format_yuan
 from ledger.rules import thresholds as th
 from ledger.rules.registry import Context, FlagDraft, frame, pct, rule, unit_label
@@ -68,7 +69,7 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
         code, name = unit_label(ctx, h["unit_id"])
         zh, en = ctx.categories.get(h["category_code"], (h["category_code"], h["category_code"]))
         p = pct(h["excess"], h["budget"])
-        stage_zh = "调整预算" if h["stage"] == "adjusted" else "预算"
+        budget_zh, budget_en = both("measure.budget_adjusted" if h["stage"] == "adjusted" else "measure.budget_original")
         out.append(FlagDraft(
             rule_code="budget_overrun", subject=(code, str(h["fiscal_year"]), h["category_code"]),
             unit_id=h["unit_id"], fiscal_year=h["fiscal_year"], category_code=h["category_code"],
@@ -76,11 +77,11 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
                      "excess_fen": h["excess"], "excess_pct": p},
             threshold={"min_excess_yuan": ctx.config["budget_overrun"]["min_excess_yuan"],
                        "min_excess_pct": ctx.config["budget_overrun"]["min_excess_pct"]},
-            message_zh=f"{name} {h['fiscal_year']}年：{zh}决算{format_wan(h['actual'], grouping=False)}万元，"
-            f"超出{stage_zh}{format_wan(h['excess'], grouping=False)}万元"
-            f"（{p + '%' if p is not None else '预算为零'}）",
+            message_zh=f"{name} {h['fiscal_year']}年：{zh}决算数{format_wan(h['actual'], grouping=False)}万元，"
+            f"超出{budget_zh}{format_wan(h['excess'], grouping=False)}万元"
+            f"（{p + '%' if p is not None else budget_zh + '为零'}）",
             message_en=f"{name} {h['fiscal_year']}: {en} actual ¥{format_yuan(h['actual'])} exceeds the "
-            f"{'adjusted ' if h['stage'] == 'adjusted' else ''}budget of ¥{format_yuan(h['budget'])} by "
+            f"{budget_en} of ¥{format_yuan(h['budget'])} by "
             f"¥{format_yuan(h['excess'])} ({p + '%' if p is not None else 'the budget is zero'})",
             evidence={"batch_ids": h["batch_ids"], "rollup": {"unit_code": code, "fiscal_year": h["fiscal_year"],
                                                               "category_code": h["category_code"]}},
@@ -119,6 +120,13 @@ def target_missed(conn: Connection, ctx: Context) -> list[FlagDraft]:
         change = Decimal(str(m["change_pct"])).normalize()
         # each figure formatted once for both sentences (tens of thousands of flags at national scale)
         value, cap, base, excess = (show(m[k]) for k in ("value_fen", "cap_fen", "baseline_fen", "excess_fen"))
+        # name the measure compared (决算数 / 预算数 / 用量) and the baseline years, so a budget target never reads
+        # as actual spending
+        measure_zh, measure_en = both(f"measure.{m['measure']}")
+        by = detail.get("baseline_years", [])
+        span = f"{by[0]}" if len(by) == 1 else f"{min(by)}–{max(by)}" if by else ""
+        base_years_zh = f"{span}年{'平均' if len(by) > 1 else ''}" if span else ""
+        base_years_en = f"{'mean of ' if len(by) > 1 else ''}{span} " if span else ""
         out.append(FlagDraft(
             rule_code="target_missed", subject=(m["target_id"], code, str(m["fiscal_year"])),
             unit_id=m["unit_id"], fiscal_year=m["fiscal_year"], category_code=m["category_code"],
@@ -127,11 +135,11 @@ def target_missed(conn: Connection, ctx: Context) -> list[FlagDraft]:
                      "baseline_years": detail.get("baseline_years", [])},
             threshold={"target_id": m["target_id"], "baseline": m["baseline"], "change_pct": f"{change:f}"},
             policy_ref=f"{m['source_document']}：{m['title']}",
-            message_zh=f"{name} {m['fiscal_year']}年：未完成“{m['title']}”，实际{value}，"
-            f"上限{cap}（基数{base}，{change:f}%），"
+            message_zh=f"{name} {m['fiscal_year']}年：未完成“{m['title']}”，{measure_zh}{value}，"
+            f"上限{cap}（基数：{base_years_zh}{measure_zh}{base}，{change:f}%），"
             f"超出{excess}{'（' + p + '%）' if p is not None else '（基数为零）'}",
-            message_en=f"{name} {m['fiscal_year']}: target {m['target_id']} missed: value "
-            f"{value} above the cap {cap} (baseline {base}, "
+            message_en=f"{name} {m['fiscal_year']}: target {m['target_id']} missed: {measure_en} "
+            f"{value} above the cap {cap} (baseline: {measure_en} {base_years_en}{base}, "
             f"{change:f}%) by {excess}"
             f"{' (' + p + '%)' if p is not None else ' (zero baseline)'}",
             evidence={"target_result_id": m["id"], "run_id": ctx.run_id,
