@@ -63,7 +63,7 @@ def filters(
     rule: Annotated[list[str] | None, QueryParameter(description="Flags: rule code, e.g. budget_overrun")] = None,
     flag_state: Annotated[list[str] | None, QueryParameter(name="state", description="Flags: review state")] = None,
     target: Annotated[list[str] | None, QueryParameter(description="Target results: target id")] = None,
-    status: Annotated[list[str] | None, QueryParameter(description="Target results: met, missed or insufficient_data")] = None,
+    status: Annotated[list[str] | None, QueryParameter(description="Target results: met, missed, insufficient_data or no_data")] = None,
 ) -> Filters:
     return Filters(
         unit=_split(unit), unit_level=_split(unit_level), region=_split(region), year=_ints("year", year), year_from=year_from,

@@ -20,7 +20,7 @@ from api.http_cache import after_write
 from ledger.read import queries
 from ledger.store.db import writing
 
-IMPORT_KINDS = ("expenses", "budgets", "disclosure", "procurement", "ocds")
+IMPORT_KINDS = ("expenses", "budgets", "disclosure", "procurement", "ocds", "consumption")
 
 
 @dataclass

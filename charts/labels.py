@@ -77,6 +77,7 @@ STATUSES = {
     "met": ("达标", "met"),
     "missed": ("未达标", "missed"),
     "insufficient_data": ("数据不足", "insufficient data"),
+    "no_data": ("无数据", "no data"),
 }
 
 

@@ -93,7 +93,14 @@ KINDS["units"] = {
     "level": ("text", ["级次", "单位级次", "级别", "层级", "level"]),
     "region": ("text", ["地区", "行政区划", "区域", "region"]),
 }
+KINDS["consumption"] = COMMON | {
+    "date": ("date", ["日期", "抄表日期", "date"]),
+    "resource": ("text", ["资源", "能源类别", "能源", "资源类别", "resource"]),
+    "quantity": ("text", ["用量", "消耗量", "数量", "quantity", "amount used"]),
+    "measure_unit": ("text", ["计量单位", "单位（计量）", "measure_unit", "measure unit", "uom"]),
+}
 REQUIRED = {
+    "consumption": ["unit_code", "resource", "quantity"],
     "units": ["unit_code", "unit_name"],
     "expenses": ["unit_code", "fiscal_year", "category", "amount"],
     "budgets": ["unit_code", "fiscal_year", "category", "amount"],

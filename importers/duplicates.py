@@ -5,11 +5,15 @@ both row numbers are reported (two identical lunches can be real: the user confi
 ``--allow-duplicates``). Against the ledger (live batches only, the superseded batch excluded):
 
 - expenses: the same unit and voucher number (凭证号) when the file has one; otherwise the same unit,
-  year, date, category, amount, currency and payee;
+  year, date, category, currency and payee;
 - budgets: the same unit, year, category, stage and currency (a correction is a ``--supersedes``);
 - procurement: the same ``release_id`` and ``release_date`` is already imported and skipped; else
   the same unit and project code; else the same unit, year, title, contract amount and supplier.
 
+A match whose amount (``amount_fen``; ``contract_fen`` for procurement) equals one of the matched
+ledger rows' amounts is a probable duplicate; a match whose amount differs from all of them is a
+changed figure (``amount-changed``): an error naming the key, the ledger's and the file's amount and
+``--supersedes N`` (N = the batch holding it), so a corrected file is never reported "unchanged".
 Matches are held back (not loaded, reported with the batch that has them) unless allowed. The
 database finds them: each chunk's keys go into a TEMP table joined against the ledger (``_matches``),
 so memory does not grow with the ledger; ``ix_expense_entry_unit_voucher`` serves the 凭证号 key.
@@ -18,17 +22,18 @@ so memory does not grow with the ledger; ``ix_expense_entry_unit_voucher`` serve
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, and_, func, select, text
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, and_, case, func, select, text
 
+from ledger.money import format_yuan
 from ledger.store import published
 from ledger.store.batches import bulk_insert, live
-from ledger.store.models import BudgetLine, ExpenseEntry, ProcurementRecord, Unit
+from ledger.store.models import BudgetLine, ExpenseEntry, ImportBatch, ProcurementRecord, Unit
 
 EXCLUDED_FROM_HASH = {"sheet", "source_row"}
 MAIN_AMOUNT = {"expense": "amount_fen", "budget": "amount_fen", "procurement": "contract_fen"}
 KEYS = {
     "expense": [["unit_code", "voucher_no"],
-                ["unit_code", "fiscal_year", "entry_date", "category_code", "amount_fen", "currency", "payee"]],
+                ["unit_code", "fiscal_year", "entry_date", "category_code", "currency", "payee"]],
     "budget": [["unit_code", "fiscal_year", "category_code", "stage", "currency"]],
     "procurement": [["release_id", "release_date"], ["unit_code", "project_code"],
                     ["unit_code", "fiscal_year", "title", "contract_fen", "supplier_name"]],
@@ -39,9 +44,13 @@ MODELS = {"expense": ExpenseEntry, "budget": BudgetLine, "procurement": Procurem
 
 
 class Finder:
-    def __init__(self, conn: Connection, exclude_batch: int | None = None):
+    def __init__(self, conn: Connection, exclude_batch: int | None = None, columns: dict[str, str] | None = None,
+                 kind: str | None = None):
         self.conn = conn
+        self.kind = kind  # the file's kind: a changed figure in a batch of another kind is not its correction
         self.exclude = exclude_batch
+        self.columns = columns or {}  # "table" or "table:category" -> the file's amount header
+        self.changed: list[dict] = []  # amount-changed rows: sheet, row, key, old, new, batch
         self.rows: list[pl.DataFrame] = []  # table, sheet, source_row, hash, dup
         self.matches: list[pl.DataFrame] = []  # sheet, source_row, code, detail
         self.sums: list[pl.DataFrame] = []
@@ -50,24 +59,28 @@ class Finder:
 
     def _matches(self, table: str, key: list[str], candidates: pl.DataFrame, units: list[str],
                  years: list[int]) -> pl.DataFrame:
-        """``__i`` and the lowest live ``batch_id`` of the rows in the ledger that share ``key``.
+        """``__i``, the lowest live ``batch_id`` of the rows in the ledger that share ``key``, whether one of
+        them has the row's amount (``same``) and the smallest and largest of their amounts.
 
         The database does the join: the candidates' key columns go into a TEMP table (bulk: executemany
         or COPY) that is joined against live rows of ``table`` whose unit and year the chunk has, so
         memory stays that of the chunk however large the ledger is. Only matching rows come back.
         """
-        out_schema = {"__i": pl.Int64, "batch_id": pl.Int64}
+        out_schema = {"__i": pl.Int64, "batch_id": pl.Int64, "same": pl.Int64, "old_min": pl.Int64,
+                      "old_max": pl.Int64}
         if not candidates.height or not years:
             return pl.DataFrame(schema=out_schema)
         model = MODELS[table]
+        amount = MAIN_AMOUNT[table]
+        cols = key + ([amount] if amount not in key else [])
         probe = Table(f"dup_probe_{table}", MetaData(), Column("__i", BigInteger),
                       *[Column(c, String if c in ("unit_code", "release_date") else model.__table__.c[c].type)
-                        for c in key], prefixes=["TEMPORARY"])
+                        for c in cols], prefixes=["TEMPORARY"])
         codes = Table(f"dup_units_{table}", MetaData(), Column("code", String), prefixes=["TEMPORARY"])
         pg = self.conn.dialect.name == "postgresql"
         # no try/finally: an error rolls the transaction back, and the TEMP tables with it
         probe.create(self.conn)
-        bulk_insert(self.conn, probe, candidates.select("__i", *key))
+        bulk_insert(self.conn, probe, candidates.select("__i", *cols))
         e, t = model.__table__, probe.c
         # ``+ 0``: without statistics SQLite would drive the join from the year index (every ledger row of
         # those years) instead of from the probe rows through the (unit_id, …) indexes
@@ -85,7 +98,8 @@ class Finder:
                 conds.append(e.c[c].is_not_distinct_from(t[c]))
             else:  # the ledger side is never null, so ``=`` means the same and lets an index serve it
                 conds.append(e.c[c] == t[c])
-        q = select(t["__i"], func.min(e.c.batch_id)).select_from(probe)
+        same = func.max(case((e.c[amount].is_not_distinct_from(t[amount]), 1), else_=0))
+        q = select(t["__i"], func.min(e.c.batch_id), same, func.min(e.c[amount]), func.max(e.c[amount])).select_from(probe)
         if "unit_code" in key:
             q = q.join(Unit, Unit.code == t.unit_code).join(e, and_(e.c.unit_id == Unit.id, *conds))
         else:  # only the chunk's units, as for the other keys
@@ -121,8 +135,13 @@ class Finder:
                 remaining = remaining.filter(~has) if n < len(KEYS[table]) - 1 else remaining.clear()
                 m = candidates.join(self._matches(table, key, candidates, units, years), on="__i", how="inner",
                                     maintain_order="left")
-                code = "already-imported" if key[0] == "release_id" else "probable-duplicate"
-                hits.append(m.select("__i", "sheet", "source_row", pl.lit(code).alias("code"),
+                if key[0] == "release_id":
+                    code = pl.lit("already-imported")
+                else:
+                    code = pl.when(pl.col("same") == 1).then(pl.lit("probable-duplicate")).otherwise(
+                        pl.lit("amount-changed"))
+                    self._note_changed(table, key, m.filter(pl.col("same") != 1))
+                hits.append(m.select("__i", "sheet", "source_row", code.alias("code"),
                                      pl.format("batch {}", pl.col("batch_id")).alias("detail")))
             hit = pl.concat(hits)
             if hit.height:
@@ -146,6 +165,22 @@ class Finder:
                          .with_columns(pl.lit(table).alias("table")))
         self.unit_frames.append(frame.select("unit_code", "unit_name").unique(maintain_order=True))
         return frame
+
+    def _note_changed(self, table: str, key: list[str], m: pl.DataFrame) -> None:
+        """Remember rows whose key is in the ledger with another amount (the report lists each one)."""
+        amount = MAIN_AMOUNT[table]
+        named = [c for c in key if c != "currency"] + (["stage"] if table == "budget" else [])
+        for r in m.head(max(0, 1000 - len(self.changed))).iter_rows(named=True):
+            old = (format_yuan(r["old_min"]) if r["old_min"] == r["old_max"]
+                   else f"{format_yuan(r['old_min'])} … {format_yuan(r['old_max'])}")
+            column = (self.columns.get(f"{table}:{r.get('category_code')}:{r.get('stage')}")
+                      or self.columns.get(f"{table}:{r.get('category_code')}") or self.columns.get(table) or amount)
+            self.changed.append({
+                "sheet": r["sheet"], "row": r["source_row"], "column": column,
+                "key": {c: (None if r.get(c) is None else str(r[c])) for c in dict.fromkeys(named)},
+                "old_fen": r["old_min"] if r["old_min"] == r["old_max"] else [r["old_min"], r["old_max"]],
+                "new_fen": r[amount], "old": old, "new": format_yuan(r[amount]), "batch": r["batch_id"],
+            })
 
     @staticmethod
     def keep_expr(allow: bool) -> pl.Expr:
@@ -178,8 +213,19 @@ class Finder:
         if not self.matches:
             return []
         matches = pl.concat(self.matches).unique(["sheet", "source_row"], keep="first").sort("source_row")
-        problems.add_frame(matches.select("sheet", pl.col("source_row").alias("row"), "code", "detail",
-                                          pl.lit("warning").alias("severity")))
+        problems.add_frame(matches.filter(pl.col("code") != "amount-changed").select(
+            "sheet", pl.col("source_row").alias("row"), "code", "detail", pl.lit("warning").alias("severity")))
+        kinds = dict(self.conn.execute(select(ImportBatch.id, ImportBatch.kind).where(
+            ImportBatch.id.in_(sorted({c["batch"] for c in self.changed})))).all()) if self.changed else {}
+        for c in self.changed:
+            key = ", ".join(f"{k} {v}" for k, v in c["key"].items() if v is not None)
+            other = kinds.get(c["batch"])
+            fix = (f"--supersedes {c['batch']}" if other in (None, self.kind) else
+                   f"batch {c['batch']} is a {other} file: correct it with a {other} file and --supersedes "
+                   f"{c['batch']}, or load this one beside it with --allow-duplicates")
+            problems.add("amount-changed", sheet=c["sheet"], row=c["row"], column=c["column"], value=c["new"],
+                         severity="warning" if allow else "error",
+                         detail=f"{key}: {c['old']} 元 (batch {c['batch']}) → {c['new']} 元; {fix}")
         held = matches.filter(pl.col("code") == "probable-duplicate")
         return [{"sheet": s, "row": r, "existing": d} for s, r, _, d in held.head(1000).iter_rows()]
 

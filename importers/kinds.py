@@ -16,6 +16,7 @@ from importers import cells
 from importers.columns import KINDS, Mapping, Placement
 from importers.sources import ROW
 from ledger.money import parse_amounts
+from ledger.rules.fiscal import fiscal_year_expr
 
 MAX_LEN = {"unit_code": 64, "unit_name": 300, "payee": 300, "description": 4000, "voucher_no": 100,
            "project_code": 200, "title": 4000, "supplier_name": 300, "supplier_id": 100}
@@ -45,6 +46,7 @@ class Context:
     default_category: str | None = None
     currency: str = "CNY"
     amount_fields: list[str] = field(default_factory=list)
+    fiscal_start: int = 1  # month the fiscal year starts in (sunshine.toml [fiscal_year] start_month)
 
 
 @dataclass
@@ -146,7 +148,7 @@ def normalise(raw: pl.DataFrame, ctx: Context) -> Chunk:
     required = REQUIRED_VALUES[ctx.kind] + (["date"] if not ctx.placement.fields.get("fiscal_year") else [])
     problems = problem_rows(parsed, placed, ctx, required)
     if "date" in parsed.columns and "fiscal_year" in parsed.columns:
-        off = parsed.filter(pl.col("date").dt.year() != pl.col("fiscal_year")).select(
+        off = parsed.filter(fiscal_year_expr(pl.col("date"), ctx.fiscal_start) != pl.col("fiscal_year")).select(
             pl.col(ROW).alias("row"), pl.lit(ctx.placement.fields["date"]).alias("column"),
             pl.col("date__raw").alias("value"), pl.lit("date-year-mismatch").alias("code"),
             pl.lit(ctx.sheet, pl.String).alias("sheet"), pl.lit("warning").alias("severity"))
@@ -164,16 +166,16 @@ def _currency(parsed: pl.DataFrame, ctx: Context) -> pl.Expr:
     return _col(parsed, "currency").fill_null(pl.lit(ctx.currency))
 
 
-def _year(parsed: pl.DataFrame) -> pl.Expr:
+def _year(parsed: pl.DataFrame, ctx: Context) -> pl.Expr:
     if "fiscal_year" in parsed.columns:
         return pl.col("fiscal_year").cast(pl.Int32)
-    return _col(parsed, "date", pl.Date).dt.year().cast(pl.Int32)
+    return fiscal_year_expr(_col(parsed, "date", pl.Date), ctx.fiscal_start)
 
 
 def _expenses(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     return parsed.select(
         pl.lit(ctx.sheet, pl.String).alias("sheet"), pl.col(ROW).cast(pl.Int64).alias("source_row"),
-        pl.col("unit_code"), _col(parsed, "unit_name").alias("unit_name"), _year(parsed).alias("fiscal_year"),
+        pl.col("unit_code"), _col(parsed, "unit_name").alias("unit_name"), _year(parsed, ctx).alias("fiscal_year"),
         _col(parsed, "date", pl.Date).alias("entry_date"), pl.col("category").alias("category_code"),
         pl.col("amount").alias("amount_fen"), _currency(parsed, ctx).alias("currency"),
         _col(parsed, "payee").alias("payee"), _col(parsed, "description").alias("description"),
@@ -186,7 +188,7 @@ def _expenses(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
 def _budgets(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     return parsed.select(
         pl.lit(ctx.sheet, pl.String).alias("sheet"), pl.col(ROW).cast(pl.Int64).alias("source_row"),
-        pl.col("unit_code"), _col(parsed, "unit_name").alias("unit_name"), _year(parsed).alias("fiscal_year"),
+        pl.col("unit_code"), _col(parsed, "unit_name").alias("unit_name"), _year(parsed, ctx).alias("fiscal_year"),
         pl.col("category").alias("category_code"), _col(parsed, "stage").fill_null("original").alias("stage"),
         pl.col("amount").alias("amount_fen"), _currency(parsed, ctx).alias("currency"),
     )
@@ -202,7 +204,7 @@ def _procurement(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         pl.col("unit_code"), _col(parsed, "unit_name").alias("unit_name"),
         _col(parsed, "project_code").alias("project_code"), pl.lit(None, pl.String).alias("ocid"),
         pl.lit(None, pl.String).alias("release_id"), pl.lit(None, pl.Datetime("us", "UTC")).alias("release_date"),
-        _year(parsed).alias("fiscal_year"), _col(parsed, "title").alias("title"), method.alias("method"),
+        _year(parsed, ctx).alias("fiscal_year"), _col(parsed, "title").alias("title"), method.alias("method"),
         ocds.alias("ocds_method"), pl.col("method__raw").alias("method_raw"),
         _col(parsed, "budget_amount", pl.Int64).alias("budget_fen"),
         _col(parsed, "contract_amount", pl.Int64).alias("contract_fen"), _currency(parsed, ctx).alias("currency"),

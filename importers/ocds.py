@@ -146,7 +146,9 @@ def import_file(engine, path: str | Path, options, read=None):
     """
     from importers.pipeline import FileMeta, Result, base_report, load_procurement
     from importers.problems import Problems
+    from importers.reading import ReadOptions, fiscal_start
     from importers.safety import Limits, Refused, check_size
+    from ledger.rules.fiscal import fiscal_year_expr
 
     path = Path(path)
     problems = Problems(path.name)
@@ -166,6 +168,15 @@ def import_file(engine, path: str | Path, options, read=None):
         problems.add(e.code, value=e.value, detail=e.detail)
         return Result("refused", None, base_report(meta, {}, problems) | {"status": "refused"})
     problems.extend(result.problems)
+    try:
+        meta.fiscal_start = fiscal_start(read or ReadOptions())
+    except Refused as e:
+        problems.add(e.code, value=e.value, detail=e.detail)
+        return Result("refused", None, base_report(meta, {}, problems) | {"status": "refused"})
+    if meta.fiscal_start != 1 and result.frame.height:
+        # the year of contract signature, else award, else tender start, else the release date, as read
+        when = pl.coalesce("contract_date", "award_date", "tender_date", pl.col("release_date").dt.date())
+        result.frame = result.frame.with_columns(fiscal_year_expr(when, meta.fiscal_start).alias("fiscal_year"))
     frame, newer = _against_ledger(engine, result.frame, problems)
     stats = {"read": result.releases_read, "detail": frame.height}
     ocds = {"ocds": {"layout": result.layout, "documents": result.documents_read,

@@ -54,6 +54,7 @@ from sqlalchemy import Engine, select
 
 from importers import duplicates, reconcile
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
+from importers.magnitude import Magnitude
 from importers.problems import Problems
 from ledger.log import events
 from ledger.store import audit
@@ -76,6 +77,10 @@ class FileMeta:
     encoding: str | None = None
     sheets: list[str] = field(default_factory=list)
     amount_unit: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)  # "table" / "table:category" -> the file's amount header
+    unit_stated: bool = False  # the clerk gave --amount-unit: the magnitude check is confirmed
+    fiscal_start: int = 1  # month fiscal years start in (dates → fiscal years)
+    encoding_evidence: dict | None = None  # text files: encoding, reason, confidence (importers.encoding)
 
     @classmethod
     def of(cls, path: Path, kind: str, encoding: str | None = None) -> FileMeta:
@@ -216,7 +221,9 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             return Result("unchanged", existing, report)
         if options.supersedes is not None:
             _check_supersedes(conn, meta, options.supersedes, problems)
-        spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes)
+        spool, found = Spool(), duplicates.Finder(conn, exclude_batch=options.supersedes, columns=meta.columns,
+                                                  kind=meta.kind)
+        magnitude = None if meta.unit_stated else Magnitude(meta.columns)
         try:
             counted = {"detail": 0}
             normalised_rows = 0
@@ -227,6 +234,8 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
                     frame = found.mark(table, frame)
                     if meta.kind in ("disclosure", "expenses") and (s := reconcile.partial(table, frame)) is not None:
                         sums.append(s)
+                    if magnitude is not None:
+                        magnitude.feed(table, frame)
                     spool.add(table, frame)
                     normalised_rows += frame.height
                     if options.progress:
@@ -237,10 +246,17 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             reconcile.check(conn, meta.kind, sums, problems, exclude_batch=options.supersedes)
             held_rows = found.report(problems, options.allow_duplicates)
             found.unit_conflicts(problems)
+            changed = {"changed_rows": found.changed} if found.changed else {}
+            if magnitude is not None:
+                held = magnitude.check(conn, problems, meta.amount_unit or "yuan", options.supersedes)
+                changed |= {"implausible": held} if held else {}
             if problems.count("error"):
-                return Result("refused", None, base_report(meta, stats, problems) | {"status": "refused"})
+                report = base_report(meta, stats, problems) | {"status": "refused"} | changed
+                if normalised_rows:
+                    report["rows"] |= found.tally(options.allow_duplicates)
+                return Result("refused", None, report)
             tally = found.tally(options.allow_duplicates)
-            report = base_report(meta, stats, problems) | {"status": "loaded", "held_rows": held_rows}
+            report = base_report(meta, stats, problems) | {"status": "loaded", "held_rows": held_rows} | changed
             report["rows"] |= tally
             report["totals"] = found.totals(options.allow_duplicates)
             found.rows.clear()  # the duplicate index is done with: free it before the write phase
@@ -274,7 +290,8 @@ def base_report(meta: FileMeta, stats: dict, problems: Problems) -> dict:
         "sheets": meta.sheets, "amount_unit": meta.amount_unit,
         "rows": {k: stats.get(k, 0) for k in ("read", "detail", "blank", "total_rows")},
         "problems": problems.report(),
-    }
+    } | ({"fiscal_year_start_month": meta.fiscal_start} if meta.fiscal_start != 1 else {}) | (
+        {"encoding_evidence": meta.encoding_evidence} if meta.encoding_evidence else {})
 
 
 def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: dict, problems: Problems) -> int:

@@ -37,10 +37,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "column-unplaced": ("无法识别的列“{value}”", 'column "{value}" could not be placed'),
     "column-duplicate": ("列“{value}”出现多次", 'column "{value}" appears more than once'),
     "header-not-found": ("找不到表头", "no header row found{detail}"),
+    "config-invalid": ("配置文件有误：{detail}", "the configuration is not valid: {detail}"),
+    "resource-unknown": ("未知资源“{value}”（电、油、水）", 'unknown resource "{value}" (electricity, fuel or water)'),
+    "measure-unit-invalid": ("计量单位“{value}”不适用：{detail}", 'measure unit "{value}" does not fit: {detail}'),
+    "quantity-invalid": ("“{value}”不是有效用量（非负数，至多三位小数）",
+                         '"{value}" is not a quantity (a non-negative number with at most three decimals)'),
     "file-empty": ("文件为空", "the file is empty"),
     "no-rows": ("没有数据行", "the file has no data rows"),
     "file-unreadable": ("无法读取文件", "the file cannot be read: {detail}"),
     "encoding-unknown": ("无法识别文件编码", "the encoding could not be recognised; use --encoding{detail}"),
+    "encoding-uncertain": ("编码判断把握不大，按 {value} 读取（{detail}）；如文字有乱码，请用 --encoding 指定编码重新导入",
+                           "the encoding is a guess: read as {value} ({detail}); if text looks garbled, import "
+                           "again with --encoding"),
     "file-too-large": ("文件过大", "the file is too large: {detail}"),
     "too-many-rows": ("行数过多", "too many rows: {detail}"),
     "zip-bomb": ("压缩文件异常", "refused before parsing: {detail}"),
@@ -53,6 +61,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "row-duplicate": ("与第 {detail} 行完全重复", "duplicates row {detail}"),
     "probable-duplicate": ("疑似已导入", "probably already in the ledger ({detail}); held back"),
     "already-imported": ("已导入", "already in the ledger ({detail}); skipped"),
+    "amount-changed": ("账本中同一项目金额不同：{detail}。如本文件是更正，请用 --supersedes 替代原批次",
+                       "the ledger holds this item with another amount: {detail}. If this file corrects that batch, "
+                       "import it with --supersedes"),
+    "magnitude-implausible": ("金额与本单位上年相差千倍以上（{detail}），疑为金额单位（元/万元/亿元）有误；"
+                              "核实后用 --amount-unit 注明单位重新导入",
+                              "the amount is 1,000× or more off the unit's previous year ({detail}): probably the "
+                              "wrong amount unit (元/万元/亿元); state the unit with --amount-unit and import again"),
     "unit-name-conflict": ("单位 {detail} 名称不一致：{value}", "unit {detail} has more than one name in this file: {value} (the first is kept)"),
     "disclosure-sum": ("表内合计不符", "{detail}"),
     "source-mismatch": ("明细与公开表不符（以公开表为准）", "{detail}"),

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from importers.columns import KINDS
 from importers.problems import Problems
-from importers.safety import Limits
+from importers.safety import Limits, Refused
+from ledger.rules import fiscal
+from ledger.rules.thresholds import ConfigError
 
 
 @dataclass
@@ -19,6 +21,28 @@ class ReadOptions:
     amount_unit: str | None = None  # yuan | wan | yi, for amount columns whose header names no unit
     mapping: Path | None = None
     limits: Limits = field(default_factory=Limits.from_env)
+    fiscal_start_month: int | None = None  # None: sunshine.toml [fiscal_year] start_month (default 1, calendar)
+
+
+def fiscal_start(read: ReadOptions) -> int:
+    """The month fiscal years start in, from the options or the configuration (``config-invalid`` if bad)."""
+    if read.fiscal_start_month is not None:
+        return read.fiscal_start_month
+    try:
+        return fiscal.start_month()
+    except ConfigError as e:
+        raise Refused("config-invalid", str(e)) from None
+
+
+def record_encoding(meta, opened, problems: Problems) -> None:
+    """Put the sniffed encoding, its reason and confidence on the file's report; a guess is a warning."""
+    meta.encoding = opened.encoding
+    if opened.evidence is None:
+        return
+    meta.encoding_evidence = opened.evidence.report()
+    if opened.evidence.confidence == "low":
+        problems.add("encoding-uncertain", value=opened.evidence.encoding, severity="warning",
+                     detail=opened.evidence.reason)
 
 
 def report_placement(problems: Problems, sheet, placement, kind: str) -> bool:

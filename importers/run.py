@@ -17,9 +17,10 @@ from sqlalchemy import Engine, select
 from importers import disclosure, kinds
 from importers.columns import KINDS, Mapping, place
 from importers.columns import header_matcher as matcher
+from importers.consumption import import_consumption
 from importers.pipeline import FileMeta, Options, Result, base_report, load_normalised
 from importers.problems import Problems
-from importers.reading import ReadOptions, report_placement
+from importers.reading import ReadOptions, fiscal_start, record_encoding, report_placement
 from importers.safety import Refused
 from importers.sources import ROW, open_file
 from importers.units import import_units
@@ -27,7 +28,7 @@ from ledger.money import format_amount
 from ledger.store.db import reading
 from ledger.store.models import Category
 
-TABULAR_KINDS = ("expenses", "budgets", "disclosure", "procurement", "units")
+TABULAR_KINDS = ("expenses", "budgets", "disclosure", "procurement", "units", "consumption")
 CATEGORY_ALIASES = {
     "因公出国费": "overseas_travel", "因公出国(境)经费": "overseas_travel", "出国费": "overseas_travel",
     "公务接待费": "reception", "接待费": "reception", "公务用车购置费": "vehicle_purchase",
@@ -84,22 +85,44 @@ class TotalsCheck:
                 self.base[f] += int(cs["cs"][-1])
 
 
+def amount_columns(kind: str, fields: dict[str, str]) -> dict[str, str]:
+    """The file's amount header per table (``table``), or per table and category (``expense:category``,
+    ``budget:category:stage``) for the disclosure table."""
+    if kind == "disclosure":  # budget lines by category and stage, expense entries by category
+        out = {}
+        for item, cat in disclosure.NODES.items():
+            for m, stage in disclosure.STAGE_OF.items():
+                if fields.get(f"{m}_{item}"):
+                    out[f"budget:{cat}:{stage}"] = fields[f"{m}_{item}"]
+            if fields.get(f"actual_{item}"):
+                out[f"expense:{cat}"] = fields[f"actual_{item}"]
+        return out
+    field_of = {"expenses": ("expense", "amount"), "budgets": ("budget", "amount"),
+                "procurement": ("procurement", "contract_amount")}
+    table, f = field_of.get(kind, (None, None))
+    return {table: fields[f]} if table and fields.get(f) else {}
+
+
 def import_file(engine: Engine, kind: str, path: Path, options: Options, read: ReadOptions | None = None) -> Result:
     """Import ``path`` as ``kind``; returns the result with its report (nothing written unless loaded)."""
     if kind == "units":  # reference data, not rows of a batch: see importers.units
         return import_units(engine, path, options, read)
+    if kind == "consumption":  # quantities (kWh, L, m³), not money: see importers.consumption
+        return import_consumption(engine, path, options, read)
     read = read or ReadOptions()
     path = Path(path)
     problems = Problems(path.name)
     meta = FileMeta(path, path.name, kind, "")
     try:
         meta = FileMeta.of(path, kind)
+        meta.unit_stated = read.amount_unit is not None
+        meta.fiscal_start = fiscal_start(read)
         mapping = Mapping.load(read.mapping, kind) if read.mapping else None
         table, default_category = categories(engine, mapping)
         with tempfile.TemporaryDirectory(prefix="sunshine-read-") as workdir:
             opened = open_file(path, matcher(kind, mapping), encoding=read.encoding, sheet=read.sheet,
                                limits=read.limits, workdir=Path(workdir))
-            meta.encoding = opened.encoding
+            record_encoding(meta, opened, problems)
             meta.sheets = [s.name for s in opened.sheets if s.name]
             for name, why in opened.skipped:
                 problems.add("sheet-skipped", sheet=name, severity="warning", detail=why)
@@ -113,10 +136,12 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
                 fallback = read.amount_unit or sheet.unit_hint or (mapping.amount_unit if mapping else None) or "yuan"
                 units = {f: placement.units.get(f) or fallback for f in amount_fields}
                 ctx = kinds.Context(kind, path.name, sheet.name, placement, units, mapping, table, default_category,
-                                    (mapping.currency or "CNY").upper() if mapping else "CNY", amount_fields)
+                                    (mapping.currency or "CNY").upper() if mapping else "CNY", amount_fields,
+                                    meta.fiscal_start)
                 contexts.append((sheet, ctx))
                 if meta.amount_unit is None and amount_fields:
                     meta.amount_unit = units[amount_fields[0]]
+                meta.columns = amount_columns(kind, placement.fields) | meta.columns
             if not opened.sheets:
                 problems.add("header-not-found", detail=" in any sheet")
 

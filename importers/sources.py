@@ -45,6 +45,7 @@ class Opened:
     encoding: str | None
     sheets: list[Sheet]
     skipped: list[tuple[str, str]]  # (sheet, why)
+    evidence: enc.Detected | None = None  # text files: why this encoding, how sure
 
 
 def find_header(rows: list[list[str | None]], is_header: Callable[[list[str]], bool]) -> int | None:
@@ -108,7 +109,8 @@ def open_file(path: Path, is_header, *, encoding: str | None, sheet: str | None,
 
 def _open_csv(path, is_header, encoding, limits, workdir, separator) -> Opened:
     check_size(path, limits.max_text_bytes)
-    name = enc.normalise_name(encoding) if encoding else enc.sniff(path)
+    detected = enc.Detected(enc.normalise_name(encoding), "given with --encoding") if encoding else enc.detect(path)
+    name = detected.encoding
     if encoding and not enc.decodes(path, name):
         raise Refused("encoding-unknown", f" (the file is not valid {name}; try without --encoding)")
     text_path = enc.utf8_path(path, name, workdir)
@@ -150,7 +152,7 @@ def _open_csv(path, is_header, encoding, limits, workdir, separator) -> Opened:
             for start in range(0, frame.height, CHUNK_ROWS):
                 yield frame.slice(start, CHUNK_ROWS)
 
-    return Opened(name, [Sheet(None, header_row, headers, unit_hint(rows[:idx]), chunks)], [])
+    return Opened(name, [Sheet(None, header_row, headers, unit_hint(rows[:idx]), chunks)], [], detected)
 
 
 def _offset_after_records(path: Path, records: int) -> int:

@@ -23,7 +23,7 @@ from importers.columns import Mapping, place
 from importers.columns import header_matcher as matcher
 from importers.pipeline import FileMeta, Options, Result, base_report, guard_store_full
 from importers.problems import Problems
-from importers.reading import ReadOptions, report_placement
+from importers.reading import ReadOptions, record_encoding, report_placement
 from importers.safety import Refused
 from importers.sources import ROW, open_file
 from ledger.log import events
@@ -55,7 +55,7 @@ def import_units(engine: Engine, path: Path, options: Options, read: ReadOptions
         with tempfile.TemporaryDirectory(prefix="sunshine-read-") as workdir:
             opened = open_file(path, matcher("units", mapping), encoding=read.encoding, sheet=read.sheet,
                                limits=read.limits, workdir=Path(workdir))
-            meta.encoding = opened.encoding
+            record_encoding(meta, opened, problems)
             meta.sheets = [s.name for s in opened.sheets if s.name]
             for name, why in opened.skipped:
                 problems.add("sheet-skipped", sheet=name, severity="warning", detail=why)

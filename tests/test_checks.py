@@ -34,7 +34,7 @@ def test_prior_year_cut_boundary_zero_baseline_and_missing_year(engine, tmp_path
         U9   2009 meeting   -      0
     """)
     summary = run(engine)
-    assert summary.results == {"met": 2, "missed": 2, "insufficient_data": 5}
+    assert summary.results == {"met": 2, "missed": 2, "insufficient_data": 5, "no_data": 0}
     assert results(engine) == [
         ("reception-cut-20", "U1", 2009, "met", 1000000, 800000, 800000, 0, "0.00"),
         # one fen over the cap is a miss: no rounding before the comparison
@@ -218,7 +218,7 @@ def test_scope_by_units_and_levels_and_year_option(engine, tmp_path):
         ("only-a", "A", 2009, "missed"),
     ]
     summary = run(engine, year=2009)
-    assert summary.fiscal_year == 2009 and summary.results == {"met": 1, "missed": 1, "insufficient_data": 0}
+    assert summary.fiscal_year == 2009 and summary.results == {"met": 1, "missed": 1, "insufficient_data": 0, "no_data": 0}
     assert [r[:4] for r in results(engine, year=2009)] == [("county", "B", 2009, "met"), ("only-a", "A", 2009, "missed")]
     # without a year, the latest run over all years is the one read
     assert len(results(engine)) == 4

@@ -63,8 +63,9 @@ def test_same_file_is_a_no_op(engine, tmp_path):
 
 def test_probable_duplicates_held_unless_allowed(engine, tmp_path):
     load(engine, write(tmp_path, "a.csv", "A01,x,2023,2023-01-05,reception,100,某酒店,V1\nA01,x,2023,2023-01-06,meeting,50,会场,\n"))
-    # V1 again (same voucher, other amount) and the voucher-less meeting again: both held; one new row loads
-    b = write(tmp_path, "b.csv", "A01,x,2023,2023-01-05,reception,999,某酒店,V1\nA01,x,2023,2023-01-06,meeting,50,会场,\n"
+    # V1 again (same voucher and amount) and the voucher-less meeting again: both held; one new row loads
+    # (V1 with another amount is a changed figure, refused: tests/test_import_changes.py)
+    b = write(tmp_path, "b.csv", "A01,x,2023,2023-01-05,reception,100,某酒店,V1\nA01,x,2023,2023-01-06,meeting,50,会场,\n"
                                  "A01,x,2023,2023-01-07,meeting,50,会场,\n")
     r = load(engine, b)
     assert r.status == "loaded"
@@ -93,16 +94,18 @@ def test_duplicate_lines_in_a_file_refused_then_allowed(engine, tmp_path):
 def test_supersedes_replaces_without_deleting(engine, tmp_path):
     old = load(engine, write(tmp_path, "v1.csv", "A01,x,2023,2023-01-05,reception,100,饭店,V1\n"))
     fixed = write(tmp_path, "v2.csv", "A01,x,2023,2023-01-05,reception,90,饭店,V1\n")
-    refused = load(engine, fixed)  # same voucher: held as a probable duplicate of the old batch
-    assert (refused.status, refused.batch_id, refused.report["rows"]["held"]) == ("unchanged", None, 1)
-    assert count(engine, ImportBatch) == 1  # no empty batch for a file with nothing new
+    refused = load(engine, fixed)  # same voucher, another amount: a changed figure, refused until --supersedes
+    assert (refused.status, refused.batch_id, refused.report["rows"]["held"]) == ("refused", None, 1)
+    assert [p["code"] for p in refused.report["problems"]["listed"]] == ["amount-changed"]
+    assert count(engine, ImportBatch) == 1  # nothing written
     new = load(engine, write(tmp_path, "v3.csv", "A01,x,2023,2023-01-05,reception,80,饭店,V1\n"), supersedes=old.batch_id)
     assert new.status == "loaded" and new.report["rows"]["loaded"] == 1
     assert live_sum(engine) == 8000
     assert count(engine, ExpenseEntry) == 2  # the old row stays, queryable
     twice = load(engine, write(tmp_path, "v4.csv", "A01,x,2023,2023-01-05,reception,70,饭店,V1\n"), supersedes=old.batch_id)
     assert twice.status == "refused"
-    assert twice.report["problems"]["listed"][0]["code"] == "supersedes-invalid"
+    # batch 1 is superseded already; and V1 is live in batch 2 at 80.00, so 70.00 is a changed figure too
+    assert {p["code"] for p in twice.report["problems"]["listed"]} == {"supersedes-invalid", "amount-changed"}
     wrong_kind = load(engine, write(tmp_path, "b.csv", "A01,x,2023,,reception,1,,\n"), kind="budgets", supersedes=new.batch_id)
     assert wrong_kind.status == "refused"
 

@@ -15,7 +15,7 @@ from importers.run import import_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "import-formats.md").read_text(encoding="utf-8")
-KIND_NAMES = ["expenses", "budgets", "procurement", "disclosure"]
+KIND_NAMES = ["expenses", "budgets", "procurement", "disclosure", "consumption"]
 
 
 @pytest.mark.parametrize("kind", KIND_NAMES)

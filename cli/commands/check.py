@@ -7,6 +7,7 @@ import click
 from cli.common import database_option, database_url, json_option, print_json, refuse
 from ledger.money import format_wan
 from ledger.rules.checks import run_checks, target_results
+from ledger.rules.no_data import no_data_targets
 from ledger.rules.thresholds import ConfigError, load_flag_config
 from ledger.store.db import make_engine, reading, writing
 
@@ -44,7 +45,8 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
         return
     r = summary.results
     click.echo(f"run {summary.run_id}{' (unchanged data: reused)' if summary.reused else ''}: "
-               f"{r.get('met', 0)} met, {r.get('missed', 0)} missed, {r.get('insufficient_data', 0)} insufficient_data")
+               f"{r.get('met', 0)} met, {r.get('missed', 0)} missed, {r.get('insufficient_data', 0)} insufficient_data, "
+               f"{r.get('no_data', 0)} no data (无数据)")
     f = summary.flags
     if summary.reused:  # the stored summary's "new" counts belong to the run that made it, not to this one
         click.echo(f"flags: {f.get('raised', 0)} raised, unchanged since run {summary.run_id}")
@@ -60,3 +62,12 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
                    f"{fmt(x['cap'])} (+{fmt(x['excess'])}, {x['excess_pct'] if x['excess_pct'] is not None else 'n/a'}%)")
     if r.get("missed", 0) > MAX_LISTED:
         click.echo(f"  … and {r['missed'] - MAX_LISTED} more missed: `sunshine check --json` or /api/v1/target-results")
+    # a target that could not be evaluated at all is said, never left silent
+    with reading(engine) as conn:
+        empty = no_data_targets(conn, summary.run_id, year)
+    for x in empty:
+        what = (f"{x['resource']} consumption: sunshine import consumption FILE" if x["measure"] == "consumption"
+                else f"{x['measure']} figures")
+        years = ", ".join(map(str, x["years"]))
+        click.echo(f"  no data (无数据)  {x['target_id']}  {years}: none of its {x['units']} units in scope has "
+                   f"{what} / 无数据：范围内单位均无数据")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
-from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json
+from cli.common import EXIT_REFUSED, database_option, database_url, json_option, print_json, refuse
 
-KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds"]
+KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds", "consumption"]
 
 
 class _Progress:
@@ -62,13 +62,16 @@ def _print_text(result) -> None:
             "dry-run": "dry run: would load (nothing written)", "refused": "REFUSED: nothing written"}[result.status]
     click.echo(f"{r.get('file')}: {head}")
     if result.status != "unchanged" or result.batch_id is None:
-        source = f"encoding {r['encoding']}" if r.get("encoding") else "workbook"
+        why = (r.get("encoding_evidence") or {}).get("reason")
+        source = f"encoding {r['encoding']}{f' ({why})' if why else ''}" if r.get("encoding") else "workbook"
         click.echo(f"  {source}, rows read {rows.get('read', 0)}, loaded {rows.get('loaded', 0)}, "
                    f"blank {rows.get('blank', 0)}, total rows {rows.get('total_rows', 0)}, held {rows.get('held', 0)}, "
                    f"already in ledger {rows.get('skipped_existing', 0)}")
         if r.get("units"):
             u = r["units"]
             click.echo(f"  units created {u['created']}, updated {u['updated']}, held {u['held']}, unchanged {u['unchanged']}")
+        if r.get("quantities"):
+            click.echo(f"  quantities: {', '.join(r['quantities'].values())}")
         for table, by_currency in (r.get("totals") or {}).items():
             from ledger.money import format_yuan
 
@@ -97,20 +100,28 @@ def _print_text(result) -> None:
 @click.option("--columns", "mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               metavar="MAPPING.toml", help="Map the file's own headers and category labels onto ours.")
 @click.option("--allow-duplicates", is_flag=True, help="Load duplicate lines and probable duplicates anyway.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Configuration file for [fiscal_year] start_month (default: $SUNSHINE_CONFIG, else sunshine.toml).")
 @click.option("--update-units", is_flag=True,
               help="units: apply names, parents, levels and regions that differ from the ledger (else held, reported).")
 @database_option
 @json_option
 @click.pass_context
 def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, sheet, supersedes, mapping,
-            allow_duplicates, update_units, as_json):
-    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds); one batch per file."""
+            allow_duplicates, config_path, update_units, as_json):
+    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds, consumption); one batch per file."""
     from importers.pipeline import Options
     from importers.run import ReadOptions, import_file
+    from ledger.rules.fiscal import start_month
+    from ledger.rules.thresholds import ConfigError
     from ledger.store.db import make_engine
 
     if supersedes is not None and len(files) > 1:
         raise click.UsageError("--supersedes takes exactly one FILE")
+    try:
+        fiscal_start = start_month(config_path)
+    except ConfigError as exc:
+        refuse(str(exc), as_json)
     engine = make_engine(database_url(ctx))
     results = []
     try:
@@ -118,7 +129,8 @@ def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, shee
             progress = _Progress(not as_json and sys.stderr.isatty(), path.name)
             options = Options(submitted_by=submitted_by or getpass.getuser(), dry_run=dry_run, supersedes=supersedes,
                               allow_duplicates=allow_duplicates, update_units=update_units, progress=progress)
-            read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping)
+            read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping,
+                               fiscal_start_month=fiscal_start)
             try:
                 if kind == "ocds":
                     result = _import_ocds(engine, path, options, read)

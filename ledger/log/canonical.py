@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, Date, DateTime, Integer
 
-from ledger.store.models import BudgetLine, ExpenseEntry, ImportBatch, ProcurementRecord
+from ledger.store.models import BudgetLine, ConsumptionLine, ExpenseEntry, ImportBatch, ProcurementRecord
 
 MANIFEST_VERSION = "1"
 ROW_COLUMNS: dict[str, tuple[type, tuple[str, ...]]] = {
@@ -40,6 +40,11 @@ ROW_COLUMNS: dict[str, tuple[type, tuple[str, ...]]] = {
         "id", "batch_id", "source_row", "project_code", "ocid", "release_id", "release_date", "unit_id",
         "fiscal_year", "title", "method", "ocds_method", "method_raw", "budget_fen", "contract_fen", "currency",
         "supplier_name", "supplier_id", "tender_date", "award_date", "contract_date",
+    )),
+    # added with the consumption import kind; batches before it hold no consumption rows, so their
+    # manifests are unchanged. The quantity is the database's own decimal text.
+    "consumption_line": (ConsumptionLine, (
+        "id", "batch_id", "source_row", "unit_id", "fiscal_year", "resource", "quantity", "measure_unit",
     )),
 }
 FETCH_ROWS = 65_536  # rows per fetchmany, and per stored locator chunk

@@ -111,7 +111,7 @@ def _latest_run():
 TARGET_RESULTS = Dataset(
     name="target-results",
     title="Target results (目标完成情况)",
-    description="Each target per unit and year from the latest check run: met, missed or insufficient_data.",
+    description="Each target per unit and year from the latest check run: met, missed, insufficient_data or no_data.",
     columns=(
         Column("id", _tr.c.id, "integer", "Row id"),
         Column("run_id", _tr.c.run_id, "integer", "Check run"),
@@ -121,7 +121,7 @@ TARGET_RESULTS = Dataset(
         Column("unit_code", _tu.c.code, "string", "Unit code"),
         Column("unit_name", _tu.c.name, "string", "Unit name"),
         Column("fiscal_year", _tr.c.fiscal_year, "integer", "Fiscal year"),
-        Column("status", _tr.c.status, "string", "met, missed or insufficient_data"),
+        Column("status", _tr.c.status, "string", "met, missed, insufficient_data or no_data"),
         Column("baseline_fen", _tr.c.baseline_fen, "integer", "Baseline: fen (thousandths of the measure unit for consumption targets)"),
         Column("cap_fen", _tr.c.cap_fen, "integer", "Cap: fen (thousandths of the measure unit for consumption targets)"),
         Column("value_fen", _tr.c.value_fen, "integer", "Value: fen (thousandths of the measure unit for consumption targets)"),

@@ -93,7 +93,7 @@ class Filters:
     rule: list[str] = field(default_factory=list)  # flags: rule code
     state: list[str] = field(default_factory=list)  # flags: review state
     target: list[str] = field(default_factory=list)  # target results: target id
-    status: list[str] = field(default_factory=list)  # target results: met | missed | insufficient_data
+    status: list[str] = field(default_factory=list)  # target results: met | missed | insufficient_data | no_data
 
     def given(self) -> set[str]:
         return {f.name for f in fields(self) if getattr(self, f.name) not in (None, [], ())}

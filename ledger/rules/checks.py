@@ -39,6 +39,8 @@ import polars as pl
 from sqlalchemy import Connection, func, select, update
 
 from ledger.rules import flags, thresholds
+from ledger.rules.no_data import empty_results as _empty_results
+from ledger.rules.no_data import no_data_results, scope_units
 from ledger.rules.sums import live_rollups, measure_sums
 from ledger.rules.targets import RESOURCES, Target, list_targets
 from ledger.store import audit, published
@@ -54,7 +56,7 @@ from ledger.store.models import (
     utcnow,
 )
 
-STATUSES = ("met", "missed", "insufficient_data")
+STATUSES = ("met", "missed", "insufficient_data", "no_data")
 
 
 @dataclass
@@ -111,12 +113,23 @@ def _round_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(num < 0).then(-mag).otherwise(mag)
 
 
-def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.DataFrame, year: int | None) -> pl.DataFrame:
-    """One target's results for every unit and year in scope, as a frame shaped like ``target_result``."""
+def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.DataFrame, year: int | None,
+                    ledger_years: list[int] | None = None) -> pl.DataFrame:
+    """One target's results for every unit and year in scope, as a frame shaped like ``target_result``.
+
+    ``ledger_years``: the years the ledger holds any data for (any measure); a target year among them
+    for which no unit in scope has any row of the target's measure gets ``no_data`` for every unit in
+    scope (see ``no_data_results``) instead of no results at all.
+    """
     # a unit is *known* for a year when it has any row of the measure (any category or resource);
     # it *has data* for this target when it has a row in the target's own categories (or resource)
     known = sums.select("unit_id", "fiscal_year").unique()
     val = sums.filter(pl.col("key").is_in(keys)).group_by("unit_id", "fiscal_year").agg(pl.col("amount").sum())
+    found = _evaluate(t, known, val, units, year)
+    return pl.concat([found, no_data_results(t, found, units, year, ledger_years or [])])
+
+
+def _evaluate(t: Target, known: pl.DataFrame, val: pl.DataFrame, units: pl.DataFrame, year: int | None) -> pl.DataFrame:
     if known.height == 0:
         return _empty_results()
     lo = t.year_from if t.year_from is not None else int(known["fiscal_year"].min())
@@ -129,11 +142,7 @@ def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.Da
         [(y, b) for y in years for b in t.baseline_years(y)],
         schema={"fiscal_year": pl.Int64, "base_year": pl.Int64}, orient="row",
     )
-    scope = units
-    if t.scope_kind == "units":
-        scope = units.filter(pl.col("code").is_in(t.scope_values))
-    elif t.scope_kind == "levels":
-        scope = units.filter(pl.col("level").is_in(t.scope_values))
+    scope = scope_units(t, units)
     cand = pl.concat([
         known.join(yb.select("fiscal_year").unique(), on="fiscal_year").select("unit_id", "fiscal_year"),
         known.rename({"fiscal_year": "base_year"}).join(yb, on="base_year").select("unit_id", "fiscal_year"),
@@ -201,14 +210,6 @@ def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.Da
     ).sort("unit_id", "fiscal_year")
 
 
-def _empty_results() -> pl.DataFrame:
-    return pl.DataFrame(schema={
-        "target_id": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "status": pl.String,
-        "baseline_fen": pl.Int64, "cap_fen": pl.Int64, "value_fen": pl.Int64, "excess_fen": pl.Int64,
-        "excess_pct": pl.String, "detail_json": pl.String,
-    })
-
-
 def units_frame(conn: Connection) -> pl.DataFrame:
     rows = conn.execute(select(Unit.id, Unit.code, Unit.level)).all()
     return pl.DataFrame(rows, schema={"unit_id": pl.Int64, "code": pl.String, "level": pl.String}, orient="row")
@@ -220,7 +221,9 @@ def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFram
     ``rollups``: the frame of ``live_rollups`` when the caller has read it already.
     """
     sums, units = measure_sums(conn, rollups), units_frame(conn)
-    frames = [evaluate_target(t, _keys(conn, t), sums[t.measure], units, year) for t in list_targets(conn)]
+    ledger_years = sorted(set().union(*(f["fiscal_year"].to_list() for f in sums.values())))
+    frames = [evaluate_target(t, _keys(conn, t), sums[t.measure], units, year, ledger_years)
+              for t in list_targets(conn)]
     return pl.concat([_empty_results(), *frames])
 
 

@@ -230,7 +230,7 @@ class TargetResult(Base):
     target_id: Mapped[str] = mapped_column(ForeignKey("policy_target.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     fiscal_year: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))  # met | missed | insufficient_data
+    status: Mapped[str] = mapped_column(String(20))  # met | missed | insufficient_data | no_data
     baseline_fen: Mapped[int | None] = mapped_column(BigInteger)
     cap_fen: Mapped[int | None] = mapped_column(BigInteger)
     value_fen: Mapped[int | None] = mapped_column(BigInteger)
