@@ -34,31 +34,37 @@ Stage = Annotated[str | None, QueryParameter(description="Budget stage: original
 
 @get(["/regions/{region:str}", "/en/regions/{region:str}"], include_in_schema=False, name="page-region")
 async def region_page(request: Request, region: FromPath[str], lang: Lang = None, year: Year = None) -> Template:
-    return await sync_to_thread(_region_page, request, region, year)
+    return await sync_to_thread(_group_page, request, "region", region, year)
 
 
-def _region_page(request: Request, region: str, year: int | None) -> Template:
+@get(["/levels/{level:str}", "/en/levels/{level:str}"], include_in_schema=False, name="page-level")
+async def level_page(request: Request, level: FromPath[str], lang: Lang = None, year: Year = None) -> Template:
+    return await sync_to_thread(_group_page, request, "level", level, year)
+
+
+def _group_page(request: Request, by: str, value: str, year: int | None) -> Template:
+    """All units of one region or one level of the unit tree, with their 三公 figures and the group's total."""
     lang = lang_of(request)
+    cut = {"region": [value]} if by == "region" else {"unit_level": [value]}
     with reading(engine_for(request)) as conn:
-        units = portal.unit_tree(conn, region)
+        units = [u for u in portal.unit_tree(conn) if u[by] == value]
         if not units:
-            raise NotFoundException(f"no units in region {region!r}")
+            raise NotFoundException(f"no units with {by} {value!r}")
         ctx = _base(request, conn, "region", lang)
         years = portal.years_with_data(conn)
         year = _year(year, years)
-        cells = {c["unit"]: c for c in _three_public(conn, ["unit"], year, region=[region])} if year else {}
-        total = aggregate(conn, [], Filters(year=[year], group=["three_public"], region=[region])).summary \
-            if year else None
+        cells = {c["unit"]: c for c in _three_public(conn, ["unit"], year, **cut)} if year else {}
+        total = aggregate(conn, [], Filters(year=[year], group=["three_public"], **cut)).summary if year else None
     rows = [{**u, "actual": fmt_wan(cells.get(u["code"], {}).get("actual_fen")),
              "budget": fmt_wan(cells.get(u["code"], {}).get("budget_original_fen")),
              "actual_fen": cells.get(u["code"], {}).get("actual_fen"), "has_data": u["code"] in cells}
             for u in units]
-    ctx.update(region=region, years=years, year=year, rows=rows, reporting=len(cells), unit_total=len(units),
+    ctx.update(region=value, by=by, years=years, year=year, rows=rows, reporting=len(cells), unit_total=len(units),
                total_actual=fmt_wan(total["actual_fen"]) if cells else "—",
                total_actual_fen=total["actual_fen"] if cells else None,
                total_budget=fmt_wan(total["budget_original_fen"]) if cells else "—",
                crumbs=[(ctx["_"]["region"], f"{ctx['prefix']}/?year={year}" if year else f"{ctx['prefix']}/"),
-                       (region, None)])
+                       (value, None)])
     return Template(template_name="region.html", context=ctx, media_type="text/html")
 
 
@@ -107,4 +113,4 @@ def _lines_page(request: Request, code: str, year: int | None, category: str | N
     return Template(template_name="lines.html", context=ctx, media_type="text/html")
 
 
-routes = [region_page, lines_page]
+routes = [region_page, level_page, lines_page]

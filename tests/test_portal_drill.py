@@ -65,6 +65,11 @@ def test_home_and_region_pages_show_coverage(client):
     assert 'data-figure="units_reporting">2 / 3<' in region
     assert 'href="/units/EDU?year=2023"' in region
     assert client.get("/regions/无此区域").status_code == 404
+    level = client.get("/levels/市级", params={"year": 2023}).text  # one level of the unit tree, across regions
+    assert 'data-figure="region_actual" data-fen="25800105"' in level
+    assert 'data-figure="units_reporting">2 / 3<' in level
+    assert 'href="/levels/%E5%B8%82%E7%BA%A7?year=2023"' in region
+    assert client.get("/levels/省级").status_code == 404
 
 
 def test_unit_page_breadcrumbs_categories_and_stage(client):

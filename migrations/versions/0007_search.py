@@ -1,7 +1,7 @@
 """search: search_entry, the FTS5 trigram table on SQLite, the pg_trgm index on PostgreSQL
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0005
 
 Builds the index of what is already published (``ledger.store.search_index.index_batch`` over every batch); from
 then on the publish hook adds each batch. PostgreSQL without the pg_trgm extension gets a plain index
