@@ -147,19 +147,32 @@ class ProcurementRecord(Base):
     release_id: Mapped[str | None] = mapped_column(String(200))
     release_date: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
-    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    fiscal_year: Mapped[int | None] = mapped_column(Integer, index=True)  # null: no date says the year
     title: Mapped[str | None] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(40))  # open_tender … single_source | other
     ocds_method: Mapped[str | None] = mapped_column(String(20))  # open | selective | limited | direct
     method_raw: Mapped[str | None] = mapped_column(String(200))
     budget_fen: Mapped[int | None] = mapped_column(BigInteger)
     contract_fen: Mapped[int | None] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    currency: Mapped[str | None] = mapped_column(String(3))  # null: the record states no amount
     supplier_name: Mapped[str | None] = mapped_column(String(300), index=True)
     supplier_id: Mapped[str | None] = mapped_column(String(100))
     tender_date: Mapped[dt.date | None] = mapped_column(Date)
     award_date: Mapped[dt.date | None] = mapped_column(Date)
     contract_date: Mapped[dt.date | None] = mapped_column(Date)
+    compiled_json: Mapped[str | None] = mapped_column(Text)  # OCDS: the compiled release the row was read from
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
+class ProcurementReplacement(Base):
+    """A newer compiled state of one contracting process (ocid) replaces an older row: never in place."""
+
+    __tablename__ = "procurement_replacement"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    replaced_id: Mapped[int] = mapped_column(ForeignKey("procurement_record.id"), index=True)
+    replacement_id: Mapped[int] = mapped_column(ForeignKey("procurement_record.id"), index=True)
+    ocid: Mapped[str] = mapped_column(String(200))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
 
 
