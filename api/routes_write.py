@@ -45,7 +45,7 @@ def _run_import(engine, kind: str, path: Path, token, dry_run: bool, supersedes:
     options = Options(submitted_by=token.name, role=token.role, dry_run=dry_run, supersedes=supersedes)
     read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit)
     if kind == "ocds":
-        from importers.ocds import import_file as import_ocds
+        from importers.procurement.ocds import import_file as import_ocds
 
         return import_ocds(engine, path, options, read)
     return import_file(engine, kind, path, options, read)

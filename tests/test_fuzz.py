@@ -109,7 +109,7 @@ def _check_one(engine, tmp_path, kind, suffix, data):
     before = _state(engine)
     try:
         if kind == "ocds":
-            from importers.ocds import import_file as ocds_import
+            from importers.procurement.ocds import import_file as ocds_import
             result = ocds_import(engine, path, Options(submitted_by="fuzz"))
         else:
             result = import_file(engine, kind, path, Options(submitted_by="fuzz"))

@@ -72,7 +72,7 @@ def test_fiscal_year_of_a_date_and_a_bad_setting(tmp_path):
 
 
 def test_ocds_dates_become_fiscal_years_too(engine, tmp_path):
-    from importers import ocds
+    from importers.procurement import ocds
     from ledger.store.models import ProcurementRecord
 
     def release(ocid: str, signed: str) -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from importers.ocds import import_file, read_ocds, totals_by_currency
-from importers.ocds_json import sniff
+from importers.procurement.ocds import import_file, read_ocds, totals_by_currency
+from importers.procurement.ocds_json import sniff
 from importers.pipeline import Options
 from ledger.store.db import reading
 from ledger.store.models import ImportBatch, ProcurementRecord

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cli.main import root
-from importers.ocds import import_file as import_ocds
+from importers.procurement.ocds import import_file as import_ocds
 from importers.pipeline import Options
 from importers.run import import_file
 from ledger.store.db import reading, writing

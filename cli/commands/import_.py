@@ -60,7 +60,7 @@ class _Progress:
 
 def _import_ocds(engine, path, options, read):
     try:
-        module = importlib.import_module("importers.ocds")
+        module = importlib.import_module("importers.procurement.ocds")
     except ImportError:
         raise click.UsageError("the ocds importer is not installed in this build") from None
     return module.import_file(engine, path, options, read)

@@ -5,7 +5,7 @@ named as ``procurement_record``'s, plus ``unit_code`` and ``unit_name``), the pr
 layout detected and counts. It writes nothing; the import pipeline loads the frame.
 
 - Layouts: release package, record package, bare record, a JSON array of packages (or releases),
-  JSON Lines of releases. Detected from the first bytes (``importers.ocds_json``).
+  JSON Lines of releases. Detected from the first bytes (``importers.procurement.ocds_json``).
 - Releases are compiled per ``ocid`` in date order with OCDS merge rules (objects merged, arrays of
   objects with ``id`` merged by id, other values replaced): the latest date wins. A record brings its
   embedded releases, or its ``compiledRelease`` when it only links to them.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from importers.ocds_json import JsonRefused, not_ocds_message, read_documents, releases_of, sniff
+from importers.procurement.ocds_json import JsonRefused, not_ocds_message, read_documents, releases_of, sniff
 from importers.problems import Problem
 from ledger.money import AmountError, parse_amount
 

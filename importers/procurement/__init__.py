@@ -1,0 +1,1 @@
+"""Procurement importers: OCDS (releases, records, packages) and published procurement tables."""
