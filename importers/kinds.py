@@ -30,7 +30,7 @@ BUDGET_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "fiscal_year"
 PROCUREMENT_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "project_code", "ocid", "release_id",
                        "release_date", "fiscal_year", "title", "method", "ocds_method", "method_raw", "budget_fen",
                        "contract_fen", "currency", "supplier_name", "supplier_id", "tender_date", "award_date",
-                       "contract_date"]
+                       "contract_date", "compiled_json"]
 TABLE_OF_KIND = {"expenses": "expense", "budgets": "budget", "procurement": "procurement"}
 
 

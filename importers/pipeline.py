@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from importers import duplicates, reconcile
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
@@ -108,6 +108,8 @@ class Options:
     allow_duplicates: bool = False
     update_units: bool = False  # units kind: apply attributes that differ from the ledger (else held)
     progress: Callable[[str, int], None] | None = None  # (phase, rows) for a progress bar
+    # run in the import's transaction once the rows are written, before publishing (OCDS: replacement links)
+    after_write: Callable[[Connection, int], None] | None = None
 
 
 @dataclass
@@ -336,6 +338,8 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
             pl.col("detail").fill_null(pl.col("value")).alias("message"),
             pl.col("value").cast(pl.Int64, strict=False).alias("difference_fen"),
         ))
+    if options.after_write:
+        options.after_write(conn, batch_id)
     events.batch_published(conn, batch_id, role=options.role)
     audit.record(conn, actor=options.submitted_by, role=options.role, action="import.publish",
                  object_type="import_batch", object_id=batch_id,

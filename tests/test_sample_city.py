@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cli.main import root
-from importers.procurement.ocds import import_file as import_ocds
 from importers.pipeline import Options
+from importers.procurement.ocds import import_file as import_ocds
 from importers.run import import_file
 from ledger.store.db import reading, writing
 from ledger.store.models import ProcurementRecord, Unit

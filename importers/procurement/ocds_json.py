@@ -206,13 +206,19 @@ def record_releases(record, where: str) -> list[tuple[str, dict]]:
     prefix = f"{where}." if where else ""
     embedded = [(f"{prefix}releases[{i}]", r) for i, r in enumerate(record.get("releases") or [])
                 if isinstance(r, dict) and ("ocid" in r or {"tender", "buyer", "awards", "contracts"} & r.keys())]
-    if embedded:
-        return embedded
     compiled = record.get("compiledRelease")
     if isinstance(compiled, dict):
+        # the publisher's own compilation wins over merging its releases again (some repeat contracts)
         compiled = {**compiled}
         compiled.setdefault("ocid", record.get("ocid"))
+        if not compiled.get("date"):
+            dates = [r.get("date") for r in record.get("releases") or [] if isinstance(r, dict)]
+            dates = [d for d in dates if isinstance(d, str) and d.strip()]
+            if dates:
+                compiled["date"] = max(dates)
         return [(f"{prefix}compiledRelease", compiled)]
+    if embedded:
+        return embedded
     return [(where, {"ocid": record.get("ocid")})]  # linked releases only: nothing to read
 
 

@@ -15,7 +15,16 @@ import polars as pl
 from sqlalchemy import Connection, Select, Table, and_, func, insert, literal, not_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ledger.store.models import BudgetLine, ExpenseEntry, ImportBatch, Rollup, Unit, utcnow
+from ledger.store.models import (
+    BudgetLine,
+    ExpenseEntry,
+    ImportBatch,
+    ProcurementRecord,
+    ProcurementReplacement,
+    Rollup,
+    Unit,
+    utcnow,
+)
 
 COPY_CHUNK_ROWS = 200_000
 SQLITE_CHUNK_ROWS = 25_000  # rows turned into Python objects at a time (bounds the memory it takes)
@@ -30,6 +39,20 @@ def superseded_ids() -> Select:
 def live(batch_column):
     """A condition keeping only rows whose batch is not superseded (what the public sees as current)."""
     return not_(batch_column.in_(superseded_ids()))
+
+
+def live_procurement(table=None):
+    """Procurement rows counted now: in a live batch, and not replaced by a newer state of their ocid.
+
+    A newer compiled release of a contracting process is a new row plus a ``procurement_replacement``
+    link (never an update); the replaced row stops counting while the replacing row's batch is live.
+    ``table`` is ``procurement_record`` or an alias of it.
+    """
+    table = ProcurementRecord.__table__ if table is None else table
+    link, newer = ProcurementReplacement.__table__, ProcurementRecord.__table__.alias("newer_state")
+    replaced = select(link.c.replaced_id).join(newer, newer.c.id == link.c.replacement_id).where(
+        live(newer.c.batch_id))
+    return and_(live(table.c.batch_id), not_(table.c.id.in_(replaced)))
 
 
 _DUPLICATES_LOCK = 0x53554E44  # one key: probable-duplicate detection and the write it guards
