@@ -53,14 +53,19 @@ def page_struct(ds: Dataset, row: type[msgspec.Struct]) -> type[msgspec.Struct]:
 ROWS = {name: row_struct(ds) for name, ds in DATASETS.items()}
 PAGES = {name: page_struct(ds, ROWS[name]) for name, ds in DATASETS.items()}
 
+# amounts are null where a cell (or the summary) holds several currencies: see by_currency
 _measure_fields: list[tuple[str, Any]] = []
 for _m in MEASURES:
-    _measure_fields += [(f"{_m}_fen", int), (f"{_m}_yuan", str), (f"{_m}_count", int)]
+    _measure_fields += [(f"{_m}_fen", int | None), (f"{_m}_yuan", str | None), (f"{_m}_count", int)]
+AggregateMeasures = msgspec.defstruct("AggregateMeasures", _measure_fields, kw_only=True)
+_by_currency = ("by_currency", dict[str, AggregateMeasures] | None, None)  # type: ignore[valid-type]
 
 AggregateCell = msgspec.defstruct(
-    "AggregateCell", [(d, int | str | None, None) for d in DIMENSIONS] + _measure_fields, kw_only=True
+    "AggregateCell", [(d, int | str | None, None) for d in DIMENSIONS] + _measure_fields + [_by_currency],
+    kw_only=True,
 )
-AggregateSummary = msgspec.defstruct("AggregateSummary", [("num_cells", int), *_measure_fields], kw_only=True)
+AggregateSummary = msgspec.defstruct("AggregateSummary", [("num_cells", int), *_measure_fields, _by_currency],
+                                     kw_only=True)
 
 
 class AggregateResult(msgspec.Struct, kw_only=True):

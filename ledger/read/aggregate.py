@@ -9,6 +9,10 @@ Python integers: exact to the fen on both databases.
 Once a published 三公 table is live (or a row sits at a node of the category tree: 合计, the vehicles
 subtotal), stored sums would count a 合计 with its parts and line items with the table: the answer then
 comes from ``ledger.read.aggregate_figures``, over one resolved figure per unit, year and category.
+
+Currency is a dimension that is never summed over: the summary's ``by_currency`` gives each
+currency's measures, and where a cell or the summary holds more than one currency its ``*_fen`` and
+``*_yuan`` are null (counts still add up) and its own ``by_currency`` says what each holds.
 """
 
 from __future__ import annotations
@@ -66,6 +70,49 @@ def _measures(sums: dict[str, list[int]]) -> dict[str, Any]:
 def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filters | None = None) -> Aggregate:
     """Sums and counts of actual and budget per drilldown cell, plus the summary over all cells.
 
+    Amounts in different currencies are never added: see the module docstring (``by_currency``).
+    """
+    drilldown = list(dict.fromkeys(drilldown or []))
+    inner = drilldown if "currency" in drilldown else [*drilldown, "currency"]
+    raw = _aggregate(conn, inner, cuts)
+    per_currency = raw if inner == ["currency"] else _aggregate(conn, ["currency"], cuts)
+    by_currency = {c["currency"]: _strip(c, ["currency"]) for c in per_currency.cells}
+    cells: dict[tuple, list[dict]] = {}
+    for cell in raw.cells:
+        cells.setdefault(tuple(cell.get(d) for d in drilldown), []).append(cell)
+    folded = [_fold(drilldown, key, parts) for key, parts in cells.items()]
+    num = raw.summary["num_cells"] if "group" in drilldown else len(folded)
+    summary = {"num_cells": num, **_sum_apart(by_currency), "by_currency": by_currency}
+    return Aggregate(drilldown, folded, summary)
+
+
+def _strip(cell: dict[str, Any], dims: list[str]) -> dict[str, Any]:
+    return {k: v for k, v in cell.items() if k not in dims}
+
+
+def _sum_apart(by_currency: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One currency: its measures. Several: counts add up, amounts do not (null)."""
+    if len(by_currency) <= 1:
+        return next(iter(by_currency.values()), _measures({}))
+    out: dict[str, Any] = {}
+    for m in MEASURES:
+        out |= {f"{m}_fen": None, f"{m}_yuan": None, f"{m}_count": sum(c[f"{m}_count"] for c in by_currency.values())}
+    return out
+
+
+def _fold(drilldown: list[str], key: tuple, parts: list[dict]) -> dict[str, Any]:
+    head = dict(zip(drilldown, key, strict=True))
+    if len(parts) == 1 and "currency" in drilldown:
+        return parts[0]
+    by_currency = {p["currency"]: _strip(p, [*drilldown, "currency"]) for p in parts}
+    if len(parts) == 1:
+        return {**head, **next(iter(by_currency.values()))}
+    return {**head, **_sum_apart(by_currency), "by_currency": by_currency}
+
+
+def _aggregate(conn: Connection, drilldown: list[str], cuts: Filters | None) -> Aggregate:
+    """The cells as stored sums give them (``drilldown`` includes ``currency``, so none mixes two).
+
     ``cuts`` accepts the rollup's dimensions: unit, unit_level, region, year, year_from, year_to,
     category and group. ``region``, ``level`` and ``parent`` roll units up the unit tree: a region's or a
     parent's cell is exactly the sum of the units in it (a unit without a region falls in the null cell). Drilling down by group counts a category once in each group it belongs to.
@@ -112,7 +159,7 @@ def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filter
             raise QueryError("drilldown", f"more than {MAX_CELLS} cells; cut by year or unit first")
     if need_group:
         # A category sits in several groups, so the summary is taken without the group join.
-        return Aggregate(drilldown, _cells(drilldown, cells), aggregate(conn, [], cuts).summary)
+        return Aggregate(drilldown, _cells(drilldown, cells), _aggregate(conn, [], cuts).summary)
     summary = {"num_cells": len(cells), **_measures(totals)}
     return Aggregate(drilldown, _cells(drilldown, cells), summary)
 

@@ -13,7 +13,7 @@ from sqlalchemy import Date, func, literal, or_, select
 
 from ledger.read import review_datasets
 from ledger.read.types import Column, Dataset, is_in
-from ledger.store.batches import live
+from ledger.store.batches import live, live_procurement
 from ledger.store.models import (
     BudgetLine,
     CategoryGroupMember,
@@ -155,7 +155,7 @@ PROCUREMENT = Dataset(
     ),
     base=lambda: _p.join(_u, _u.c.id == _p.c.unit_id),
     id_expr=_p.c.id,
-    always=lambda: live(_p.c.batch_id),
+    always=lambda: live_procurement(_p),
     filters={
         **_common_unit_filters(_p.c.fiscal_year),
         "method": is_in(_p.c.method),

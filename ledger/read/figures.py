@@ -16,7 +16,7 @@ import polars as pl
 from sqlalchemy import Connection, case, func, select
 
 from ledger.store import published
-from ledger.store.batches import live
+from ledger.store.batches import live, live_procurement
 from ledger.store.models import (
     Category,
     CategoryGroup,
@@ -180,8 +180,8 @@ def latest_target_results(conn: Connection, unit_id: int | None = None) -> pl.Da
     })
 
 
-def procurement_by_year(conn: Connection, unit_id: int | None = None) -> pl.DataFrame:
-    """Procurement scale and savings per year, in fen.
+def procurement_by_year(conn: Connection, unit_id: int | None = None, currency: str = "CNY") -> pl.DataFrame:
+    """Procurement scale and savings per year, in minor units (fen) of ``currency``.
 
     ``contract_fen`` sums every live record's contract amount (the scale); savings use only records
     with both amounts: ``savings_fen = budget − contract`` over ``savings_base_fen`` (their budget),
@@ -197,7 +197,7 @@ def procurement_by_year(conn: Connection, unit_id: int | None = None) -> pl.Data
             func.sum(case((both, ProcurementRecord.budget_fen), else_=0)),
             func.sum(case((both, ProcurementRecord.budget_fen - ProcurementRecord.contract_fen), else_=0)),
         )
-        .where(live(ProcurementRecord.batch_id), ProcurementRecord.currency == "CNY")
+        .where(live_procurement(), ProcurementRecord.currency == currency)
         .group_by(ProcurementRecord.fiscal_year)
         .order_by(ProcurementRecord.fiscal_year)
     )
@@ -209,11 +209,12 @@ def procurement_by_year(conn: Connection, unit_id: int | None = None) -> pl.Data
     })
 
 
-def procurement_methods(conn: Connection, year: int | None = None, unit_id: int | None = None) -> pl.DataFrame:
-    """Records and contract value per procurement method, largest value first."""
+def procurement_methods(conn: Connection, year: int | None = None, unit_id: int | None = None,
+                        currency: str = "CNY") -> pl.DataFrame:
+    """Records and contract value (in ``currency``) per procurement method, largest value first."""
     q = (
         select(ProcurementRecord.method, func.count(), func.coalesce(func.sum(ProcurementRecord.contract_fen), 0))
-        .where(live(ProcurementRecord.batch_id), ProcurementRecord.currency == "CNY")
+        .where(live_procurement(), ProcurementRecord.currency == currency)
         .group_by(ProcurementRecord.method)
     )
     if year is not None:

@@ -19,7 +19,7 @@ import polars as pl
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from ledger.store import published
-from ledger.store.batches import live
+from ledger.store.batches import live, live_procurement
 from ledger.store.models import ExpenseEntry, ProcurementRecord, Unit
 
 # The rows of the standard 部门决算“三公”经费表, top to bottom.
@@ -166,6 +166,7 @@ def four_fees(conn: Connection, year: int, unit: str | None = None) -> dict:
 
 
 def _procurement_sums(conn: Connection, years: list[int], unit: str | None) -> list[tuple]:
+    """(year, method, records, contract, budget, savings budget, savings contract, without budget, currency)."""
     p, u = ProcurementRecord.__table__, Unit.__table__
     both = p.c.budget_fen.is_not(None) & p.c.contract_fen.is_not(None)
     q = (
@@ -174,10 +175,10 @@ def _procurement_sums(conn: Connection, years: list[int], unit: str | None) -> l
             cast(func.sum(p.c.budget_fen), BigInteger),
             cast(func.sum(func.coalesce(p.c.budget_fen, 0)).filter(both), BigInteger),
             cast(func.sum(func.coalesce(p.c.contract_fen, 0)).filter(both), BigInteger),
-            func.count().filter(p.c.budget_fen.is_(None)),
+            func.count().filter(p.c.budget_fen.is_(None)), p.c.currency,
         )
-        .where(live(p.c.batch_id), p.c.currency == "CNY", p.c.fiscal_year.in_(years))
-        .group_by(p.c.fiscal_year, p.c.method)
+        .where(live_procurement(p), p.c.fiscal_year.in_(years))
+        .group_by(p.c.fiscal_year, p.c.method, p.c.currency)
     )
     if unit:
         q = q.join(u, u.c.id == p.c.unit_id).where(u.c.code == unit)
@@ -190,8 +191,12 @@ def procurement(conn: Connection, year: int, unit: str | None = None) -> dict:
     scale = sum of contract amounts; growth = scale − prior year's scale (and ÷ prior scale);
     budget_total = sum of budget amounts; savings = budget − contract and savings_rate = savings ÷
     budget, both over records that state both amounts (``savings_rate_definition`` says so).
+    One contracting process counts once (a replaced OCDS state does not count). The figures are
+    CNY; ``by_currency`` gives every currency's own block (never added together), and records that
+    state no amount are counted under ``"none"``.
     """
-    rows = _procurement_sums(conn, [year, year - 1], unit)
+    every = _procurement_sums(conn, [year, year - 1], unit)
+    rows = [r for r in every if r[8] == "CNY"]
 
     def block(selected: list[tuple]) -> dict:
         scale = sum(r[3] or 0 for r in selected)
@@ -203,7 +208,8 @@ def procurement(conn: Connection, year: int, unit: str | None = None) -> dict:
 
     cur = [r for r in rows if r[0] == year]
     prior = [r for r in rows if r[0] == year - 1]
-    out = {"report": "procurement", "fiscal_year": year, "unit": unit, "amounts": "fen", **block(cur)}
+    out = {"report": "procurement", "fiscal_year": year, "unit": unit, "amounts": "fen", "currency": "CNY",
+           **block(cur)}
     prior_scale = sum(r[3] or 0 for r in prior) if prior else None
     growth = None if prior_scale is None else out["scale_fen"] - prior_scale
     out.update({"prior_scale_fen": prior_scale, "growth_fen": growth,
@@ -215,6 +221,9 @@ def procurement(conn: Connection, year: int, unit: str | None = None) -> dict:
          "share_pct": percent(sum(r[3] or 0 for r in cur if r[1] == m), out["scale_fen"])}
         for m in methods
     ]
+    this_year = [r for r in every if r[0] == year]
+    out["by_currency"] = {c or "none": block([r for r in this_year if r[8] == c])
+                          for c in sorted({r[8] for r in this_year}, key=lambda c: (c is None, c != "CNY", c or ""))}
     return out
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, select
 from ledger.money import format_wan, format_yuan
 from ledger.rules import thresholds as th
 from ledger.rules.registry import Context, FlagDraft, frame, pct, rule, unit_label
-from ledger.store.batches import live
+from ledger.store.batches import live_procurement
 from ledger.store.models import ProcurementRecord
 
 METHODS_ZH = {
@@ -23,20 +23,25 @@ METHODS_ZH = {
 PROCUREMENT_LAW = "《中华人民共和国政府采购法》"
 
 
-def procurement_frame(conn: Connection, year: int | None) -> pl.DataFrame:
-    """Live procurement records with the columns the procurement rules read."""
+def procurement_frame(conn: Connection, year: int | None, currency: str | None = "CNY") -> pl.DataFrame:
+    """Counted procurement records (one per contracting process) with the columns the rules read.
+
+    ``currency`` None reads every currency: only rules that compare amounts of one record may.
+    """
     p = ProcurementRecord.__table__
     q = select(
         p.c.id, p.c.batch_id, p.c.unit_id, p.c.fiscal_year, p.c.project_code, p.c.ocid, p.c.title, p.c.method,
         p.c.budget_fen, p.c.contract_fen, p.c.supplier_name, p.c.supplier_id,
-        func.coalesce(p.c.contract_date, p.c.award_date, p.c.tender_date).label("date"),
-    ).where(live(p.c.batch_id), p.c.currency == "CNY")
+        func.coalesce(p.c.contract_date, p.c.award_date, p.c.tender_date).label("date"), p.c.currency,
+    ).where(live_procurement(p))
+    if currency is not None:
+        q = q.where(p.c.currency == currency)
     if year is not None:
         q = q.where(p.c.fiscal_year == year)
     schema = {"id": pl.Int64, "batch_id": pl.Int64, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
               "project_code": pl.String, "ocid": pl.String, "title": pl.String, "method": pl.String,
               "budget": pl.Int64, "contract": pl.Int64, "supplier_name": pl.String, "supplier_id": pl.String,
-              "date": pl.Date}
+              "date": pl.Date, "currency": pl.String}
     df = frame(conn, q, schema)
     return df.with_columns(
         record_key=pl.coalesce("project_code", "ocid", pl.concat_str(
@@ -46,11 +51,20 @@ def procurement_frame(conn: Connection, year: int | None) -> pl.DataFrame:
     )
 
 
+def _zh(fen: int, currency: str) -> str:
+    return f"{format_wan(fen, grouping=False)}万元" if currency == "CNY" else f"{format_yuan(fen)} {currency}"
+
+
+def _en(fen: int, currency: str) -> str:
+    return f"¥{format_yuan(fen)}" if currency == "CNY" else f"{currency} {format_yuan(fen)}"
+
+
 @rule("procurement_over_budget", 1, PROCUREMENT_LAW + "：采购人应按照批准的预算执行采购")
 def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A procurement record whose contract amount is above its budget amount (plus the tolerance)."""
     tol = th.pct_hundredths(ctx.config, "procurement_over_budget", "tolerance_pct")
-    df = procurement_frame(conn, ctx.year).filter(
+    # one record's two amounts are in one currency: this rule reads every currency
+    df = procurement_frame(conn, ctx.year, currency=None).filter(
         pl.col("budget").is_not_null() & pl.col("contract").is_not_null()
         & (pl.col("contract") * 10000 > pl.col("budget") * (10000 + tol))
     ).sort("unit_id", "fiscal_year", "record_key")
@@ -60,15 +74,19 @@ def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
         excess = h["contract"] - h["budget"]
         p = pct(excess, h["budget"])
         title = h["title"] or h["record_key"]
+        cur = h["currency"]
+        year_zh = f"{h['fiscal_year']}年" if h["fiscal_year"] is not None else "（年度未知）"
+        year_en = str(h["fiscal_year"]) if h["fiscal_year"] is not None else "(year unknown)"
         out.append(FlagDraft(
             rule_code="procurement_over_budget", subject=(code, h["record_key"]), unit_id=h["unit_id"],
             fiscal_year=h["fiscal_year"], category_code=None,
-            figures={"contract_fen": h["contract"], "budget_fen": h["budget"], "excess_fen": excess, "excess_pct": p},
+            figures={"contract_fen": h["contract"], "budget_fen": h["budget"], "excess_fen": excess, "excess_pct": p}
+            | ({} if cur == "CNY" else {"currency": cur}),
             threshold={"tolerance_pct": ctx.config["procurement_over_budget"]["tolerance_pct"]},
-            message_zh=f"{name} {h['fiscal_year']}年：采购项目“{title}”合同金额{format_wan(h['contract'], grouping=False)}万元，"
-            f"超出预算{format_wan(excess, grouping=False)}万元（{p + '%' if p is not None else '预算为零'}）",
-            message_en=f"{name} {h['fiscal_year']}: procurement \"{title}\" contract ¥{format_yuan(h['contract'])} "
-            f"exceeds its budget of ¥{format_yuan(h['budget'])} by ¥{format_yuan(excess)}"
+            message_zh=f"{name} {year_zh}：采购项目“{title}”合同金额{_zh(h['contract'], cur)}，"
+            f"超出预算{_zh(excess, cur)}（{p + '%' if p is not None else '预算为零'}）",
+            message_en=f"{name} {year_en}: procurement \"{title}\" contract {_en(h['contract'], cur)} "
+            f"exceeds its budget of {_en(h['budget'], cur)} by {_en(excess, cur)}"
             f" ({p + '%' if p is not None else 'the budget is zero'})",
             evidence={"batch_ids": [h["batch_id"]], "procurement_record_ids": [h["id"]]},
         ))
