@@ -36,6 +36,8 @@ _PAIRS = {
     "all_flags": ("全部风险标记", "All red flags"),
     "charts": ("图表", "Charts"),
     "wan": ("万元", "10k CNY"),
+    "in_currency": ("（以{currency}计，非人民币，不与人民币相加）", " (in {currency}: never added to CNY)"),
+    "year_unknown": ("年度未知", "year unknown"),
     "in_wan": ("（万元）", " (10k CNY)"),
     "category": ("类别", "Category"),
     "derived": ("推算", "derived"),

@@ -27,6 +27,7 @@ from api.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
 from charts.style import FONT_PATH, fmt_pct, fmt_wan
 from ledger import i18n
+from ledger.money import format_yuan
 from ledger.read import figures as q
 from ledger.store.db import get_engine, reading
 
@@ -239,12 +240,17 @@ def _procurement_page(request: Request) -> Template:
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "procurement", lang)
         years = [{**r, "rate": fmt_pct(r["savings_fen"], r["savings_base_fen"])}
-                 for r in q.procurement_by_year(conn).sort("fiscal_year", descending=True).iter_rows(named=True)]
+                 for r in q.procurement_by_year(conn).sort("fiscal_year", descending=True, nulls_last=True).iter_rows(named=True)]
         m = q.procurement_methods(conn)
         total = int(m["contract_fen"].sum()) if m.height else 0
         methods = [{**r, "name": method_name(r["method"], lang), "share": fmt_pct(r["contract_fen"], total)}
                    for r in m.iter_rows(named=True)]
-        ctx.update(years=years, methods=methods)
+        # other currencies: their own tables, in their own units, never added to CNY
+        others = [{"currency": c, "years": [{**r, "rate": fmt_pct(r["savings_fen"], r["savings_base_fen"])}
+                                            for r in q.procurement_by_year(conn, currency=c)
+                                            .sort("fiscal_year", descending=True, nulls_last=True).iter_rows(named=True)]}
+                  for c in q.procurement_currencies(conn) if c != "CNY"]
+        ctx.update(years=years, methods=methods, others=others, yuan=format_yuan)
     return _render("procurement.html", ctx)
 
 

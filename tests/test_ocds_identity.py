@@ -22,6 +22,7 @@ from importers.pipeline import Options
 from importers.procurement.ocds import import_file, read_ocds
 from importers.run import import_file as import_table
 from ledger.read.aggregate import aggregate
+from ledger.read.report_text import report_text
 from ledger.read.reports import procurement
 from ledger.store.batches import live_procurement
 from ledger.store.db import reading, writing
@@ -184,3 +185,17 @@ def test_aggregate_never_adds_two_currencies(engine, db_url, tmp_path):
     assert [(c["currency"], c["actual_fen"]) for c in body["cells"]] == [("CNY", 10_000), ("EUR", 2_750)]
     assert body["summary"]["actual_fen"] is None
     assert body["summary"]["by_currency"]["EUR"]["actual_yuan"] == "27.50"
+
+
+def test_report_text_and_page_show_each_currency(engine, db_url):
+    for path in UKRAINE:
+        _load(engine, path)
+    with reading(engine) as conn:
+        text_ = report_text(procurement(conn, 2017))
+    assert text_ == ("2017年无以人民币计的政府采购。以UAH计的采购7项，合同金额合计1,325,980.79 UAH，"
+                     "采购预算1,332,331.49 UAH，资金节约率0.48%（不与人民币相加）。")
+    with running(db_url) as client:
+        page = client.get("/procurement").text
+    assert 'data-currency="UAH"' in page
+    assert 'data-figure="contract-UAH-2017" data-fen="132598079"' in page
+    assert 'data-figure="contract-UAH-2016" data-fen="7568500"' in page

@@ -209,6 +209,13 @@ def procurement_by_year(conn: Connection, unit_id: int | None = None, currency: 
     })
 
 
+def procurement_currencies(conn: Connection) -> list[str]:
+    """Currencies of the procurement counted now, CNY first; records stating no amount have none."""
+    found = conn.execute(select(ProcurementRecord.currency).where(
+        live_procurement(), ProcurementRecord.currency.is_not(None)).distinct()).scalars().all()
+    return sorted(found, key=lambda c: (c != "CNY", c))
+
+
 def procurement_methods(conn: Connection, year: int | None = None, unit_id: int | None = None,
                         currency: str = "CNY") -> pl.DataFrame:
     """Records and contract value (in ``currency``) per procurement method, largest value first."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from ledger.money import format_wan, format_yi
+from ledger.money import format_wan, format_yi, format_yuan
 
 COUNT_WORDS = {
     "overseas_travel": (("overseas_groups", "组团{}个"), ("overseas_persons", "{}人次")),
@@ -86,6 +86,9 @@ def _procurement_text(r: dict) -> str:
         return f"{format_yi(f, grouping=False)}亿元" if big else f"{format_wan(f, grouping=False)}万元"
 
     who = f"{r['unit']} " if r["unit"] else ""
+    others = {c: b for c, b in (r.get("by_currency") or {}).items() if c not in ("CNY", "none")}
+    if others and not r["records"]:
+        return f"{who}{r['fiscal_year']}年无以人民币计的政府采购。" + _other_currencies(others, "")
     s = f"{who}{r['fiscal_year']}年政府采购规模{money(r['scale_fen'])}（合同金额合计，{r['records']}项）"
     s += "，" + change_phrase(r["scale_fen"], r["prior_scale_fen"], money)
     if r["savings_rate_pct"] is not None:
@@ -94,7 +97,19 @@ def _procurement_text(r: dict) -> str:
     methods = [f"{m['name_zh']}{money(m['scale_fen'])}（{m['share_pct']}%）" for m in r["by_method"]]
     if methods:
         s += "。按采购方式：" + "，".join(methods)
-    return s + "。"
+    return s + "。" + _other_currencies(others, "另有")
+
+
+def _other_currencies(others: dict, lead: str) -> str:
+    """One sentence per other currency, in its own unit: never added to the CNY figures."""
+    out = ""
+    for cur, block in others.items():
+        out += (f"{lead}以{cur}计的采购{block['records']}项，合同金额合计{format_yuan(block['scale_fen'])} {cur}"
+                f"，采购预算{format_yuan(block['budget_total_fen'])} {cur}")
+        if block["savings_rate_pct"] is not None:
+            out += f"，资金节约率{block['savings_rate_pct']}%"
+        out += "（不与人民币相加）。"
+    return out
 
 
 def report_text(report: dict) -> str:
