@@ -199,3 +199,32 @@ def test_report_text_and_page_show_each_currency(engine, db_url):
     assert 'data-currency="UAH"' in page
     assert 'data-figure="contract-UAH-2017" data-fen="132598079"' in page
     assert 'data-figure="contract-UAH-2016" data-fen="7568500"' in page
+
+
+def test_the_log_verifies_unknown_years_currencies_and_links(engine, tmp_path):
+    from ledger.log.verify import verify
+
+    _load(engine, PORTUGAL)
+    _load(engine, _package(tmp_path, "a.json", _release("ocds-x-1", "1", "2023-03-01T00:00:00Z", 1000),
+                           {"ocid": "ocds-x-7", "id": "1", "date": "2023-03-01T00:00:00Z", "buyer": {"id": "B1"}}))
+    _load(engine, _package(tmp_path, "b.json", _release("ocds-x-1", "2", "2023-04-01T00:00:00Z", 1200)))
+    with reading(engine) as conn:
+        report = verify(conn)
+    assert report.problems == []
+
+
+def test_a_link_removed_behind_the_ledger_s_back_is_named(engine, tmp_path):
+    from sqlalchemy import text
+
+    from ledger.log.verify import verify
+    from tests.test_tamper import drop_triggers
+
+    _load(engine, _package(tmp_path, "a.json", _release("ocds-x-1", "1", "2023-03-01T00:00:00Z", 1000)))
+    second = _load(engine, _package(tmp_path, "b.json", _release("ocds-x-1", "2", "2023-04-01T00:00:00Z", 1200)))
+    drop_triggers(engine, "procurement_replacement")
+    with writing(engine) as conn:
+        conn.execute(text("DELETE FROM procurement_replacement"))
+    with reading(engine) as conn:
+        report = verify(conn)
+    assert not report.ok
+    assert any(getattr(p, "batch_id", None) == second.batch_id for p in report.problems), report.problems

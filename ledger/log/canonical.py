@@ -25,7 +25,14 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, Date, DateTime, Integer
 
-from ledger.store.models import BudgetLine, ConsumptionLine, ExpenseEntry, ImportBatch, ProcurementRecord
+from ledger.store.models import (
+    BudgetLine,
+    ConsumptionLine,
+    ExpenseEntry,
+    ImportBatch,
+    ProcurementRecord,
+    ProcurementReplacement,
+)
 
 MANIFEST_VERSION = "1"
 ROW_COLUMNS: dict[str, tuple[type, tuple[str, ...]]] = {
@@ -46,6 +53,9 @@ ROW_COLUMNS: dict[str, tuple[type, tuple[str, ...]]] = {
     "consumption_line": (ConsumptionLine, (
         "id", "batch_id", "source_row", "unit_id", "fiscal_year", "resource", "quantity", "measure_unit",
     )),
+    # added with OCDS identity (issue 13): a newer state of an ocid replaces an older row by a link
+    # published in the replacing batch; batches before it hold no links, so their manifests are unchanged.
+    "procurement_replacement": (ProcurementReplacement, ("id", "batch_id", "replaced_id", "replacement_id", "ocid")),
 }
 FETCH_ROWS = 65_536  # rows per fetchmany, and per stored locator chunk
 
