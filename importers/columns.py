@@ -100,6 +100,16 @@ KINDS["consumption"] = COMMON | {
     "quantity": ("text", ["用量", "消耗量", "数量", "quantity", "amount used"]),
     "measure_unit": ("text", ["计量单位", "单位（计量）", "measure_unit", "measure unit", "uom"]),
 }
+KINDS["procurement-summary"] = COMMON | {  # published 政府采购情况表 (importers/procurement/summary.py)
+    "period": ("text", ["期间", "统计期间", "月份", "季度", "period", "month"]),
+    "method": ("text", ["采购方式", "采购组织形式", "method", "procurement_method"]),
+    "item_kind": ("text", ["采购类别", "品目类别", "采购品目", "项目类别", "类别", "item_kind", "category"]),
+    "projects": ("text", ["项目数", "采购项目数", "项目数量", "项数", "projects", "project count"]),
+    "budget_amount": ("amount", ["采购预算", "采购预算金额", "预算金额", "budget_amount", "budget"]),
+    "contract_amount": ("amount", ["合同金额", "采购合同金额", "中标金额", "成交金额", "采购规模", "contract_amount",
+                                   "contract"]),
+    "savings_amount": ("amount", ["节约金额", "节约资金", "节支金额", "节约预算资金", "savings_amount", "savings"]),
+}
 REQUIRED = {
     "consumption": ["unit_code", "resource", "quantity"],
     "units": ["unit_code", "unit_name"],
@@ -107,6 +117,7 @@ REQUIRED = {
     "budgets": ["unit_code", "fiscal_year", "category", "amount"],
     "procurement": ["unit_code", "fiscal_year", "method"],
     "disclosure": ["unit_code", "fiscal_year"],
+    "procurement-summary": ["fiscal_year"],
 }
 _UNIT_SUFFIX = re.compile(r"^(.+?)\(([^()]+)\)$")  # a last bracket naming a unit: 金额(万元), amount(10k yuan)
 

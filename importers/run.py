@@ -119,6 +119,10 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
         return import_units(engine, path, options, read)
     if kind == "consumption":  # quantities (kWh, L, m³), not money: see importers.consumption
         return import_consumption(engine, path, options, read)
+    if kind == "procurement-summary":  # published tables, no records behind them: importers.procurement.summary
+        from importers.procurement.summary import import_summary
+
+        return import_summary(engine, path, options, read)
     read = read or ReadOptions()
     path = Path(path)
     problems = Problems(path.name)

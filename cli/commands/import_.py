@@ -30,7 +30,7 @@ class AmountUnit(click.ParamType):
             self.fail(str(e), param, ctx)
 
 
-KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds", "consumption"]
+KINDS = ["units", "expenses", "budgets", "disclosure", "procurement", "ocds", "consumption", "procurement-summary"]
 
 
 class _Progress:
@@ -130,7 +130,7 @@ def _print_text(result, kind: str) -> None:
 @click.pass_context
 def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, sheet, supersedes, mapping,
             allow_duplicates, config_path, update_units, as_json):
-    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds, consumption); one batch per file."""
+    """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds, consumption, procurement-summary); one batch per file."""
     from importers.pipeline import Options
     from importers.run import ReadOptions, import_file
     from ledger.rules.fiscal import start_month

@@ -32,6 +32,7 @@ from ledger.store.models import (
     ImportBatch,
     ProcurementRecord,
     ProcurementReplacement,
+    ProcurementSummary,
 )
 
 MANIFEST_VERSION = "1"
@@ -56,6 +57,11 @@ ROW_COLUMNS: dict[str, tuple[type, tuple[str, ...]]] = {
     # added with OCDS identity (issue 13): a newer state of an ocid replaces an older row by a link
     # published in the replacing batch; batches before it hold no links, so their manifests are unchanged.
     "procurement_replacement": (ProcurementReplacement, ("id", "batch_id", "replaced_id", "replacement_id", "ocid")),
+    # added with procurement summary tables (issue 13); no earlier batch holds any
+    "procurement_summary": (ProcurementSummary, (
+        "id", "batch_id", "source_row", "unit_id", "fiscal_year", "period", "method", "method_raw", "item_kind",
+        "projects", "budget_fen", "contract_fen", "savings_fen", "currency",
+    )),
 }
 FETCH_ROWS = 65_536  # rows per fetchmany, and per stored locator chunk
 

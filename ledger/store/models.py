@@ -26,8 +26,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
 from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
+from ledger.store.models_procurement import ProcurementReplacement, ProcurementSummary
 
-__all__ = ["Base", "BigId", "KeyValue", "LogCheckpoint", "LogLeaf", "LogRowDigest", "Timestamp", "utcnow"]  # and the tables below
+__all__ = ["Base", "BigId", "KeyValue", "LogCheckpoint", "LogLeaf", "LogRowDigest", "ProcurementReplacement",
+           "ProcurementSummary", "Timestamp", "utcnow"]  # and the tables below
 
 
 
@@ -161,18 +163,6 @@ class ProcurementRecord(Base):
     award_date: Mapped[dt.date | None] = mapped_column(Date)
     contract_date: Mapped[dt.date | None] = mapped_column(Date)
     compiled_json: Mapped[str | None] = mapped_column(Text)  # OCDS: the compiled release the row was read from
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
-
-
-class ProcurementReplacement(Base):
-    """A newer compiled state of one contracting process (ocid) replaces an older row: never in place."""
-
-    __tablename__ = "procurement_replacement"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    replaced_id: Mapped[int] = mapped_column(ForeignKey("procurement_record.id"), index=True)
-    replacement_id: Mapped[int] = mapped_column(ForeignKey("procurement_record.id"), index=True)
-    ocid: Mapped[str] = mapped_column(String(200))
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
 
 

@@ -7,6 +7,8 @@ Revises: a14s
   has an unknown year (never the import day's or the publication's), a record without any amount
   states no currency (it used to be stored as CNY).
 - ``procurement_record.compiled_json``: the compiled OCDS release a row was read from (provenance).
+- ``procurement_summary``: lines of published procurement summary tables (政府采购情况表: by method,
+  by 货物/工程/服务, by period; project counts, budget, contract, savings), append-only.
 - ``procurement_replacement``: a newer compiled state of an ocid already in the ledger replaces the
   older row by a link (replaced, replacement, ocid, batch), never by rewriting it. Append-only, like
   the records it links.
@@ -28,6 +30,7 @@ depends_on = None
 
 RECORD = "procurement_record"
 LINK = "procurement_replacement"
+SUMMARY = "procurement_summary"
 
 
 def _sqlite_triggers(table: str) -> None:
@@ -82,9 +85,56 @@ def upgrade() -> None:
     else:
         _sqlite_triggers(LINK)
     _alter_record(nullable=True)
+    _create_summary()
+
+
+def _create_summary() -> None:
+    op.create_table(
+        SUMMARY,
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("batch_id", BigId, nullable=False),
+        sa.Column("source_row", sa.Integer(), nullable=True),
+        sa.Column("unit_id", BigId, nullable=False),
+        sa.Column("fiscal_year", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=40), nullable=True),
+        sa.Column("method", sa.String(length=40), nullable=True),
+        sa.Column("method_raw", sa.String(length=200), nullable=True),
+        sa.Column("item_kind", sa.String(length=20), nullable=True),
+        sa.Column("projects", sa.Integer(), nullable=True),
+        sa.Column("budget_fen", sa.BigInteger(), nullable=True),
+        sa.Column("contract_fen", sa.BigInteger(), nullable=True),
+        sa.Column("savings_fen", sa.BigInteger(), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.ForeignKeyConstraint(["batch_id"], ["import_batch.id"], name=op.f(f"fk_{SUMMARY}_batch_id_import_batch")),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f(f"fk_{SUMMARY}_unit_id_unit")),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{SUMMARY}")),
+    )
+    op.create_index(op.f(f"ix_{SUMMARY}_batch_id"), SUMMARY, ["batch_id"], unique=False)
+    _append_only(SUMMARY)
+
+
+def _append_only(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"CREATE TRIGGER append_only_{table} BEFORE UPDATE OR DELETE ON {table} "
+                   f"FOR EACH ROW EXECUTE FUNCTION sunshine_append_only()")
+        op.execute(f"CREATE TRIGGER append_only_{table}_truncate BEFORE TRUNCATE ON {table} "
+                   f"FOR EACH STATEMENT EXECUTE FUNCTION sunshine_append_only()")
+    else:
+        _sqlite_triggers(table)
+
+
+def _drop_append_only(table: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS append_only_{table} ON {table}")
+        op.execute(f"DROP TRIGGER IF EXISTS append_only_{table}_truncate ON {table}")
+    else:
+        _drop_sqlite_triggers(table)
 
 
 def downgrade() -> None:
+    _drop_append_only(SUMMARY)
+    op.drop_index(op.f(f"ix_{SUMMARY}_batch_id"), table_name=SUMMARY)
+    op.drop_table(SUMMARY)
     _alter_record(nullable=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP TRIGGER IF EXISTS append_only_{LINK} ON {LINK}")
