@@ -30,6 +30,10 @@ def href(hit: dict[str, Any]) -> str:
     return f"/api/v1/{_DATASET[hit['kind']]}?{urlencode(query)}"
 
 
+_KIND_ONE = "|".join(ledger_search.KINDS)
+_KIND_PATTERN = f"^({_KIND_ONE})(,({_KIND_ONE}))*$"
+
+
 def _search(request: Request, q: str, kinds: list[str], limit: int) -> ledger_search.SearchResult:
     with respond.read(request) as conn:
         return ledger_search.search(conn, q, kinds, limit)
@@ -41,7 +45,9 @@ async def search(
     q: Annotated[str, QueryParameter(description="Text to find, Chinese or not (case-insensitive for Latin letters)",
                                      examples=[Example(summary="a payee", value="大酒店")])],
     kind: Annotated[list[str] | None, QueryParameter(
-        description=f"Only these kinds: {', '.join(ledger_search.KINDS)}")] = None,
+        description=f"Only these kinds: {', '.join(ledger_search.KINDS)} (repeat the key or separate with commas)",
+        schema_extra={"oneOf": [{"type": "array", "items": {"type": "string", "pattern": _KIND_PATTERN}},
+                                {"type": "null"}]})] = None,
     limit: Annotated[int, QueryParameter(description=f"Hits (max {ledger_search.MAX_LIMIT})", ge=1,
                                          le=ledger_search.MAX_LIMIT)] = 20,
     format: Annotated[str | None, QueryParameter(description="json (default), csv or ndjson")] = None,

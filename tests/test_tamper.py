@@ -111,11 +111,11 @@ def test_inserted_row_is_named(engine, db_url, ledger):
 def test_a_whole_deleted_batch_is_named(engine, db_url, ledger, with_checkpoint):
     b = ledger["b"]
     tables = ["expense_entry", "budget_line", "log_row_digest", "rollup", "reception_persons_rollup",
-              "duplicate_candidate", "import_batch", "unit", "flag", "flag_review", "audit_log"]
+              "duplicate_candidate", "search_entry", "import_batch", "unit", "flag", "flag_review", "audit_log"]
     drop_triggers(engine, *tables)
-    with writing(engine) as conn:  # rows, digests, rollups, the flag resting on it, and the batch row
+    with writing(engine) as conn:  # rows, digests, rollups, search texts, the batch row
         for t in ["expense_entry", "budget_line", "log_row_digest", "rollup", "reception_persons_rollup",
-                  "duplicate_candidate"]:
+                  "duplicate_candidate", "search_entry"]:
             conn.execute(text(f"DELETE FROM {t} WHERE batch_id = :b"), {"b": b})
         conn.execute(text("UPDATE unit SET batch_id = NULL WHERE batch_id = :b"), {"b": b})
         conn.execute(text("DELETE FROM import_batch WHERE id = :b"), {"b": b})
