@@ -34,7 +34,7 @@ def import_file(engine, path: str | Path, options, read=None):
     from importers.pipeline import FileMeta, Result, base_report, load_procurement
     from importers.problems import Problems
     from importers.reading import ReadOptions, fiscal_start
-    from importers.safety import Limits, Refused, check_size
+    from importers.sheets.safety import Limits, Refused, check_size
     from ledger.rules.fiscal import fiscal_year_expr
 
     path = Path(path)

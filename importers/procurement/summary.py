@@ -29,14 +29,14 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
-from importers.columns import Mapping, place
-from importers.columns import header_matcher as matcher
 from importers.pipeline import FileMeta, Options, Result, base_report, guard_store_full
 from importers.problems import Problems
 from importers.procurement.ocds_compile import CHINESE_METHODS, derived_id
 from importers.reading import ReadOptions, record_encoding, report_placement
-from importers.safety import Refused
-from importers.sources import ROW, open_file
+from importers.sheets.columns import Mapping, place
+from importers.sheets.columns import header_matcher as matcher
+from importers.sheets.safety import Refused
+from importers.sheets.sources import ROW, open_file
 from ledger.log import events
 from ledger.money import AmountError, parse_amount
 from ledger.store import audit
