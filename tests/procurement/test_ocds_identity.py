@@ -16,14 +16,14 @@ import json
 from decimal import Decimal
 
 import pytest
-from ledger.read.report_text import report_text
-from ledger.read.reports import procurement
 from sqlalchemy import delete, func, select
 
 from importers.pipeline import Options
 from importers.procurement.ocds import import_file, read_ocds
 from importers.run import import_file as import_table
 from ledger.read.aggregate import aggregate
+from ledger.read.published.report_text import report_text
+from ledger.read.published.reports import procurement
 from ledger.store.batches import live_procurement
 from ledger.store.db import reading, writing
 from ledger.store.models import ImportBatch, ProcurementRecord, ProcurementReplacement
@@ -217,7 +217,7 @@ def test_a_link_removed_behind_the_ledger_s_back_is_named(engine, tmp_path):
     from sqlalchemy import text
 
     from ledger.log.verify import verify
-    from tests.test_tamper import drop_triggers
+    from tests.store.test_tamper import drop_triggers
 
     _load(engine, _package(tmp_path, "a.json", _release("ocds-x-1", "1", "2023-03-01T00:00:00Z", 1000)))
     second = _load(engine, _package(tmp_path, "b.json", _release("ocds-x-1", "2", "2023-04-01T00:00:00Z", 1200)))
