@@ -13,7 +13,7 @@ from ledger.store.db import reading
 from ledger.store.models import ProcurementSummary
 from tests.conftest import FIXTURES
 
-CITY = FIXTURES / "import" / "procurement_summary" / "city_2023.csv"
+CITY = FIXTURES / "procurement" / "summary_city_2023.csv"
 
 
 def test_a_city_table_is_stored_as_published(engine):
