@@ -89,6 +89,12 @@ def _print_text(result, kind: str) -> None:
             click.echo("  " + t("import.units", **{k: r["units"][k] for k in ("created", "updated", "held", "unchanged")}))
         if r.get("quantities"):
             click.echo("  " + t("import.quantities", quantities=", ".join(r["quantities"].values())))
+        for cur, tot in (r.get("summary_by_currency") or {}).items():  # procurement-summary: both rates, named
+            click.echo("  " + t("import.summary-totals", currency=cur, projects=tot["projects"],
+                                 budget=format_yuan(tot["budget_fen"]), contract=format_yuan(tot["contract_fen"]),
+                                 savings=format_yuan(tot["savings_fen"]),
+                                 of_budget=tot["savings_rate_of_budget_pct"] or "—",
+                                 of_contract=tot["savings_rate_of_contract_pct"] or "—"))
         for table, by_currency in (r.get("totals") or {}).items():
             sums = ", ".join(f"{format_yuan(v)} {c}" for c, v in by_currency.items())
             click.echo("  " + t("import.total", table=t(f"table.{table}"), sums=sums))
