@@ -16,7 +16,8 @@ from sqlalchemy import Connection, func, not_, select
 
 from ledger.read.queries import DATASETS, STREAM_CHUNK_ROWS, Filters, _where
 from ledger.read.types import yuan
-from ledger.store.models import ImportBatch
+from ledger.store.batches import live_procurement
+from ledger.store.models import ImportBatch, ProcurementRecord
 
 
 @dataclass
@@ -60,6 +61,8 @@ def next_chunk(conn: Connection, d: Download, limit: int = STREAM_CHUNK_ROWS) ->
         superseded = select(ImportBatch.supersedes_id).where(
             ImportBatch.supersedes_id.is_not(None), ImportBatch.id <= d.max_batch)
         conds += [batch_col <= d.max_batch, not_(batch_col.in_(superseded))]
+        if d.dataset == "procurement":  # one row per contracting process, as of the pin too
+            conds.append(live_procurement(ProcurementRecord.__table__, as_of=d.max_batch))
     conds.append(ds.id_expr <= d.max_id)
     if d.after is not None:
         conds.append(ds.id_expr > d.after)

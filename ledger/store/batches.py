@@ -41,18 +41,26 @@ def live(batch_column):
     return not_(batch_column.in_(superseded_ids()))
 
 
-def live_procurement(table=None):
+def live_procurement(table=None, as_of: int | None = None):
     """Procurement rows counted now: in a live batch, and not replaced by a newer state of their ocid.
 
     A newer compiled release of a contracting process is a new row plus a ``procurement_replacement``
     link (never an update); the replaced row stops counting while the replacing row's batch is live.
-    ``table`` is ``procurement_record`` or an alias of it.
+    ``table`` is ``procurement_record`` or an alias of it. ``as_of`` pins the answer to the ledger as
+    it stood after that batch (a download's consistent picture).
     """
     table = ProcurementRecord.__table__ if table is None else table
     link, newer = ProcurementReplacement.__table__, ProcurementRecord.__table__.alias("newer_state")
+    if as_of is None:
+        alive = live
+    else:
+        gone = select(ImportBatch.supersedes_id).where(ImportBatch.supersedes_id.is_not(None), ImportBatch.id <= as_of)
+
+        def alive(col):
+            return and_(col <= as_of, not_(col.in_(gone)))
     replaced = select(link.c.replaced_id).join(newer, newer.c.id == link.c.replacement_id).where(
-        live(newer.c.batch_id))
-    return and_(live(table.c.batch_id), not_(table.c.id.in_(replaced)))
+        alive(newer.c.batch_id))
+    return and_(alive(table.c.batch_id), not_(table.c.id.in_(replaced)))
 
 
 _DUPLICATES_LOCK = 0x53554E44  # one key: probable-duplicate detection and the write it guards

@@ -228,3 +228,28 @@ def test_a_link_removed_behind_the_ledger_s_back_is_named(engine, tmp_path):
         report = verify(conn)
     assert not report.ok
     assert any(getattr(p, "batch_id", None) == second.batch_id for p in report.problems), report.problems
+
+
+def test_the_procurement_api_lists_what_counts(engine, db_url, tmp_path):
+    _load(engine, PORTUGAL)
+    _load(engine, _package(tmp_path, "a.json", _release("ocds-x-1", "1", "2023-03-01T00:00:00Z", 1000),
+                           {"ocid": "ocds-x-7", "id": "1", "date": "2023-03-01T00:00:00Z", "buyer": {"id": "B1"}}))
+    _load(engine, _package(tmp_path, "b.json", _release("ocds-x-1", "2", "2023-04-01T00:00:00Z", 1200)))
+    with running(db_url) as client:
+        listed = client.get("/api/v1/procurement?limit=1000")
+        csv = client.get("/api/v1/downloads/procurement.csv")
+    assert listed.status_code == 200, listed.text
+    rows = listed.json()["data"]
+    assert len(rows) == 102  # 100 Portuguese processes, ocds-x-1 once (its newer state), ocds-x-7
+    x1 = [r for r in rows if r["ocid"] == "ocds-x-1"]
+    assert [r["contract_fen"] for r in x1] == [120_000]
+    x7 = next(r for r in rows if r["ocid"] == "ocds-x-7")
+    assert (x7["currency"], x7["fiscal_year"]) == (None, None)
+    assert sum(1 for r in rows if r["fiscal_year"] is None) == 94  # 93 Portuguese without a date, and ocds-x-7
+    assert csv.status_code == 200
+    import csv as csv_module
+    import io
+
+    table = list(csv_module.reader(io.StringIO(csv.text.lstrip("\ufeff"))))
+    assert len(table) == 103  # header and 102 rows (titles may hold line breaks)
+    assert [r[4] for r in table[1:]].count("ocds-x-1") == 1
