@@ -36,6 +36,10 @@ def test_a_city_table_is_stored_as_published(engine):
         ("open_tender", "公开招标", "goods", 473), ("open_tender", "公开招标", "works", 12),
         ("competitive_consultation", "竞争性磋商", "services", 88), ("other", "预选竞价", "goods", 1500),
         ("other", "网上商城直接采购", "goods", 9120)]
+    from ledger.log.verify import verify
+
+    with reading(engine) as conn:
+        assert verify(conn).problems == []  # the lines are in the transparency log
     again = import_file(engine, "procurement-summary", CITY, Options(submitted_by="test"))
     assert again.status == "unchanged"
     with reading(engine) as conn:
