@@ -7,8 +7,8 @@ from litestar.params import FromPath, JSONBody
 
 from api import respond, schemas
 from api.auth import require, token_of
-from api.http_cache import after_write
 from api.formats import negotiate
+from api.http_cache import after_write
 from api.routes_data import Cursor, Format, Limit
 from ledger.read import queries
 from ledger.store.db import reading, writing
