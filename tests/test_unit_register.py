@@ -128,10 +128,18 @@ def test_unit_events_are_append_only(ledger, tmp_path, db_url):
 
 
 def test_api_merge_and_retire_need_a_finance_or_admin_token(ledger, tmp_path, db_url):
-    assert load(ledger, tmp_path, "expenses", "2024.csv", Y2024, new_units=True).status == "loaded"
     with writing(ledger) as conn:
         keys = {role: tokens.create(conn, name=f"{role}-甲", role=role)[0] for role in ("finance", "discipline")}
     with TestClient(create_app(db_url), base_url="http://127.0.0.1") as c:
+        finance = {"Authorization": f"Bearer {keys['finance']}"}
+        upload = {"file": ("2024.csv", Y2024.encode("utf-8"), "text/csv")}
+        refused = c.post("/api/v1/imports", params={"kind": "expenses"}, files=upload, headers=finance)
+        assert refused.status_code == 422
+        assert refused.json()["files"][0]["unknown_units"][0]["closest"] == ["101005", "101007", "101006"]
+        admitted = c.post("/api/v1/imports", params={"kind": "expenses", "new_units": "true"}, files=upload,
+                          headers=finance)
+        assert admitted.status_code == 200 and admitted.json()["files"][0]["status"] == "loaded"
+
         def post(path, body, who=None):
             headers = {"Authorization": f"Bearer {keys[who]}"} if who else {}
             return c.post(f"/api/v1/units/{path}", json=body, headers=headers)
