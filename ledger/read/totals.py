@@ -102,6 +102,26 @@ def rollup_sums(conn: Connection, *, years: list[int] | None = None, unit_ids: l
 MISSING_LISTED = 100  # missing unit codes listed per year; ``missing`` always counts them all
 
 
+_pairs_kept: dict[tuple, tuple[tuple, list[tuple[int, int]]]] = {}
+
+
+def _reported_pairs(conn: Connection, measures: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Distinct ``(unit_id, fiscal_year)`` with a live rollup row of ``measures``; read again only when the
+    list of batches changes (a page asks several times: key figures, the unit table, the charts)."""
+    ident = tuple(sorted(map(tuple, ((i, s, sha, str(t), sup) for i, s, sha, t, sup in _batches(conn)))))
+    key = (conn.engine.url.render_as_string(hide_password=True), tuple(sorted(measures)))
+    with _lock:
+        kept = _pairs_kept.get(key)
+    if kept is not None and kept[0] == ident:
+        return kept[1]
+    r = Rollup.__table__
+    pairs = [(int(u), int(y)) for u, y in conn.execute(select(r.c.unit_id, r.c.fiscal_year).distinct().where(
+        live(r.c.batch_id), r.c.measure.in_(list(measures))))]
+    with _lock:
+        _pairs_kept[key] = (ident, pairs)
+    return pairs
+
+
 def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: list[int] | None = None,
              unit_codes: list[str] | None = None) -> dict[int, dict]:
     """Per fiscal year: ``{reported, expected, missing, complete, missing_units, basis}`` for ``measures``.
@@ -115,9 +135,8 @@ def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: l
     to these units (as counted after merges). Years default to every year with a row of ``measures``.
     """
     reg = unit_events.read(conn)
-    r, b = Rollup.__table__, ImportBatch.__table__
-    pairs = conn.execute(select(r.c.unit_id, r.c.fiscal_year).distinct()
-                         .where(live(r.c.batch_id), r.c.measure.in_(list(measures)))).all()
+    b = ImportBatch.__table__
+    pairs = _reported_pairs(conn, measures)
     reported: dict[int, set[int]] = {}
     first: dict[int, int] = {}
     for unit_id, year in pairs:
