@@ -100,6 +100,13 @@ def test_pages_api_and_charts_never_show_missing_as_minus_100(forty, db_url):
         figure = re.search(r'data-figure="three_public_change"[^>]*>([^<]*)<', home).group(1)
         assert figure == "-10.00 万元（-20.00%）"
         assert "93.24" not in home and "-100.00%" not in home
+        # the disclosure table of the home page defaults to the same year, 40 of 40 units
+        assert "“三公”经费表（全部单位合计） · 2023" in home
+        assert re.search(r'data-figure="units_reporting">40</b> / 40<', home)
+        older = c.get("/", params={"year": 2024}).text
+        assert re.search(r'data-figure="units_reporting">2</b> / 40<', older)
+        assert "“三公”经费表（已报送单位合计，缺失不计为零） · 2024" in older
+        assert "2024年应报送单位40个，已报送2个，未报送38个（缺失，不计为零）" in older
         agg = c.get("/api/v1/aggregate", params={"drilldown": "year"})
         assert agg.json()["coverage"][2] == {"fiscal_year": 2024, "reported": 2, "expected": 40, "missing": 38,
                                              "complete": False, "missing_units": [f"U{i:03d}" for i in range(2, 40)],
