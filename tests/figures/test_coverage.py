@@ -7,6 +7,7 @@ and 38 units would be drawn at −100%.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -22,6 +23,7 @@ from ledger.read.published.report_text import report_text
 from ledger.read.types import Filters
 from ledger.store.db import reading
 from tests.chart_support import svg_texts
+from tests.import_support import sunshine
 
 
 def expenses(path, rows) -> None:
@@ -78,6 +80,15 @@ def test_report_names_the_missing_units(forty):
     text = report_text(r)
     assert text.startswith("2024年应报送单位40个，已报送2个，未报送38个（缺失，不计为零）：U002、U003、U004、")
     assert "93.24" not in text
+
+
+def test_cli_report_says_the_coverage_first(forty, db_url):
+    table = sunshine(db_url, "report", "three-public", "--year", "2024", lang="zh")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0] == "覆盖：2024年 2/40 个单位已报送（不完整，未报送38个，缺失不计为零；依据：reporters）"
+    data = json.loads(sunshine(db_url, "report", "three-public", "--year", "2023", "--json").stdout)
+    assert (data["coverage"]["reported"], data["coverage"]["expected"], data["coverage"]["complete"]) == (40, 40, True)
+    assert data["total"]["unit_name"] == "全部单位"
 
 
 def test_aggregate_carries_coverage(forty):
