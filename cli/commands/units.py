@@ -11,10 +11,10 @@ import getpass
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 
 
-@click.group("units")
+@click.group("units", help=h("help.units"))
 def command() -> None:
     """The unit register: list units with their state, merge a mistaken unit into the right one, retire a unit."""
 
@@ -42,11 +42,11 @@ def _done(event: dict, as_json: bool) -> None:
         click.echo(f"unit {event['unit_code']} retired from {event['fiscal_year']} (event {event['id']})")
 
 
-@command.command("merge")
+@command.command("merge", help=h("help.units.merge"))
 @click.argument("old")
 @click.argument("new")
-@click.option("--by", "actor", metavar="NAME", default=None, help="Who makes the correction (default: you).")
-@click.option("--note", default=None, help="Why, e.g. 编码录入错误 1O1005 → 101005.")
+@click.option("--by", "actor", metavar="NAME", default=None, help=h("help.units.by"))
+@click.option("--note", default=None, help=h("help.units.note"))
 @database_option
 @json_option
 @click.pass_context
@@ -59,11 +59,11 @@ def merge(ctx, old: str, new: str, actor: str | None, note: str | None, as_json:
     _done(event, as_json)
 
 
-@command.command("retire")
+@command.command("retire", help=h("help.units.retire"))
 @click.argument("code")
-@click.option("--year", type=int, required=True, help="The first fiscal year the unit no longer reports.")
-@click.option("--by", "actor", metavar="NAME", default=None, help="Who makes the correction (default: you).")
-@click.option("--note", default=None, help="Why, e.g. 机构改革撤销.")
+@click.option("--year", type=int, required=True, help=h("help.units.year"))
+@click.option("--by", "actor", metavar="NAME", default=None, help=h("help.units.by"))
+@click.option("--note", default=None, help=h("help.units.note"))
 @database_option
 @json_option
 @click.pass_context
@@ -76,7 +76,7 @@ def retire(ctx, code: str, year: int, actor: str | None, note: str | None, as_js
     _done(event, as_json)
 
 
-@command.command("list")
+@command.command("list", help=h("help.units.list"))
 @database_option
 @json_option
 @click.pass_context
