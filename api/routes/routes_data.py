@@ -131,6 +131,10 @@ def _aggregate(request: Request, dims: list[str], filters: Filters) -> queries_a
         return queries_aggregate.aggregate(conn, dims, filters)
 
 
+# each value is dimensions separated by commas, so the schema states exactly what is accepted
+DRILLDOWN_PATTERN = rf"^[\s,]*(?:(?:{'|'.join(queries_aggregate.DIMENSIONS)})\s*(?:,[\s,]*|$))*$"
+
+
 @get("/aggregate", dependencies=CUTS, tags=["aggregate"],
      summary="Sums and counts, budget and actual side by side, drilled down by any dimensions")
 async def aggregate(
@@ -139,7 +143,9 @@ async def aggregate(
     drilldown: Annotated[
         list[str] | None,
         QueryParameter(description=f"Dimensions to group by: {', '.join(queries_aggregate.DIMENSIONS)} "
-                  "(repeat or comma-separate)", examples=[Example(summary="per unit and year", value=["unit,year"])]),
+                  "(repeat or comma-separate)", examples=[Example(summary="per unit and year", value=["unit,year"])],
+                  schema_extra={"oneOf": [{"type": "array", "items": {"type": "string", "pattern": DRILLDOWN_PATTERN}},
+                                          {"type": "null"}]}),
     ] = None,
     format: Format = None,
 ) -> Response[schemas.AggregateResult]:
