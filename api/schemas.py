@@ -68,10 +68,23 @@ AggregateSummary = msgspec.defstruct("AggregateSummary", [("num_cells", int), *_
                                      kw_only=True)
 
 
+class Coverage(msgspec.Struct, kw_only=True):
+    """How many of the expected units reported actual spending for a year (missing is not zero)."""
+
+    fiscal_year: int
+    reported: int
+    expected: int
+    missing: int
+    complete: bool
+    missing_units: list[str]  # codes, the first 100
+    basis: str  # register (the unit register) | reporters (units that ever reported)
+
+
 class AggregateResult(msgspec.Struct, kw_only=True):
     drilldown: list[str]
     cells: list[AggregateCell]  # type: ignore[valid-type]
     summary: AggregateSummary  # type: ignore[valid-type]
+    coverage: list[Coverage]
     license: str
     source: str
 

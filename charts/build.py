@@ -16,8 +16,9 @@ from charts import figures
 from charts.labels import method_name, t
 from charts.style import OKABE_ITO, RENDER_LOCK, caption_text, render
 from ledger.read import figures as q
+from ledger.read import totals
 from ledger.read.figures import chart_sources
-from ledger.store import published
+from ledger.store import published, unit_events
 
 DEFAULT_SUBJECT = "three_public"
 
@@ -111,7 +112,8 @@ def trend(conn: Connection, r: Request) -> Figure:
     measures = sorted(set(res["measure"].to_list())) if "measure" in res.columns else []
     # the cap line says which measure it caps: 决算数 for an actual-spending target, 预算数 for a budget one
     cap_label = t(r.lang, f"cap_{measures[0]}") if len(measures) == 1 and measures[0] in ("actual", "budget") else None
-    return figures.trend(frame, title=title, cap=_caption(conn, r.lang, unit, codes), lang=r.lang,
+    note = "" if unit else coverage_note(conn, r.lang, frame["fiscal_year"].to_list())
+    return figures.trend(frame, title=title, cap=_with_note(_caption(conn, r.lang, unit, codes), note), lang=r.lang,
                          cap_label=cap_label)
 
 
@@ -141,18 +143,44 @@ def composition(conn: Connection, r: Request) -> Figure:
     return figures.composition(frame, title=title, cap=_caption(conn, r.lang, unit, codes), lang=r.lang)
 
 
+def headline_year(conn: Connection, latest: int) -> int:
+    """The latest complete year up to ``latest`` (every expected unit reported), else ``latest``."""
+    cov = {y: c for y, c in totals.coverage(conn, ("actual",)).items() if y <= latest}
+    return totals.latest_complete_year(cov) or latest
+
+
+def coverage_note(conn: Connection, lang: str, years: list[int]) -> str:
+    """"2024年2/40个单位已报送" for each of ``years`` not every expected unit reported ("" when all did)."""
+    cov = totals.coverage(conn, ("actual",), years=sorted(set(years)))
+    return ("; " if lang == "en" else "；").join(t(lang, "coverage", year=y, reported=c["reported"], expected=c["expected"])
+                    for y, c in cov.items() if c["expected"] and not c["complete"])
+
+
+def _with_note(caption: str, note: str) -> str:
+    return f"{caption}\n{note}" if note else caption
+
+
 def ranking_frame(conn: Connection, year: int | None, category: str | None, lang: str) -> tuple[pl.DataFrame, int | None, str]:
     """Per unit: prior and current year actual for the category or group; the year defaults to the latest."""
     codes, what, _, _ = _category_scope(conn, category, lang)
     a = q.amounts(conn, None, codes).filter(pl.col("actual_fen").is_not_null())
     if a.height == 0:
         return pl.DataFrame(schema={"label": pl.Utf8, "prior_fen": pl.Int64, "current_fen": pl.Int64}), year, what
-    year = year or int(a["fiscal_year"].max())
-    per = a.group_by("unit_id", "fiscal_year").agg(pl.col("actual_fen").sum())
+    year = year or headline_year(conn, int(a["fiscal_year"].max()))
+    # a merged unit counts as its successor (sunshine units merge)
+    successor = unit_events.read(conn).successor
+    per = a.with_columns(pl.col("unit_id").replace(successor)).group_by("unit_id", "fiscal_year").agg(
+        pl.col("actual_fen").sum())
     cur = per.filter(pl.col("fiscal_year") == year).select("unit_id", pl.col("actual_fen").alias("current_fen"))
     pri = per.filter(pl.col("fiscal_year") == year - 1).select("unit_id", pl.col("actual_fen").alias("prior_fen"))
     units = q.units(conn).select(pl.col("id").alias("unit_id"), pl.col("name").alias("label"))
-    frame = cur.join(pri, on="unit_id", how="full", coalesce=True).join(units, on="unit_id")
+    frame = cur.join(pri, on="unit_id", how="full", coalesce=True)
+    # an expected unit with neither year is missing too: listed as not reported, never left out as if zero
+    missing = totals.coverage(conn, ("actual",), years=[year]).get(year, {}).get("missing_units", [])
+    ids = q.units(conn).filter(pl.col("code").is_in(missing))["id"].to_list()
+    gone = pl.DataFrame({"unit_id": [i for i in ids if i not in set(frame["unit_id"].to_list())]},
+                        schema={"unit_id": pl.Int64})
+    frame = pl.concat([frame, gone], how="diagonal").join(units, on="unit_id")
     return frame.select("label", "prior_fen", "current_fen"), year, what
 
 
@@ -160,7 +188,8 @@ def ranking(conn: Connection, r: Request) -> Figure:
     frame, year, what = ranking_frame(conn, r.year, r.category, r.lang)
     title = t(r.lang, "ranking", year=year or "—", what=what)
     codes = _category_scope(conn, r.category, r.lang)[0]
-    return figures.ranked_change(frame, title=title, cap=_caption(conn, r.lang, None, codes), lang=r.lang)
+    cap = _with_note(_caption(conn, r.lang, None, codes), coverage_note(conn, r.lang, [year] if year else []))
+    return figures.ranked_change(frame, title=title, cap=cap, lang=r.lang)
 
 
 def compliance(conn: Connection, r: Request) -> Figure:

@@ -120,28 +120,36 @@ def composition(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") 
 def ranked_change(frame: pl.DataFrame, *, title: str, cap: str, lang: str = "zh") -> Figure:
     """Units ranked by change against the prior year, horizontal bars, biggest rise on top.
 
-    ``frame``: label (unit name), prior_fen, current_fen. A zero or missing prior year leaves the
-    percentage undefined (said so), never shown as ∞ or 0.
+    ``frame``: label (unit name), prior_fen, current_fen. Missing is not zero: a unit with no figure
+    this year is labelled "未报送（缺失，不计为零）" and one with no prior-year figure "上年无数据", both
+    without a bar (never a −100% or a +∞), below the ranked units. A prior year of zero leaves the
+    percentage undefined (said so).
     """
     frame = frame.with_columns(
-        (pl.col("current_fen").fill_null(0) - pl.col("prior_fen").fill_null(0)).alias("change_fen")
-    ).sort(["change_fen", "label"], descending=[False, True])
+        (pl.col("current_fen") - pl.col("prior_fen")).alias("change_fen")
+    ).sort(["change_fen", "label"], descending=[False, True], nulls_last=False)
     fig = new_figure(8.0, max(3.0, 1.2 + 0.38 * frame.height))
     ax = fig.add_subplot()
     if frame.height == 0:
         _empty(fig, ax, lang)
         return _finish(fig, ax, title, cap)
     changes = frame["change_fen"].to_list()
-    colours = [VERMILLION if c > 0 else BLUE for c in changes]
-    ax.barh(range(frame.height), [wan(c) for c in changes], color=colours)
+    colours = [VERMILLION if (c or 0) > 0 else BLUE for c in changes]
+    ax.barh(range(frame.height), [wan(c or 0) for c in changes], color=colours)
     labels = []
-    for i, (c, prior) in enumerate(zip(changes, frame["prior_fen"].to_list(), strict=True)):
-        pct = fmt_pct(c, prior, none=t(lang, "undefined"))
-        sign = "+" if c > 0 else ""
+    for i, (c, prior, cur) in enumerate(zip(changes, frame["prior_fen"].to_list(), frame["current_fen"].to_list(),
+                                            strict=True)):
+        if cur is None:
+            text = t(lang, "missing")
+        elif prior is None:
+            text = t(lang, "no_prior")
+        else:
+            pct = fmt_pct(c, prior, none=t(lang, "undefined"))
+            sign = "+" if c > 0 else ""
+            text = f"{sign}{fmt_wan(c)}（{pct}）" if lang == "zh" else f"{sign}{fmt_wan(c)} ({pct})"
         # every label starts right of the bar or of the zero line, never towards the unit names on the left
-        labels.append(ax.annotate(f"{sign}{fmt_wan(c)}（{pct}）" if lang == "zh" else f"{sign}{fmt_wan(c)} ({pct})",
-                                  (max(wan(c), 0), i), textcoords="offset points", xytext=(4, 0), ha="left",
-                                  va="center", fontsize=8))
+        labels.append(ax.annotate(text, (max(wan(c or 0), 0), i), textcoords="offset points", xytext=(4, 0),
+                                  ha="left", va="center", fontsize=8))
     ax.set_yticks(range(frame.height), frame["label"].to_list())
     ax.set_ylim(-0.5, frame.height - 0.5)  # no blank band above or below the bars
     ax.axvline(0, color="#555555", linewidth=0.8)

@@ -52,7 +52,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, Engine, select
 
-from importers.checks import duplicates, reconcile
+from importers.checks import duplicates, reconcile, unit_register
 from importers.checks.magnitude import Magnitude
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
 from importers.problems import Problems
@@ -89,6 +89,7 @@ class FileMeta:
     unit_stated: bool = False  # the clerk gave --amount-unit: the magnitude check is confirmed
     fiscal_start: int = 1  # month fiscal years start in (dates → fiscal years)
     encoding_evidence: dict | None = None  # text files: encoding, reason, confidence (importers.sheets.encoding)
+    unit_header: str | None = None  # the file's header of the unit code column, for unit-unknown
 
     @classmethod
     def of(cls, path: Path, kind: str, encoding: str | None = None) -> FileMeta:
@@ -107,6 +108,7 @@ class Options:
     supersedes: int | None = None
     allow_duplicates: bool = False
     update_units: bool = False  # units kind: apply attributes that differ from the ledger (else held)
+    new_units: bool = False  # admit unit codes the loaded unit register does not know (else unit-unknown)
     progress: Callable[[str, int], None] | None = None  # (phase, rows) for a progress bar
     # run in the import's transaction once the rows are written, before publishing (OCDS: replacement links)
     after_write: Callable[[Connection, int], None] | None = None
@@ -258,7 +260,10 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             reconcile.check(conn, meta.kind, sums, problems, exclude_batch=options.supersedes)
             held_rows = found.report(problems, options.allow_duplicates)
             found.unit_conflicts(problems)
+            unknown = unit_register.check(conn, meta.kind, found.first_rows(), meta.unit_header, problems,
+                                          options.new_units)
             changed = {"changed_rows": found.changed} if found.changed else {}
+            changed |= {("new_units" if options.new_units else "unknown_units"): unknown} if unknown else {}
             if magnitude is not None:
                 held = magnitude.check(conn, problems, meta.amount_unit or "yuan", options.supersedes)
                 changed |= {"implausible": held} if held else {}

@@ -158,6 +158,7 @@ def import_file(engine: Engine, kind: str, path: Path, options: Options, read: R
                 if meta.amount_unit is None and amount_fields:
                     meta.amount_unit = units[amount_fields[0]]
                 meta.columns = amount_columns(kind, placement.fields) | meta.columns
+                meta.unit_header = meta.unit_header or placement.fields.get("unit_code")
             if not opened.sheets:
                 problems.add("header-not-found", detail="in-any-sheet")
 

@@ -119,13 +119,20 @@ def _aggregate_fields(drilldown: list[str]) -> list[tuple[str, str]]:
 def _aggregate_response(request: Request, result: queries_aggregate.Aggregate, fmt: str) -> Response:
     fields = _aggregate_fields(result.drilldown)
     rows = [tuple(c.get(n) for n, _ in fields) for c in result.cells]
-    body = {"drilldown": result.drilldown, "cells": result.cells, "summary": result.summary, **respond.meta(request)}
-    return respond.table(request, fmt, fields, rows, body)
+    body = {"drilldown": result.drilldown, "cells": result.cells, "summary": result.summary,
+            "coverage": result.coverage, **respond.meta(request)}
+    # CSV and NDJSON carry the coverage in a header: "2023=40/40, 2024=2/40" (reported/expected units)
+    shown = ", ".join(f"{c['fiscal_year']}={c['reported']}/{c['expected']}" for c in result.coverage[:50])
+    return respond.table(request, fmt, fields, rows, body, headers={"X-Coverage": shown} if shown else None)
 
 
 def _aggregate(request: Request, dims: list[str], filters: Filters) -> queries_aggregate.Aggregate:
     with respond.read(request) as conn:
         return queries_aggregate.aggregate(conn, dims, filters)
+
+
+# each value is dimensions separated by commas, so the schema states exactly what is accepted
+DRILLDOWN_PATTERN = rf"^[\s,]*(?:(?:{'|'.join(queries_aggregate.DIMENSIONS)})\s*(?:,[\s,]*|$))*$"
 
 
 @get("/aggregate", dependencies=CUTS, tags=["aggregate"],
@@ -136,13 +143,16 @@ async def aggregate(
     drilldown: Annotated[
         list[str] | None,
         QueryParameter(description=f"Dimensions to group by: {', '.join(queries_aggregate.DIMENSIONS)} "
-                  "(repeat or comma-separate)", examples=[Example(summary="per unit and year", value=["unit,year"])]),
+                  "(repeat or comma-separate)", examples=[Example(summary="per unit and year", value=["unit,year"])],
+                  schema_extra={"oneOf": [{"type": "array", "items": {"type": "string", "pattern": DRILLDOWN_PATTERN}},
+                                          {"type": "null"}]}),
     ] = None,
     format: Format = None,
 ) -> Response[schemas.AggregateResult]:
     """Served from the rollup kept at import. Cuts are the filters unit, unit_level, year, year_from, year_to,
     category and group. Measures per cell: actual, budget_original and budget_adjusted, each as fen, exact yuan
-    string and row count; the summary sums every cell."""
+    string and row count; the summary sums every cell. ``coverage`` says per year how many of the expected units
+    reported actual spending (missing is not zero); a merged unit counts as its successor."""
     fmt = negotiate(request, format)
     dims = params._split(drilldown)
     result = await respond.blocking(request, _aggregate, request, dims, filters)

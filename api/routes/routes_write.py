@@ -36,13 +36,14 @@ class ImportReport(msgspec.Struct):
 
 
 def _run_import(engine, kind: str, path: Path, token, dry_run: bool, supersedes: int | None,
-                encoding: str | None, sheet: str | None, amount_unit: str | None):
+                encoding: str | None, sheet: str | None, amount_unit: str | None, new_units: bool = False):
     try:
         from importers.pipeline import Options
         from importers.run import ReadOptions, import_file
     except ModuleNotFoundError:
         raise HTTPException(status_code=503, detail="The importers are not installed in this build.") from None
-    options = Options(submitted_by=token.name, role=token.role, dry_run=dry_run, supersedes=supersedes)
+    options = Options(submitted_by=token.name, role=token.role, dry_run=dry_run, supersedes=supersedes,
+                      new_units=new_units)
     read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit)
     if kind == "ocds":
         from importers.procurement.ocds import import_file as import_ocds
@@ -63,6 +64,8 @@ async def create_import(
     sheet: Annotated[str | None, QueryParameter(description="Sheet to read from a workbook")] = None,
     amount_unit: Annotated[str | None, QueryParameter(
         description="元, 万元 or 亿元 (also yuan, wan, yi) when the file does not say")] = None,
+    new_units: Annotated[bool, QueryParameter(
+        description="Admit unit codes the loaded unit register does not know (else refused: unit-unknown)")] = False,
 ) -> Response[ImportReport]:
     """Returns the import report (the same as ``sunshine import --json``): 200 when loaded, unchanged or a dry
     run; 422 with the report under ``files`` when the file was refused."""
@@ -89,8 +92,8 @@ async def create_import(
             while chunk := await data.file.read(1 << 20):
                 out.write(chunk)
         result = await anyio.to_thread.run_sync(
-            _run_import, request.app.state.engine, kind, path, token, dry_run, supersedes, encoding, sheet, amount_unit
-        )
+            _run_import, request.app.state.engine, kind, path, token, dry_run, supersedes, encoding, sheet, amount_unit,
+            new_units)
     after_write(request)
     files = [result.report | {"status": result.status, "batch_id": result.batch_id}]
     if not result.ok:

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 from api.web import portal_text
 from charts.style import fmt_wan
 from ledger.read import figures as q
+from ledger.read import totals
 from ledger.read.aggregate import aggregate
 from ledger.read.published import portal, report_text
 from ledger.read.queries import Filters, QueryError
@@ -22,15 +23,19 @@ NO_REGION = "—"
 def disclosure_block(conn, lang: str, year: int | None, unit: dict | None) -> dict[str, Any]:
     """Context for ``_disclosure.html``: the year's table (latest year by default), the year links, the 说明."""
     years = portal.years_with_data(conn, unit["id"] if unit else None)
-    if year is None:
-        year = years[0] if years else None
+    cov = totals.coverage(conn) if unit is None else {}
+    if year is None:  # the region's latest complete year (every expected unit reported), as the key figures
+        year = (totals.latest_complete_year({y: c for y, c in cov.items() if y <= years[0]}) or years[0]) \
+            if years else None
     block: dict[str, Any] = {"years": years, "year": year, "rows": [], "text": None, "units_reporting": 0,
                              "unit_count": portal.unit_count(conn), "unit": unit}
     if year is None:
         return block
+    if year in cov:  # reported of expected units (the register, or units that ever reported)
+        block["unit_count"] = cov[year]["expected"]
     d = portal.disclosure(conn, year, unit["code"] if unit else None)
     row = d["row"]
-    block["units_reporting"] = d["units_reporting"]
+    block["units_reporting"] = cov[year]["reported"] if year in cov else d["units_reporting"]
     if row is None:
         return block
     for i in row["items"]:

@@ -41,6 +41,17 @@ _PAIRS = {
     "in_wan": ("（万元）", " (10k CNY)"),
     "category": ("类别", "Category"),
     "derived": ("推算", "derived"),
+    "coverage": ("{year}年：{reported}/{expected}个单位已报送", "{year}: {reported} of {expected} units reported"),
+    "headline_why": ("{latest}年仅{reported}/{expected}个单位报送，尚不完整；关键数据取最近完整年度{year}年。",
+                     "Only {reported} of {expected} units have reported for {latest}, so the key figures are for "
+                     "{year}, the latest complete year."),
+    "headline_incomplete": ("{year}年仅{reported}/{expected}个单位报送，数据不完整（缺失不计为零）。",
+                            "Only {reported} of {expected} units have reported for {year}: the figures are incomplete "
+                            "(missing is not counted as zero)."),
+    "prior_incomplete": ("上年仅{reported}/{expected}个单位报送，不计算变化", "prior year incomplete "
+                         "({reported} of {expected} units): no change shown"),
+    "missing_unit": ("未报送（缺失，不计为零）", "not reported (missing, not counted as zero)"),
+    "no_prior": ("上年无数据", "no data for the prior year"),
     "original_budget": ("年初预算数", "Original budget"),
     "execution": ("执行数", "Execution"),
     "derived_note": ("“推算”：未公布该项，按下级分项或明细相加；其余为公布数。",

@@ -85,7 +85,9 @@ def _figures(kf: dict, lang: str) -> list[dict[str, Any]]:
     """Key figures as (id, label, shown text, exact fen) for templates and browser tests."""
     _ = texts(lang)
     change = None
-    if kf["three_public_actual_fen"] is not None and kf["three_public_prior_fen"] is not None:
+    prior_cov = kf.get("prior_coverage")
+    prior_partial = prior_cov is not None and not prior_cov["complete"]  # a partial prior year is no baseline
+    if kf["three_public_actual_fen"] is not None and kf["three_public_prior_fen"] is not None and not prior_partial:
         change = kf["three_public_actual_fen"] - kf["three_public_prior_fen"]
     rows = [
         ("three_public_actual", _["three_public_actual"], kf["three_public_actual_fen"], "wan"),
@@ -104,10 +106,31 @@ def _figures(kf: dict, lang: str) -> list[dict[str, Any]]:
             pct = fmt_pct(fen, kf["three_public_prior_fen"], none="—")
             brackets = ("（", "）") if lang == "zh" else (" (", ")")
             shown = "—" if fen is None else f"{'+' if fen > 0 else ''}{fmt_wan(fen)} {_['wan']}{brackets[0]}{pct}{brackets[1]}"
+            if prior_partial and kf["three_public_prior_fen"] is not None:
+                shown = _["prior_incomplete"].format(**prior_cov)
+            elif kf["three_public_prior_fen"] is None and kf["three_public_actual_fen"] is not None:
+                shown = _["no_prior"]
         else:
             shown = f"{fmt_wan(fen)} {_['wan']}" if fen is not None else "—"
         out.append({"id": fid, "label": label, "shown": shown, "fen": fen})
     return out
+
+
+def coverage_note(kf: dict, lang: str) -> dict[str, Any] | None:
+    """Which year the region's key figures are for and why, with its coverage ("38/40个单位已报送")."""
+    cov, latest = kf.get("coverage"), kf.get("latest_coverage")
+    if cov is None:
+        return None
+    _ = texts(lang)
+    if kf["latest_year"] != kf["year"] and latest is not None:
+        why = _["headline_why"].format(latest=kf["latest_year"], year=kf["year"], reported=latest["reported"],
+                                       expected=latest["expected"])
+    elif not cov["complete"]:
+        why = _["headline_incomplete"].format(**cov, year=kf["year"])
+    else:
+        why = None
+    return {"line": _["coverage"].format(**cov, year=kf["year"]), "why": why, "complete": cov["complete"],
+            "reported": cov["reported"], "expected": cov["expected"]}
 
 
 def _flags(frame: pl.DataFrame, lang: str) -> list[dict[str, Any]]:
@@ -131,19 +154,26 @@ def _target_amount(value: int | None, measure: str) -> str:
     return "—" if value is None else f"{value / 1000:,.3f}"
 
 
-def _unit_rows(conn, lang: str) -> list[dict[str, Any]]:
+def _unit_rows(conn, lang: str, year: int | None = None) -> list[dict[str, Any]]:
+    """Each unit's 三公 actual in the headline year and the year before; missing is said, never drawn as zero."""
     from charts.build import ranking_frame
 
+    _ = texts(lang)
     units = q.units(conn)
-    frame, year, _what = ranking_frame(conn, None, None, lang)
+    frame, year, _what = ranking_frame(conn, year, None, lang)
     by_name = {r["label"]: r for r in frame.iter_rows(named=True)}
     rows = []
     for u in units.iter_rows(named=True):
         r = by_name.get(u["name"], {})
         cur, prior = r.get("current_fen"), r.get("prior_fen")
-        change = None if cur is None and prior is None else (cur or 0) - (prior or 0)
+        if cur is None:
+            change = _["missing_unit"] if u["name"] in by_name or prior is not None else "—"
+        elif prior is None:
+            change = _["no_prior"]
+        else:
+            change = fmt_pct(cur - prior, prior)
         rows.append({"code": u["code"], "name": u["name"], "current": fmt_wan(cur), "prior": fmt_wan(prior),
-                     "change": fmt_pct(change, prior)})
+                     "change": change, "missing": cur is None and u["name"] in by_name})
     return rows
 
 
@@ -167,7 +197,8 @@ def _home(request: Request, year: int | None = None) -> Template:
     with reading(engine_for(request)) as conn:
         ctx = _base(request, conn, "home", lang)
         kf = q.key_figures(conn)
-        ctx.update(kf=kf, figures=_figures(kf, lang), units=_unit_rows(conn, lang),
+        ctx.update(kf=kf, figures=_figures(kf, lang), units=_unit_rows(conn, lang, kf["year"]),
+                   coverage=coverage_note(kf, lang),
                    flags=_flags(q.public_flags(conn, limit=LATEST_FLAGS), lang),
                    disclosure=disclosure_block(conn, lang, year, None), regions=regions_block(conn, year))
     return _render("home.html", ctx)

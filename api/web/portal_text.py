@@ -22,6 +22,8 @@ _PAIRS = {
     "amount": ("金额", "Amount"),
     "disclosure": ("部门决算“三公”经费表", "Final accounts: the three public expenses"),
     "disclosure_city": ("“三公”经费表（全部单位合计）", "The three public expenses, all units"),
+    "disclosure_city_partial": ("“三公”经费表（已报送单位合计，缺失不计为零）",
+                                "The three public expenses, units that reported (missing is not zero)"),
     "item": ("项目", "Item"),
     "completion": ("完成预算", "Of budget"),
     "prior_actual": ("上年决算数", "Prior year actual"),

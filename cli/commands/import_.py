@@ -131,11 +131,12 @@ def _print_text(result, kind: str) -> None:
               help=h("help.import.config"))
 @click.option("--update-units", is_flag=True,
               help=h("help.import.update-units"))
+@click.option("--new-units", is_flag=True, help=h("help.import.new-units"))
 @database_option
 @json_option
 @click.pass_context
 def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, sheet, supersedes, mapping,
-            allow_duplicates, config_path, update_units, as_json):
+            allow_duplicates, config_path, update_units, new_units, as_json):
     """Import FILE(s) of KIND (units, expenses, budgets, disclosure, procurement, ocds, consumption, procurement-summary); one batch per file."""
     from importers.pipeline import Options
     from importers.run import ReadOptions, import_file
@@ -155,7 +156,8 @@ def command(ctx, kind, files, dry_run, submitted_by, amount_unit, encoding, shee
         for path in files:
             progress = _Progress(not as_json and sys.stderr.isatty(), path.name)
             options = Options(submitted_by=submitted_by or getpass.getuser(), dry_run=dry_run, supersedes=supersedes,
-                              allow_duplicates=allow_duplicates, update_units=update_units, progress=progress)
+                              allow_duplicates=allow_duplicates, update_units=update_units, new_units=new_units,
+                              progress=progress)
             read = ReadOptions(encoding=encoding, sheet=sheet, amount_unit=amount_unit, mapping=mapping,
                                fiscal_start_month=fiscal_start)
             try:

@@ -10,7 +10,7 @@ import click
 from api.formats import safe_text
 from cli.common import database_option, database_url, h, print_json
 from ledger.money import format_wan
-from ledger.read.published.report_text import report_table, report_text
+from ledger.read.published.report_text import coverage_line, report_table, report_text
 from ledger.read.published.reports import report
 from ledger.store.db import make_engine, reading
 
@@ -40,7 +40,9 @@ def command(ctx: click.Context, kind: str, year: int, unit: str | None, fmt: str
             # text cells a spreadsheet would run as a formula get a leading ' (as the API's CSV does)
             w.writerows([["" if v is None else safe_text(v) if isinstance(v, str) else v for v in r] for r in rows])
             return
-        # a readable table: money in 万元
+        # a readable table: money in 万元, under the year's coverage (missing is not zero)
+        if (cov := data.get("coverage")) is not None:
+            click.echo(coverage_line(cov))
         money = {i for i, h in enumerate(header) if h.endswith("_fen")}
         click.echo("\t".join(h.removesuffix("_fen") + ("(万元)" if i in money else "") for i, h in enumerate(header)))
         for r in rows:

@@ -166,7 +166,8 @@ class Finder:
             summed = published.topmost(frame, ["sheet", "source_row"] + (["stage"] if table == "budget" else []))
         self.sums.append(summed.group_by("currency", "__dup").agg(pl.col(amount).sum().alias("fen"))
                          .with_columns(pl.lit(table).alias("table")))
-        self.unit_frames.append(frame.select("unit_code", "unit_name").unique(maintain_order=True))
+        self.unit_frames.append(frame.select("unit_code", "unit_name", "sheet", "source_row")
+                                .unique(["unit_code", "unit_name"], keep="first", maintain_order=True))
         return frame
 
     def _note_changed(self, table: str, key: list[str], m: pl.DataFrame) -> None:
@@ -260,7 +261,7 @@ class Finder:
         """Warn when one unit code carries two names in the file (the first name is the one kept)."""
         if not self.unit_frames:
             return
-        pairs = pl.concat(self.unit_frames).drop_nulls().unique(maintain_order=True)
+        pairs = pl.concat(self.unit_frames).select("unit_code", "unit_name").drop_nulls().unique(maintain_order=True)
         clash = pairs.group_by("unit_code", maintain_order=True).agg(pl.col("unit_name")).filter(
             pl.col("unit_name").list.len() > 1)
         for code, names in clash.head(100).iter_rows():
@@ -270,5 +271,12 @@ class Finder:
     def units(self) -> list[tuple[str, str | None]]:
         if not self.unit_frames:
             return []
-        u = pl.concat(self.unit_frames).drop_nulls("unit_code").unique("unit_code", keep="first", maintain_order=True)
-        return list(u.iter_rows())
+        return list(self.first_rows().select("unit_code", "unit_name").iter_rows())
+
+    def first_rows(self) -> pl.DataFrame:
+        """unit_code, unit_name, sheet, source_row where each unit code first appears in the file."""
+        if not self.unit_frames:
+            return pl.DataFrame(schema={"unit_code": pl.String, "unit_name": pl.String, "sheet": pl.String,
+                                        "source_row": pl.Int64})
+        return pl.concat(self.unit_frames).drop_nulls("unit_code").unique("unit_code", keep="first",
+                                                                          maintain_order=True)

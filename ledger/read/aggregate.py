@@ -17,15 +17,16 @@ currency's measures, and where a cell or the summary holds more than one currenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from ledger.read import aggregate_figures
+from ledger.read import aggregate_figures, totals
 from ledger.read.published import pages as queries_pages
 from ledger.read.queries import Filters, QueryError, yuan
 from ledger.read.totals import live_ids, live_totals
+from ledger.store import unit_events
 from ledger.store.models import CategoryGroupMember, Rollup, Unit
 
 MEASURES = ("actual", "budget_original", "budget_adjusted")
@@ -55,6 +56,45 @@ class Aggregate:
     drilldown: list[str]
     cells: list[dict[str, Any]]
     summary: dict[str, Any]
+    coverage: list[dict[str, Any]] = field(default_factory=list)  # per year: reported of expected units
+
+
+def _codes_merged(conn: Connection) -> dict[str, str]:
+    """``{merged unit code: the code it counts as}`` (``sunshine units merge``)."""
+    reg = unit_events.read(conn)
+    if not reg.successor:
+        return {}
+    code_of = dict(conn.execute(select(Unit.id, Unit.code).where(
+        Unit.id.in_(list(reg.successor) + list(reg.successor.values())))).all())
+    return {code_of[a]: code_of[b] for a, b in reg.successor.items()}
+
+
+def _expand_unit_cut(cuts: Filters, merged: dict[str, str]) -> Filters:
+    """A cut by unit takes the unit as counted after merges: its successor and every unit merged into it."""
+    if not cuts.unit or not merged:
+        return cuts
+    finals = {merged.get(c, c) for c in cuts.unit}
+    return replace(cuts, unit=sorted(finals | {old for old, new in merged.items() if new in finals}))
+
+
+def _coverage(conn: Connection, cells: list[dict[str, Any]], cuts: Filters) -> list[dict[str, Any]]:
+    """Coverage of actual spending for each year the answer is about (``ledger.read.totals.coverage``)."""
+    years = set(cuts.year) or {c["year"] for c in cells if c.get("year") is not None}
+    if not years:
+        years = set(totals.coverage(conn, ("actual",)))
+    years = {y for y in years if (cuts.year_from is None or y >= cuts.year_from)
+             and (cuts.year_to is None or y <= cuts.year_to)}
+    codes = None
+    if cuts.unit or cuts.unit_level or cuts.region:
+        q = select(Unit.code)
+        if cuts.unit:
+            q = q.where(Unit.code.in_(cuts.unit))
+        if cuts.unit_level:
+            q = q.where(Unit.level.in_(cuts.unit_level))
+        if cuts.region:
+            q = q.where(Unit.region.in_(cuts.region))
+        codes = list(conn.execute(q).scalars())
+    return list(totals.coverage(conn, ("actual",), years=sorted(years), unit_codes=codes).values())
 
 
 def _measures(sums: dict[str, list[int]]) -> dict[str, Any]:
@@ -68,14 +108,27 @@ def _measures(sums: dict[str, list[int]]) -> dict[str, Any]:
 
 
 def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filters | None = None) -> Aggregate:
+    """Sums and counts of actual and budget per drilldown cell, the summary over all cells, and per year
+    the coverage of actual spending (how many of the expected units reported: missing is not zero).
+
+    A unit merged into another (``sunshine units merge``) counts as its successor: the ``unit`` cell
+    and a cut by unit take the successor's code (a merged unit's level, region and parent stay its own).
+    """
+    merged = _codes_merged(conn)
+    cuts = _expand_unit_cut(cuts or Filters(), merged)
+    result = _apart(conn, drilldown, cuts, merged)
+    return replace(result, coverage=_coverage(conn, result.cells, cuts))
+
+
+def _apart(conn: Connection, drilldown: list[str] | None, cuts: Filters, merged: dict[str, str]) -> Aggregate:
     """Sums and counts of actual and budget per drilldown cell, plus the summary over all cells.
 
     Amounts in different currencies are never added: see the module docstring (``by_currency``).
     """
     drilldown = list(dict.fromkeys(drilldown or []))
     inner = drilldown if "currency" in drilldown else [*drilldown, "currency"]
-    raw = _aggregate(conn, inner, cuts)
-    per_currency = raw if inner == ["currency"] else _aggregate(conn, ["currency"], cuts)
+    raw = _sums(conn, inner, cuts, merged)
+    per_currency = raw if inner == ["currency"] else _sums(conn, ["currency"], cuts, merged)
     by_currency = {c["currency"]: _strip(c, ["currency"]) for c in per_currency.cells}
     cells: dict[tuple, list[dict]] = {}
     for cell in raw.cells:
@@ -110,7 +163,7 @@ def _fold(drilldown: list[str], key: tuple, parts: list[dict]) -> dict[str, Any]
     return {**head, **_sum_apart(by_currency), "by_currency": by_currency}
 
 
-def _aggregate(conn: Connection, drilldown: list[str], cuts: Filters | None) -> Aggregate:
+def _sums(conn: Connection, drilldown: list[str], cuts: Filters | None, merged: dict[str, str]) -> Aggregate:
     """The cells as stored sums give them (``drilldown`` includes ``currency``, so none mixes two).
 
     ``cuts`` accepts the rollup's dimensions: unit, unit_level, region, year, year_from, year_to,
@@ -133,6 +186,11 @@ def _aggregate(conn: Connection, drilldown: list[str], cuts: Filters | None) -> 
         found, summary = aggregate_figures.cells(conn, drilldown, cuts)
         if len(found) > MAX_CELLS:
             raise QueryError("drilldown", f"more than {MAX_CELLS} cells; cut by year or unit first")
+        num = (1 if summary else 0) if "group" in drilldown else len(found)
+        return Aggregate(drilldown, _cells(drilldown, found), {"num_cells": num, **_measures(summary)})
+    if merged and "unit" in drilldown:
+        # merged units' rows land in their successor's cell: resolved figures do that (one read, summed after)
+        found, summary = aggregate_figures.cells(conn, drilldown, cuts)
         num = (1 if summary else 0) if "group" in drilldown else len(found)
         return Aggregate(drilldown, _cells(drilldown, found), {"num_cells": num, **_measures(summary)})
     need_unit = any(DIMENSIONS[d][1] for d in drilldown) or bool(cuts.unit or cuts.unit_level or cuts.region)
@@ -159,7 +217,7 @@ def _aggregate(conn: Connection, drilldown: list[str], cuts: Filters | None) -> 
             raise QueryError("drilldown", f"more than {MAX_CELLS} cells; cut by year or unit first")
     if need_group:
         # A category sits in several groups, so the summary is taken without the group join.
-        return Aggregate(drilldown, _cells(drilldown, cells), _aggregate(conn, [], cuts).summary)
+        return Aggregate(drilldown, _cells(drilldown, cells), _sums(conn, [], cuts, merged).summary)
     summary = {"num_cells": len(cells), **_measures(totals)}
     return Aggregate(drilldown, _cells(drilldown, cells), summary)
 

@@ -20,7 +20,7 @@ import polars as pl
 from sqlalchemy import Connection, select
 
 from ledger.read.types import Filters
-from ledger.store import published
+from ledger.store import published, unit_events
 from ledger.store.batches import live
 from ledger.store.models import CategoryGroupMember, ImportBatch, Rollup, Unit
 
@@ -62,6 +62,18 @@ def _rows(conn: Connection, cuts: Filters) -> pl.DataFrame:
     return pl.DataFrame(conn.execute(q).all(), schema=schema, orient="row")
 
 
+def _unit_attributes(conn: Connection, ids: list[int], units: pl.DataFrame) -> pl.DataFrame:
+    """``units`` plus the successors of merged units (which may have no rows of their own)."""
+    u, up = Unit.__table__, Unit.__table__.alias("up")
+    q = (select(u.c.id, u.c.code, u.c.level, u.c.region, up.c.code).outerjoin(up, up.c.id == u.c.parent_id)
+         .where(u.c.id.in_(ids)))
+    more = pl.DataFrame(conn.execute(q).all(), schema={"unit_id": pl.Int64, "unit": pl.String,
+                                                        "unit_level": pl.String, "region": pl.String,
+                                                        "parent": pl.String}, orient="row")
+    more = more.with_columns(pl.col("unit_level").alias("level"))
+    return pl.concat([units.filter(~pl.col("unit_id").is_in(ids)), more.select(units.columns)])
+
+
 def _ancestors(tree: dict[str, str | None], code: str) -> list[str]:
     out = [code]
     while (p := tree.get(out[-1])) is not None and p not in out:
@@ -84,6 +96,7 @@ def cells(conn: Connection, drilldown: list[str], cuts: Filters) -> tuple[dict[t
         resolved.append(f.filter(pl.col("amount").is_not_null()).with_columns(pl.lit(currency).alias("currency")))
     units = rows.select("unit_id", "unit", "unit_level", "region", "parent").unique("unit_id").with_columns(
         pl.col("unit_level").alias("level"))
+    successor = unit_events.read(conn).successor  # a merged unit counts as its successor (resolved apart, summed)
     # rows stored under each node: every row counts for its category and each ancestor
     anc = pl.DataFrame([(c, a) for c in tree for a in _ancestors(tree, c)], schema=["category_code", "node"],
                        orient="row")
@@ -91,8 +104,11 @@ def cells(conn: Connection, drilldown: list[str], cuts: Filters) -> tuple[dict[t
               .agg(pl.col("row_count").sum().alias("rows")).rename({"node": "category_code"}))
     fig = (pl.concat(resolved) if resolved else pl.DataFrame(schema={**published.RESOLVED_SCHEMA,
                                                                    "currency": pl.String}))
-    fig = (fig.select(*keys, "amount").join(counts, on=keys, how="left").join(units, on="unit_id", how="left")
-           .with_columns(pl.col("rows").fill_null(0)))
+    fig = fig.select(*keys, "amount").join(counts, on=keys, how="left").with_columns(pl.col("rows").fill_null(0))
+    if successor:
+        fig = fig.with_columns(pl.col("unit_id").replace(successor))
+        units = _unit_attributes(conn, sorted(set(successor.values())), units)
+    fig = fig.join(units, on="unit_id", how="left")
 
     allowed = set(tree)
     if cuts.category:

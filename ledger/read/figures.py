@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, case, func, select
 
+from ledger.read import totals
 from ledger.store import published
 from ledger.store.batches import live, live_procurement
 from ledger.store.models import (
@@ -276,7 +277,12 @@ def _iso(value) -> str | None:
 def key_figures(conn: Connection, unit_id: int | None = None) -> dict:
     """The headline figures of the region (or one unit) for its latest year with actual spending.
 
-    Keys: year, three_public_actual_fen, three_public_prior_fen, three_public_budget_fen,
+    For the region that is the latest *complete* year (``ledger.read.totals.coverage``: every expected
+    unit reported), or the latest year when none is complete; ``latest_year`` is the newest year with
+    data, ``coverage`` / ``latest_coverage`` / ``prior_coverage`` the coverage of the headline year, the
+    newest year and the year before the headline (None for one unit).
+
+    Keys: year, latest_year, coverage, latest_coverage, prior_coverage, three_public_actual_fen, three_public_prior_fen, three_public_budget_fen,
     four_fees_actual_fen, procurement_contract_fen, procurement_savings_fen,
     procurement_savings_base_fen, procurement_records, targets_met, targets_missed,
     targets_insufficient, flags, flags_open. Amounts are fen; a side with no data is None.
@@ -287,7 +293,11 @@ def key_figures(conn: Connection, unit_id: int | None = None) -> dict:
     four = published.collapse(group_categories(conn, "four_fees"), tree)
     a = amounts(conn, unit_id, sorted(set(three) | set(four)))
     actual = a.filter(pl.col("actual_fen").is_not_null())
-    year = int(actual["fiscal_year"].max()) if actual.height else None
+    latest = int(actual["fiscal_year"].max()) if actual.height else None
+    # the region's headline is its latest complete year: one where 2 of 40 units have reported is not a total
+    cov = {} if unit_id is not None else totals.coverage(conn, ("actual",))
+    complete = totals.latest_complete_year({y: c for y, c in cov.items() if latest is not None and y <= latest})
+    year = complete if complete is not None else latest
 
     def total(codes: list[str], y: int | None, column: str) -> int | None:
         part = a.filter(pl.col("category_code").is_in(codes) & (pl.col("fiscal_year") == y)
@@ -298,8 +308,13 @@ def key_figures(conn: Connection, unit_id: int | None = None) -> dict:
     res = latest_target_results(conn, unit_id).filter(pl.col("fiscal_year") == year)
     flags = public_flags(conn, unit_id)
     status = res["status"].to_list()
+    prior_cov = cov.get(year - 1) if year is not None else None
     return {
         "year": year,
+        "latest_year": latest,
+        "coverage": cov.get(year) if year is not None else None,
+        "latest_coverage": cov.get(latest) if latest is not None else None,
+        "prior_coverage": prior_cov,
         "three_public_actual_fen": total(three, year, "actual_fen"),
         "three_public_prior_fen": None if year is None else total(three, year - 1, "actual_fen"),
         "three_public_budget_fen": total(three, year, "budget_fen"),

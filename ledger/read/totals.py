@@ -8,6 +8,9 @@ by its index, the first time the batch is seen, and kept. Every call re-reads th
 batches, so a new import, a correction or a different database is noticed at once; a batch is
 re-read if its status, sha256 or time changes (a restored backup reusing an id, for instance).
 Sums are Python integers: exact to the fen.
+
+``coverage`` says per fiscal year how many of the expected units have reported: missing is not zero,
+and a year in which few units have reported is never shown as if it were the whole region.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import threading
 
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
+from ledger.store import unit_events
 from ledger.store.batches import live
-from ledger.store.models import ImportBatch, Rollup
+from ledger.store.models import ImportBatch, Rollup, Unit
 
 _r = Rollup.__table__
 _ib = ImportBatch.__table__
@@ -93,3 +97,72 @@ def rollup_sums(conn: Connection, *, years: list[int] | None = None, unit_ids: l
     if category_codes is not None:
         q = q.where(r.c.category_code.in_(category_codes))
     return [tuple(row) for row in conn.execute(q)]
+
+
+MISSING_LISTED = 100  # missing unit codes listed per year; ``missing`` always counts them all
+
+
+_pairs_kept: dict[tuple, tuple[tuple, list[tuple[int, int]]]] = {}
+
+
+def _reported_pairs(conn: Connection, measures: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Distinct ``(unit_id, fiscal_year)`` with a live rollup row of ``measures``; read again only when the
+    list of batches changes (a page asks several times: key figures, the unit table, the charts)."""
+    ident = tuple(sorted(map(tuple, ((i, s, sha, str(t), sup) for i, s, sha, t, sup in _batches(conn)))))
+    key = (conn.engine.url.render_as_string(hide_password=True), tuple(sorted(measures)))
+    with _lock:
+        kept = _pairs_kept.get(key)
+    if kept is not None and kept[0] == ident:
+        return kept[1]
+    r = Rollup.__table__
+    pairs = [(int(u), int(y)) for u, y in conn.execute(select(r.c.unit_id, r.c.fiscal_year).distinct().where(
+        live(r.c.batch_id), r.c.measure.in_(list(measures))))]
+    with _lock:
+        _pairs_kept[key] = (ident, pairs)
+    return pairs
+
+
+def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: list[int] | None = None,
+             unit_codes: list[str] | None = None) -> dict[int, dict]:
+    """Per fiscal year: ``{reported, expected, missing, complete, missing_units, basis}`` for ``measures``.
+
+    Expected units (``basis``): with a unit register loaded (a live ``units`` batch) every unit the
+    ledger knows (the register and units admitted with ``--new-units``), else (``reporters``) every unit
+    that has ever reported. A unit is expected from the first year it reported (a unit that never
+    reported, in every year) until the year it is retired (``sunshine units retire``); a merged unit
+    counts as its successor. A unit has reported a year when it has a live row of ``measures`` for it,
+    in any category. ``complete`` means every expected unit reported. ``unit_codes`` narrows both sides
+    to these units (as counted after merges). Years default to every year with a row of ``measures``.
+    """
+    reg = unit_events.read(conn)
+    b = ImportBatch.__table__
+    pairs = _reported_pairs(conn, measures)
+    reported: dict[int, set[int]] = {}
+    first: dict[int, int] = {}
+    for unit_id, year in pairs:
+        u = reg.final(unit_id)
+        reported.setdefault(year, set()).add(u)
+        first[u] = min(year, first.get(u, year))
+    code_of = dict(conn.execute(select(Unit.id, Unit.code)).all())
+    has_register = conn.execute(select(b.c.id).where(b.c.kind == "units", live(b.c.id)).limit(1)).first() is not None
+    universe = {i for i in code_of if i not in reg.successor} if has_register else set(first)
+    if unit_codes is not None:
+        wanted = {i for i, c in code_of.items() if c in set(unit_codes)}
+        keep = {reg.final(i) for i in wanted}
+        universe &= keep
+        reported = {y: us & keep for y, us in reported.items()}
+    out = {}
+    for year in sorted(set(reported) if years is None else set(years)):
+        expected = {u for u in universe if first.get(u, year) <= year and reg.retired.get(u, year + 1) > year}
+        got = reported.get(year, set()) & expected
+        missing = sorted(code_of[u] for u in expected - got)
+        out[year] = {"fiscal_year": year, "reported": len(got), "expected": len(expected), "missing": len(missing),
+                     "complete": bool(expected) and not missing, "missing_units": missing[:MISSING_LISTED],
+                     "basis": "register" if has_register else "reporters"}
+    return out
+
+
+def latest_complete_year(cov: dict[int, dict]) -> int | None:
+    """The newest year in ``coverage`` whose every expected unit reported, or None."""
+    done = [y for y, c in cov.items() if c["complete"]]
+    return max(done) if done else None

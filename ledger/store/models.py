@@ -96,6 +96,22 @@ class Unit(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
 
 
+class UnitEvent(Base):
+    """A correction to the unit register, appended and never rewritten: ``merge`` (a mistaken or absorbed
+    unit counts as ``successor_id`` in coverage and aggregate totals) or ``retire`` (no longer expected to
+    report from ``fiscal_year`` on). Read by ``ledger.store.unit_events``."""
+
+    __tablename__ = "unit_event"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # merge | retire
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
 class BudgetLine(Base):
     __tablename__ = "budget_line"
     __table_args__ = (Index("ix_budget_line_unit_year_category", "unit_id", "fiscal_year", "category_code"),)

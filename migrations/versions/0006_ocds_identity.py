@@ -24,7 +24,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Timestamp = sa.DateTime(timezone=True)
 
 revision = "0006"
-down_revision = "a14s"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

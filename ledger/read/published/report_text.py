@@ -76,7 +76,19 @@ def _table_text(report: dict) -> str:
             first = item_sentence(items["total"], None, "“四费”", money)
             rest = [item_sentence(items[k], money=money) for k in ("reception", "meeting", "study_tour", "transport")]
         paras.append(f"{head}{first}。其中：{'；'.join(rest)}。")
+    note = coverage_sentence(report.get("coverage"))
+    if note:
+        paras.insert(0, note)
     return "\n".join(paras) if paras else f"{report['fiscal_year']}年无数据。"
+
+
+def coverage_sentence(cov: dict | None) -> str | None:
+    """``2024年应报送单位40个，已报送2个，未报送38个（缺失，不计为零）：U002、U003…`` when a year is incomplete."""
+    if not cov or cov["complete"] or not cov["expected"]:
+        return None
+    listed = "、".join(cov["missing_units"][:10]) + ("等" if cov["missing"] > 10 else "")
+    return (f"{cov['fiscal_year']}年应报送单位{cov['expected']}个，已报送{cov['reported']}个，"
+            f"未报送{cov['missing']}个（缺失，不计为零）：{listed}。")
 
 
 def _procurement_text(r: dict) -> str:
@@ -143,3 +155,9 @@ def report_table(report: dict) -> tuple[list[str], list[list]]:
                          *(i[k] for k in keys), *(i["basis"][s] for s in stages),
                          *(c.get(k) if i["item"] == "total" else None for k in counts)])
     return header, rows
+
+
+def coverage_line(cov: dict) -> str:
+    """``覆盖：2024年 2/40 个单位已报送（不完整；依据：reporters）``: the line above a report table."""
+    state = "完整" if cov["complete"] else f"不完整，未报送{cov['missing']}个，缺失不计为零"
+    return f"覆盖：{cov['fiscal_year']}年 {cov['reported']}/{cov['expected']} 个单位已报送（{state}；依据：{cov['basis']}）"

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import polars as pl
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
+from ledger.read import totals
 from ledger.store import published
 from ledger.store.batches import live, live_procurement
 from ledger.store.models import ExpenseEntry, ProcurementRecord, Unit
@@ -142,9 +143,12 @@ def _table_report(conn: Connection, kind: str, items, year: int, unit: str | Non
             if row["counts"]["vehicles_held"] is None:  # a subtotal published without its split carries 保有量
                 row["counts"]["vehicles_held"] = counts.get((u, "vehicles", "vehicles"))
         rows.append(row)
-    report = {"report": kind, "fiscal_year": year, "unit": unit, "amounts": "fen", "rows": rows}
+    # missing is not zero: how many of the expected units the rows (and the total) stand for
+    cov = totals.coverage(conn, ("actual",), years=[year], unit_codes=[unit] if unit else None)[year]
+    report = {"report": kind, "fiscal_year": year, "unit": unit, "amounts": "fen", "rows": rows, "coverage": cov}
     if unit is None and len(rows) > 1:
-        report["total"] = {"unit_code": None, "unit_name": "全部单位", "fiscal_year": year,
+        name = "全部单位" if cov["complete"] else f"已报送的{len(rows)}个单位"
+        report["total"] = {"unit_code": None, "unit_name": name, "fiscal_year": year,
                            "items": _item_rows(items, fig, tree, with_data, year)}
     return report
 
@@ -155,7 +159,9 @@ def three_public(conn: Connection, year: int, unit: str | None = None) -> dict:
     Each unit row has ``items`` in the table's order (合计, 因公出国(境)费, 公务用车购置及运行维护费,
     购置费, 运行维护费, 公务接待费) with budget (年初预算), actual (决算), completion %, prior-year
     actual and change in fen and %; and ``counts`` (团组数, 人次, 购置数, 保有量, 接待批次, 人次).
-    Units without live data in ``year`` are left out.
+    Units without live data in ``year`` are left out of the rows and named in ``coverage``
+    (``ledger.read.totals.coverage``: reported, expected, missing_units, complete, basis); the total
+    across units is then named for the units it covers (已报送的N个单位), never 全部单位.
     """
     return _table_report(conn, "three-public", THREE_PUBLIC_ITEMS, year, unit)
 
