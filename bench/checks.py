@@ -3,7 +3,7 @@
     .venv/bin/python bench/checks.py [--rows 5000000] [--units 40000] [--db-url URL] [--out var/bench-checks]
 
 Builds a fresh store (SQLite by default) with ``--rows`` expense entries over ``--units`` units and
-the years 2005-2009, plus budgets, the rollups and the flags' per-batch basis (``ledger.store.flag_basis``,
+the years 2005-2009, plus budgets, the rollups and the flags' per-batch basis (``ledger.store.derived.flag_basis``,
 timed as ``load.flag_basis_s``: what publishing the batch adds), loads policies/changde-2009.toml, then times:
 
 - ``targets``: ``ledger.rules.checks.evaluate_all`` (every target for every unit and year, from rollups)
@@ -35,7 +35,7 @@ from ledger.rules.checks import evaluate_all, run_checks  # noqa: E402
 from ledger.rules.targets import load_policy_file  # noqa: E402
 from ledger.store import batches, migrate  # noqa: E402
 from ledger.store.db import make_engine, writing  # noqa: E402
-from ledger.store.flag_basis import refresh_flag_basis  # noqa: E402
+from ledger.store.derived.flag_basis import refresh_flag_basis  # noqa: E402
 from ledger.store.models import BudgetLine, Category, ExpenseEntry, Unit  # noqa: E402
 
 CATS = ["reception", "vehicle_operation", "meeting", "transport", "training", "study_tour", "overseas_travel",

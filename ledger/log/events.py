@@ -10,15 +10,15 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from ledger.log import tlog
-from ledger.store import search_index
 from ledger.store.batches import refresh_rollups
-from ledger.store.flag_basis import refresh_flag_basis
+from ledger.store.derived import search_index
+from ledger.store.derived.flag_basis import refresh_flag_basis
 
 
 def batch_published(conn: Connection, batch_id: int, *, role: str | None = None) -> None:
     """Everything that must happen when an import batch (or a correction) is published.
 
-    Rollups, the flags' per-batch basis (``ledger.store.flag_basis``) and the search index (``ledger.store.search_index``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
+    Rollups, the flags' per-batch basis (``ledger.store.derived.flag_basis``) and the search index (``ledger.store.derived.search_index``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
     freshly signed checkpoint. ``role`` is the publisher's role (finance, admin…); when omitted it is
     taken from the audit entry already recorded for the batch, if any.
     """

@@ -165,7 +165,7 @@ def _batches_by_unit_year(conn: Connection) -> dict[tuple[int, int], set[int]]:
 def duplicate_payment(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """The same unit paying the same payee the same amount on the same date more than once."""
     min_fen = th.yuan(ctx.config, "duplicate_payment", "min_amount_yuan")
-    # candidate keys recorded per batch at publish (ledger.store.flag_basis), then re-counted over live entries
+    # candidate keys recorded per batch at publish (ledger.store.derived.flag_basis), then re-counted over live entries
     d = DuplicateCandidate.__table__
     cand = select(d.c.unit_id, d.c.payee, d.c.amount_fen, d.c.entry_date).where(
         live(d.c.batch_id), d.c.amount_fen >= min_fen).distinct().subquery()
@@ -210,7 +210,7 @@ def per_capita_excess(conn: Connection, ctx: Context) -> list[FlagDraft]:
     Only reception entries that state their persons count: their amounts over their persons.
     """
     std = th.yuan(ctx.config, "per_capita_excess", "reception_yuan_per_person")
-    # per-batch sums kept at publish (ledger.store.flag_basis): no pass over entries
+    # per-batch sums kept at publish (ledger.store.derived.flag_basis): no pass over entries
     p = ReceptionPersonsRollup.__table__
     cond = [live(p.c.batch_id)]
     if ctx.year is not None:

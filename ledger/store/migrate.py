@@ -50,8 +50,8 @@ def check_drift(url: str | None = None) -> list:
     """Differences between the models and the migrated database (empty when they agree)."""
     from alembic.autogenerate import compare_metadata
 
+    from ledger.store.derived.search_index import is_index_object
     from ledger.store.models import Base
-    from ledger.store.search_index import is_index_object
 
     engine = make_engine(url)
     sqlite = engine.dialect.name == "sqlite"

@@ -1,6 +1,6 @@
 """Search over units, payees, descriptions, suppliers and procurement titles, Chinese included.
 
-``ledger.store.search_index.index_batch`` runs in the publish hook (``ledger.log.events.batch_published``): it adds the batch's
+``ledger.store.derived.search_index.index_batch`` runs in the publish hook (``ledger.log.events.batch_published``): it adds the batch's
 distinct texts to ``search_entry``, once per kind, unit and year with their row count and amount.
 SQLite also feeds the FTS5 table ``search_fts`` (``tokenize='trigram'``); PostgreSQL keeps a pg_trgm
 GIN index on ``search_entry.body`` (migration 0007 builds both and indexes what is already there).
@@ -31,8 +31,8 @@ from sqlalchemy import (
 from ledger.money import format_yuan
 from ledger.read.queries import QueryError
 from ledger.store.batches import live
+from ledger.store.derived.search_index import FTS_TABLE
 from ledger.store.models import SearchEntry, Unit
-from ledger.store.search_index import FTS_TABLE
 
 KINDS = ("unit", "payee", "supplier", "title", "description")
 MAX_QUERY = 100
