@@ -1,4 +1,6 @@
-"""Restricted endpoints: the audit log (admin), uploads (finance) and reviews (discipline)."""
+"""Restricted endpoints: the audit log and the redaction report (admin), uploads (finance) and reviews (discipline)."""
+
+from typing import Any
 
 from litestar import Request, Response, get
 
@@ -7,6 +9,7 @@ from api.auth import require
 from api.formats import negotiate
 from api.routes.routes_data import Cursor, Format, Limit
 from ledger.read import queries
+from ledger.read.privacy.report import redactions
 from ledger.store.db import reading
 
 AuditPage = schemas.PAGES["audit-log"]
@@ -26,4 +29,14 @@ def audit_log(
     return respond.page(request, queries.DATASETS["audit-log"], result, fmt)
 
 
-routes: list = [audit_log]
+@get("/redactions", guards=[require("admin")], sync_to_thread=True, tags=["admin"],
+     summary="What the privacy rules hide from the public, per rule and dataset, with the names (admin token)",
+     security=[{"bearer": []}])
+def list_redactions(request: Request) -> Response[dict[str, Any]]:
+    """Rows, distinct names and amounts (fen) shown as 个人（已隐去） in every public output, in total and per
+    rule of ``[privacy]`` in ``sunshine.toml``; ``names`` lists each hidden name with its rule."""
+    with reading(request.app.state.engine) as conn:
+        return respond.reply(request, redactions(conn, names=True))
+
+
+routes: list = [audit_log, list_redactions]

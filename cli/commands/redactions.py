@@ -1,0 +1,33 @@
+"""``sunshine redactions [--names] [--json]``: what the privacy rules hide from the public, per rule and dataset."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import database_option, database_url, json_option, print_json
+from ledger.money import format_yuan
+from ledger.read.privacy.report import redactions
+from ledger.store.db import make_engine, reading
+
+
+@click.command("redactions")
+@click.option("--names", is_flag=True, help="List the hidden names too (restricted: for the bureau only).")
+@json_option
+@database_option
+@click.pass_context
+def command(ctx: click.Context, names: bool, as_json: bool) -> None:
+    """Rows, names and amounts shown as 个人（已隐去） under the [privacy] rules of sunshine.toml."""
+    with reading(make_engine(database_url(ctx))) as conn:
+        data = redactions(conn, names=names)
+    if as_json:
+        print_json(data)
+        return
+    click.echo(f"{data['label_zh']} / {data['label_en']}  (rules {data['rules']})")
+    for dataset, d in data["datasets"].items():
+        click.echo(f"{dataset}: {d['rows']} of {d['rows_checked']} rows, {d['names']} names, "
+                   f"{format_yuan(d['amount_fen'])} 元")
+        for rule, b in d["by_rule"].items():
+            if b["rows"]:
+                click.echo(f"  {rule}: {b['rows']} rows, {b['names']} names, {format_yuan(b['amount_fen'])} 元")
+    for n in data.get("names", []):
+        click.echo(f"{n['dataset']}\t{n['rule']}\t{n['name']}\t{n['rows']}\t{format_yuan(n['amount_fen'])}")
