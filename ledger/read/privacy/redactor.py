@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ledger.log.canonical import ROW_COLUMNS
 from ledger.read.privacy import rules as privacy_rules
 from ledger.store.models import ExpenseEntry, ImportBatch, ProcurementRecord
 
@@ -195,3 +196,27 @@ class Redactor:
 def for_reader(conn: Connection | None, *, reveal: bool = False, lang: str = "zh") -> Redactor:
     """A redactor for one caller: ``reveal`` for a restricted user (every name shown)."""
     return Redactor(current_rules(), reveal=reveal, lang=lang, conn=conn)
+
+
+# The transparency log's canonical rows (``ledger.log.canonical``): table → (name column, free-text column).
+CANONICAL = {"expense_entry": ("payee", "description"), "procurement_record": ("supplier_name", "title")}
+
+
+def canonical_lines(redact: Redactor, table: str, lines: list[bytes]) -> list[bytes]:
+    """A batch's canonical row lines with personal names hidden (a line changed so no longer hashes to
+    the manifest: a batch holding personal data verifies in full only for a restricted reader)."""
+    if redact.reveal or table not in CANONICAL:
+        return lines
+    cols = ROW_COLUMNS[table][1]
+    name_at, text_at = (cols.index(c) + 1 for c in CANONICAL[table])
+    out = []
+    for line in lines:
+        row = json.loads(line)
+        name = row[name_at]
+        if redact.personal(name):
+            row[name_at] = redact.label
+            if row[text_at] and name.strip():
+                row[text_at] = row[text_at].replace(name.strip(), redact.label)
+            line = json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode()
+        out.append(line)
+    return out
