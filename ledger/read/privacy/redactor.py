@@ -33,7 +33,7 @@ NAMED = {
 }
 FILTERS = {"expenses": ("payee", "supplier"), "procurement": ("supplier",)}
 SCRUBBED = {"flags": ("message_zh", "message_en", "figures")}
-NO_MATCH = "\x00redacted"  # a filter value no stored name equals
+NO_MATCH = "\u200b" * 301  # a filter value no stored name equals (names are at most 300 characters)
 
 _lock = threading.Lock()
 _names_cache: dict[tuple, frozenset[str]] = {}
