@@ -21,22 +21,24 @@ from ledger.review import tokens
 from ledger.store.db import reading, writing
 from tests.ledgertext import run
 
-EXPENSES = """单位编码,单位名称,年度,日期,类别,金额,收款方,摘要,凭证号
-EDU,教育局,2023,2023-03-01,公务接待费,1200.00,阳光大酒店有限公司,接待省教育厅调研组,V1
-EDU,教育局,2023,2023-03-05,因公出国(境)费,35000.00,张三,张三赴德国考察差旅报销,V2
-EDU,教育局,2023,2023-03-05,因公出国(境)费,35000.00,张三,张三赴德国考察差旅报销（续）,V3
-EDU,教育局,2023,2023-04-02,因公出国(境)费,28000.50,李四,出国培训费用,V4
-HLTH,卫生健康局,2023,2023-05-03,交通费,420.00,Mr J Smith,taxi fare for Mr J Smith,V5
-HLTH,卫生健康局,2023,2023-05-04,会议费,3000.00,欧阳娜娜,会议讲课费,V6
-HLTH,卫生健康局,2023,2023-05-05,公务接待费,999.99,王府井大饭店,接待市督导组,V7
+EXPENSES = """单位编码,单位名称,年度,日期,类别,金额,收款方,收款方类型,摘要,凭证号
+EDU,教育局,2023,2023-03-01,公务接待费,1200.00,阳光大酒店有限公司,,接待省教育厅调研组,V1
+EDU,教育局,2023,2023-03-05,因公出国(境)费,35000.00,张三,,张三赴德国考察差旅报销,V2
+EDU,教育局,2023,2023-03-05,因公出国(境)费,35000.00,张三,,张三赴德国考察差旅报销（续）,V3
+EDU,教育局,2023,2023-04-02,因公出国(境)费,28000.50,李四,,出国培训费用,V4
+HLTH,卫生健康局,2023,2023-05-03,交通费,420.00,Mr J Smith,,taxi fare for Mr J Smith,V5
+HLTH,卫生健康局,2023,2023-05-04,会议费,3000.00,欧阳娜娜,,会议讲课费,V6
+HLTH,卫生健康局,2023,2023-05-05,公务接待费,999.99,王府井大饭店,,接待市督导组,V7
+EDU,教育局,2023,2023-06-01,公务接待费,650.00,Ahmed Khan,个人,翻译服务,V8
+HLTH,卫生健康局,2023,2023-06-02,公务接待费,300.00,黄山,单位,接待用餐,V9
 """
 PROCUREMENT = """项目编号,单位编码,单位名称,年度,项目名称,采购方式,预算金额,合同金额,供应商名称,统一社会信用代码,招标日期,中标日期,合同日期
 CG-1,EDU,教育局,2023,办公设备采购,公开招标,500000.00,441000.00,某科技有限公司,91110000100000000X,2023-03-01,2023-03-20,2023-03-25
 CG-2,EDU,教育局,2023,王建国个人设计服务,询价,60000.00,58000.00,王建国,,,,2023-06-01
 """
-PERSONS = ["张三", "李四", "Smith", "欧阳娜娜", "王建国"]
+PERSONS = ["张三", "李四", "Smith", "欧阳娜娜", "王建国", "Khan"]
 LABEL, LABEL_EN = "个人（已隐去）", "Redacted – personal data"
-EXPENSES_FEN = 120000 + 3500000 * 2 + 2800050 + 42000 + 300000 + 99999  # 10,362,049 fen
+EXPENSES_FEN = 120000 + 3500000 * 2 + 2800050 + 42000 + 300000 + 99999 + 65000 + 30000  # 10,457,049 fen
 PROCUREMENT_FEN = 44100000 + 5800000
 
 
@@ -124,7 +126,7 @@ def test_no_personal_name_on_any_public_route(client):
 def test_a_finance_token_sees_the_names(client):
     body = client.get("/api/v1/expenses", params={"sort": "id"}, headers=client.finance).json()
     assert [r["payee"] for r in body["data"]] == ["阳光大酒店有限公司", "张三", "张三", "李四", "Mr J Smith",
-                                                  "欧阳娜娜", "王府井大饭店"]
+                                                  "欧阳娜娜", "王府井大饭店", "Ahmed Khan", "黄山"]
     assert body["data"][4]["description"] == "taxi fare for Mr J Smith"
     got = client.get("/api/v1/expenses?payee=张三", headers=client.finance).json()
     assert [r["amount_fen"] for r in got["data"]] == [3500000, 3500000]
@@ -142,17 +144,21 @@ def test_a_finance_token_sees_the_names(client):
 
 def test_anonymous_reads_show_the_label_and_exact_amounts(client):
     body = client.get("/api/v1/expenses", params={"sort": "id"}).json()
-    assert [r["payee"] for r in body["data"]] == ["阳光大酒店有限公司", LABEL, LABEL, LABEL, LABEL, LABEL, "王府井大饭店"]
+    # Ahmed Khan: 个人 in the file's 收款方类型; 黄山 looks like a name but the file says 单位
+    assert [r["payee"] for r in body["data"]] == ["阳光大酒店有限公司", LABEL, LABEL, LABEL, LABEL, LABEL, "王府井大饭店",
+                                                  LABEL, "黄山"]
+    assert [r["payee_type"] for r in body["data"]][-2:] == ["个人", "单位"]
     assert [r["description"] for r in body["data"]][1:5] == [
         f"{LABEL}赴德国考察差旅报销", f"{LABEL}赴德国考察差旅报销（续）", "出国培训费用", f"taxi fare for {LABEL}"]
     # every row keeps its own line and amount: the persons are never merged into one payee
-    assert [r["amount_fen"] for r in body["data"]] == [120000, 3500000, 3500000, 2800050, 42000, 300000, 99999]
-    assert sum(r["amount_fen"] for r in body["data"]) == EXPENSES_FEN == 10362049
-    assert body["total"] == 7
+    assert [r["amount_fen"] for r in body["data"]] == [120000, 3500000, 3500000, 2800050, 42000, 300000, 99999,
+                                                       65000, 30000]
+    assert sum(r["amount_fen"] for r in body["data"]) == EXPENSES_FEN == 10457049
+    assert body["total"] == 9
     private = client.get("/api/v1/expenses", params={"sort": "id"}, headers=client.finance).json()
     assert sum(r["amount_fen"] for r in private["data"]) == EXPENSES_FEN
     agg = client.get("/api/v1/aggregate", params={"drilldown": "unit", "year": 2023}).json()
-    assert {c["unit"]: c["actual_fen"] for c in agg["cells"]} == {"EDU": 9920050, "HLTH": 441999}
+    assert {c["unit"]: c["actual_fen"] for c in agg["cells"]} == {"EDU": 9985050, "HLTH": 471999}
     assert agg["summary"]["actual_fen"] == EXPENSES_FEN
     proc = client.get("/api/v1/procurement", params={"sort": "id"}).json()["data"]
     assert [(p["supplier_name"], p["title"], p["contract_fen"]) for p in proc] == [
@@ -167,13 +173,14 @@ def test_the_report_counts_per_rule_and_dataset(client):
     with reading(client.engine) as conn:
         data = redactions(conn, names=True)
     e, p = data["datasets"]["expenses"], data["datasets"]["procurement"]
-    assert (e["rows"], e["names"], e["amount_fen"], e["rows_checked"]) == (5, 4, 10142050, 7)
+    assert (e["rows"], e["names"], e["amount_fen"], e["rows_checked"]) == (6, 5, 10207050, 9)
     assert e["by_rule"]["han_name"] == {"rows": 4, "names": 3, "amount_fen": 10100050}
     assert e["by_rule"]["personal_title"] == {"rows": 1, "names": 1, "amount_fen": 42000}
+    assert e["by_rule"]["type_column"] == {"rows": 1, "names": 1, "amount_fen": 65000}
     assert (p["rows"], p["names"], p["amount_fen"]) == (1, 1, 5800000)
     assert [(n["name"], n["rule"], n["rows"]) for n in data["names"]] == [
         ("张三", "han_name", 2), ("李四", "han_name", 1), ("欧阳娜娜", "han_name", 1),
-        ("Mr J Smith", "personal_title", 1), ("王建国", "han_name", 1)]
+        ("Ahmed Khan", "type_column", 1), ("Mr J Smith", "personal_title", 1), ("王建国", "han_name", 1)]
     assert client.get("/api/v1/redactions").status_code == 401
     assert client.get("/api/v1/redactions", headers=client.finance).status_code == 403
 
@@ -186,6 +193,6 @@ def test_the_cli_report(client, db_url):
     out = CliRunner().invoke(root, ["--database", db_url, "redactions", "--json"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
-    assert data["datasets"]["expenses"]["rows"] == 5 and "names" not in data
+    assert data["datasets"]["expenses"]["rows"] == 6 and "names" not in data
     out = CliRunner().invoke(root, ["--database", db_url, "redactions", "--names"])
-    assert "张三" in out.output and "expenses: 5 of 7 rows, 4 names, 101,420.50 元" in out.output
+    assert "张三" in out.output and "expenses: 6 of 9 rows, 5 names, 102,070.50 元" in out.output

@@ -28,8 +28,8 @@ from ledger.store.models import ExpenseEntry, ImportBatch, ProcurementRecord
 
 # dataset → (name column, payee-type column or None, columns of free text that may repeat the name)
 NAMED = {
-    "expenses": ("payee", None, ("description",)),
-    "procurement": ("supplier_name", None, ("title",)),
+    "expenses": ("payee", "payee_type", ("description",)),
+    "procurement": ("supplier_name", "supplier_type", ("title",)),
 }
 FILTERS = {"expenses": ("payee", "supplier"), "procurement": ("supplier",)}
 SCRUBBED = {"flags": ("message_zh", "message_en", "figures")}
@@ -213,7 +213,7 @@ def canonical_lines(redact: Redactor, table: str, lines: list[bytes]) -> list[by
     for line in lines:
         row = json.loads(line)
         name = row[name_at]
-        if redact.personal(name):
+        if redact.personal(name) or name in redact.names():  # names() holds those a type column made personal
             row[name_at] = redact.label
             if row[text_at] and name.strip():
                 row[text_at] = row[text_at].replace(name.strip(), redact.label)
