@@ -16,7 +16,6 @@ import dataclasses
 import json
 import re
 import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,8 @@ NO_MATCH = "\u200b" * 301  # a filter value no stored name equals (names are at 
 
 _lock = threading.Lock()
 _names_cache: dict[tuple, frozenset[str]] = {}
+_decisions: dict[tuple[str, str, str | None], bool] = {}  # (rules, name, type) → a person's? shared by requests
+MAX_DECISIONS = 500_000
 _rules_cache: dict[tuple, privacy_rules.PrivacyRules] = {}
 
 
@@ -95,10 +96,20 @@ class Redactor:
         self._conn = conn
         self._names: frozenset[str] | None = None
         self._pattern: re.Pattern | None = None
-        self.personal = lru_cache(maxsize=65536)(self._personal)
+        self._fingerprint = rules.fingerprint()
 
-    def _personal(self, name: str | None, kind: str | None = None) -> bool:
-        return name is not None and self.rules.classify(name, kind) is not None
+    def personal(self, name: str | None, kind: str | None = None) -> bool:
+        """True when ``name`` (with the row's payee type, if any) is a natural person's."""
+        if name is None:
+            return False
+        key = (self._fingerprint, name, kind)
+        got = _decisions.get(key)
+        if got is None:
+            got = self.rules.classify(name, kind) is not None
+            if len(_decisions) >= MAX_DECISIONS:
+                _decisions.clear()
+            _decisions[key] = got
+        return got
 
     @property
     def active(self) -> bool:
@@ -159,6 +170,22 @@ class Redactor:
         """Download rows (tuples in ``fields`` order) with personal names hidden."""
         if self.reveal or (dataset not in NAMED and dataset not in SCRUBBED):
             return rows
+        if dataset in NAMED:  # the hot path of large downloads: only a person's row is rebuilt
+            col, kind_col, texts = NAMED[dataset]
+            at, kind_at = fields.index(col), fields.index(kind_col)
+            text_at = [fields.index(t) for t in texts]
+            out = []
+            for r in rows:
+                name = r[at]
+                if name is not None and self.personal(name, r[kind_at]):
+                    r = list(r)
+                    r[at] = self.label
+                    for i in text_at:
+                        if r[i] and name.strip():
+                            r[i] = r[i].replace(name.strip(), self.label)
+                    r = tuple(r)
+                out.append(r)
+            return out
         out = []
         for r in rows:
             d = self.row(dataset, dict(zip(fields, r, strict=True)))
