@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, json_option, print_json
+from ledger.i18n import language, t
 from ledger.money import format_yuan
 from ledger.read.privacy.report import redactions
 from ledger.store.db import make_engine, reading
@@ -22,12 +23,14 @@ def command(ctx: click.Context, names: bool, as_json: bool) -> None:
     if as_json:
         print_json(data)
         return
-    click.echo(f"{data['label_zh']} / {data['label_en']}  (rules {data['rules']})")
+    label = data["label_en"] if language() == "en" else data["label_zh"]
+    click.echo(t("redactions.header", label=label, rules=data["rules"]))
     for dataset, d in data["datasets"].items():
-        click.echo(f"{dataset}: {d['rows']} of {d['rows_checked']} rows, {d['names']} names, "
-                   f"{format_yuan(d['amount_fen'])} 元")
+        click.echo(t("redactions.dataset", dataset=dataset, rows=d["rows"], checked=d["rows_checked"],
+                     names=d["names"], amount=format_yuan(d["amount_fen"])))
         for rule, b in d["by_rule"].items():
             if b["rows"]:
-                click.echo(f"  {rule}: {b['rows']} rows, {b['names']} names, {format_yuan(b['amount_fen'])} 元")
+                click.echo(t("redactions.rule", rule=rule, rows=b["rows"], names=b["names"],
+                             amount=format_yuan(b["amount_fen"])))
     for n in data.get("names", []):
         click.echo(f"{n['dataset']}\t{n['rule']}\t{n['name']}\t{n['rows']}\t{format_yuan(n['amount_fen'])}")

@@ -194,5 +194,8 @@ def test_the_cli_report(client, db_url):
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
     assert data["datasets"]["expenses"]["rows"] == 6 and "names" not in data
-    out = CliRunner().invoke(root, ["--database", db_url, "redactions", "--names"])
+    out = CliRunner().invoke(root, ["--lang", "en", "--database", db_url, "redactions", "--names"])
     assert "张三" in out.output and "expenses: 6 of 9 rows, 5 names, 102,070.50 元" in out.output
+    assert "  han_name: 4 rows, 3 names, 101,000.50 元" in out.output
+    out = CliRunner().invoke(root, ["--lang", "zh", "--database", db_url, "redactions"])
+    assert "expenses：9 行中隐去 6 行，5 个名称，102,070.50 元" in out.output and "张三" not in out.output
