@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json
+from cli.common import database_option, database_url, h, json_option, print_json
 from ledger.i18n import language, t
 from ledger.money import format_yuan
 from ledger.read.privacy.report import redactions
 from ledger.store.db import make_engine, reading
 
 
-@click.command("redactions")
-@click.option("--names", is_flag=True, help="List the hidden names too (restricted: for the bureau only).")
+@click.command("redactions", help=h("help.redactions"))
+@click.option("--names", is_flag=True, help=h("help.redactions.names"))
 @json_option
 @database_option
 @click.pass_context
 def command(ctx: click.Context, names: bool, as_json: bool) -> None:
-    """Rows, names and amounts shown as 个人（已隐去） under the [privacy] rules of sunshine.toml."""
     with reading(make_engine(database_url(ctx))) as conn:
         data = redactions(conn, names=names)
     if as_json:

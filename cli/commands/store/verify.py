@@ -6,14 +6,15 @@ import json
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.log.verify import verify
+from ledger.rules.recheck import recheck
 from ledger.store.db import make_engine, reading
 
 
-@click.command("verify")
+@click.command("verify", help=h("help.verify"))
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
-              help="A checkpoint exported earlier: the log must be consistent with it.")
+              help=h("help.verify.checkpoint"))
 @database_option
 @json_option
 @click.pass_context
@@ -30,15 +31,23 @@ def command(ctx: click.Context, checkpoint_file: str | None, as_json: bool) -> N
     try:
         with reading(engine) as conn:
             report = verify(conn, exported)
+            results = recheck(conn)
     finally:
         engine.dispose()
+    for p in results.problems:  # after the log's own problems: those come first
+        report.add(p["code"], p["message"], table="target_result", row_id=p["row_id"])
     data = report.as_dict()
+    data["target_results"] = {"run_id": results.run_id, "state": results.state, "checked": results.checked}
     if as_json:
         print_json(data)
     else:
         click.echo(f"log: {report.tree_size} leaves, root {report.root_hash}")
         click.echo(f"checked {report.checkpoints_checked} checkpoints, {report.batches_checked} batches "
                    f"({report.rows_checked} rows), {report.reviews_checked} reviews")
+        if results.state == "stale":
+            click.echo(f"target results: run {results.run_id} is older than the data; run sunshine check to recompute")
+        elif results.run_id is not None:
+            click.echo(f"target results: {results.checked} of run {results.run_id} recomputed from the figures")
         if exported is not None and report.ok:
             click.echo(f"consistent with the exported checkpoint of size {exported['size']}")
         for p in report.problems:
