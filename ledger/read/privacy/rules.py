@@ -106,8 +106,8 @@ def config_path() -> Path:
 
 
 def load(path: str | Path | None = None) -> PrivacyRules:
-    """The ``[privacy]`` rules of ``path`` (default ``config_path()``); a file without the section redacts
-    nothing but the built-in label (``PrivacyConfigError`` on a malformed section)."""
+    """The ``[privacy]`` rules of ``path`` (default ``config_path()``); a file without the section gets those
+    of the repository's ``sunshine.toml`` (``PrivacyConfigError`` on a malformed section)."""
     path = Path(path) if path else config_path()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -117,7 +117,8 @@ def load(path: str | Path | None = None) -> PrivacyRules:
         raise PrivacyConfigError(f"{path}: not valid TOML: {exc}") from None
     sec = data.get("privacy")
     if sec is None:
-        return PrivacyRules()
+        # A configuration without [privacy] (an older copy) hides with the shipped rules, never with none.
+        return load(REPO_CONFIG) if path.resolve() != REPO_CONFIG.resolve() else PrivacyRules()
     if not isinstance(sec, dict):
         raise PrivacyConfigError(f"{path}: [privacy] is not a table")
     lists = ("always_personal", "never_personal", "personal_types", "organisation_types", "source_markers",
