@@ -28,6 +28,13 @@ def token_of(connection: ASGIConnection) -> TokenInfo | None:
     return info
 
 
+def reveals_personal(connection: ASGIConnection) -> bool:
+    """True when the caller may see natural persons' names (any live token: finance, discipline, admin).
+
+    Everyone else reads them as 个人（已隐去） (``ledger.read.privacy``); a bad token is refused as everywhere."""
+    return token_of(connection) is not None
+
+
 def require(*roles: str):
     """A guard admitting tokens with one of ``roles``."""
 

@@ -23,6 +23,7 @@ HEADERS = {
     "unit_code": ("单位编码", "Unit code"), "unit_name": ("单位名称", "Unit name"), "unit_level": ("单位级次", "Unit level"),
     "fiscal_year": ("年度", "Fiscal year"), "entry_date": ("日期", "Date"), "category_code": ("类别代码", "Category code"),
     "currency": ("币种", "Currency"), "payee": ("收款方", "Payee"), "description": ("摘要", "Description"),
+    "payee_type": ("收款方类型", "Payee type"), "supplier_type": ("供应商类型", "Supplier type"),
     "voucher_no": ("凭证号", "Voucher no."), "persons": ("人次", "Persons"), "batches": ("批次/团组数", "Batches or groups"),
     "vehicles": ("车辆数", "Vehicles"), "created_at": ("发布时间", "Published at"), "stage": ("预算阶段", "Budget stage"),
     "project_code": ("项目编号", "Project code"), "ocid": ("OCDS 编号", "OCID"), "title": ("项目名称", "Title"),

@@ -126,7 +126,8 @@ def normalise(raw: pl.DataFrame, ctx: Context) -> Chunk:
                 pl.col(a).alias("amount_fen"), pl.lit(None, pl.String).alias("payee"),
                 pl.lit(None, pl.String).alias("description"), pl.lit(None, pl.String).alias("voucher_no"),
                 pl.lit(ctx.placement.fields[a]).alias("source_category"),
-                persons.alias("persons"), batches.alias("batches"), vehicles.alias("vehicles")))
+                persons.alias("persons"), batches.alias("batches"), vehicles.alias("vehicles"),
+                pl.lit(None, pl.String).alias("payee_type")))
     tables = {}
     if budgets:
         tables["budget"] = pl.concat(budgets).select(BUDGET_COLUMNS)

@@ -19,18 +19,19 @@ from ledger.money import parse_amounts
 from ledger.rules.fiscal import fiscal_year_expr
 
 MAX_LEN = {"unit_code": 64, "unit_name": 300, "payee": 300, "description": 4000, "voucher_no": 100,
-           "project_code": 200, "title": 4000, "supplier_name": 300, "supplier_id": 100}
+           "project_code": 200, "title": 4000, "supplier_name": 300, "supplier_id": 100, "payee_type": 40,
+           "supplier_type": 40}
 SEVERITY = {"method-unknown": "warning", "date-year-mismatch": "warning"}
 
 EXPENSE_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "fiscal_year", "entry_date", "category_code",
                    "amount_fen", "currency", "payee", "description", "voucher_no", "source_category", "persons",
-                   "batches", "vehicles"]
+                   "batches", "vehicles", "payee_type"]
 BUDGET_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "fiscal_year", "category_code", "stage",
                   "amount_fen", "currency"]
 PROCUREMENT_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "project_code", "ocid", "release_id",
                        "release_date", "fiscal_year", "title", "method", "ocds_method", "method_raw", "budget_fen",
                        "contract_fen", "currency", "supplier_name", "supplier_id", "tender_date", "award_date",
-                       "contract_date", "compiled_json"]
+                       "contract_date", "compiled_json", "supplier_type"]
 TABLE_OF_KIND = {"expenses": "expense", "budgets": "budget", "procurement": "procurement"}
 
 
@@ -181,7 +182,7 @@ def _expenses(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         _col(parsed, "payee").alias("payee"), _col(parsed, "description").alias("description"),
         _col(parsed, "voucher_no").alias("voucher_no"), pl.col("category__raw").alias("source_category"),
         _col(parsed, "persons", pl.Int64).alias("persons"), _col(parsed, "batches", pl.Int64).alias("batches"),
-        pl.lit(None, pl.Int64).alias("vehicles"),
+        pl.lit(None, pl.Int64).alias("vehicles"), _col(parsed, "payee_type").alias("payee_type"),
     )
 
 
@@ -212,6 +213,7 @@ def _procurement(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         _col(parsed, "tender_date", pl.Date).alias("tender_date"),
         _col(parsed, "award_date", pl.Date).alias("award_date"),
         _col(parsed, "contract_date", pl.Date).alias("contract_date"),
+        _col(parsed, "supplier_type").alias("supplier_type"),
     )
 
 

@@ -15,10 +15,12 @@ from litestar.openapi.spec import Example
 from litestar.params import PathParameter, QueryParameter
 
 from api import respond
+from api.auth import reveals_personal
 from api.middleware.http_cache import add_headers
 from api.middleware.streams import GuardedStream, chunks_in_threads, take_slot
 from ledger.log import merkle, tlog
 from ledger.log.canonical import ROW_COLUMNS, canonical_page
+from ledger.read.privacy import redactor as privacy
 from ledger.read.queries import INT64_MAX, NotFound, QueryError, bounded
 from ledger.store.db import reading
 
@@ -201,14 +203,16 @@ def _size_param(name: str, value: str) -> int:
     return bounded(name, int(value))
 
 
-def _row_fetcher(engine, batch_id: int, limit: int):
-    """Pages of a batch's canonical rows, each read in its own short transaction (``api.middleware.streams``)."""
+def _row_fetcher(engine, batch_id: int, limit: int, reveal: bool = False):
+    """Pages of a batch's canonical rows, each read in its own short transaction (``api.middleware.streams``);
+    natural persons' names hidden unless ``reveal`` (``ledger.read.privacy``)."""
     tables, after = list(ROW_COLUMNS), [None]
 
     def fetch() -> bytes | None:
         while tables:
             with reading(engine) as conn:
                 ids, lines = canonical_page(conn, batch_id, tables[0], after[0], limit)
+                lines = privacy.canonical_lines(privacy.for_reader(conn, reveal=reveal), tables[0], lines)
             if len(ids) < limit:
                 tables.pop(0)
                 after[0] = None
@@ -235,10 +239,14 @@ async def batch_rows(
     engine = request.app.state.engine
     if await respond.blocking(request, _read, tlog.batch_leaf_index, engine, batch_id) is None:
         raise NotFound(f"batch {batch_id} is not in the log")
+    reveal = reveals_personal(request)
     take_slot(request)
-    fetch = _row_fetcher(engine, batch_id, request.app.state.settings.stream_chunk_rows)
+    fetch = _row_fetcher(engine, batch_id, request.app.state.settings.stream_chunk_rows, reveal)
     response = GuardedStream(chunks_in_threads(fetch), status_code=200, media_type="application/x-ndjson",
-                      headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-rows.jsonl"'})
+                      headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-rows.jsonl"',
+                               # without a token, natural persons' names read 个人（已隐去）: such a line no
+                               # longer hashes to the manifest (docs/privacy.md)
+                               "Sunshine-Personal-Data": "shown" if reveal else "hidden"})
     add_headers(response, request)
     return response
 

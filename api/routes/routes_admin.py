@@ -1,4 +1,6 @@
-"""Restricted endpoints: the audit log (admin), unit merges and retirements (admin or finance)."""
+"""Restricted endpoints: the audit log and the redaction report (admin), unit merges and retirements (admin or finance)."""
+
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -11,6 +13,7 @@ from api.formats import negotiate
 from api.middleware.http_cache import after_write
 from api.routes.routes_data import Cursor, Format, Limit
 from ledger.read import queries
+from ledger.read.privacy.report import redactions
 from ledger.store.db import reading, writing
 
 AuditPage = schemas.PAGES["audit-log"]
@@ -28,6 +31,16 @@ def audit_log(
     with reading(request.app.state.engine) as conn:
         result = queries.list_rows(conn, "audit-log", None, cursor=cursor, limit=limit)
     return respond.page(request, queries.DATASETS["audit-log"], result, fmt)
+
+
+@get("/redactions", guards=[require("admin")], sync_to_thread=True, tags=["admin"],
+     summary="What the privacy rules hide from the public, per rule and dataset, with the names (admin token)",
+     security=[{"bearer": []}])
+def list_redactions(request: Request) -> Response[dict[str, Any]]:
+    """Rows, distinct names and amounts (fen) shown as 个人（已隐去） in every public output, in total and per
+    rule of ``[privacy]`` in ``sunshine.toml``; ``names`` lists each hidden name with its rule."""
+    with reading(request.app.state.engine) as conn:
+        return respond.reply(request, redactions(conn, names=True))
 
 
 class MergeIn(msgspec.Struct):
@@ -88,4 +101,4 @@ def retire_unit(request: Request, code: FromPath[str], data: JSONBody[RetireIn])
                                                                    note=data.note))
 
 
-routes: list = [audit_log, merge_unit, retire_unit]
+routes: list = [list_redactions, audit_log, merge_unit, retire_unit]

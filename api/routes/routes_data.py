@@ -11,6 +11,7 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath, PathParameter, QueryParameter
 
 from api import params, respond, schemas
+from api.auth import reveals_personal
 from api.formats import negotiate
 from ledger.read import aggregate as queries_aggregate
 from ledger.read import queries
@@ -44,7 +45,8 @@ def _list_handler(name: str):
 
     def read(request: Request, filters: Filters, sort: str, cursor: str | None, limit: int, count: bool) -> queries.Page:
         with respond.read(request) as conn:
-            return queries.list_rows(conn, name, filters, sort=sort, cursor=cursor, limit=limit, count=count)
+            return queries.list_rows(conn, name, filters, sort=sort, cursor=cursor, limit=limit, count=count,
+                                     reveal=reveals_personal(request))
 
     async def handler(
         request: Request,
@@ -73,7 +75,7 @@ def _row_handler(name: str, id_type: type):
 
     def read(request: Request, row_id: Any) -> dict[str, Any]:
         with respond.read(request) as conn:
-            return queries.get_row(conn, name, row_id)
+            return queries.get_row(conn, name, row_id, reveal=reveals_personal(request))
 
     async def handler(request: Request, row_id: Any) -> Any:
         return respond.reply(request, await respond.blocking(request, read, request, row_id))
@@ -104,7 +106,7 @@ def get_flag(request: Request, flag_id: FromPath[str]) -> Response[schemas.FlagD
     token = token_of(request)
     restricted = token is not None and token.role == "discipline"
     with reading(request.app.state.engine) as conn:
-        flag = queries.get_row(conn, "flags", flag_id)
+        flag = queries.get_row(conn, "flags", flag_id, reveal=token is not None)
         reviews = flag_reviews(conn, flag_id, include_restricted=restricted)
     return respond.reply(request, {"flag": flag, "reviews": reviews})
 

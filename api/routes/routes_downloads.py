@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
 from api import download_labels, respond, schemas
+from api.auth import reveals_personal
 from api.formats import FORMATS, CsvWriter
 from api.middleware.http_cache import add_headers
 from api.middleware.streams import GuardedStream, chunks_in_threads, take_slot
@@ -92,10 +93,12 @@ async def download(
     fields = [(n, t) for n, t, _ in ds.output_fields()]
     lang = download_labels.check(labels)
 
+    reveal = reveals_personal(request)
+
     def start() -> tuple[downloads.Download, dict | None]:
         with reading(engine) as conn:
             names = {c: (zh, en) for c, zh, en, _ in categories(conn).iter_rows()} if lang else None
-            return downloads.plan(conn, name, filters), names
+            return downloads.plan(conn, name, filters, reveal=reveal, lang=lang or "zh"), names
 
     plan, names = await anyio.to_thread.run_sync(start)  # a bad filter is a 400 before any byte is sent
     out_fields = download_labels.labelled(fields, [], lang, names)[0] if lang else fields

@@ -8,6 +8,7 @@ from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 
 from api import params, respond
+from api.auth import reveals_personal
 from api.formats import negotiate
 from ledger.read.published import search as ledger_search
 
@@ -35,8 +36,9 @@ _KIND_PATTERN = f"^({_KIND_ONE})(,({_KIND_ONE}))*$"
 
 
 def _search(request: Request, q: str, kinds: list[str], limit: int) -> ledger_search.SearchResult:
+    reveal = reveals_personal(request)
     with respond.read(request) as conn:
-        return ledger_search.search(conn, q, kinds, limit)
+        return ledger_search.search(conn, q, kinds, limit, reveal=reveal)
 
 
 @get("/search", tags=["data"], summary="Search units, payees, suppliers, procurement titles and descriptions")

@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
+from api.auth import reveals_personal
 from api.web.page_blocks import _three_public, _year, crumbs_for
 from api.web.pages import Lang, _base, engine_for, lang_of
 from charts.style import fmt_wan
@@ -93,7 +94,8 @@ def _lines_page(request: Request, code: str, year: int | None, category: str | N
             raise QueryError("category", f"unknown category {category!r}")
         filters = Filters(unit=[code], year=[year] if year else [], category=[category] if category else [],
                           payee=[payee] if payee else [])
-        page = list_rows(conn, "expenses", filters, sort="date", cursor=cursor, limit=LINES_PER_PAGE, count=True)
+        page = list_rows(conn, "expenses", filters, sort="date", cursor=cursor, limit=LINES_PER_PAGE, count=True,
+                         reveal=reveals_personal(request), lang=lang)
     query = [(k, v) for k, v in (("unit", code), ("year", year), ("category", category), ("payee", payee)) if v]
     state = [(k, v) for k, v in query if k != "unit"]
     rows = [{"date": r["entry_date"] or "", "category": names.get(r["category_code"], r["category_code"]),

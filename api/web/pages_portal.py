@@ -16,6 +16,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from api.auth import reveals_personal
 from api.web import portal_text
 from api.web.page_text import texts
 from api.web.pages import Lang, _base, engine_for, lang_of
@@ -56,7 +57,7 @@ def _search_page(request: Request, q: str | None, kind: list[str] | None) -> Tem
         ctx = _base(request, conn, "search", lang)
         result = None
         if q and q.strip():
-            result = ledger_search.search(conn, q, kind or None, SEARCH_LIMIT)
+            result = ledger_search.search(conn, q, kind or None, SEARCH_LIMIT, reveal=reveals_personal(request))
     hits = []
     for h in result.hits if result else []:
         hits.append({**h, "kind_name": portal_text.kind_name(h["kind"], lang), "href": _hit_link(h, ctx["prefix"]),

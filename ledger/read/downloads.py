@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, not_, select
 
+from ledger.read.privacy import redactor as privacy
 from ledger.read.queries import DATASETS, STREAM_CHUNK_ROWS, Filters, _where
 from ledger.read.types import yuan
 from ledger.store.batches import live_procurement
@@ -31,20 +32,26 @@ class Download:
     after: Any = None
     done: bool = False
     rows_sent: int = field(default=0)
+    reveal: bool = False  # a restricted reader: natural persons' names shown
+    lang: str = "zh"
 
 
 def _batch_column(ds):
     return next((c.expr for c in ds.columns if c.name == "batch_id"), None)
 
 
-def plan(conn: Connection, dataset: str, filters: Filters | None = None) -> Download:
-    """Pin a download of ``dataset`` to the ledger as it stands now (raises ``QueryError`` on a bad filter)."""
+def plan(conn: Connection, dataset: str, filters: Filters | None = None, *, reveal: bool = False,
+         lang: str = "zh") -> Download:
+    """Pin a download of ``dataset`` to the ledger as it stands now (raises ``QueryError`` on a bad filter).
+
+    Natural persons' names are hidden in every chunk unless ``reveal`` (``ledger.read.privacy``); a
+    filter by a hidden name matches nothing."""
     ds = DATASETS[dataset]
-    filters = filters or Filters()
+    filters = privacy.for_reader(conn, reveal=reveal, lang=lang).filters(dataset, filters or Filters())
     _where(ds, filters)  # a bad filter is refused before any byte is sent
     max_batch = conn.execute(select(func.coalesce(func.max(ImportBatch.id), 0))).scalar_one()
     max_id = conn.execute(select(func.max(ds.id_expr)).select_from(ds.base())).scalar_one()
-    return Download(dataset, filters, int(max_batch), max_id, done=max_id is None)
+    return Download(dataset, filters, int(max_batch), max_id, done=max_id is None, reveal=reveal, lang=lang)
 
 
 def next_chunk(conn: Connection, d: Download, limit: int = STREAM_CHUNK_ROWS) -> list[tuple]:
@@ -82,4 +89,5 @@ def next_chunk(conn: Connection, d: Download, limit: int = STREAM_CHUNK_ROWS) ->
     if out:
         d.after = out[-1][0]  # the id is every dataset's first column
         d.rows_sent += len(out)
-    return out
+    fields = [n for n, _, _ in ds.output_fields()]
+    return privacy.for_reader(conn, reveal=d.reveal, lang=d.lang).tuples(ds.name, fields, out)

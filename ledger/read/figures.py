@@ -16,6 +16,7 @@ import polars as pl
 from sqlalchemy import Connection, case, func, select
 
 from ledger.read import totals
+from ledger.read.privacy import redactor as privacy
 from ledger.store import published
 from ledger.store.batches import live, live_procurement
 from ledger.store.models import (
@@ -233,10 +234,12 @@ def procurement_methods(conn: Connection, year: int | None = None, unit_id: int 
     return frame.sort(["contract_fen", "method"], descending=[True, False])
 
 
-def public_flags(conn: Connection, unit_id: int | None = None, limit: int | None = None) -> pl.DataFrame:
+def public_flags(conn: Connection, unit_id: int | None = None, limit: int | None = None, *,
+                 reveal: bool = False) -> pl.DataFrame:
     """Flags with their public fields only, newest first, with the latest *published* review decision.
 
     Review notes are restricted until published; an unpublished review contributes nothing here.
+    Natural persons' names in the messages read as 个人（已隐去） unless ``reveal`` (``ledger.read.privacy``).
     """
     published = (
         select(FlagReview.flag_id, func.max(FlagReview.id).label("review_id"))
@@ -259,7 +262,8 @@ def public_flags(conn: Connection, unit_id: int | None = None, limit: int | None
         q = q.where(Flag.unit_id == unit_id)
     if limit is not None:
         q = q.limit(limit)
-    rows = [(*r[:11], _iso(r[11]), r[12], r[13], _iso(r[14])) for r in conn.execute(q).all()]
+    zh, en = privacy.for_reader(conn, reveal=reveal), privacy.for_reader(conn, reveal=reveal, lang="en")
+    rows = [(*r[:9], zh.text(r[9]), en.text(r[10]), _iso(r[11]), r[12], r[13], _iso(r[14])) for r in conn.execute(q)]
     return _frame(rows, {
         "id": pl.Utf8, "rule_code": pl.Utf8, "unit_id": pl.Int64, "unit_code": pl.Utf8, "unit_name": pl.Utf8,
         "fiscal_year": pl.Int64, "category_code": pl.Utf8, "state": pl.Utf8, "data_status": pl.Utf8,

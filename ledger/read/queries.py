@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, bindparam,
 
 from ledger.read import totals as queries_totals
 from ledger.read.datasets import DATASETS, _categories_in_groups, _u
+from ledger.read.privacy import redactor as privacy
 from ledger.read.published import pages as queries_pages
 from ledger.read.types import (  # noqa: F401  (re-exported: callers import them from here)
     INT64_MAX,
@@ -164,10 +165,15 @@ def list_rows(
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
     count: bool = True,
+    reveal: bool = False,
+    lang: str = "zh",
 ) -> Page:
-    """One page of a dataset, filtered, in a stable order (``sort`` then id), with the total count."""
+    """One page of a dataset, filtered, in a stable order (``sort`` then id), with the total count.
+
+    Natural persons' names are hidden (``ledger.read.privacy``) unless ``reveal`` (a restricted reader)."""
     ds = DATASETS[dataset]
-    filters = filters or Filters()
+    redact = privacy.for_reader(conn, reveal=reveal, lang=lang)
+    filters = redact.filters(dataset, filters or Filters())
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
     key, sort_expr, desc = _parse_sort(ds, sort)
@@ -204,7 +210,7 @@ def list_rows(
     more = len(fetched) > limit
     fetched = fetched[:limit]
     build = _row_builder(ds)
-    rows = [build(r) for r in fetched]  # a trailing sort value, if any, is not read
+    rows = redact.rows(ds.name, [build(r) for r in fetched])  # a trailing sort value, if any, is not read
     next_cursor = None
     if more and fetched:
         last = fetched[-1]
@@ -303,28 +309,33 @@ def _rollup_count(ds: Dataset, filters: Filters, values: dict[str, Any]):
     return stmt, set(values), expanding
 
 
-def get_row(conn: Connection, dataset: str, row_id: int) -> dict[str, Any]:
-    """One row of a dataset by id (superseded rows included: provenance links must keep working)."""
+def get_row(conn: Connection, dataset: str, row_id: int, *, reveal: bool = False, lang: str = "zh") -> dict[str, Any]:
+    """One row of a dataset by id (superseded rows included: provenance links must keep working);
+    natural persons' names hidden unless ``reveal``."""
     ds = DATASETS[dataset]
     if isinstance(row_id, int) and not -INT64_MAX <= row_id <= INT64_MAX:
         raise NotFound(f"no {dataset} row with id {row_id}")
     got = conn.execute(select(*[c.expr for c in ds.columns]).select_from(ds.base()).where(ds.id_expr == row_id)).first()
     if got is None:
         raise NotFound(f"no {dataset} row with id {row_id}")
-    return _row(ds, got)
+    return privacy.for_reader(conn, reveal=reveal, lang=lang).row(ds.name, _row(ds, got))
 
 
-def iter_rows(engine: Engine, dataset: str, filters: Filters | None = None) -> Iterator[list[tuple]]:
+def iter_rows(engine: Engine, dataset: str, filters: Filters | None = None, *, reveal: bool = False,
+              lang: str = "zh") -> Iterator[list[tuple]]:
     """Every live row of a dataset in id order, in chunks of tuples, streamed from the database.
 
     Tuples follow ``DATASETS[dataset].output_fields()``. The connection stays open while the
-    caller iterates, so one snapshot serves the whole download.
+    caller iterates, so one snapshot serves the whole download. Natural persons' names are hidden
+    unless ``reveal``.
     """
     ds = DATASETS[dataset]
-    conds = _where(ds, filters or Filters())
+    fields = [n for n, _, _ in ds.output_fields()]
     money = [c.money for c in ds.columns]
-    stmt = select(*[c.expr for c in ds.columns]).select_from(ds.base()).where(*conds).order_by(ds.id_expr)
     with engine.connect() as conn, conn.begin():
+        redact = privacy.for_reader(conn, reveal=reveal, lang=lang)
+        conds = _where(ds, redact.filters(dataset, filters or Filters()))
+        stmt = select(*[c.expr for c in ds.columns]).select_from(ds.base()).where(*conds).order_by(ds.id_expr)
         result = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK_ROWS).execute(stmt)
         for chunk in result.partitions(STREAM_CHUNK_ROWS):
             out = []
@@ -335,7 +346,7 @@ def iter_rows(engine: Engine, dataset: str, filters: Filters | None = None) -> I
                     if m:
                         row.append(yuan(value))
                 out.append(tuple(row))
-            yield out
+            yield redact.tuples(ds.name, fields, out)
 
 
 def categories(conn: Connection) -> list[dict[str, Any]]:

@@ -152,6 +152,7 @@ class ExpenseEntry(Base):
     batches: Mapped[int | None] = mapped_column(Integer)  # 批次 / 团组数
     vehicles: Mapped[int | None] = mapped_column(Integer)  # 购置数 / 保有量
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    payee_type: Mapped[str | None] = mapped_column(String(40))  # 收款方类型 as filed: 个人 / 单位 … (ledger.read.privacy)
 
 
 class ProcurementRecord(Base):
@@ -180,6 +181,7 @@ class ProcurementRecord(Base):
     contract_date: Mapped[dt.date | None] = mapped_column(Date)
     compiled_json: Mapped[str | None] = mapped_column(Text)  # OCDS: the compiled release the row was read from
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    supplier_type: Mapped[str | None] = mapped_column(String(40))  # 供应商类型 as filed (ledger.read.privacy)
 
 
 class ConsumptionLine(Base):

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    bindparam,
     case,
     column,
     func,
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 
 from ledger.money import format_yuan
+from ledger.read.privacy import redactor as privacy
 from ledger.read.queries import QueryError
 from ledger.store.batches import live
 from ledger.store.derived.search_index import FTS_TABLE
@@ -57,11 +59,14 @@ def _like(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: int = 20) -> SearchResult:
+def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: int = 20, *,
+           reveal: bool = False) -> SearchResult:
     """Texts containing ``query`` (case-insensitive for Latin letters), grouped by kind, unit and year.
 
     Units first, then payees, suppliers, titles and descriptions; within a kind the largest amounts
     first. ``method`` says whether the trigram index answered or a scan (queries under three characters).
+    Unless ``reveal`` (a restricted reader), natural persons' names are never found: their payee and
+    supplier entries are left out and other texts show the label in their place (``ledger.read.privacy``).
     """
     q = normalise(query)
     if not q:
@@ -74,10 +79,15 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
     s, u = SearchEntry.__table__, Unit.__table__
+    redact = privacy.for_reader(conn, reveal=reveal)
+    hidden = sorted(redact.names())
     # A unit stays findable when the batch that first named it is superseded (units are not per batch).
     conds = [or_(s.c.kind == "unit", live(s.c.batch_id))]
     if kinds:
         conds.append(s.c.kind.in_(kinds))
+    if hidden:
+        conds.append(or_(s.c.kind.not_in(("payee", "supplier")),
+                         s.c.body.not_in(bindparam("hidden", hidden, expanding=True))))
     method = "trigram" if len(q) >= TRIGRAM else "scan"
     if method == "trigram" and conn.dialect.name == "sqlite":
         phrase = '"' + q.replace('"', '""') + '"'
@@ -93,13 +103,17 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
         .where(*conds)
         .group_by(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name)
         .order_by(order, amount.desc().nulls_last(), u.c.code, s.c.fiscal_year.desc(), s.c.body)
-        .limit(limit + 1)
     )
-    hits = []
-    for kind, body, year, code, name, rows, fen in conn.execute(stmt).all()[:limit + 1]:
-        hits.append({
+    hits: list[dict[str, Any]] = []
+    # Texts that only matched through a hidden name drop out after the query, so read on until enough remain.
+    for kind, body, year, code, name, rows, fen in conn.execute(stmt.limit((limit + 1) * (1 if reveal else 5))):
+        if len(hits) > limit:
+            break
+        hit = redact.hit({
             "kind": kind, "text": body, "unit_code": code, "unit_name": name, "fiscal_year": year,
             "row_count": int(rows), "amount_fen": None if kind == "unit" or fen is None else int(fen),
             "amount_yuan": None if kind == "unit" or fen is None else format_yuan(int(fen), grouping=False),
-        })
+        }, q)
+        if hit is not None:
+            hits.append(hit)
     return SearchResult(query=q, method=method, hits=hits[:limit], more=len(hits) > limit)
