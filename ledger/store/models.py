@@ -25,9 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
+from ledger.store.models_accounts import Account, AccountSession
 from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
 
-__all__ = ["Base", "BigId", "KeyValue", "LogCheckpoint", "LogLeaf", "LogRowDigest", "Timestamp", "utcnow"]  # and the tables below
+__all__ = ["Account", "AccountSession", "Base", "BigId", "KeyValue", "LogCheckpoint", "LogLeaf", "LogRowDigest", "Timestamp", "utcnow"]  # and the tables below
 
 
 
@@ -275,6 +276,8 @@ class FlagReview(Base):
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
     published_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    # public: released when the finding is published; internal: never leaves the workspace.
+    visibility: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
 
 
 class ApiToken(Base):
