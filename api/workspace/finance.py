@@ -55,7 +55,9 @@ def timeline(conn) -> list[dict]:
                                ImportBatch.supersedes_id).order_by(ImportBatch.id.desc())).all()
     by_old = {r.supersedes_id: r.id for r in rows if r.supersedes_id is not None}
     return [{"id": r.id, "kind": r.kind, "file": r.file_name, "by": r.submitted_by,
-             "at": r.created_at.strftime("%Y-%m-%d %H:%M"), "status": r.status, "rows": r.rows_loaded,
+             # superseded is what a later batch says (``ledger.store.batches.live``), whatever the status column holds
+             "at": r.created_at.strftime("%Y-%m-%d %H:%M"), "rows": r.rows_loaded,
+             "status": "superseded" if r.id in by_old else r.status,
              "corrects": r.supersedes_id, "superseded_by": by_old.get(r.id)} for r in rows]
 
 
