@@ -61,13 +61,18 @@ def timeline(conn) -> list[dict]:
              "corrects": r.supersedes_id, "superseded_by": by_old.get(r.id)} for r in rows]
 
 
-def _page(request: Request, status_code: int = 200, **extra) -> Template:
+def _form(request: Request) -> dict:
+    """What the upload form needs, and the timeline."""
     lang = ws.lang_of(request)
     with reading(request.app.state.engine) as conn:
         batches = timeline(conn)
     kinds = [(k, KIND_NAMES[k][1 if lang == "en" else 0]) for k in IMPORT_KINDS]
-    return ws.render(request, "finance.html", "finance", status_code=status_code, batches=batches, kinds=kinds,
-                     units=UNITS, live=[b for b in batches if b["status"] == "published"], **extra)
+    return {"batches": batches, "kinds": kinds, "units": UNITS,
+            "live": [b for b in batches if b["status"] == "published"]}
+
+
+def _page(request: Request, status_code: int = 200, **extra) -> Template:
+    return ws.render(request, "finance.html", "finance", status_code=status_code, **_form(request), **extra)
 
 
 @get("/finance", sync_to_thread=True, include_in_schema=False, guards=FINANCE)
@@ -108,7 +113,8 @@ def _check_page(request, result, path: Path, kind: str, stage_id: str | None, me
     drawn = grid.build(path, kind, listed, lang)
     return ws.render(request, "check.html", "finance", status_code=status_code, report=report,
                      status=result.status, problems=listed, grid=drawn, stage=stage_id, meta=meta,
-                     kind_name=KIND_NAMES[kind][1 if lang == "en" else 0], message=grid.message)
+                     kind_name=KIND_NAMES[kind][1 if lang == "en" else 0], message=grid.message,
+                     chosen={"kind": kind, "supersedes": meta.get("supersedes")}, **_form(request))
 
 
 @post("/finance/check", sync_to_thread=True, include_in_schema=False, guards=FINANCE, status_code=200)

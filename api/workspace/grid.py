@@ -83,6 +83,7 @@ def _row(n: int, values: list, problems: list[dict], index: dict, lang: str) -> 
             cell = cells[i]
             cell["cls"] = "bad" if p.get("severity") == "error" or cell["cls"] == "bad" else "warn"
             cell["title"] = (cell["title"] + "\n" if cell["title"] else "") + text
-        notes.append({"column": p.get("column"), "text": text, "severity": p.get("severity")})
+        notes.append({"column": p.get("column"), "text": text, "other": message(p, "zh" if lang == "en" else "en"),
+                      "severity": p.get("severity")})
     return {"n": n, "cells": cells, "problems": notes,
             "bad": any(p.get("severity") == "error" for p in problems)}

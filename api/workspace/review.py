@@ -20,6 +20,7 @@ from api.http_cache import after_write
 from api.page_text import rule_name, state_name
 from api.workspace import case as cases
 from api.workspace import session as ws
+from api.workspace.text import figure_name
 from charts.style import fmt_wan
 from ledger.money import format_yuan
 from ledger.review.workflow import STATES, ReviewRefused, publish_finding, record_review
@@ -32,6 +33,7 @@ DISCIPLINE = [ws.signed_in("discipline")]
 
 def _names(lang: str) -> dict[str, Any]:
     return {"rule_name": lambda c: rule_name(c, lang), "state_name": lambda c: state_name(c, lang),
+            "figure_name": lambda k: figure_name(k, lang),
             "wan": fmt_wan, "yuan": lambda fen: "—" if fen is None else format_yuan(fen)}
 
 

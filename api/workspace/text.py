@@ -36,7 +36,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "rows_shown": ("显示前 {n} 行及所有有问题的行", "The first {n} rows and every row with a problem"),
     "loaded": ("已导入为批次 {id}（{rows} 行）。", "Loaded as batch {id} ({rows} rows)."),
     "unchanged": ("此文件已导入过（批次 {id}），未重复写入。", "This file was loaded before (batch {id}); nothing new was written."),
-    "refused": ("导入被拒绝，没有写入任何数据。", "The import was refused; nothing was written."),
+    "refused": ("导入被拒绝。", "The import was refused."),
     "stage_gone": ("待确认的文件已失效，请重新上传。", "The file waiting for confirmation is gone; upload it again."),
     "timeline": ("批次时间线", "Batch timeline"), "batch": ("批次", "Batch"),
     "superseded_by": ("已被批次 {id} 更正", "Superseded by batch {id}"), "corrects": ("更正批次 {id}", "Corrects batch {id}"),
@@ -69,6 +69,26 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "created": ("创建时间", "Created"), "account_created": ("账户 {name} 已创建。", "Account {name} created."),
     "account_disabled": ("账户 {name} 已停用。", "Account {name} disabled."),
 }
+
+
+# The keys of a flag's figures and thresholds (``ledger.rules.flag_rules*``) as a reviewer reads them.
+FIGURES: dict[str, tuple[str, str]] = {
+    "actual_fen": ("决算数", "Actual"), "budget_fen": ("预算数", "Budget"), "budget_stage": ("预算阶段", "Budget stage"),
+    "excess_fen": ("超出金额", "Excess"), "excess_pct": ("超出比例（%）", "Excess (%)"),
+    "contract_fen": ("合同金额", "Contract"), "amount_fen": ("金额", "Amount"), "persons": ("人次", "Persons"),
+    "per_person_fen": ("人均", "Per person"), "share_pct": ("占比（%）", "Share (%)"),
+    "min_excess_pct": ("最低超出比例（%）", "Minimum excess (%)"), "min_excess_yuan": ("最低超出金额（元）", "Minimum excess (yuan)"),
+    "tolerance_pct": ("容差（%）", "Tolerance (%)"), "max_award_yuan": ("单一来源上限（元）", "Single-source cap (yuan)"),
+    "max_share_pct": ("单一来源占比上限（%）", "Single-source share cap (%)"),
+    "min_amount_yuan": ("最低金额（元）", "Minimum amount (yuan)"), "baseline": ("基准", "Baseline"),
+    "change_pct": ("变化（%）", "Change (%)"), "target_id": ("目标", "Target"),
+    "reception_yuan_per_person": ("接待标准（元/人次）", "Reception standard (yuan per person)"),
+}
+
+
+def figure_name(key: str, lang: str) -> str:
+    pair = FIGURES.get(key)
+    return pair[1 if lang == "en" else 0] if pair else key
 
 
 def texts(lang: str) -> dict[str, str]:

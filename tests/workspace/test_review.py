@@ -47,8 +47,11 @@ def test_review_with_internal_and_public_notes_then_publish(engine, db_url):
         case = c.get(f"/workspace/review/{flag_id}")
         assert case.status_code == 200 and "超预算支出" in case.text
         # the figures, the rule's threshold, the batches and rows behind them
-        assert re.search(r'data-figure="actual_fen"><th scope="row">actual_fen</th><td class="num">1,234.50 元', case.text)
-        assert re.search(r'data-figure="budget_fen"><th scope="row">budget_fen</th><td class="num">1,000.00 元', case.text)
+        figures = dict(re.findall(r'data-figure="(\w+)"><th scope="row">[^<]+<code class="key">\w+</code></th>'
+                                  r'<td class="num">([^<]+)<', case.text))
+        assert figures == {"actual_fen": "1,234.50 元", "budget_fen": "1,000.00 元", "budget_stage": "original",
+                           "excess_fen": "234.50 元", "excess_pct": "23.5"}  # the rule rounds to one place
+        assert "决算数" in case.text and "超出比例（%）" in case.text
         assert 'data-threshold="min_excess_pct"' in case.text
         assert re.findall(r'<li data-batch="(\d+)">', case.text) == ["1", "2"]
         assert re.findall(r'data-source="(\d+:\d+)"', case.text) == ["2:2", "2:3", "1:2"]
