@@ -32,7 +32,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "row": ("行", "Row"), "column": ("列", "Column"), "value": ("值", "Value"), "problem": ("问题", "Problem"),
     "sheet": ("工作表", "Sheet"), "severity": ("级别", "Severity"),
     "errors": ("错误", "Errors"), "warnings": ("警告", "Warnings"), "rows_read": ("读取行数", "Rows read"),
-    "file_problems": ("整个文件的问题", "Problems of the whole file"),
+    "all_problems": ("问题清单", "Every problem"),
     "rows_shown": ("显示前 {n} 行及所有有问题的行", "The first {n} rows and every row with a problem"),
     "loaded": ("已导入为批次 {id}（{rows} 行）。", "Loaded as batch {id} ({rows} rows)."),
     "unchanged": ("此文件已导入过（批次 {id}），未重复写入。", "This file was loaded before (batch {id}); nothing new was written."),
