@@ -1,8 +1,8 @@
 """The app factory: routes, problem details, HTTP manners (hosts, CORS, caching, gzip, limits).
 
 ``create_app()`` reads its settings from the environment (``api.settings``); ``sunshine serve``
-runs it under uvicorn. The charts-and-pages engineer's ``api.pages.routes`` and
-``api.chart_routes.routes`` are mounted when those modules exist, with Jinja templates from
+runs it under uvicorn. The charts-and-pages engineer's ``api.web.pages.routes`` and
+``api.routes.chart_routes.routes`` are mounted when those modules exist, with Jinja templates from
 ``api/templates``.
 """
 
@@ -20,22 +20,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
-from api import (
-    guards,
-    http_cache,
-    openapi_problems,
-    problems,
-    routes_admin,
-    routes_data,
-    routes_downloads,
-    routes_search,
-    schemas,
-    streams,
-    strict,
-)
-from api.hosts import AllowedHosts
-from api.ratelimit import RateLimit
-from api.security_headers import SecurityHeaders
+from api import openapi_problems, problems, schemas
+from api.middleware import guards, http_cache, streams, strict
+from api.middleware.hosts import AllowedHosts
+from api.middleware.ratelimit import RateLimit
+from api.middleware.security_headers import SecurityHeaders
+from api.routes import routes_admin, routes_data, routes_downloads, routes_search
 from api.settings import Settings
 from ledger import __version__
 from ledger.read.queries import data_version
@@ -94,12 +84,12 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     api = Router(
         path=API,
         route_handlers=[health, *routes_data.routes, *routes_search.routes, *routes_downloads.routes, *routes_admin.routes,
-                        *_optional_routes("api.routes_write"), *_optional_routes("api.log_routes")],
+                        *_optional_routes("api.routes.routes_write"), *_optional_routes("api.routes.log_routes")],
         before_request=_api_before_request,
     )
-    handlers: list = [api, *_optional_routes("api.pages"), *_optional_routes("api.pages_portal"),
-                      *_optional_routes("api.pages_drill"), *_optional_routes("api.pages_compare"),
-                      *_optional_routes("api.chart_routes"), *_optional_routes("api.workspace")]
+    handlers: list = [api, *_optional_routes("api.web.pages"), *_optional_routes("api.web.pages_portal"),
+                      *_optional_routes("api.web.pages_drill"), *_optional_routes("api.web.pages_compare"),
+                      *_optional_routes("api.routes.chart_routes"), *_optional_routes("api.workspace")]
 
     template_config = None
     if (HERE / "templates").is_dir():
@@ -150,8 +140,9 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.state.responses = http_cache.Responses()
     app.state.streams = streams.Slots(settings.stream_max)
     # Outside Litestar's routing: a HEAD must become a GET before a route is chosen, and a NUL byte
-    # must be refused before any route parses it.
-    app.asgi_handler = guards.Guards(streams.KeepTransport(app.asgi_handler))
+    # must be refused before any route parses it. KeepTransport goes outside Guards: it must see the
+    # server's own ``send`` (Guards wraps it) to find the transport a cut-off download resets.
+    app.asgi_handler = streams.KeepTransport(guards.Guards(app.asgi_handler))
     logging.getLogger("sunshine.api").setLevel(logging.INFO)
     openapi_problems.document_problems(app)
     return app

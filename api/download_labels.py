@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from ledger.read.published.reports import METHODS_ZH
 from ledger.read.queries import QueryError
-from ledger.read.reports import METHODS_ZH
 
 LANGS = ("zh", "en")
 # column → (中文, English)

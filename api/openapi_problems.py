@@ -97,7 +97,7 @@ def _tighten(path: str, op) -> None:
             names = [*sorts, *(f"-{s}" for s in sorts)]
             p.schema = Schema(one_of=[Schema(type=OpenAPIType.STRING, enum=names), Schema(type=OpenAPIType.NULL)])
         if p.name == "kind" and path == "/api/v1/imports":
-            from api.routes_write import IMPORT_KINDS
+            from api.routes.routes_write import IMPORT_KINDS
 
             p.schema = Schema(type=OpenAPIType.STRING, enum=list(IMPORT_KINDS))
         if p.name == "format":

@@ -64,8 +64,8 @@ def _validation_errors(exc: ValidationException) -> list[ParameterError]:
 
 def handle(request: Request, exc: Exception) -> Response:
     response = _handle(request, exc)
-    from api.pages_portal import error_page, is_page
-    from api.security_headers import headers_for
+    from api.middleware.security_headers import headers_for
+    from api.web.pages_portal import error_page, is_page
 
     if is_page(request.url.path) and response.status_code in (400, 404, 405, 500):
         detail = msgspec.json.decode(response.content).get("detail", "")

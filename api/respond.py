@@ -14,7 +14,7 @@ from litestar import Request, Response
 from sqlalchemy import Connection
 
 from api.formats import FORMATS, csv_chunks, ndjson_chunks, rows_as_tuples
-from api.http_cache import add_headers
+from api.middleware.http_cache import add_headers
 from ledger.read.queries import Dataset, Page
 from ledger.store.db import reading
 

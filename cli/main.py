@@ -26,9 +26,11 @@ def _set_language(value: str | None) -> str | None:
 
 def _command_modules() -> dict[str, str]:
     names = {}
-    for mod in pkgutil.iter_modules(cli.commands.__path__):
-        if not mod.name.startswith("_"):
-            names[mod.name.rstrip("_").replace("_", "-")] = f"cli.commands.{mod.name}"
+    # Commands live in cli/commands/ and its sub-packages (store/, ...): one module per command.
+    for mod in pkgutil.walk_packages(cli.commands.__path__, "cli.commands."):
+        short = mod.name.rsplit(".", 1)[1]
+        if not mod.ispkg and not short.startswith("_"):
+            names[short.rstrip("_").replace("_", "-")] = mod.name
     return names
 
 

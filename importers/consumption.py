@@ -31,13 +31,13 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from importers.columns import Mapping, norm, place
-from importers.columns import header_matcher as matcher
 from importers.pipeline import FileMeta, Options, Result, base_report, guard_store_full
 from importers.problems import Problems
 from importers.reading import ReadOptions, fiscal_start, record_encoding, report_placement
-from importers.safety import Refused
-from importers.sources import ROW, open_file
+from importers.sheets.columns import Mapping, norm, place
+from importers.sheets.columns import header_matcher as matcher
+from importers.sheets.safety import Refused
+from importers.sheets.sources import ROW, open_file
 from ledger.log import events
 from ledger.rules.fiscal import fiscal_year
 from ledger.store import audit

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from importers.columns import DISCLOSURE_STAGES
 from importers.kinds import (
     BUDGET_COLUMNS,
     EXPENSE_COLUMNS,
@@ -29,7 +28,8 @@ from importers.kinds import (
     problem_rows,
     split_rows,
 )
-from importers.sources import ROW
+from importers.sheets.columns import DISCLOSURE_STAGES
+from importers.sheets.sources import ROW
 from ledger.money import format_amount
 
 NODES = {  # field suffix -> category code (the tree is seeded by migration 0003)

@@ -1,6 +1,6 @@
 """Turn one chunk of string cells into normalised rows for ``expenses``, ``budgets`` and ``procurement``.
 
-Each field is parsed by a vectorised parser from ``importers.cells``; every parser returns a value
+Each field is parsed by a vectorised parser from ``importers.sheets.cells``; every parser returns a value
 and an error code, and the error codes become problem rows in one select, so validation is bulk
 work over the chunk. Blank rows and total rows (合计, 总计, 小计, Total) are set apart first.
 ``importers.disclosure`` does the same for the wide disclosure table.
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from importers import cells
-from importers.columns import KINDS, Mapping, Placement
-from importers.sources import ROW
+from importers.sheets import cells
+from importers.sheets.columns import KINDS, Mapping, Placement
+from importers.sheets.sources import ROW
 from ledger.money import parse_amounts
 from ledger.rules.fiscal import fiscal_year_expr
 

@@ -34,7 +34,7 @@ from importers.ocds_json import JsonRefused, not_ocds_message, read_documents, r
 from importers.problems import Problem
 from ledger.money import AmountError, parse_amount
 
-# "limited" covers 竞争性谈判, 竞争性磋商 and 询价 alike, so alone it says too little: other (as importers.cells)
+# "limited" covers 竞争性谈判, 竞争性磋商 and 询价 alike, so alone it says too little: other (as importers.sheets.cells)
 OCDS_METHODS = {"open": "open_tender", "selective": "invited_tender", "limited": "other", "direct": "single_source"}
 CHINESE_METHODS = {"公开招标": "open_tender", "邀请招标": "invited_tender", "竞争性谈判": "competitive_negotiation",
                    "竞争性磋商": "competitive_consultation", "单一来源": "single_source", "询价": "rfq"}
@@ -135,7 +135,7 @@ def import_file(engine, path: str | Path, options, read=None):
     from importers.pipeline import FileMeta, Result, base_report, load_procurement
     from importers.problems import Problems
     from importers.reading import ReadOptions, fiscal_start
-    from importers.safety import Limits, Refused, check_size
+    from importers.sheets.safety import Limits, Refused, check_size
     from ledger.rules.fiscal import fiscal_year_expr
 
     path = Path(path)

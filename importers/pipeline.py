@@ -52,9 +52,9 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine, select
 
-from importers import duplicates, reconcile
+from importers.checks import duplicates, reconcile
+from importers.checks.magnitude import Magnitude
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
-from importers.magnitude import Magnitude
 from importers.problems import Problems
 from ledger.log import events
 from ledger.store import audit
@@ -88,7 +88,7 @@ class FileMeta:
     columns: dict[str, str] = field(default_factory=dict)  # "table" / "table:category" -> the file's amount header
     unit_stated: bool = False  # the clerk gave --amount-unit: the magnitude check is confirmed
     fiscal_start: int = 1  # month fiscal years start in (dates → fiscal years)
-    encoding_evidence: dict | None = None  # text files: encoding, reason, confidence (importers.encoding)
+    encoding_evidence: dict | None = None  # text files: encoding, reason, confidence (importers.sheets.encoding)
 
     @classmethod
     def of(cls, path: Path, kind: str, encoding: str | None = None) -> FileMeta:
@@ -237,7 +237,7 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
         try:
             counted = {"detail": 0}
             normalised_rows = 0
-            sums = []  # per chunk, for the reconciliation against the other source (importers.reconcile)
+            sums = []  # per chunk, for the reconciliation against the other source (importers.checks.reconcile)
             for chunk in chunks:
                 for table, frame in chunk.items():
                     frame = _refuse_nul(conform(frame, TABLES[table][1]), problems)

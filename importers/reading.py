@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from importers.columns import KINDS
 from importers.problems import Problems
-from importers.safety import Limits, Refused
+from importers.sheets.columns import KINDS
+from importers.sheets.safety import Limits, Refused
 from ledger.rules import fiscal
 from ledger.rules.thresholds import ConfigError
 

@@ -1,7 +1,7 @@
 """Import one tabular file (expenses, budgets, disclosure, procurement): read, place, normalise, load.
 
 ``import_file`` is what the CLI and the API call. It opens the file as sheets of strings
-(``importers.sources``), places the columns (``importers.columns``), normalises chunk by chunk
+(``importers.sheets.sources``), places the columns (``importers.sheets.columns``), normalises chunk by chunk
 (``importers.kinds`` / ``importers.disclosure``), checks stated totals, and hands the chunks to
 ``importers.pipeline.load_normalised``, which writes one batch or nothing.
 """
@@ -16,14 +16,14 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from importers import disclosure, kinds
-from importers.columns import KINDS, Mapping, place
-from importers.columns import header_matcher as matcher
 from importers.consumption import import_consumption
 from importers.pipeline import FileMeta, Options, Result, base_report, load_normalised
 from importers.problems import Problems
 from importers.reading import ReadOptions, fiscal_start, record_encoding, report_placement
-from importers.safety import Refused
-from importers.sources import ROW, open_file
+from importers.sheets.columns import KINDS, Mapping, place
+from importers.sheets.columns import header_matcher as matcher
+from importers.sheets.safety import Refused
+from importers.sheets.sources import ROW, open_file
 from importers.units import import_units
 from ledger.amount_units import NAMES_ZH, UnknownAmountUnit, amount_unit
 from ledger.money import format_amount

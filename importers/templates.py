@@ -17,11 +17,11 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from importers.columns import DISCLOSURE_ITEMS, DISCLOSURE_STAGES, REQUIRED
-from importers.sources import TEMPLATE_SHEETS
+from importers.sheets.columns import DISCLOSURE_ITEMS, DISCLOSURE_STAGES, REQUIRED
+from importers.sheets.sources import TEMPLATE_SHEETS
 
 DATA_SHEET = "填写"
-EXAMPLE_SHEET, NOTES_SHEET = TEMPLATE_SHEETS  # importers.sources skips these by name: never imported
+EXAMPLE_SHEET, NOTES_SHEET = TEMPLATE_SHEETS  # importers.sheets.sources skips these by name: never imported
 ROWS = 5000  # rows of the data sheet that carry the drop-downs and checks
 
 # The categories seeded by migration 0001 (a region may add its own; pass them to ``write_xlsx``).

@@ -19,13 +19,13 @@ import polars as pl
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import aliased
 
-from importers.columns import Mapping, place
-from importers.columns import header_matcher as matcher
 from importers.pipeline import FileMeta, Options, Result, base_report, guard_store_full
 from importers.problems import Problems
 from importers.reading import ReadOptions, record_encoding, report_placement
-from importers.safety import Refused
-from importers.sources import ROW, open_file
+from importers.sheets.columns import Mapping, place
+from importers.sheets.columns import header_matcher as matcher
+from importers.sheets.safety import Refused
+from importers.sheets.sources import ROW, open_file
 from ledger.log import events
 from ledger.store import audit
 from ledger.store.batches import create_batch, find_published, insert_ignoring_conflicts, lock_file

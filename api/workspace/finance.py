@@ -16,7 +16,7 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
-from api.routes_write import IMPORT_KINDS
+from api.routes.routes_write import IMPORT_KINDS
 from api.workspace import grid, staging
 from api.workspace import session as ws
 from ledger.amount_units import UnknownAmountUnit, amount_unit

@@ -13,9 +13,9 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from importers.columns import header_matcher
-from importers.safety import Limits, Refused
-from importers.sources import ROW, open_file
+from importers.sheets.columns import header_matcher
+from importers.sheets.safety import Limits, Refused
+from importers.sheets.sources import ROW, open_file
 
 FIRST_ROWS = 50
 MAX_PROBLEM_ROWS = 300

@@ -16,8 +16,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
-from api.http_cache import after_write
-from api.page_text import rule_name, state_name
+from api.middleware.http_cache import after_write
+from api.web.page_text import rule_name, state_name
 from api.workspace import case as cases
 from api.workspace import session as ws
 from api.workspace.text import figure_name

@@ -10,8 +10,8 @@ import click
 from api.formats import safe_text
 from cli.common import database_option, database_url, print_json
 from ledger.money import format_wan
-from ledger.read.report_text import report_table, report_text
-from ledger.read.reports import report
+from ledger.read.published.report_text import report_table, report_text
+from ledger.read.published.reports import report
 from ledger.store.db import make_engine, reading
 
 

@@ -44,7 +44,7 @@ def command(ctx: click.Context, host: str, port: int, workers: int, access_log: 
     site = f"http://{_shown_host(host)}:{port}"
     click.echo(f"Serving {site}/ (public pages) and {site}/api/v1/schema (API docs) "
                f"({url.split('://')[0]}, {workers} worker(s))", err=True)
-    from api.slow_clients import SlowHeaders
+    from api.middleware.slow_clients import SlowHeaders
 
     uvicorn.run("api.app:create_app", factory=True, http=SlowHeaders, host=host, port=port, workers=workers, log_level="info",
                 proxy_headers=bool(proxy_ips), forwarded_allow_ips=proxy_ips, server_header=False,

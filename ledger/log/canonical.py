@@ -85,7 +85,7 @@ def _value(v) -> str | None:
 def row_line(table_name: str, values) -> str:
     """One canonical row (without the trailing newline): the reference definition.
 
-    ``canonical_chunks`` builds the same bytes inside the database; ``tests/test_canonical.py``
+    ``canonical_chunks`` builds the same bytes inside the database; ``tests/store/test_canonical.py``
     holds the two to each other on awkward values (quotes, control characters, CJK, nulls).
     """
     return json.dumps([table_name, *map(_value, values)], ensure_ascii=False, separators=(",", ":"))

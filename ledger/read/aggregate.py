@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select
 
 from ledger.read import aggregate_figures
-from ledger.read import pages as queries_pages
+from ledger.read.published import pages as queries_pages
 from ledger.read.queries import Filters, QueryError, yuan
 from ledger.read.totals import live_ids, live_totals
 from ledger.store.models import CategoryGroupMember, Rollup, Unit
@@ -92,7 +92,7 @@ def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filter
     if not need_unit:
         return _from_totals(conn, drilldown, cuts)
     need_group = "group" in drilldown
-    # Built once per shape with bind parameters and run on the driver's cursor (ledger.read.pages).
+    # Built once per shape with bind parameters and run on the driver's cursor (ledger.read.published.pages).
     values: dict[str, Any] = {"ids": live_ids(conn) or [-1], "measures": list(MEASURES)}
     values.update({f"f_{n}": getattr(cuts, n) for n in cuts.given()})
     ident = ("aggregate", tuple(drilldown), queries_pages.shape(cuts), len(values["ids"]))

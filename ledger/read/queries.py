@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, bindparam, func, literal, or_, select
 
-from ledger.read import pages as queries_pages
 from ledger.read import totals as queries_totals
 from ledger.read.datasets import DATASETS, _categories_in_groups, _u
+from ledger.read.published import pages as queries_pages
 from ledger.read.types import (  # noqa: F401  (re-exported: callers import them from here)
     INT64_MAX,
     Column,
@@ -101,7 +101,7 @@ def _row_builder(ds: Dataset):
                 expr = f"None if {v} is None else _loads({v})"
             elif col.type in ("integer", "string", "date"):
                 expr = v
-            elif col.type == "datetime":  # already UTC when read by ledger.read.pages on SQLite
+            elif col.type == "datetime":  # already UTC when read by ledger.read.published.pages on SQLite
                 expr = f"None if {v} is None else ({v} if {v}.tzinfo is _UTC else _plain({v}))"
             else:
                 expr = f"None if {v} is None else _plain({v})"
@@ -190,7 +190,7 @@ def list_rows(
             raise QueryError("cursor", "not a cursor this API issued; start again without it") from None
     n_cols = len(ds.columns)
     if ds.name in _PLANNED:
-        # Built once per shape, run on the driver's cursor (ledger.read.pages).
+        # Built once per shape, run on the driver's cursor (ledger.read.published.pages).
         values: dict[str, Any] = {f"f_{n}": getattr(filters, n) for n in filters.given()}
         values["c_limit"] = limit + 1
         if cursor:
@@ -261,7 +261,7 @@ def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list | None) 
         )
     if ds.rollup_measure and given <= _ROLLUP_FILTERS:
         # A unit named: its rollup rows, found by the rollup's (batch, measure, unit) index. The SQL
-        # is built once per shape (ledger.read.pages) and run on the driver's cursor.
+        # is built once per shape (ledger.read.published.pages) and run on the driver's cursor.
         ids = queries_totals.live_ids(conn)
         values: dict[str, Any] = {"ids": ids or [-1], "measure": ds.rollup_measure}
         values.update({f"f_{n}": getattr(filters, n) for n in given})

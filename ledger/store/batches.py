@@ -195,7 +195,7 @@ def _sqlite_cache(raw) -> None:
 
     The default 2 MB cannot hold ``expense_entry``'s composite index, which rows in file order update
     at random places; a larger cache (with tuples built column-wise) took the insert of 1M rows from
-    14.7 to 7.8 CPU-s (bench/import_profile.py). 128 MB, not more, because the cache counts in the
+    14.7 to 7.8 CPU-s (bench/profiles/import_profile.py). 128 MB, not more, because the cache counts in the
     import's peak RSS. It is only a cap (pages are allocated as they are read), it changes nothing
     about durability (WAL and ``synchronous=FULL`` stay), and it stays for the connection's life, so
     the publish hooks that read the batch back in the same transaction find its pages cached.

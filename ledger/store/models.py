@@ -353,7 +353,7 @@ class DuplicateCandidate(Base):
 
 class SearchEntry(Base):
     """A searchable text of a published batch (unit name, payee, description, supplier, title), once per
-    unit and year with its row count and amount, so search reads no raw rows (``ledger.store.search_index``, ``ledger.read.search``).
+    unit and year with its row count and amount, so search reads no raw rows (``ledger.store.search_index``, ``ledger.read.published.search``).
 
     SQLite also keeps the FTS5 trigram table ``search_fts`` over ``body``; PostgreSQL a pg_trgm GIN index.
     """

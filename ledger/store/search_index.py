@@ -3,7 +3,7 @@
 ``search_entry`` holds each batch's distinct texts (unit names, payees, descriptions, suppliers, procurement
 titles) once per kind, unit and year with their row count and amount. SQLite also feeds the FTS5 table
 ``search_fts`` (``tokenize='trigram'``); PostgreSQL has a pg_trgm GIN index on ``search_entry.body``.
-Migration 0007 builds both and indexes what was already published. ``ledger.read.search`` answers queries.
+Migration 0007 builds both and indexes what was already published. ``ledger.read.published.search`` answers queries.
 """
 
 from __future__ import annotations

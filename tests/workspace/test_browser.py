@@ -21,7 +21,7 @@ from sqlalchemy import select
 from ledger.rules.checks import run_checks
 from ledger.store.db import reading, writing
 from ledger.store.models import ExpenseEntry, Flag
-from tests.test_pages_browser import ARTIFACTS, CHROMIUM, _free_port, browser  # noqa: F401 (fixture)
+from tests.web.test_pages_browser import ARTIFACTS, CHROMIUM, _free_port, browser  # noqa: F401 (fixture)
 from tests.workspace.support import PASSWORDS, USERS, make_accounts
 from tests.workspace.test_finance import BAD, CORRECTED, FIXED
 from tests.workspace.test_review import BUDGETS, INTERNAL, PUBLIC

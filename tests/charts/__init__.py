@@ -1,0 +1,1 @@
+"""Charts: rendering, labels, Chinese text, the CLI."""

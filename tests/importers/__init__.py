@@ -1,0 +1,1 @@
+"""The import pipeline: batches, corrections, encodings, hostile files, real files, fixtures, fuzzing."""

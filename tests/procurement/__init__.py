@@ -1,0 +1,1 @@
+"""Procurement and OCDS imports from real publishers."""

@@ -1,0 +1,1 @@
+"""The store: migrations, append-only triggers, the signed log, tampering, backups, crashes, money."""

@@ -1,0 +1,204 @@
+"""The red team's tamper matrix (issue 14): a rogue administrator with the database password drops
+the append-only triggers and rewrites history; ``sunshine verify`` must fail and name what changed.
+
+One published ledger per test: two expense batches (units U1 and U2), a flag reviewed
+open → under_review → explained by 纪委甲 and published, and an exported checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from ledger.review import workflow
+from ledger.store.db import reading, writing
+from ledger.store.models import CheckRun, ExpenseEntry, Flag, FlagReview, Unit
+from tests.tlog_support import publish_expenses
+
+SUNSHINE = str(Path(sys.executable).parent / "sunshine")
+NOTE = "单位已说明，接待经审批"
+
+
+@pytest.fixture(autouse=True)
+def log_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUNSHINE_LOG_KEY", str(tmp_path / "log.key"))
+
+
+def sunshine(db_url, *args):
+    return subprocess.run([SUNSHINE, "--database", db_url, *map(str, args)], capture_output=True, text=True)
+
+
+def drop_triggers(engine, *tables):
+    """What a rogue administrator with the database password does first."""
+    with writing(engine) as conn:
+        for t in tables:
+            if conn.dialect.name == "sqlite":
+                conn.execute(text(f"DROP TRIGGER IF EXISTS append_only_{t}_update"))
+                conn.execute(text(f"DROP TRIGGER IF EXISTS append_only_{t}_delete"))
+            else:
+                conn.execute(text(f"DROP TRIGGER IF EXISTS append_only_{t} ON {t}"))
+                conn.execute(text(f"DROP TRIGGER IF EXISTS append_only_{t}_truncate ON {t}"))
+
+
+@pytest.fixture
+def ledger(engine, db_url, tmp_path):
+    a = publish_expenses(engine, [100, 200, 300], unit="U1")
+    b = publish_expenses(engine, [10_000, 20_000, 30_000], unit="U2", name="second.csv")
+    with writing(engine) as conn:
+        run = conn.execute(insert(CheckRun).values(fingerprint="f" * 64).returning(CheckRun.id)).scalar_one()
+        unit = conn.execute(select(Unit.id).where(Unit.code == "U2")).scalar_one()
+        conn.execute(insert(Flag).values(
+            id="flag1", rule_code="budget_overrun", rule_version=1, unit_id=unit, fiscal_year=2023,
+            category_code="reception", state="open", figures_json="{}", message_zh="超预算", message_en="Over budget",
+            evidence_json=json.dumps({"batch_ids": [b]}), first_run_id=run, last_run_id=run))
+        workflow.record_review(conn, "flag1", "under_review", note="核查凭证", reviewer="纪委甲")
+        workflow.record_review(conn, "flag1", "explained", note=NOTE, reviewer="纪委甲")
+        assert workflow.publish_finding(conn, "flag1", reviewer="纪委甲") == 2
+    exported = tmp_path / "cp.json"
+    assert sunshine(db_url, "checkpoint", "export", exported).returncode == 0
+    ok = sunshine(db_url, "verify", "--checkpoint", exported, "--json")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True
+    return {"a": a, "b": b, "checkpoint": exported}
+
+
+def first_problem(db_url, *args) -> dict:
+    r = sunshine(db_url, "verify", *args, "--json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    return json.loads(r.stdout)["first_problem"]
+
+
+def _row(engine, batch, source_row):
+    with reading(engine) as conn:
+        return conn.execute(select(ExpenseEntry.id).where(ExpenseEntry.batch_id == batch,
+                                                          ExpenseEntry.source_row == source_row)).scalar_one()
+
+
+def test_amount_edit_is_named(engine, db_url, ledger):
+    target = _row(engine, ledger["b"], 3)
+    drop_triggers(engine, "expense_entry")
+    with writing(engine) as conn:
+        conn.execute(text("UPDATE expense_entry SET amount_fen = 2 WHERE id = :i"), {"i": target})
+    p = first_problem(db_url, "--checkpoint", ledger["checkpoint"])
+    assert (p["code"], p["table"], p["row_id"], p["batch_id"]) == ("row-changed", "expense_entry", target, ledger["b"])
+
+
+def test_deleted_row_is_named(engine, db_url, ledger):
+    target = _row(engine, ledger["a"], 2)
+    drop_triggers(engine, "expense_entry")
+    with writing(engine) as conn:
+        conn.execute(text("DELETE FROM expense_entry WHERE id = :i"), {"i": target})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["row_id"], p["batch_id"]) == ("row-deleted", "expense_entry", target, ledger["a"])
+
+
+def test_inserted_row_is_named(engine, db_url, ledger):
+    with writing(engine) as conn:
+        unit = conn.execute(select(Unit.id).where(Unit.code == "U2")).scalar_one()
+        new = conn.execute(insert(ExpenseEntry).values(
+            batch_id=ledger["b"], unit_id=unit, fiscal_year=2023, category_code="reception", amount_fen=999_999,
+        ).returning(ExpenseEntry.id)).scalar_one()
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["row_id"], p["batch_id"]) == ("row-added", "expense_entry", new, ledger["b"])
+
+
+@pytest.mark.parametrize("with_checkpoint", [False, True])
+def test_a_whole_deleted_batch_is_named(engine, db_url, ledger, with_checkpoint):
+    b = ledger["b"]
+    tables = ["expense_entry", "budget_line", "log_row_digest", "rollup", "reception_persons_rollup",
+              "duplicate_candidate", "search_entry", "import_batch", "unit", "flag", "flag_review", "audit_log"]
+    drop_triggers(engine, *tables)
+    with writing(engine) as conn:  # rows, digests, rollups, search texts, the batch row
+        for t in ["expense_entry", "budget_line", "log_row_digest", "rollup", "reception_persons_rollup",
+                  "duplicate_candidate", "search_entry"]:
+            conn.execute(text(f"DELETE FROM {t} WHERE batch_id = :b"), {"b": b})
+        conn.execute(text("UPDATE unit SET batch_id = NULL WHERE batch_id = :b"), {"b": b})
+        conn.execute(text("DELETE FROM import_batch WHERE id = :b"), {"b": b})
+    args = ("--checkpoint", ledger["checkpoint"]) if with_checkpoint else ()
+    p = first_problem(db_url, *args)
+    assert (p["code"], p["batch_id"]) == ("batch-deleted", b)
+    # leaves: 0 batch a, 1 batch b, 2-3 reviews, 4-5 publications; batch b had 3 expense rows and 1 budget line
+    assert p["message"] == f"batch {b} (4 rows) is in leaf 1 but no longer in the store"
+
+
+def test_edited_review_is_named(engine, db_url, ledger):
+    drop_triggers(engine, "flag_review")
+    with writing(engine) as conn:
+        first = conn.execute(select(FlagReview.id).order_by(FlagReview.id).limit(1)).scalar_one()
+        conn.execute(text("UPDATE flag_review SET reviewer = '纪委乙', to_state = 'dismissed' WHERE id = :i"), {"i": first})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["row_id"]) == ("review-changed", "flag_review", first)
+    assert "to_state, reviewer" in p["message"]
+
+
+def test_edited_published_note_is_named(engine, db_url, ledger):
+    drop_triggers(engine, "flag_review")
+    with writing(engine) as conn:
+        last = conn.execute(select(FlagReview.id).order_by(FlagReview.id.desc()).limit(1)).scalar_one()
+        conn.execute(text("UPDATE flag_review SET note = '无问题' WHERE id = :i"), {"i": last})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["row_id"]) == ("publication-changed", "flag_review", last)
+    assert "note_sha256" in p["message"]
+
+
+def test_unpublishing_a_note_is_named(engine, db_url, ledger):
+    drop_triggers(engine, "flag_review")
+    with writing(engine) as conn:
+        last = conn.execute(select(FlagReview.id).order_by(FlagReview.id.desc()).limit(1)).scalar_one()
+        conn.execute(text("UPDATE flag_review SET published_at = NULL WHERE id = :i"), {"i": last})
+    p = first_problem(db_url)
+    assert (p["code"], p["row_id"]) == ("publication-deleted", last)
+
+
+def test_edited_rollup_is_named(engine, db_url, ledger):
+    drop_triggers(engine, "rollup")
+    with writing(engine) as conn:
+        conn.execute(text("UPDATE rollup SET amount_fen = amount_fen / 2"))
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["batch_id"]) == ("rollup-changed", "rollup", ledger["a"])
+    assert "is (300, 3) but the rows sum to (600, 3)" in p["message"]
+
+
+def test_swapped_unit_codes_are_named(engine, db_url, ledger):
+    drop_triggers(engine, "unit")
+    with writing(engine) as conn:
+        u1 = conn.execute(select(Unit.id).where(Unit.code == "U1")).scalar_one()
+        conn.execute(text("UPDATE unit SET code = 'tmp' WHERE code = 'U1'"))
+        conn.execute(text("UPDATE unit SET code = 'U1' WHERE code = 'U2'"))
+        conn.execute(text("UPDATE unit SET code = 'U2' WHERE code = 'tmp'"))
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["row_id"]) == ("unit-changed", "unit", u1)
+    assert "now code U2" in p["message"]
+
+
+def test_rollback_to_an_older_backup_is_named(engine, db_url, tmp_path):
+    publish_expenses(engine, [100, 200, 300], unit="U1")
+    dump = tmp_path / "old.backup"
+    assert sunshine(db_url, "backup", dump).returncode == 0
+    publish_expenses(engine, [10_000], unit="U2", name="second.csv")
+    exported = tmp_path / "cp.json"
+    assert sunshine(db_url, "checkpoint", "export", exported).returncode == 0
+    engine.dispose()
+    r = sunshine(db_url, "restore", dump, "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sunshine(db_url, "verify").returncode == 0  # on its own, the old store is self-consistent
+    p = first_problem(db_url, "--checkpoint", exported)
+    assert p["code"] == "log-shrank"
+    assert p["message"] == "the exported checkpoint has 2 leaves but the log now has 1"
+
+
+def test_the_append_only_triggers_refuse_these_rewrites(engine, ledger):
+    from sqlalchemy.exc import DatabaseError
+
+    for sql in ("UPDATE rollup SET amount_fen = 1", "DELETE FROM rollup", "DELETE FROM unit",
+                "UPDATE unit SET code = 'X' WHERE code = 'U1'", "DELETE FROM flag", "DELETE FROM category_group_member",
+                "UPDATE category SET name_zh = '招待费' WHERE code = 'reception'"):
+        with pytest.raises(DatabaseError), writing(engine) as conn:
+            conn.execute(text(sql))
+    with writing(engine) as conn:  # what --update-units does stays allowed
+        conn.execute(text("UPDATE unit SET name = '市财政局（新）' WHERE code = 'U1'"))

@@ -1,0 +1,1 @@
+"""The public pages: server-rendered HTML and browser journeys in headless Chromium."""
