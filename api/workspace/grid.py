@@ -1,6 +1,6 @@
 """The dry-run report drawn over the file itself: the rows as a grid, each problem at its row and column.
 
-The file is opened the way the importer opens it (``importers.sources.open_file`` with the kind's
+The file is opened the way the importer opens it (``importers.sheets.sources.open_file`` with the kind's
 header matcher), so the row numbers are the spreadsheet's (header = its own row) and the columns are
 the file's own headers, exactly as the problems name them. The first ``FIRST_ROWS`` rows of each
 sheet are drawn, and every row with a problem up to ``MAX_PROBLEM_ROWS``. JSON (OCDS) files have no
