@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from ledger.review.workflow import TRANSITIONS, importers_of, review_history
+from ledger.store import published as figures
 from ledger.store.batches import live
 from ledger.store.models import BudgetLine, ExpenseEntry, Flag, ImportBatch, ProcurementRecord, Unit
 
@@ -64,8 +65,20 @@ def case(conn: Connection, flag_id: str) -> dict[str, Any] | None:
         "evidence": evidence, "batches": _batches(conn, evidence.get("batch_ids", [])),
         "rows": _rows(conn, evidence, m), "history": history, "moves": TRANSITIONS.get(m["state"], ()),
         "importers": sorted(importers_of(conn, m["evidence_json"])),
-        "preview": preview(history),
+        "preview": preview(history), "years": years(conn, m["unit_id"], m["category_code"]),
     }
+
+
+def years(conn: Connection, unit_id: int | None, category: str | None) -> list[dict[str, Any]]:
+    """The unit's figures for the flag's category year by year (actual, budgets), as every reader takes
+    them (``ledger.store.published.resolve``: a published figure before the sum of its parts)."""
+    if unit_id is None or category is None:
+        return []
+    resolved = figures.resolve(figures.rollup_rows(conn, unit_ids=[unit_id]), figures.parents(conn))
+    by_year: dict[int, dict[str, Any]] = {}
+    for r in resolved.filter(resolved["category_code"] == category).iter_rows(named=True):
+        by_year.setdefault(r["fiscal_year"], {"year": r["fiscal_year"]})[r["measure"]] = r["amount"]
+    return [by_year[y] for y in sorted(by_year, reverse=True)]
 
 
 def preview(history) -> dict[str, Any]:

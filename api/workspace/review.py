@@ -34,7 +34,7 @@ DISCIPLINE = [ws.signed_in("discipline")]
 def _names(lang: str) -> dict[str, Any]:
     return {"rule_name": lambda c: rule_name(c, lang), "state_name": lambda c: state_name(c, lang),
             "figure_name": lambda k: figure_name(k, lang),
-            "wan": fmt_wan, "yuan": lambda fen: "—" if fen is None else format_yuan(fen)}
+            "wan": fmt_wan, "yuan": lambda fen: format_yuan(fen) if isinstance(fen, int) else "—"}
 
 
 @get("/review", sync_to_thread=True, include_in_schema=False, guards=DISCIPLINE)

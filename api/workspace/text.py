@@ -62,6 +62,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "importer_warning": ("提示：导入该数据的人（{who}）不能核查或发布此标记。",
                          "Note: whoever imported this data ({who}) may not review or publish this flag."),
     "message": ("说明", "Message"),
+    "previous_years": ("历年数字（本单位、本类别）", "Year by year (this unit and category)"),
+    "actual": ("决算数", "Actual"), "budget_original": ("年初预算", "Original budget"),
+    "budget_adjusted": ("调整预算", "Adjusted budget"),
     # admin
     "accounts": ("账户", "Accounts"), "create_account": ("新建账户", "Create an account"),
     "display_name": ("姓名", "Name"), "role": ("角色", "Role"), "create": ("创建", "Create"),

@@ -93,3 +93,16 @@ def test_a_reviewer_cannot_upload_and_confirm_needs_the_stager(engine, db_url):
         forged = reviewer.post("/workspace/finance/confirm", data={"csrf": csrf_of(review_page.text), "stage": stage})
         assert forged.status_code == 403
     assert _entries(engine) == (0, 0)
+
+
+def test_cells_and_file_names_are_shown_as_text_never_markup(engine, db_url):
+    make_accounts(engine)
+    hostile = HEADER + 'U1,市财政局,2023,2023-03-01,公务接待费,"<img src=x onerror=alert(1)>",<script>x()</script>\n'
+    with client(db_url) as c:
+        sign_in(c, "finance")
+        page = upload(c, hostile, "<b>x</b>.csv")
+    assert page.status_code == 422
+    assert "<script>x()" not in page.text and "<img src=x" not in page.text and "<b>x</b>" not in page.text
+    assert "&lt;script&gt;x()&lt;/script&gt;" in page.text
+    assert re.findall(r'class="bad" title="[^"]*" data-column="([^"]+)">([^<]*)<', page.text) == [
+        ("金额", "&lt;img src=x onerror=alert(1)&gt;")]

@@ -14,10 +14,12 @@ from ledger.store.models import AuditLog, Flag, FlagReview
 from tests.workspace.support import client, csrf_of, make_accounts, sign_in
 from tests.workspace.test_finance import confirm
 
-BUDGETS = "单位编码,单位名称,年度,类别,阶段,金额\nU1,市财政局,2023,公务接待费,年初预算,1000\n"
+BUDGETS = ("单位编码,单位名称,年度,类别,阶段,金额\nU1,市财政局,2023,公务接待费,年初预算,1000\n"
+           "U1,市财政局,2022,公务接待费,年初预算,1100\n")
 EXPENSES = ("单位编码,单位名称,年度,日期,类别,金额,收款方\n"
             "U1,市财政局,2023,2023-03-01,公务接待费,800.00,某酒店\n"
-            "U1,市财政局,2023,2023-06-01,公务接待费,434.50,某宾馆\n")
+            "U1,市财政局,2023,2023-06-01,公务接待费,434.50,某宾馆\n"
+            "U1,市财政局,2022,2022-06-01,公务接待费,900.00,某宾馆\n")
 INTERNAL = "线索：接待对象疑似虚构，待核实"
 PUBLIC = "单位已说明：接待经审批，超支部分已退回"
 
@@ -52,9 +54,12 @@ def test_review_with_internal_and_public_notes_then_publish(engine, db_url):
         assert figures == {"actual_fen": "1,234.50 元", "budget_fen": "1,000.00 元", "budget_stage": "original",
                            "excess_fen": "234.50 元", "excess_pct": "23.5"}  # the rule rounds to one place
         assert "决算数" in case.text and "超出比例（%）" in case.text
+        years = re.findall(r'<tr data-year="(\d+)"[^>]*><th scope="row">\d+</th><td class="num">([^<]+)</td>'
+                           r'<td class="num">([^<]+)</td>', case.text)
+        assert years == [("2023", "1,234.50", "1,000.00"), ("2022", "900.00", "1,100.00")]
         assert 'data-threshold="min_excess_pct"' in case.text
         assert re.findall(r'<li data-batch="(\d+)">', case.text) == ["1", "2"]
-        assert re.findall(r'data-source="(\d+:\d+)"', case.text) == ["2:2", "2:3", "1:2"]
+        assert re.findall(r'data-source="(\d+:\d+)"', case.text) == ["2:2", "2:3", "1:2"]  # 2022's rows are not evidence
         assert "zhang.san" in case.text  # the importer, who may not review it, is named
         token = csrf_of(case.text)
 
