@@ -1,0 +1,47 @@
+"""``sunshine flags review|publish`` act as the holder of a discipline token; once the ledger has
+workspace accounts a name typed with ``--by`` is refused, so nobody gets round the importer rule."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from cli.main import root
+from ledger.review import tokens
+from ledger.store.db import reading, writing
+from ledger.store.models import AuditLog, FlagReview
+from tests.workspace.support import make_accounts
+from tests.workspace.test_review import INTERNAL, PUBLIC, load_and_check
+
+
+def _run(db_url, *args, token=None):
+    env = {"SUNSHINE_TOKEN": token} if token else {}
+    out = CliRunner().invoke(root, ["--database", db_url, "--lang", "en", "flags", *args, "--json"], env=env)
+    return out.exit_code, json.loads(out.output)
+
+
+def test_reviews_from_the_cli_are_the_token_holders(engine, db_url):
+    make_accounts(engine)
+    flag_id = load_and_check(engine, db_url)
+    with writing(engine) as conn:
+        discipline, _ = tokens.create(conn, name="li.si", role="discipline", actor="wang.wu")
+        finance, _ = tokens.create(conn, name="zhang.san", role="finance", actor="wang.wu")
+    code, out = _run(db_url, "review", flag_id, "--to", "under_review", "--note", "x", "--by", "someone else")
+    assert code == 1 and "--by is no longer accepted" in out["error"]
+    code, out = _run(db_url, "review", flag_id, "--to", "under_review", "--note", "x", token=finance)
+    assert code == 1 and out["error"] == "a finance token may not review or publish flags; it needs the discipline role"
+    code, out = _run(db_url, "review", flag_id, "--to", "under_review", "--note", "x", token="sl_forged")
+    assert code == 1 and out["error"] == "the token is unknown or revoked"
+    assert _run(db_url, "review", flag_id, "--to", "under_review", "--note", INTERNAL, "--internal",
+                token=discipline)[0] == 0
+    assert _run(db_url, "review", flag_id, "--to", "explained", "--note", PUBLIC, "--token", discipline)[0] == 0
+    code, out = _run(db_url, "publish", flag_id, token=discipline)
+    assert code == 0 and out["published_reviews"] == 1
+    with reading(engine) as conn:
+        reviews = conn.execute(select(FlagReview.reviewer, FlagReview.visibility, FlagReview.published_at.is_not(None))
+                               .order_by(FlagReview.id)).all()
+        actors = set(conn.execute(select(AuditLog.actor).where(AuditLog.action.like("flag.%"))).scalars())
+    assert [tuple(r) for r in reviews] == [("li.si", "internal", False), ("li.si", "public", True)]
+    assert actors == {"li.si"}
