@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
+from ledger.review.assignments import assignees, reviewers
 from ledger.review.workflow import TRANSITIONS, importers_of, review_history
 from ledger.store import published as figures
 from ledger.store.batches import live
@@ -21,8 +22,9 @@ ACTIVE_FIRST = ("open", "under_review")
 
 
 def queue(conn: Connection, *, rule: str | None = None, state: str | None = None, unit: str | None = None,
-          year: int | None = None, limit: int = 500) -> list[dict[str, Any]]:
-    """Flags to review, those still open or under review first, then newest first."""
+          year: int | None = None, assignee: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    """Flags to review, those still open or under review first, then newest first; ``assignee`` ``-``
+    keeps the flags assigned to nobody."""
     f, u = Flag.__table__, Unit.__table__
     query = (select(f.c.id, f.c.rule_code, f.c.fiscal_year, f.c.state, f.c.data_status, f.c.message_zh,
                     f.c.message_en, f.c.created_at, u.c.code.label("unit_code"), u.c.name.label("unit_name"))
@@ -35,7 +37,12 @@ def queue(conn: Connection, *, rule: str | None = None, state: str | None = None
         query = query.where(u.c.code == unit)
     if year is not None:
         query = query.where(f.c.fiscal_year == year)
-    rows = [dict(r._mapping) for r in conn.execute(query.order_by(f.c.created_at.desc(), f.c.id).limit(limit))]
+    who = assignees(conn)
+    if assignee:
+        mine = [k for k, v in who.items() if v == assignee]
+        query = query.where(f.c.id.not_in(list(who))) if assignee == "-" else query.where(f.c.id.in_(mine))
+    rows = [dict(r._mapping) | {"assignee": who.get(r.id)}
+            for r in conn.execute(query.order_by(f.c.created_at.desc(), f.c.id).limit(limit))]
     return sorted(rows, key=lambda r: r["state"] not in ACTIVE_FIRST)
 
 
@@ -47,6 +54,7 @@ def choices(conn: Connection) -> dict[str, list]:
         "years": sorted({y for y in conn.execute(select(f.c.fiscal_year).distinct()).scalars() if y}, reverse=True),
         "units": conn.execute(select(u.c.code, u.c.name).where(u.c.id.in_(select(f.c.unit_id)))
                               .order_by(u.c.code)).all(),
+        "reviewers": reviewers(conn),
     }
 
 
@@ -66,6 +74,7 @@ def case(conn: Connection, flag_id: str) -> dict[str, Any] | None:
         "rows": _rows(conn, evidence, m), "history": history, "moves": TRANSITIONS.get(m["state"], ()),
         "importers": sorted(importers_of(conn, m["evidence_json"])),
         "preview": preview(history), "years": years(conn, m["unit_id"], m["category_code"]),
+        "assignee": assignees(conn).get(flag_id), "reviewers": reviewers(conn),
     }
 
 

@@ -23,6 +23,7 @@ from api.workspace import session as ws
 from api.workspace.text import figure_name
 from charts.style import fmt_wan
 from ledger.money import format_yuan
+from ledger.review import assignments
 from ledger.review.workflow import STATES, ReviewRefused, publish_finding, record_review
 from ledger.store.db import reading, writing
 
@@ -44,12 +45,15 @@ def queue_page(request: Request, lang: Lang = None,
                                                                 max_length=30)] = None,
                unit: Annotated[str | None, QueryParameter(description="Unit code", max_length=100)] = None,
                year: Annotated[int | None, QueryParameter(description="Fiscal year", ge=1900, le=2200)] = None,
+               assignee: Annotated[str | None, QueryParameter(description="Account, or - for nobody",
+                                                              max_length=100)] = None,
                ) -> Template:
     with reading(request.app.state.engine) as conn:
-        flags = cases.queue(conn, rule=rule or None, state=flag_state or None, unit=unit or None, year=year)
+        flags = cases.queue(conn, rule=rule or None, state=flag_state or None, unit=unit or None, year=year,
+                            assignee=assignee or None)
         options = cases.choices(conn)
     return ws.render(request, "queue.html", "review", flags=flags, options=options, states=STATES,
-                     chosen={"rule": rule, "state": flag_state, "unit": unit, "year": year},
+                     chosen={"rule": rule, "state": flag_state, "unit": unit, "year": year, "assignee": assignee},
                      **_names(ws.lang_of(request)))
 
 
@@ -102,4 +106,19 @@ def publish(request: Request, flag_id: FromPath[str], data: Form, lang: Lang = N
     return _back(request, flag_id)
 
 
-routes = [queue_page, case_page, change_state, publish]
+@post("/review/{flag_id:str}/assign", sync_to_thread=True, include_in_schema=False, guards=DISCIPLINE,
+      status_code=303)
+def assign(request: Request, flag_id: FromPath[str], data: Form, lang: Lang = None) -> Any:
+    session = ws.check_csrf(request, data)
+    assignee = str(data.get("assignee") or "") or None
+    try:
+        with writing(request.app.state.engine) as conn:
+            assignments.assign(conn, flag_id, assignee, actor=session.account.username, role=session.account.role)
+    except ReviewRefused as exc:
+        return _case_page(request, flag_id, error=exc.text(ws.lang_of(request)), status_code=409)
+    except ValueError as exc:
+        return _case_page(request, flag_id, error=str(exc), status_code=422)
+    return _back(request, flag_id)
+
+
+routes = [queue_page, case_page, change_state, publish, assign]

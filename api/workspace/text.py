@@ -62,6 +62,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "importer_warning": ("提示：导入该数据的人（{who}）不能核查或发布此标记。",
                          "Note: whoever imported this data ({who}) may not review or publish this flag."),
     "message": ("说明", "Message"),
+    "assignee": ("承办人", "Assigned to"), "nobody": ("未分配", "Nobody"), "assign": ("分配", "Assign"),
+    "mine": ("分配给我的", "Assigned to me"),
     "previous_years": ("历年数字（本单位、本类别）", "Year by year (this unit and category)"),
     "actual": ("决算数", "Actual"), "budget_original": ("年初预算", "Original budget"),
     "budget_adjusted": ("调整预算", "Adjusted budget"),

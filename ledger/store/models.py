@@ -25,10 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
-from ledger.store.models_accounts import Account, AccountSession
+from ledger.store.models_accounts import Account, AccountSession, FlagAssignment
 from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
 
-__all__ = ["Account", "AccountSession", "Base", "BigId", "KeyValue", "LogCheckpoint", "LogLeaf", "LogRowDigest", "Timestamp", "utcnow"]  # and the tables below
+__all__ = ["Account", "AccountSession", "Base", "FlagAssignment", "BigId", "KeyValue", "LogCheckpoint", "LogLeaf", "LogRowDigest", "Timestamp", "utcnow"]  # and the tables below
 
 
 

@@ -35,3 +35,15 @@ class AccountSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
     expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class FlagAssignment(Base):
+    """Who a flag is assigned to for review; the latest row per flag holds (``assignee`` None: nobody).
+    Append-only, so every hand-over stays on record."""
+
+    __tablename__ = "flag_assignment"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flag.id"), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    assigned_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())

@@ -7,6 +7,8 @@ Revises: a14s
   the password hash, the failed-login counter, the lock and ``disabled_at``, never id, username,
   role or creation time.
 - account_session: server-side sessions. Never deleted; only ``ended_at`` may be set (sign-out).
+- flag_assignment: who a flag is assigned to for review, the latest row per flag. Append-only: no
+  UPDATE, no DELETE.
 - flag_review.visibility: ``public`` (released with the finding, as before) or ``internal`` (never
   published). Existing notes are public, which is what publishing did with them until now. The
   append-only trigger of 0002 is rewritten on SQLite so the new column cannot change either (the
@@ -64,6 +66,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_session")),
     )
     op.create_index(op.f("ix_account_session_account_id"), "account_session", ["account_id"], unique=False)
+    op.create_table(
+        "flag_assignment",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("flag_id", sa.String(length=64), nullable=False),
+        sa.Column("assignee", sa.String(length=100), nullable=True),
+        sa.Column("assigned_by", sa.String(length=100), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
+        sa.ForeignKeyConstraint(["flag_id"], ["flag.id"], name=op.f("fk_flag_assignment_flag_id_flag")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flag_assignment")),
+    )
+    op.create_index(op.f("ix_flag_assignment_flag_id"), "flag_assignment", ["flag_id"], unique=False)
     op.add_column("flag_review", sa.Column("visibility", sa.String(length=10), server_default="public", nullable=False))
 
     if op.get_bind().dialect.name == "postgresql":
@@ -83,6 +96,17 @@ def upgrade() -> None:
                        f"FOR EACH ROW EXECUTE FUNCTION sunshine_{table}_guard()")
             op.execute(f"CREATE TRIGGER append_only_{table}_truncate BEFORE TRUNCATE ON {table} "
                        f"FOR EACH STATEMENT EXECUTE FUNCTION sunshine_{table}_guard()")
+        op.execute("""
+            CREATE FUNCTION sunshine_flag_assignment_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'flag_assignment is append-only: rows are never %d', lower(TG_OP)
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END $$
+        """)
+        op.execute("CREATE TRIGGER append_only_flag_assignment BEFORE UPDATE OR DELETE ON flag_assignment "
+                   "FOR EACH ROW EXECUTE FUNCTION sunshine_flag_assignment_guard()")
+        op.execute("CREATE TRIGGER append_only_flag_assignment_truncate BEFORE TRUNCATE ON flag_assignment "
+                   "FOR EACH STATEMENT EXECUTE FUNCTION sunshine_flag_assignment_guard()")
         return
     for table, fixed in (("account", ACCOUNT_FIXED), ("account_session", SESSION_FIXED)):
         op.execute(f"CREATE TRIGGER append_only_{table}_delete BEFORE DELETE ON {table} "
@@ -90,6 +114,9 @@ def upgrade() -> None:
         op.execute(f"CREATE TRIGGER append_only_{table}_update BEFORE UPDATE ON {table} FOR EACH ROW "
                    f"WHEN NOT ({_same(fixed)}) "
                    f"BEGIN SELECT RAISE(ABORT, '{table}: {', '.join(fixed)} never change'); END")
+    for op_name in ("update", "delete"):
+        op.execute(f"CREATE TRIGGER append_only_flag_assignment_{op_name} BEFORE {op_name.upper()} ON flag_assignment "
+                   f"BEGIN SELECT RAISE(ABORT, 'flag_assignment is append-only: rows are never {op_name}d'); END")
     _flag_review_trigger([*FLAG_REVIEW_COLUMNS, "visibility"])
 
 
@@ -99,6 +126,9 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS append_only_{table} ON {table}")
             op.execute(f"DROP TRIGGER IF EXISTS append_only_{table}_truncate ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS sunshine_{table}_guard()")
+        op.execute("DROP TRIGGER IF EXISTS append_only_flag_assignment ON flag_assignment")
+        op.execute("DROP TRIGGER IF EXISTS append_only_flag_assignment_truncate ON flag_assignment")
+        op.execute("DROP FUNCTION IF EXISTS sunshine_flag_assignment_guard()")
     else:
         for table in ("account", "account_session"):
             op.execute(f"DROP TRIGGER IF EXISTS append_only_{table}_delete")
@@ -109,6 +139,8 @@ def downgrade() -> None:
     else:  # in place (SQLite >= 3.35): a batch rebuild would lose the table's other triggers
         op.execute("ALTER TABLE flag_review DROP COLUMN visibility")
         _flag_review_trigger(FLAG_REVIEW_COLUMNS)
+    op.drop_index(op.f("ix_flag_assignment_flag_id"), table_name="flag_assignment")
+    op.drop_table("flag_assignment")
     op.drop_index(op.f("ix_account_session_account_id"), table_name="account_session")
     op.drop_table("account_session")
     op.drop_table("account")

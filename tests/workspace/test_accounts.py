@@ -6,12 +6,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 
 from cli.main import root
 from ledger.review import accounts
 from ledger.store.db import reading, writing
-from ledger.store.models import Account, AccountSession, AuditLog
+from ledger.store.models import Account, AccountSession, AuditLog, Flag, FlagAssignment
 
 PASSWORD = "correct horse battery"
 
@@ -80,12 +80,16 @@ def test_sessions_end_and_die_with_the_account(engine):
         assert accounts.session_of(conn, again) is None
 
 
-def test_accounts_and_sessions_are_never_deleted(engine):
+def test_accounts_sessions_and_assignments_are_never_deleted(engine):
     with writing(engine) as conn:
         info = accounts.create(conn, username="sunqi", password=PASSWORD, role="finance")
         accounts.start_session(conn, info)
+        conn.execute(insert(Flag).values(id="f" * 64, rule_code="budget_overrun", rule_version=1, figures_json="{}",
+                                         message_zh="x", message_en="x", evidence_json="{}"))
+        conn.execute(insert(FlagAssignment).values(flag_id="f" * 64, assignee=None, assigned_by="sunqi"))
     for stmt in (delete(Account), delete(AccountSession), update(Account).values(role="admin"),
-                 update(AccountSession).values(csrf_token="x")):
+                 update(AccountSession).values(csrf_token="x"), delete(FlagAssignment),
+                 update(FlagAssignment).values(assignee="sunqi")):
         with pytest.raises(Exception, match="never"):
             with writing(engine) as conn:
                 conn.execute(stmt)

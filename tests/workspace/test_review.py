@@ -63,6 +63,15 @@ def test_review_with_internal_and_public_notes_then_publish(engine, db_url):
         assert "zhang.san" in case.text  # the importer, who may not review it, is named
         token = csrf_of(case.text)
 
+        assert c.get("/workspace/review?assignee=-").text.count("data-flag=") == 1
+        assert c.post(f"/workspace/review/{flag_id}/assign", data={"csrf": token, "assignee": "zhang.san"}
+                      ).status_code == 422  # a finance account reviews nothing
+        assigned = c.post(f"/workspace/review/{flag_id}/assign", data={"csrf": token, "assignee": "li.si"},
+                          follow_redirects=False)
+        assert assigned.status_code == 303
+        assert re.findall(r'data-assignee="([^"]*)"', c.get("/workspace/review?assignee=li.si").text) == ["li.si"]
+        assert c.get("/workspace/review?assignee=-").text.count("data-flag=") == 0
+
         assert c.post(f"/workspace/review/{flag_id}/state",
                       data={"to_state": "under_review", "note": "x"}).status_code == 403  # no CSRF token
         step = c.post(f"/workspace/review/{flag_id}/state", follow_redirects=False,
@@ -92,8 +101,8 @@ def test_review_with_internal_and_public_notes_then_publish(engine, db_url):
                              .where(AuditLog.action.like("flag.%")).order_by(AuditLog.id)).all()
     assert [tuple(r) for r in reviews] == [("li.si", "under_review", "internal", False),
                                           ("li.si", "explained", "public", True)]
-    assert [tuple(a) for a in audit] == [("li.si", "discipline", "flag.review")] * 2 + [
-        ("li.si", "discipline", "flag.publish")]
+    assert [tuple(a) for a in audit] == [("li.si", "discipline", "flag.assign")] + [
+        ("li.si", "discipline", "flag.review")] * 2 + [("li.si", "discipline", "flag.publish")]
 
 
 def test_a_clerk_cannot_open_the_review_workspace(engine, db_url):
