@@ -20,9 +20,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, insert, select, update
 
+from ledger.review import tokens
 from ledger.review.tokens import ROLES
 from ledger.store import audit
-from ledger.store.models import Account, AccountSession, utcnow
+from ledger.store.models import Account, AccountSession, ApiToken, utcnow
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -107,7 +108,8 @@ def get(conn: Connection, username: str) -> AccountInfo | None:
 
 
 def disable(conn: Connection, username: str, *, actor: str = "cli") -> bool:
-    """Disable an account and end its sessions; False when no active account has that name."""
+    """Disable an account, end its sessions and revoke the API tokens made for it (``token create
+    --account``: named by its username); False when no active account has that name."""
     row = conn.execute(select(Account.id).where(Account.username == username.strip().lower(),
                                                 Account.disabled_at.is_(None))).first()
     if row is None:
@@ -118,6 +120,9 @@ def disable(conn: Connection, username: str, *, actor: str = "cli") -> bool:
                                               AccountSession.ended_at.is_(None)).values(ended_at=now))
     audit.record(conn, actor=actor, action="account.disable", object_type="account", object_id=row.id,
                  details={"username": username.strip().lower()})
+    for token_id in conn.execute(select(ApiToken.id).where(ApiToken.name == username.strip().lower(),
+                                                           ApiToken.revoked_at.is_(None))).scalars().all():
+        tokens.revoke(conn, token_id, actor=actor)
     return True
 
 

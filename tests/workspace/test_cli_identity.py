@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from cli.main import root
-from ledger.review import tokens
+from ledger.review import accounts, tokens
 from ledger.store.db import reading, writing
 from ledger.store.models import AuditLog, FlagReview
 from tests.workspace.support import make_accounts
@@ -25,8 +25,11 @@ def _run(db_url, *args, token=None):
 def test_reviews_from_the_cli_are_the_token_holders(engine, db_url):
     make_accounts(engine)
     flag_id = load_and_check(engine, db_url)
+    made = CliRunner().invoke(root, ["--database", db_url, "token", "create", "--account", "li.si", "--json"])
+    assert made.exit_code == 0, made.output
+    assert (json.loads(made.output)["name"], json.loads(made.output)["role"]) == ("li.si", "discipline")
+    discipline = json.loads(made.output)["token"]
     with writing(engine) as conn:
-        discipline, _ = tokens.create(conn, name="li.si", role="discipline", actor="wang.wu")
         finance, _ = tokens.create(conn, name="zhang.san", role="finance", actor="wang.wu")
     code, out = _run(db_url, "review", flag_id, "--to", "under_review", "--note", "x", "--by", "someone else")
     assert code == 1 and "--by is no longer accepted" in out["error"]
@@ -45,3 +48,8 @@ def test_reviews_from_the_cli_are_the_token_holders(engine, db_url):
         actors = set(conn.execute(select(AuditLog.actor).where(AuditLog.action.like("flag.%"))).scalars())
     assert [tuple(r) for r in reviews] == [("li.si", "internal", False), ("li.si", "public", True)]
     assert actors == {"li.si"}
+    with writing(engine) as conn:  # disabling the account revokes the tokens made for it
+        assert accounts.disable(conn, "li.si", actor="wang.wu")
+        assert tokens.verify(conn, discipline) is None and tokens.verify(conn, finance) is not None
+    code, out = _run(db_url, "review", flag_id, "--to", "closed", "--note", "x", token=discipline)
+    assert code == 1 and out["error"] == "the token is unknown or revoked"
