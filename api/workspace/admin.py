@@ -1,5 +1,5 @@
-"""The admin's page: accounts listed, created and disabled (never deleted). Each change is audited
-with the admin's username as the actor."""
+"""The admin's page: accounts listed, created and disabled (never deleted), and the latest entries of
+the audit log. Each change is audited with the admin's username as the actor."""
 
 from __future__ import annotations
 
@@ -9,22 +9,28 @@ from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 
 from api.workspace import session as ws
 from ledger.review import accounts
 from ledger.review.tokens import ROLES
 from ledger.store.db import reading, writing
+from ledger.store.models import AuditLog
 
 Lang = Annotated[str | None, QueryParameter(description="en for English")]
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ADMIN = [ws.signed_in("admin")]
+AUDIT_ROWS = 100  # the latest entries; the whole log is /api/v1/audit-log with an admin token
 
 
 def _page(request: Request, *, message: str | None = None, error: str | None = None, status_code: int = 200,
           form: dict | None = None) -> Template:
     with reading(request.app.state.engine) as conn:
         rows = accounts.list_accounts(conn)
-    return ws.render(request, "admin.html", "admin", status_code=status_code, accounts=rows, roles=ROLES,
+        log = conn.execute(select(AuditLog.created_at, AuditLog.actor, AuditLog.role, AuditLog.action,
+                                  AuditLog.object_type, AuditLog.object_id)
+                           .order_by(AuditLog.id.desc()).limit(AUDIT_ROWS)).all()
+    return ws.render(request, "admin.html", "admin", status_code=status_code, accounts=rows, roles=ROLES, log=log,
                      message=message, error=error, form=form or {}, min_password=accounts.MIN_PASSWORD)
 
 

@@ -71,7 +71,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "accounts": ("账户", "Accounts"), "create_account": ("新建账户", "Create an account"),
     "display_name": ("姓名", "Name"), "role": ("角色", "Role"), "create": ("创建", "Create"),
     "disable": ("停用", "Disable"), "disabled": ("已停用", "disabled"), "active": ("在用", "active"),
-    "created": ("创建时间", "Created"), "account_created": ("账户 {name} 已创建。", "Account {name} created."),
+    "created": ("创建时间", "Created"),
+    "audit": ("最近的操作记录（审计日志）", "Latest entries of the audit log"), "action": ("操作", "Action"),
+    "object": ("对象", "Object"), "account_created": ("账户 {name} 已创建。", "Account {name} created."),
     "account_disabled": ("账户 {name} 已停用。", "Account {name} disabled."),
 }
 

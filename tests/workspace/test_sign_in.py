@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -92,6 +93,8 @@ def test_an_admin_creates_and_disables_accounts(engine, db_url):
         assert own.status_code == 422
         gone = c.post("/workspace/admin/accounts/zhang.san/disable", data={"csrf": token}, follow_redirects=False)
         assert gone.status_code == 303
+        log = c.get("/workspace/admin").text
+        assert re.findall(r'data-action="([\w.]+)"', log)[:3] == ["account.disable", "account.create", "account.login"]
     with client(db_url) as c:
         assert sign_in(c, "finance").status_code == 401  # disabled
     with reading(engine) as conn:
