@@ -103,3 +103,15 @@ def test_an_admin_creates_and_disables_accounts(engine, db_url):
                             .order_by(AuditLog.id)).all()
     assert [(a, b) for a, b, _ in acts] == [("wang.wu", "account.login"), ("wang.wu", "account.create"),
                                             ("wang.wu", "account.disable")]
+
+
+def test_one_address_spraying_passwords_over_accounts_is_stopped(engine, db_url):
+    make_accounts(engine)
+    with client(db_url) as c:
+        for i in range(20):  # a few guesses on each account: no account reaches its own lock-out
+            role = ("finance", "discipline", "admin")[i % 3]
+            assert sign_in(c, role, password=f"guess {i} guess").status_code == 401
+        assert sign_in(c, "admin").status_code == 429  # the right password, from that address, waits
+    with reading(engine) as conn:
+        failures = conn.execute(select(AuditLog.id).where(AuditLog.action == "account.login_failed")).all()
+    assert len(failures) == 20
