@@ -61,7 +61,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "no_moves": ("此标记已办结，不能再变更状态。", "This flag is closed; its state cannot change."),
     "importer_warning": ("提示：导入该数据的人（{who}）不能核查或发布此标记。",
                          "Note: whoever imported this data ({who}) may not review or publish this flag."),
-    "message": ("说明", "Message"),
+    "message": ("说明", "Message"), "yuan": ("元", "yuan"),
     "assignee": ("承办人", "Assigned to"), "nobody": ("未分配", "Nobody"), "assign": ("分配", "Assign"),
     "mine": ("分配给我的", "Assigned to me"),
     "previous_years": ("历年数字（本单位、本类别）", "Year by year (this unit and category)"),

@@ -157,6 +157,10 @@ def test_reviewer_notes_previews_publishes_and_the_public_sees_only_the_public_n
     wide.emulate_media(media="print")
     assert not wide.locator("form[action$='/state']").is_visible()
     _shot(wide, "1280-case-print", backend)
+    wide.emulate_media(media="screen")
+    wide.goto(f"{site}/workspace/review/{flag_id}?lang=en")
+    assert wide.locator("h1").inner_text().startswith("Case file: Budget overrun")
+    _shot(wide, "1280-case-en", backend)
     wide.goto(f"{site}/flags")
     text = wide.locator("main").inner_text()
     assert PUBLIC in text and INTERNAL not in text
