@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 
 
-@click.group("accounts")
+@click.group("accounts", help=h("help.accounts"))
 def command() -> None:
     """Manage workspace accounts (argon2id password hashes; disabled, never deleted)."""
 
@@ -18,13 +18,14 @@ def _engine(ctx):
     return make_engine(database_url(ctx))
 
 
-@command.command("create")
+@command.command("create", help=h("help.accounts.create"))
 @database_option
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["finance", "discipline", "admin"]), help="What it may do.")
-@click.option("--name", "display_name", default=None, help="The person's name as shown in the workspace.")
+@click.option("--role", required=True, type=click.Choice(["finance", "discipline", "admin"]),
+              help=h("help.accounts.role"))
+@click.option("--name", "display_name", default=None, help=h("help.accounts.name"))
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              envvar="SUNSHINE_ACCOUNT_PASSWORD", help="Asked for when not given (or SUNSHINE_ACCOUNT_PASSWORD).")
+              envvar="SUNSHINE_ACCOUNT_PASSWORD", help=h("help.accounts.password"))
 @json_option
 @click.pass_context
 def create(ctx, username: str, role: str, display_name: str | None, password: str, as_json: bool) -> None:
@@ -47,7 +48,7 @@ def create(ctx, username: str, role: str, display_name: str | None, password: st
         click.echo(f"account {info.username} ({info.role}) created")
 
 
-@command.command("list")
+@command.command("list", help=h("help.accounts.list"))
 @database_option
 @json_option
 @click.pass_context
@@ -70,7 +71,7 @@ def list_(ctx, as_json: bool) -> None:
         click.echo(f"{a.id}\t{a.role}\t{a.username}\t{a.display_name}\t{state}")
 
 
-@command.command("disable")
+@command.command("disable", help=h("help.accounts.disable"))
 @database_option
 @click.argument("username")
 @json_option
