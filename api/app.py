@@ -89,7 +89,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     )
     handlers: list = [api, *_optional_routes("api.web.pages"), *_optional_routes("api.web.pages_portal"),
                       *_optional_routes("api.web.pages_drill"), *_optional_routes("api.web.pages_compare"),
-                      *_optional_routes("api.routes.chart_routes")]
+                      *_optional_routes("api.routes.chart_routes"), *_optional_routes("api.workspace")]
 
     template_config = None
     if (HERE / "templates").is_dir():

@@ -1,4 +1,9 @@
-"""``sunshine flags list | show ID | review ID --to STATE --note TEXT --by NAME | publish ID --by NAME``."""
+"""``sunshine flags list | show ID | review ID --to STATE --note TEXT --token T [--internal] | publish ID --token T``.
+
+Who reviews is the holder of a discipline API token (``--token`` or ``SUNSHINE_TOKEN``). ``--by NAME`` is
+accepted only while the ledger has no workspace accounts (``sunshine accounts``): once it has, a name
+typed on the command line could get round the rule that an importer may not review their own data.
+"""
 
 from __future__ import annotations
 
@@ -77,21 +82,42 @@ def show(ctx, flag_id: str, include_restricted: bool, as_json: bool) -> None:
         click.echo(f"  {r['created_at']} {r['reviewer']}: {r['from_state']} → {r['to_state']}: {note}")
 
 
+def _identity(conn, token: str | None, reviewer: str | None, role: str, as_json: bool) -> tuple[str, str]:
+    """(reviewer, role): the token's holder, or ``--by`` while the ledger has no accounts."""
+    from ledger.review import accounts, tokens
+
+    if token:
+        info = tokens.verify(conn, token.strip())
+        if info is None:
+            refuse(t("flags.token-unknown"), as_json)
+        if info.role != "discipline":
+            refuse(t("flags.token-role", role=info.role), as_json)
+        return info.name, info.role
+    if accounts.list_accounts(conn) or not reviewer:
+        refuse(t("flags.needs-identity"), as_json)
+    return reviewer, role
+
+
 @command.command("review", help=h("help.flags.review"))
 @click.argument("flag_id")
 @click.option("--to", "to_state", required=True, type=click.Choice(STATES[1:]), help=h("help.flags.to"))
 @click.option("--note", required=True, help=h("help.flags.note"))
-@click.option("--by", "reviewer", required=True, help=h("help.flags.by"))
+@click.option("--token", envvar="SUNSHINE_TOKEN", default=None, help=h("help.flags.token"))
+@click.option("--by", "reviewer", default=None, help=h("help.flags.by"))
 @click.option("--role", default="discipline", show_default=True)
+@click.option("--internal", is_flag=True, help=h("help.flags.internal"))
 @database_option
 @json_option
 @click.pass_context
-def review(ctx, flag_id: str, to_state: str, note: str, reviewer: str, role: str, as_json: bool) -> None:
+def review(ctx, flag_id: str, to_state: str, note: str, token: str | None, reviewer: str | None, role: str,
+           internal: bool, as_json: bool) -> None:
     """Move a flag along open → under_review → explained | rectification_ordered | referred | dismissed → closed."""
     with writing(make_engine(database_url(ctx))) as conn:
         flag = _flag_or_refuse(conn, flag_id, as_json)
+        reviewer, role = _identity(conn, token, reviewer, role, as_json)
         try:
-            entry = record_review(conn, flag["id"], to_state, note=note, reviewer=reviewer, role=role)
+            entry = record_review(conn, flag["id"], to_state, note=note, reviewer=reviewer, role=role,
+                                  visibility="internal" if internal else "public")
         except ReviewRefused as exc:
             refuse(exc.text(), as_json)
     if as_json:
@@ -103,15 +129,17 @@ def review(ctx, flag_id: str, to_state: str, note: str, reviewer: str, role: str
 
 @command.command("publish", help=h("help.flags.publish"))
 @click.argument("flag_id")
-@click.option("--by", "reviewer", required=True, help=h("help.flags.by-publish"))
+@click.option("--token", envvar="SUNSHINE_TOKEN", default=None, help=h("help.flags.token"))
+@click.option("--by", "reviewer", default=None, help=h("help.flags.by-publish"))
 @click.option("--role", default="discipline", show_default=True)
 @database_option
 @json_option
 @click.pass_context
-def publish(ctx, flag_id: str, reviewer: str, role: str, as_json: bool) -> None:
-    """Publish a flag's finding: its review notes become public."""
+def publish(ctx, flag_id: str, token: str | None, reviewer: str | None, role: str, as_json: bool) -> None:
+    """Publish a flag's finding: its public review notes become public (internal ones never do)."""
     with writing(make_engine(database_url(ctx))) as conn:
         flag = _flag_or_refuse(conn, flag_id, as_json)
+        reviewer, role = _identity(conn, token, reviewer, role, as_json)
         try:
             n = publish_finding(conn, flag["id"], reviewer=reviewer, role=role)
         except ReviewRefused as exc:

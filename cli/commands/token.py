@@ -20,18 +20,26 @@ def _engine(ctx):
 
 @command.command("create", help=h("help.token.create"))
 @database_option
-@click.option("--role", required=True, type=click.Choice(["finance", "discipline", "admin"]), help=h("help.token.role"))
-@click.option("--name", required=True, help=h("help.token.name"))
+@click.option("--role", type=click.Choice(["finance", "discipline", "admin"]), help=h("help.token.role"))
+@click.option("--name", help=h("help.token.name"))
+@click.option("--account", help=h("help.token.account"))
 @json_option
 @click.pass_context
-def create(ctx, role: str, name: str, as_json: bool) -> None:
+def create(ctx, role: str | None, name: str | None, account: str | None, as_json: bool) -> None:
     """Create a token and print it once; it cannot be shown again."""
-    from ledger.review import tokens
+    from ledger.review import accounts, tokens
     from ledger.store.db import writing
 
     engine = _engine(ctx)
     try:
         with writing(engine) as conn:
+            if account:
+                holder = accounts.get(conn, account)
+                if holder is None or not holder.active or name or (role and role != holder.role):
+                    raise ValueError(f"--account needs an active account ({account}) and no other --name or --role")
+                name, role = holder.username, holder.role
+            elif not (name and role):
+                raise ValueError("give --account USERNAME, or both --name and --role")
             secret, info = tokens.create(conn, name=name, role=role, actor="cli")
     except ValueError as exc:
         refuse(str(exc), as_json)

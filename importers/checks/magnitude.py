@@ -70,7 +70,8 @@ class Magnitude:
         mine = (pl.concat(self.parts).sort("row").group_by(KEY, maintain_order=True)
                 .agg(pl.col("amount").sum(), pl.col("dated").any(), pl.col("sheet").first(), pl.col("row").min(),
                      pl.col("column").first()))
-        years = sorted(set(mine["fiscal_year"].to_list()) | {y - 1 for y in mine["fiscal_year"].to_list()})
+        given = [y for y in mine["fiscal_year"].to_list() if y is not None]  # an unreadable year is its own error
+        years = sorted(set(given) | {y - 1 for y in given})
         ledger = _ledger_sums(conn, mine["unit_code"].unique().to_list(), years, exclude_batch)
         both = pl.concat([ledger, mine.select(*KEY, "amount")]).group_by(KEY).agg(pl.col("amount").sum())
         prior = both.with_columns(pl.col("fiscal_year") + 1).rename({"amount": "prior"})

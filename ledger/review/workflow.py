@@ -19,6 +19,7 @@ from ledger.log import events
 from ledger.store import audit
 from ledger.store.models import Flag, FlagReview, ImportBatch, utcnow
 
+VISIBILITIES = ("public", "internal")
 FINDINGS = ("explained", "rectification_ordered", "referred", "dismissed")
 STATES = ("open", "under_review", *FINDINGS, "closed")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -59,6 +60,7 @@ class ReviewEntry:
     note: str | None  # None while restricted
     created_at: object
     published_at: object | None
+    visibility: str = "public"  # internal notes are never published
 
 
 def _flag(conn: Connection, flag_id: str):
@@ -82,8 +84,10 @@ def _not_an_importer(conn: Connection, flag, reviewer: str, action: str) -> None
 
 
 def record_review(conn: Connection, flag_id: str, to_state: str, *, note: str, reviewer: str,
-                  role: str | None = "discipline") -> ReviewEntry:
+                  role: str | None = "discipline", visibility: str = "public") -> ReviewEntry:
     """Move a flag to ``to_state`` with a note; ``ReviewRefused`` for an illegal move, empty note or importer.
+
+    ``visibility`` is ``public`` (released when the finding is published) or ``internal`` (never released).
 
     Calls ``ledger.log.events.review_recorded`` and appends to the audit log, inside the caller's transaction.
     """
@@ -91,6 +95,8 @@ def record_review(conn: Connection, flag_id: str, to_state: str, *, note: str, r
         raise ReviewRefused("needs-reviewer")
     if not note or not note.strip():
         raise ReviewRefused("needs-note")
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}")
     if to_state not in STATES:
         raise ReviewRefused("unknown-state", state=to_state, states=", ".join(STATES))
     flag = _flag(conn, flag_id)
@@ -105,18 +111,20 @@ def record_review(conn: Connection, flag_id: str, to_state: str, *, note: str, r
     review_id = conn.execute(
         FlagReview.__table__.insert().values(
             flag_id=flag.id, from_state=flag.state, to_state=to_state, reviewer=reviewer.strip(), note=note.strip(),
-            created_at=now,
+            created_at=now, visibility=visibility,
         ).returning(FlagReview.__table__.c.id)
     ).scalar_one()
     conn.execute(update(Flag.__table__).where(Flag.__table__.c.id == flag.id).values(state=to_state))
     audit.record(conn, actor=reviewer.strip(), role=role, action="flag.review", object_type="flag", object_id=flag.id,
-                 details={"from": flag.state, "to": to_state, "review_id": review_id})
+                 details={"from": flag.state, "to": to_state, "review_id": review_id, "visibility": visibility})
     events.review_recorded(conn, review_id, role=role)
-    return ReviewEntry(review_id, flag.id, flag.state, to_state, reviewer.strip(), note.strip(), now, None)
+    return ReviewEntry(review_id, flag.id, flag.state, to_state, reviewer.strip(), note.strip(), now, None, visibility)
 
 
 def publish_finding(conn: Connection, flag_id: str, *, reviewer: str, role: str | None = "discipline") -> int:
-    """Make a flag's review notes public; allowed once a finding is recorded. Returns the number published."""
+    """Make a flag's public review notes public; allowed once a finding is recorded. Returns the number published.
+
+    Internal notes stay restricted for good."""
     flag = _flag(conn, flag_id)
     if flag.state not in (*FINDINGS, "closed"):
         raise ReviewRefused("nothing-to-publish", flag=flag_id[:12], state=flag.state, findings=", ".join(FINDINGS))
@@ -126,7 +134,8 @@ def publish_finding(conn: Connection, flag_id: str, *, reviewer: str, role: str 
     t = FlagReview.__table__
     now = utcnow()
     published = list(conn.execute(
-        select(t.c.id).where(t.c.flag_id == flag.id, t.c.published_at.is_(None)).order_by(t.c.id)).scalars())
+        select(t.c.id).where(t.c.flag_id == flag.id, t.c.published_at.is_(None), t.c.visibility == "public")
+        .order_by(t.c.id)).scalars())
     n = conn.execute(
         update(t).where(t.c.id.in_(published), t.c.published_at.is_(None)).values(published_at=now)
     ).rowcount if published else 0
@@ -143,6 +152,6 @@ def review_history(conn: Connection, flag_id: str, *, include_restricted: bool =
     return [
         ReviewEntry(m["id"], m["flag_id"], m["from_state"], m["to_state"], m["reviewer"],
                     m["note"] if include_restricted or m["published_at"] is not None else None,
-                    m["created_at"], m["published_at"])
+                    m["created_at"], m["published_at"], m["visibility"])
         for m in rows
     ]

@@ -25,11 +25,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
+from ledger.store.models_accounts import Account, AccountSession, FlagAssignment
 from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
 from ledger.store.models_procurement import ProcurementReplacement, ProcurementSummary
 
-__all__ = ["Base", "BigId", "KeyValue", "LogCheckpoint", "LogLeaf", "LogRowDigest", "ProcurementReplacement",
-           "ProcurementSummary", "Timestamp", "utcnow"]  # and the tables below
+__all__ = ["Account", "AccountSession", "Base", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
+           "LogRowDigest", "ProcurementReplacement", "ProcurementSummary", "Timestamp", "utcnow"]  # and the tables below
 
 
 
@@ -296,6 +297,8 @@ class FlagReview(Base):
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
     published_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    # public: released when the finding is published; internal: never leaves the workspace.
+    visibility: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
 
 
 class ApiToken(Base):
