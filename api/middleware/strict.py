@@ -11,17 +11,18 @@ from litestar import Request
 
 from ledger.read.queries import QueryError
 
-_known: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
-
 
 def known_parameters(request: Request) -> frozenset[str]:
+    # Cached per application: its handlers live as long as it does, so an id() is never reused for
+    # another handler (a cache shared across applications once answered for a dead app's handler).
+    known = request.app.state.setdefault("strict_parameters", {})
     handler = request.scope["route_handler"]
     path = tuple(sorted(request.path_params))
     key = (id(handler), path)
-    names = _known.get(key)
+    names = known.get(key)
     if names is None:
         model = handler.create_kwargs_model(path_parameters=dict.fromkeys(path))
-        names = _known[key] = frozenset(p.field_alias for p in model.expected_query_params)
+        names = known[key] = frozenset(p.field_alias for p in model.expected_query_params)
     return names
 
 
