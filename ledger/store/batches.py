@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import Connection, Select, Table, and_, func, insert, literal, not_, select, text
+from sqlalchemy import Connection, Select, Table, and_, exists, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.store.models import BudgetLine, ExpenseEntry, ImportBatch, Rollup, Unit, utcnow
@@ -27,9 +27,17 @@ def superseded_ids() -> Select:
     return select(ImportBatch.supersedes_id).where(ImportBatch.supersedes_id.is_not(None))
 
 
+_superseding = ImportBatch.__table__.alias("superseding")
+
+
 def live(batch_column):
-    """A condition keeping only rows whose batch is not superseded (what the public sees as current)."""
-    return not_(batch_column.in_(superseded_ids()))
+    """A condition keeping only rows whose batch is not superseded (what the public sees as current).
+
+    ``NOT EXISTS`` a batch superseding the row's batch, probed through the unique index on
+    ``import_batch.supersedes_id``: an anti-join the planners run row by row along a page's index
+    (a ``NOT IN (subquery)`` is a filter PostgreSQL cannot turn into a join).
+    """
+    return ~exists().where(_superseding.c.supersedes_id == batch_column)
 
 
 _DUPLICATES_LOCK = 0x53554E44  # one key: probable-duplicate detection and the write it guards
