@@ -22,6 +22,8 @@ from ledger.read.types import Dataset, Filters, QueryError
 from ledger.store.models import Rollup
 
 COUNT_CAP = 10_000
+_LIVE_BY_BATCH = {"expenses", "budgets", "procurement"}  # datasets whose ``always`` is ``live(batch_id)``
+_JOINED_FILTERS = {"unit", "unit_level", "parent"}  # filters on a joined table; the rest are on the dataset's own
 _ROLLUP_FILTERS = {"unit", "unit_level", "year", "year_from", "year_to", "category", "group"}
 
 
@@ -52,10 +54,21 @@ def page_total(conn: Connection, ds: Dataset, filters: Filters) -> tuple[int, bo
     got = _from_rollup(conn, ds, filters)
     if got is not None:
         return got, True
-    some = (select(literal(1).label("one")).select_from(ds.base()).where(*_where(ds, filters))
-            .limit(COUNT_CAP + 1).subquery())
-    n = int(conn.execute(select(func.count()).select_from(some)).scalar_one())
+    n = int(conn.execute(capped_count_statement(conn, ds, filters)).scalar_one())
     return (COUNT_CAP, False) if n > COUNT_CAP else (n, True)
+
+
+def capped_count_statement(conn: Connection, ds: Dataset, filters: Filters):
+    """``SELECT count(*)`` of at most ``COUNT_CAP`` + 1 matching rows."""
+    conds = _where(ds, filters)
+    if ds.name in _LIVE_BY_BATCH:
+        if not queries_totals.any_superseded(conn):
+            conds = conds[:-1]  # no batch superseded: every row is live, and the count can stay in an index
+    # Every row has its one unit (a foreign key, NOT NULL or an outer join), so unless a filter names
+    # the unit the join adds nothing to the count but a row lookup each.
+    base = ds.base() if filters.given() & _JOINED_FILTERS else ds.id_expr.table
+    some = select(literal(1).label("one")).select_from(base).where(*conds).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(some)
 
 
 def _from_rollup(conn: Connection, ds: Dataset, filters: Filters) -> int | None:
