@@ -6,7 +6,6 @@ Flags, targets, target results and the audit log are described in ``ledger.read.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import BigInteger, Date, func, literal_column, or_, select

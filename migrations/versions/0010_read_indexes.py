@@ -54,7 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name, (table, _) in _sorts().items():
+    for name in _sorts():
         op.execute(f"DROP INDEX {name}")
     for table, name, _ in _names():
         op.drop_index(name, table_name=table)
