@@ -164,3 +164,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def report(before: list[dict], after: list[dict], db: str) -> str:
+    """A markdown table: each case's minimum before and after, the total after, the page plan's key step."""
+    was = {(r["dataset"], r["case"]): r for r in before}
+    lines = [f"| dataset | case | before min (ms) | after min (ms) | after median (ms) | total after | {db} plan after (page) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in after:
+        b = was.get((r["dataset"], r["case"]))
+        key = [s.strip() for s in r["plan"] if any(w in s for w in ("SCAN", "SEARCH", "Scan", "Sort", "TEMP"))]
+        key = [k.split("  (cost")[0].removeprefix("->  ") for k in key if "superseding" not in k and " u " not in k
+               and "pk_unit" not in k and "parent" not in k][:2]
+        total = "—" if r["total"] is None else f"{r['total']:,}" + ("" if r["total_exact"] in (True, None) else " (capped)")
+        lines.append(f"| {r['dataset']} | `{r['case']}` | {b['min_ms'] if b else '—'} | {r['min_ms']} | {r['median_ms']} "
+                     f"| {total} | {'; '.join(f'`{k}`' for k in key)} |")
+    return "\n".join(lines)
