@@ -41,15 +41,26 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+# The cuts every dataset and the aggregate share; the aggregate takes only these.
+UnitQ = Annotated[list[str] | None, QueryParameter(description="Unit code(s) (单位编码)", examples=[Example(summary="example", value=["440000001"])])]
+UnitLevelQ = Annotated[list[str] | None, QueryParameter(description="Unit level(s)")]
+RegionQ = Annotated[list[str] | None, QueryParameter(description="Region(s) of the units (区域), e.g. 东城区")]
+YearQ = Annotated[list[str] | None, QueryParameter(description="Fiscal year(s), e.g. 2023 or 2022,2023", examples=[Example(summary="example", value=["2023"])])]
+YearFromQ = Annotated[int | None, QueryParameter(description="First fiscal year", ge=1900, le=2200)]
+YearToQ = Annotated[int | None, QueryParameter(description="Last fiscal year", ge=1900, le=2200)]
+CategoryQ = Annotated[list[str] | None, QueryParameter(description="Category code(s), e.g. reception", examples=[Example(summary="example", value=["reception"])])]
+GroupQ = Annotated[list[str] | None, QueryParameter(description="Category group(s), e.g. three_public, four_fees", examples=[Example(summary="example", value=["three_public"])])]
+
+
 def filters(
-    unit: Annotated[list[str] | None, QueryParameter(description="Unit code(s) (单位编码)", examples=[Example(summary="example", value=["440000001"])])] = None,
-    unit_level: Annotated[list[str] | None, QueryParameter(description="Unit level(s)")] = None,
-    region: Annotated[list[str] | None, QueryParameter(description="Region(s) of the units (区域), e.g. 东城区")] = None,
-    year: Annotated[list[str] | None, QueryParameter(description="Fiscal year(s), e.g. 2023 or 2022,2023", examples=[Example(summary="example", value=["2023"])])] = None,
-    year_from: Annotated[int | None, QueryParameter(description="First fiscal year", ge=1900, le=2200)] = None,
-    year_to: Annotated[int | None, QueryParameter(description="Last fiscal year", ge=1900, le=2200)] = None,
-    category: Annotated[list[str] | None, QueryParameter(description="Category code(s), e.g. reception", examples=[Example(summary="example", value=["reception"])])] = None,
-    group: Annotated[list[str] | None, QueryParameter(description="Category group(s), e.g. three_public, four_fees", examples=[Example(summary="example", value=["three_public"])])] = None,
+    unit: UnitQ = None,
+    unit_level: UnitLevelQ = None,
+    region: RegionQ = None,
+    year: YearQ = None,
+    year_from: YearFromQ = None,
+    year_to: YearToQ = None,
+    category: CategoryQ = None,
+    group: GroupQ = None,
     stage: Annotated[list[str] | None, QueryParameter(description="Budget stage: original or adjusted")] = None,
     method: Annotated[list[str] | None, QueryParameter(description="Procurement method, e.g. single_source", examples=[Example(summary="example", value=["single_source"])])] = None,
     ocds_method: Annotated[list[str] | None, QueryParameter(description="OCDS method: open, selective, limited, direct")] = None,
@@ -81,3 +92,12 @@ def filters(
         batch=_ints("batch", batch), level=_split(level), parent=_split(parent), rule=_split(rule),
         state=_split(flag_state), target=_split(target), status=_split(status),
     )
+
+
+def aggregate_cuts(
+    unit: UnitQ = None, unit_level: UnitLevelQ = None, region: RegionQ = None, year: YearQ = None,
+    year_from: YearFromQ = None, year_to: YearToQ = None, category: CategoryQ = None, group: GroupQ = None,
+) -> Filters:
+    """The cuts ``/aggregate`` accepts: the rollup's dimensions, nothing a row list alone can filter by."""
+    return Filters(unit=_split(unit), unit_level=_split(unit_level), region=_split(region), year=_ints("year", year),
+                   year_from=year_from, year_to=year_to, category=_split(category), group=_split(group))

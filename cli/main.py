@@ -13,6 +13,7 @@ import sys
 import click
 
 import cli.commands
+from cli.common import h
 from ledger import __version__
 
 
@@ -53,7 +54,7 @@ class LazyGroup(click.Group):
     envvar="SUNSHINE_DATABASE_URL",
     default=None,
     metavar="URL",
-    help="Database URL (default: $SUNSHINE_DATABASE_URL, else SQLite in var/).",
+    help=h("help.root.database"),
 )
 @click.option(
     "--lang",

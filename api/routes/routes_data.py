@@ -19,6 +19,7 @@ from ledger.read.review_datasets import flag_reviews
 from ledger.store.db import reading
 
 FILTERS = {"filters": Provide(params.filters, sync_to_thread=False)}
+CUTS = {"filters": Provide(params.aggregate_cuts, sync_to_thread=False)}
 Format = Annotated[str | None, QueryParameter(description="json (default), csv or ndjson; or use the Accept header")]
 Limit = Annotated[int, QueryParameter(description=f"Rows per page (max {queries.MAX_LIMIT})", ge=1, le=queries.MAX_LIMIT)]
 Cursor = Annotated[str | None, QueryParameter(description="Opaque cursor from the previous page's next_cursor")]
@@ -127,7 +128,7 @@ def _aggregate(request: Request, dims: list[str], filters: Filters) -> queries_a
         return queries_aggregate.aggregate(conn, dims, filters)
 
 
-@get("/aggregate", dependencies=FILTERS, tags=["aggregate"],
+@get("/aggregate", dependencies=CUTS, tags=["aggregate"],
      summary="Sums and counts, budget and actual side by side, drilled down by any dimensions")
 async def aggregate(
     request: Request,

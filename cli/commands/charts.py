@@ -6,17 +6,17 @@ from pathlib import Path
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 
 
-@click.command("charts")
+@click.command("charts", help=h("help.charts"))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the charts into (created if missing).")
-@click.option("--year", type=int, default=None, help="Latest fiscal year to show (default: all).")
-@click.option("--unit", default=None, metavar="CODE", help="One unit's charts (default: the whole region).")
+              help=h("help.charts.out"))
+@click.option("--year", type=int, default=None, help=h("help.charts.year"))
+@click.option("--unit", default=None, metavar="CODE", help=h("help.charts.unit"))
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-              help="Language of the charts (default: sunshine --lang / $SUNSHINE_LANG / the locale, else zh).")
-@click.option("--format", "formats", default="png,svg", show_default=True, help="Comma-separated: png, svg.")
+              help=h("help.charts.lang"))
+@click.option("--format", "formats", default="png,svg", show_default=True, help=h("help.charts.format"))
 @database_option
 @json_option
 @click.pass_context

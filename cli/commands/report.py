@@ -8,20 +8,20 @@ import sys
 import click
 
 from api.formats import safe_text
-from cli.common import database_option, database_url, print_json
+from cli.common import database_option, database_url, h, print_json
 from ledger.money import format_wan
 from ledger.read.published.report_text import report_table, report_text
 from ledger.read.published.reports import report
 from ledger.store.db import make_engine, reading
 
 
-@click.command("report")
+@click.command("report", help=h("help.report"))
 @click.argument("kind", type=click.Choice(["four-fees", "three-public", "procurement"]))
-@click.option("--year", type=int, required=True, help="Fiscal year.")
-@click.option("--unit", default=None, help="One unit's code (default: every unit).")
-@click.option("--json", "fmt", flag_value="json", help="One JSON document (money in fen).")
-@click.option("--csv", "fmt", flag_value="csv", help="CSV rows (money in fen).")
-@click.option("--text", "fmt", flag_value="text", help="The explanatory paragraph, generated from the figures.")
+@click.option("--year", type=int, required=True, help=h("help.report.year"))
+@click.option("--unit", default=None, help=h("help.report.unit"))
+@click.option("--json", "fmt", flag_value="json", help=h("help.report.json"))
+@click.option("--csv", "fmt", flag_value="csv", help=h("help.report.csv"))
+@click.option("--text", "fmt", flag_value="text", help=h("help.report.text"))
 @database_option
 @click.pass_context
 def command(ctx: click.Context, kind: str, year: int, unit: str | None, fmt: str | None) -> None:

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import click
 
-from cli.common import json_option, print_json, refuse
+from cli.common import h, json_option, print_json, refuse
 from sample.city import SEED
 from sample.write import write_city
 
 
-@click.command("sample")
+@click.command("sample", help=h("help.sample"))
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("var/sample"),
-              show_default=True, help="Directory to write the files into (created if missing).")
-@click.option("--seed", type=int, default=SEED, show_default=True, help="Random seed; the same seed gives the same bytes.")
+              show_default=True, help=h("help.sample.out"))
+@click.option("--seed", type=int, default=SEED, show_default=True, help=h("help.sample.seed"))
 @json_option
 def command(out: Path, seed: int, as_json: bool) -> None:
     """Write a fictional city's budgets, spending, disclosure table, procurement and OCDS feed."""

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from cli.common import database_option, database_url
+from cli.common import database_option, database_url, h
 
 
 def _shown_host(host: str) -> str:
@@ -18,17 +18,16 @@ def _shown_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-@click.command("serve")
+@click.command("serve", help=h("help.serve"))
 @database_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help=h("help.serve.host"))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help=h("help.serve.port"))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes (each keeps its own rate-limit counters).")
+              help=h("help.serve.workers"))
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
-              help="Log every request (off behind a proxy that logs, or when benchmarking).")
+              help=h("help.serve.access_log"))
 @click.option("--behind-proxy", "proxy_ips", default=None, metavar="IPS",
-              help="Trust X-Forwarded-For from these proxy addresses (comma-separated), so rate limits "
-                   "see each real client instead of the proxy.")
+              help=h("help.serve.behind_proxy"))
 @click.pass_context
 def command(ctx: click.Context, host: str, port: int, workers: int, access_log: bool, proxy_ips: str | None) -> None:
     """Serve the API at /api/v1 (docs at /api/v1/schema) and the public pages."""

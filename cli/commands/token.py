@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 
 
-@click.group("token")
+@click.group("token", help=h("help.token"))
 def command() -> None:
     """Manage API tokens (stored only as SHA-256 hashes)."""
 
@@ -18,10 +18,10 @@ def _engine(ctx):
     return make_engine(database_url(ctx))
 
 
-@command.command("create")
+@command.command("create", help=h("help.token.create"))
 @database_option
-@click.option("--role", required=True, type=click.Choice(["finance", "discipline", "admin"]), help="What it may do.")
-@click.option("--name", required=True, help="Who holds it (recorded as the actor of every write).")
+@click.option("--role", required=True, type=click.Choice(["finance", "discipline", "admin"]), help=h("help.token.role"))
+@click.option("--name", required=True, help=h("help.token.name"))
 @json_option
 @click.pass_context
 def create(ctx, role: str, name: str, as_json: bool) -> None:
@@ -44,7 +44,7 @@ def create(ctx, role: str, name: str, as_json: bool) -> None:
         click.echo(f"token {info.id} for {info.name} ({info.role}); store it now, it will not be shown again", err=True)
 
 
-@command.command("list")
+@command.command("list", help=h("help.token.list"))
 @database_option
 @json_option
 @click.pass_context
@@ -68,7 +68,7 @@ def list_(ctx, as_json: bool) -> None:
         click.echo(f"{t.id}\t{t.role}\t{t.name}\t{state}")
 
 
-@command.command("revoke")
+@command.command("revoke", help=h("help.token.revoke"))
 @database_option
 @click.argument("token_id", type=int)
 @json_option

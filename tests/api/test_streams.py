@@ -60,11 +60,23 @@ def _open(port: int, path: str = PATH, want: int = 1024) -> tuple[socket.socket,
 
 
 def _idle_in_transaction(url: str) -> int:
+    """Connections holding a transaction open while idle: a stalled download must hold none.
+
+    A chunk being read at that very moment is briefly idle in its own short transaction (on a busy
+    machine, for a while), so look several times over a few seconds: one held across the stall shows
+    in every look.
+    """
     u = make_url(url)
     with psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password, dbname=u.database,
                          autocommit=True) as c:
-        return c.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                         "AND state LIKE 'idle in transaction%'").fetchone()[0]
+        seen = []
+        for _ in range(10):
+            seen.append(c.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                  "AND state LIKE 'idle in transaction%'").fetchone()[0])
+            if seen[-1] == 0:
+                return 0
+            time.sleep(0.5)
+        return min(seen)
 
 
 def _full_download_rows(client) -> int:

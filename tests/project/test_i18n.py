@@ -155,3 +155,26 @@ def test_targets_output_in_both_languages(engine, db_url):
     assert any("\t预算数\tvehicle_purchase\t" in line for line in zh)
     en = CliRunner().invoke(root, ["--database", db_url, "--lang", "en", "targets", "list"]).output.splitlines()
     assert en[0].split("\t")[:3] == ["ID", "Measure", "Category"] and any("\tbudget\tvehicle_purchase\t" in x for x in en)
+
+
+def test_every_command_and_option_has_chinese_help():
+    """A clerk who reads no English finds every command and option explained in Chinese (click's own
+    "Show this message and exit." aside)."""
+    import re
+
+    import click
+
+    from cli.main import _command_modules
+
+    def walk(cmd: click.Command, path: str):
+        yield path, cmd.help or ""
+        for p in cmd.params:
+            if isinstance(p, click.Option) and p.help and p.name != "help":
+                yield f"{path} {p.opts[0]}", p.help
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    ctx = click.Context(root)
+    english_only = [where for name in _command_modules() for where, text in walk(root.get_command(ctx, name), name)
+                    if not re.search(r"[\u4e00-\u9fff]", text)]
+    assert english_only == []

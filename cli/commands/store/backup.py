@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.store.backup import BackupError, backup
 
 
-@click.command("backup")
+@click.command("backup", help=h("help.backup"))
 @click.argument("file", type=click.Path(dir_okay=False))
 @database_option
 @json_option

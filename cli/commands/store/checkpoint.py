@@ -6,13 +6,13 @@ import json
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.log import merkle, tlog
 from ledger.log.canonical import canonical_rows
 from ledger.store.db import make_engine, reading
 
 
-@click.group("checkpoint")
+@click.group("checkpoint", help=h("help.checkpoint"))
 def command() -> None:
     """Export signed checkpoints, leaves, canonical rows and proofs of the transparency log."""
 
@@ -23,7 +23,7 @@ def _write(path: str, data) -> None:
         f.write("\n")
 
 
-@command.command("export")
+@command.command("export", help=h("help.checkpoint.export"))
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @database_option
 @json_option
@@ -45,7 +45,7 @@ def export(ctx: click.Context, file: str, as_json: bool) -> None:
         click.echo(f"checkpoint of size {doc['size']}, root {doc['root_hash']}, key {doc['key_id']} written to {file}")
 
 
-@command.command("leaves")
+@command.command("leaves", help=h("help.checkpoint.leaves"))
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @database_option
 @click.pass_context
@@ -64,7 +64,7 @@ def leaves(ctx: click.Context, file: str) -> None:
     click.echo(f"{len(out)} leaves written to {file}")
 
 
-@command.command("rows")
+@command.command("rows", help=h("help.checkpoint.rows"))
 @click.argument("batch_id", type=int)
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @database_option
@@ -83,11 +83,11 @@ def rows(ctx: click.Context, batch_id: int, file: str) -> None:
     click.echo(f"{n} canonical rows of batch {batch_id} written to {file}")
 
 
-@command.command("prove")
-@click.option("--batch", "batch_id", type=int, help="Inclusion proof of this batch's leaf.")
-@click.option("--leaf", "leaf_index", type=int, help="Inclusion proof of this leaf.")
-@click.option("--from-size", type=int, help="Consistency proof from this tree size to the current log.")
-@click.option("--size", type=int, help="Prove against this tree size (default: the whole log).")
+@command.command("prove", help=h("help.checkpoint.prove"))
+@click.option("--batch", "batch_id", type=int, help=h("help.checkpoint.prove.batch"))
+@click.option("--leaf", "leaf_index", type=int, help=h("help.checkpoint.prove.leaf"))
+@click.option("--from-size", type=int, help=h("help.checkpoint.prove.from_size"))
+@click.option("--size", type=int, help=h("help.checkpoint.prove.size"))
 @database_option
 @click.pass_context
 def prove(ctx: click.Context, batch_id, leaf_index, from_size, size) -> None:

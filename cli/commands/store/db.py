@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.config import database_url as resolve_url
 from ledger.store import migrate
 
 
-@click.group("db")
+@click.group("db", help=h("help.db"))
 def command() -> None:
     """Create and migrate the database schema."""
 
 
-@command.command("upgrade")
+@command.command("upgrade", help=h("help.db.upgrade"))
 @click.argument("revision", default="head")
 @database_option
 @click.pass_context
@@ -24,7 +24,7 @@ def upgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at {migrate.current_revision(database_url(ctx))}", err=True)
 
 
-@command.command("downgrade")
+@command.command("downgrade", help=h("help.db.downgrade"))
 @click.argument("revision")
 @database_option
 @click.pass_context
@@ -34,7 +34,7 @@ def downgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at {migrate.current_revision(database_url(ctx)) or 'base'}", err=True)
 
 
-@command.command("current")
+@command.command("current", help=h("help.db.current"))
 @database_option
 @json_option
 @click.pass_context
@@ -49,7 +49,7 @@ def current(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{rev or 'base (empty)'}{' (head)' if rev == head else f' (head is {head})'}")
 
 
-@command.command("check")
+@command.command("check", help=h("help.db.check"))
 @database_option
 @json_option
 @click.pass_context

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.store.backup import BackupError, restore
 
 
-@click.command("restore")
+@click.command("restore", help=h("help.restore"))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
+@click.option("--yes", is_flag=True, help=h("help.restore.yes"))
 @database_option
 @json_option
 @click.pass_context

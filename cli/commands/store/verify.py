@@ -6,14 +6,14 @@ import json
 
 import click
 
-from cli.common import database_option, database_url, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.log.verify import verify
 from ledger.store.db import make_engine, reading
 
 
-@click.command("verify")
+@click.command("verify", help=h("help.verify"))
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
-              help="A checkpoint exported earlier: the log must be consistent with it.")
+              help=h("help.verify.checkpoint"))
 @database_option
 @json_option
 @click.pass_context
