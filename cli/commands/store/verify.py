@@ -8,16 +8,20 @@ import click
 
 from cli.common import database_option, database_url, h, json_option, print_json, refuse
 from ledger.log.verify import verify
+from ledger.rules.recheck import recheck
+from ledger.rules.thresholds import ConfigError, load_flag_config
 from ledger.store.db import make_engine, reading
 
 
 @click.command("verify", help=h("help.verify"))
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False),
               help=h("help.verify.checkpoint"))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help=h("help.check.config"))
 @database_option
 @json_option
 @click.pass_context
-def command(ctx: click.Context, checkpoint_file: str | None, as_json: bool) -> None:
+def command(ctx: click.Context, checkpoint_file: str | None, config_path: str | None, as_json: bool) -> None:
     """Recompute every leaf, checkpoint and published row; exit 1 naming the first that no longer matches."""
     exported = None
     if checkpoint_file:
@@ -26,19 +30,31 @@ def command(ctx: click.Context, checkpoint_file: str | None, as_json: bool) -> N
                 exported = json.load(f)
         except (OSError, ValueError) as exc:
             refuse(f"cannot read checkpoint {checkpoint_file}: {exc}", as_json)
+    try:  # the thresholds ``sunshine check`` ran with: part of the run's fingerprint
+        config = load_flag_config(config_path)
+    except ConfigError as exc:
+        refuse(str(exc), as_json)
     engine = make_engine(database_url(ctx))
     try:
         with reading(engine) as conn:
             report = verify(conn, exported)
+            results = recheck(conn, config)
     finally:
         engine.dispose()
+    for p in results.problems:  # after the log's own problems: those come first
+        report.add(p["code"], p["message"], table="target_result", row_id=p["row_id"])
     data = report.as_dict()
+    data["target_results"] = {"run_id": results.run_id, "state": results.state, "checked": results.checked}
     if as_json:
         print_json(data)
     else:
         click.echo(f"log: {report.tree_size} leaves, root {report.root_hash}")
         click.echo(f"checked {report.checkpoints_checked} checkpoints, {report.batches_checked} batches "
                    f"({report.rows_checked} rows), {report.reviews_checked} reviews")
+        if results.state == "stale":
+            click.echo(f"target results: run {results.run_id} is older than the data; run sunshine check to recompute")
+        elif results.run_id is not None:
+            click.echo(f"target results: {results.checked} of run {results.run_id} recomputed from the figures")
         if exported is not None and report.ok:
             click.echo(f"consistent with the exported checkpoint of size {exported['size']}")
         for p in report.problems:
