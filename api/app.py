@@ -105,7 +105,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         # Browsers on other origins may read; writes carry tokens and get no CORS at all.
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_methods=["GET", "HEAD", "OPTIONS"],
                                allow_headers=["Accept", "If-None-Match", "If-Modified-Since"],
-                               expose_headers=["ETag", "Last-Modified", "Link", "X-Total-Count", "Retry-After"],
+                               expose_headers=["ETag", "Last-Modified", "Link", "X-Total-Count", "X-Total-Exact", "Retry-After"],
                                allow_credentials=False, max_age=600),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5),
         request_max_body_size=settings.max_body_bytes,

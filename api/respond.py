@@ -90,10 +90,11 @@ def page(request: Request, ds: Dataset, result: Page, fmt: str) -> Response:
     headers = {"Link": f'<{nxt}>; rel="next"'} if nxt else {}
     if result.total is not None:
         headers["X-Total-Count"] = str(result.total)
+        headers["X-Total-Exact"] = "true" if result.total_exact else "false"
     fields = [(n, t) for n, t, _ in ds.output_fields()]
     body = None
     if fmt == "json":
         body = {"data": result.rows, "next_cursor": result.next_cursor, "next": nxt, "total": result.total,
-                "limit": result.limit, "sort": result.sort, **meta(request)}
+                "total_exact": result.total_exact, "limit": result.limit, "sort": result.sort, **meta(request)}
         return table(request, fmt, fields, [], body, headers)
     return table(request, fmt, fields, rows_as_tuples(result.rows, [n for n, _ in fields]), body, headers)

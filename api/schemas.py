@@ -41,6 +41,7 @@ def page_struct(ds: Dataset, row: type[msgspec.Struct]) -> type[msgspec.Struct]:
             ("next_cursor", str | None),
             ("next", str | None),
             ("total", int | None),
+            ("total_exact", bool | None),
             ("limit", int),
             ("sort", str),
             ("license", str),

@@ -80,6 +80,7 @@ class Scale:
 SCALES = {
     "tiny": Scale("tiny", 2_000, 50, 5, 300, 100, 500),
     "small": Scale("small", 100_000, 1_000, 5, 20_000, 2_000, 20_000),
+    "m1": Scale("m1", 1_000_000, 10_000, 5, 200_000, 20_000, 50_000),  # the cold-read measure (bench/cold_reads.py)
     "medium": Scale("medium", 5_000_000, 40_000, 5, 1_000_000, 60_000, 200_000),
 }
 

@@ -134,7 +134,7 @@ def add_headers(response: Response, request: Request, body: bytes | None = None)
         for k, v in _headers(request).items():
             response.headers.setdefault(k, v)
         if body is not None and len(body) <= MAX_BODY:
-            extra = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count")}
+            extra = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count", "X-Total-Exact")}
             request.app.state.responses.put(request.state.etag, (body, 200, response.media_type, extra))
     elif "cache-control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"

@@ -103,7 +103,8 @@ def _lines_page(request: Request, code: str, year: int | None, category: str | N
              "amount": format_yuan(r["amount_fen"]), "amount_fen": r["amount_fen"]} for r in page.rows]
     what = " · ".join(x for x in (names.get(category) if category else None, payee, str(year) if year else None) if x)
     ctx.update(
-        unit=detail, years=years, year=year, category=category, payee=payee, rows=rows, total=page.total,
+        unit=detail, years=years, year=year, category=category, payee=payee, rows=rows,
+        total=page.total if page.total_exact is not False else f"{page.total}+",  # capped: more than COUNT_CAP lines
         page_sum=format_yuan(sum(r["amount_fen"] for r in page.rows)), what=what,
         next_url=f"?{urlencode([*state, ('cursor', page.next_cursor)])}" if page.next_cursor else None,
         year_links=[(y, "?" + urlencode([("year", y), *[(k, v) for k, v in state if k != "year"]])) for y in years],

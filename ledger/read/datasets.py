@@ -6,10 +6,9 @@ Flags, targets, target results and the audit log are described in ``ledger.read.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import Date, func, literal, or_, select
+from sqlalchemy import BigInteger, Date, func, literal_column, or_, select
 
 from ledger.read import review_datasets
 from ledger.read.types import Column, Dataset, is_in
@@ -44,8 +43,15 @@ def _common_unit_filters(year_col, unit_alias=_u) -> dict[str, Callable]:
     }
 
 
+# Sort expressions are written without bound parameters so that the expression indexes of migration
+# 0010 (``ix_sort_*``) match them on SQLite and PostgreSQL alike: undated rows sort as 0001-01-01,
+# procurement without a contract amount as -2**62.
+NO_DATE = "'0001-01-01'"
+NO_AMOUNT = str(-(2**62))
+
+
 def _date_sort(col):
-    return func.coalesce(col, literal(dt.date(1, 1, 1), Date))
+    return func.coalesce(col, literal_column(NO_DATE, Date), type_=Date)
 
 
 EXPENSES = Dataset(
@@ -173,7 +179,7 @@ PROCUREMENT = Dataset(
     sorts={
         "id": _p.c.id,
         "fiscal_year": _p.c.fiscal_year,
-        "amount": func.coalesce(_p.c.contract_fen, -(2**62)),
+        "amount": func.coalesce(_p.c.contract_fen, literal_column(NO_AMOUNT, BigInteger), type_=BigInteger),
         "date": _date_sort(_p.c.contract_date),
     },
 )

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, bindparam, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, func, literal, or_, select
 
-from ledger.read import totals as queries_totals
-from ledger.read.datasets import DATASETS, _categories_in_groups, _u
+from ledger.read import counts as queries_counts
+from ledger.read.counts import COUNT_CAP, total_count  # noqa: F401  (re-exported)
+from ledger.read.datasets import DATASETS
 from ledger.read.privacy import redactor as privacy
 from ledger.read.published import pages as queries_pages
 from ledger.read.types import (  # noqa: F401  (re-exported: callers import them from here)
@@ -45,7 +46,6 @@ from ledger.store.models import (
     CheckRun,
     FlagReview,
     ImportBatch,
-    Rollup,
     Unit,
 )
 
@@ -61,6 +61,7 @@ class Page:
     total: int | None
     limit: int
     sort: str
+    total_exact: bool | None = None  # False: more than ``COUNT_CAP`` rows match and ``total`` is that cap
 
 
 def _where(ds: Dataset, filters: Filters) -> list[ColumnElement]:
@@ -216,8 +217,8 @@ def list_rows(
         last = fetched[-1]
         sort_value = last[n_cols] if key != "id" else rows[-1]["id"]
         next_cursor = encode_cursor(sort, sort_value, rows[-1]["id"])
-    total = _count(conn, ds, filters, None) if count else None
-    return Page(rows=rows, next_cursor=next_cursor, total=total, limit=limit, sort=sort)
+    total, exact = queries_counts.page_total(conn, ds, filters) if count else (None, None)
+    return Page(rows=rows, next_cursor=next_cursor, total=total, limit=limit, sort=sort, total_exact=exact)
 
 
 _PLANNED = {"expenses", "budgets", "procurement", "units", "import-batches"}
@@ -241,72 +242,6 @@ def _fetch(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr,
     stmt = (select(*[c.expr for c in ds.columns], *extra).select_from(ds.base()).where(*page_conds)
             .order_by(*order).limit(limit + 1))
     return conn.execute(stmt).all()
-
-
-_ROLLUP_FILTERS = {"unit", "unit_level", "year", "year_from", "year_to", "category", "group"}
-
-
-def total_count(conn: Connection, dataset: str, filters: Filters | None = None) -> int:
-    """How many live rows of ``dataset`` match ``filters`` (what a page's ``total`` reports)."""
-    ds = DATASETS[dataset]
-    filters = filters or Filters()
-    return _count(conn, ds, filters, _where(ds, filters))
-
-
-def _count(conn: Connection, ds: Dataset, filters: Filters, conds: list | None) -> int:
-    given = filters.given()
-    if ds.rollup_measure and given <= _ROLLUP_FILTERS - {"unit", "unit_level"}:
-        # No unit named: the per-batch totals kept in process answer without reading rollup rows.
-        cats = set(conn.execute(_categories_in_groups(filters.group)).scalars()) if filters.group else None
-        return sum(
-            count for measure, year, cat, _, _, count in queries_totals.live_totals(conn)
-            if measure == ds.rollup_measure and (not filters.year or year in filters.year)
-            and (filters.year_from is None or year >= filters.year_from)
-            and (filters.year_to is None or year <= filters.year_to)
-            and (not filters.category or cat in filters.category) and (cats is None or cat in cats)
-        )
-    if ds.rollup_measure and given <= _ROLLUP_FILTERS:
-        # A unit named: its rollup rows, found by the rollup's (batch, measure, unit) index. The SQL
-        # is built once per shape (ledger.read.published.pages) and run on the driver's cursor.
-        ids = queries_totals.live_ids(conn)
-        values: dict[str, Any] = {"ids": ids or [-1], "measure": ds.rollup_measure}
-        values.update({f"f_{n}": getattr(filters, n) for n in given})
-        ident = ("count", ds.name, queries_pages.shape(filters), len(values["ids"]))
-        plan = queries_pages.cached(conn, ident, lambda: _rollup_count(ds, filters, values))
-        return int(plan.run(conn, values)[0][0] or 0)
-    if conds is None:
-        conds = _where(ds, filters)
-    return int(conn.execute(select(func.count()).select_from(ds.base()).where(*conds)).scalar_one())
-
-
-def _rollup_count(ds: Dataset, filters: Filters, values: dict[str, Any]):
-    r = Rollup.__table__
-
-    def p(name: str):
-        value = values[name]
-        return bindparam(name, value=value, expanding=isinstance(value, list))
-
-    rconds = [r.c.batch_id.in_(p("ids")), r.c.measure == p("measure")]
-    if filters.unit or filters.unit_level:
-        unit_conds = []
-        if filters.unit:
-            unit_conds.append(_u.c.code.in_(p("f_unit")))
-        if filters.unit_level:
-            unit_conds.append(_u.c.level.in_(p("f_unit_level")))
-        rconds.append(r.c.unit_id.in_(select(_u.c.id).where(*unit_conds)))
-    if filters.year:
-        rconds.append(r.c.fiscal_year.in_(p("f_year")))
-    if filters.year_from is not None:
-        rconds.append(r.c.fiscal_year >= p("f_year_from"))
-    if filters.year_to is not None:
-        rconds.append(r.c.fiscal_year <= p("f_year_to"))
-    if filters.category:
-        rconds.append(r.c.category_code.in_(p("f_category")))
-    if filters.group:
-        rconds.append(r.c.category_code.in_(_categories_in_groups(p("f_group"))))
-    stmt = select(func.sum(r.c.row_count)).where(*rconds)
-    expanding = {k: len(v) for k, v in values.items() if isinstance(v, list)}
-    return stmt, set(values), expanding
 
 
 def get_row(conn: Connection, dataset: str, row_id: int, *, reveal: bool = False, lang: str = "zh") -> dict[str, Any]:

@@ -48,6 +48,11 @@ def live_ids(conn: Connection) -> list[int]:
     return sorted(b[0] for b in batches if b[0] not in superseded)
 
 
+def any_superseded(conn: Connection) -> bool:
+    """Whether a correction has superseded any batch (if not, every published row is live)."""
+    return any(b[4] is not None for b in _batches(conn))
+
+
 def live_totals(conn: Connection) -> list[tuple[str, int, str, str, int, int]]:
     """``(measure, fiscal_year, category_code, currency, amount_fen, row_count)`` of every live batch.
 

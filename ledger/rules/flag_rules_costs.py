@@ -94,11 +94,16 @@ def _evidence(conn: Connection, unit_id: int, year: int, category: str) -> list[
     return list(conn.execute(q).scalars())
 
 
-def _judge(row: dict, peers: list[int], history: list[int], cfg: dict) -> dict | None:
-    """The figures of a flag when ``row``'s cost is above its fence, else None."""
+def _judge(row: dict, peers: list[int], history: list[int], cfg: dict,
+           peer_quartiles: tuple[Decimal, Decimal, Decimal] | None = None) -> dict | None:
+    """The figures of a flag when ``row``'s cost is above its fence, else None.
+
+    ``peer_quartiles`` are ``quartiles(peers)`` computed once per peer group by the caller: sorting the
+    group again for each of its units made this rule quadratic (55% of ``sunshine check`` at 1M entries).
+    """
     k = Decimal(str(cfg["iqr_k"]))
     if len(peers) >= cfg["min_peers"]:
-        q1, med, q3 = quartiles(peers)
+        q1, med, q3 = peer_quartiles or quartiles(peers)
         fence = q3 + k * (q3 - q1)
         if row["cost"] <= fence or row["cost"] * 100 < med * (100 + cfg["min_above_median_pct"]):
             return None
@@ -133,10 +138,11 @@ def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
         by_level: dict[str | None, list[int]] = {}
         for level, cost in group.select("level", "cost").iter_rows():
             by_level.setdefault(level, []).append(cost)
+        level_quartiles = {lv: quartiles(c) for lv, c in by_level.items() if len(c) >= cfg["min_peers"]}
         for row in group.iter_rows(named=True):
             own = past[(metric, row["unit_id"])]
             history = [own[y] for y in range(year - cfg["history_years"], year) if y in own]
-            figures = _judge(row, by_level[row["level"]], history, cfg)
+            figures = _judge(row, by_level[row["level"]], history, cfg, level_quartiles.get(row["level"]))
             if figures is None:
                 continue
             code, name = unit_label(ctx, row["unit_id"])

@@ -12,7 +12,19 @@ import json
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import Connection, Select, Table, and_, func, insert, literal, not_, select, text
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.store.models import (
@@ -36,9 +48,20 @@ def superseded_ids() -> Select:
     return select(ImportBatch.supersedes_id).where(ImportBatch.supersedes_id.is_not(None))
 
 
+_superseding = ImportBatch.__table__.alias("superseding")
+
+
 def live(batch_column):
-    """A condition keeping only rows whose batch is not superseded (what the public sees as current)."""
-    return not_(batch_column.in_(superseded_ids()))
+    """A condition keeping only rows whose batch is not superseded (what the public sees as current).
+
+    ``NOT EXISTS`` a batch superseding the row's batch, probed through the unique index on
+    ``import_batch.supersedes_id``: an anti-join the planners run row by row along a page's index
+    (a ``NOT IN (subquery)`` is a filter PostgreSQL cannot turn into a join). The ``+ 0`` keeps a
+    filter ``batch_id = N`` from reaching the anti-join as ``supersedes_id = N`` through PostgreSQL's
+    equivalence classes, which made it estimate one row left, and sort a million rows instead of
+    walking the id index for a first page of ``?batch=N``.
+    """
+    return ~exists().where(_superseding.c.supersedes_id == batch_column + literal_column("0"))
 
 
 def live_procurement(table=None, as_of: int | None = None):

@@ -391,3 +391,19 @@ class SearchEntry(Base):
     body: Mapped[str] = mapped_column(Text)
     row_count: Mapped[int] = mapped_column(BigInteger)
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Indexes behind the public lists' filters and sorts (migration 0010; tests/api/test_read_plans.py
+# runs EXPLAIN QUERY PLAN for each). The sort expressions' indexes (``ix_sort_*``) are in the migration only.
+READ_INDEXES = {
+    "expense_entry": ["category_code", "payee", "amount_fen", "entry_date", "created_at"],
+    "budget_line": ["category_code", "stage", "amount_fen", "created_at"],
+    "procurement_record": ["method", "ocds_method", "supplier_id", "contract_fen", "contract_date", "created_at"],
+    "unit": ["level", "parent_id", "created_at"],
+    "flag": ["unit_id", "fiscal_year", "category_code", "state", "created_at"],
+    "target_result": [("run_id", "status"), ("run_id", "unit_id"), ("run_id", "fiscal_year")],
+}
+for _table, _columns in READ_INDEXES.items():
+    for _cols in _columns:
+        _cols = (_cols,) if isinstance(_cols, str) else _cols
+        Index(f"ix_{_table}_{'_'.join(_cols)}", *(Base.metadata.tables[_table].c[c] for c in _cols))

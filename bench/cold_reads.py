@@ -1,0 +1,182 @@
+"""Cold reads: the first page of every public list, with each single filter and each sort, timed and EXPLAINed.
+
+    .venv/bin/python -m bench.cold_reads --database sqlite:///var/bench/m1/db/bench.sqlite3 [--repeat 5] [--json out.json]
+
+No HTTP and no response cache: each read is ``ledger.read.queries.list_rows`` (the page and its
+``total``) inside a fresh read transaction, as a cache miss of ``/api/v1/<dataset>`` runs it. Each
+case is run ``--repeat`` times; the minimum is reported (the machine is shared, so the minimum is
+the figure least swayed by other work), with the median beside it. The plan of the page's SQL is
+printed as the database states it (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL): the lines
+naming a table scan or an index are the ones that matter. ``tests/api/test_read_plans.py`` asserts
+on SQLite that no case scans a whole large table.
+
+Filter values are taken from a row in the middle of each dataset, so each filter matches something.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import time
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from ledger.read import queries
+from ledger.read.datasets import DATASETS
+from ledger.read.published import pages as queries_pages
+from ledger.read.types import Filters
+from ledger.store.db import make_engine, reading
+
+LISTS = ("expenses", "budgets", "procurement", "units", "import-batches", "flags", "targets", "target-results")
+# filter → the output column of a sample row that gives its value
+SOURCES = {
+    "unit": "unit_code", "unit_level": "unit_level", "year": "fiscal_year", "year_from": "fiscal_year",
+    "year_to": "fiscal_year", "category": "category_code", "payee": "payee", "amount_min": None, "amount_max": None,
+    "date_from": None, "date_to": None, "updated_since": "created_at", "batch": "batch_id", "stage": "stage",
+    "method": "method", "ocds_method": "ocds_method", "level": "level", "parent": "parent_code",
+    "rule": "rule_code", "state": "state", "target": "target_id", "status": "status", "kind": "kind",
+}
+_FIELDS = {f: t for f, t in Filters.__annotations__.items()}
+
+
+def sample_row(conn: Connection, dataset: str) -> dict[str, Any] | None:
+    page = queries.list_rows(conn, dataset, limit=1, count=False)
+    if not page.rows:
+        return None
+    first = page.rows[0]["id"]
+    if isinstance(first, int):
+        last = queries.list_rows(conn, dataset, sort="-id", limit=1, count=False).rows[0]["id"]
+        mid = queries.list_rows(conn, dataset, Filters(), limit=1, count=False,
+                                cursor=queries.encode_cursor("id", None, (first + last) // 2)).rows
+        return mid[0] if mid else page.rows[0]
+    return page.rows[0]
+
+
+def filter_value(ds_name: str, name: str, row: dict[str, Any]) -> Any:
+    """A value for filter ``name`` that matches ``row`` (None when the row has none)."""
+    if name == "group":
+        return ["three_public"] if ds_name != "targets" else [row.get("group_code")] if row.get("group_code") else None
+    if name == "supplier":
+        value = row.get("supplier_name") or row.get("payee")
+    elif name in ("amount_min", "amount_max"):
+        value = next((row[k] for k in ("amount_fen", "contract_fen") if row.get(k) is not None), None)
+    elif name in ("date_from", "date_to"):
+        value = next((row[k] for k in ("entry_date", "contract_date") if row.get(k) is not None), None)
+        value = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    else:
+        value = row.get(SOURCES.get(name) or name)
+    if value is None:
+        return None
+    return [value] if "list" in str(_FIELDS[name]) else value
+
+
+def cases(conn: Connection, dataset: str) -> list[tuple[str, Filters, str]]:
+    """``(label, filters, sort)``: no filter with each sort both ways, then each filter alone."""
+    ds = DATASETS[dataset]
+    out = [(f"sort={s}", Filters(), s) for key in sorted(ds.sorts) for s in (key, f"-{key}")]
+    row = sample_row(conn, dataset)
+    for name in sorted(ds.filters):
+        value = filter_value(dataset, name, row) if row else None
+        if value is None:
+            continue
+        out.append((f"{name}=", Filters(**{name: value}), "id"))
+    return out
+
+
+def page_sql(conn: Connection, dataset: str, filters: Filters, sort: str) -> tuple[str, Any]:
+    """The SQL and parameters of the page ``list_rows`` would run (first page, limit 100)."""
+    ds = DATASETS[dataset]
+    key = sort.removeprefix("-")
+    plan = queries_pages.plan(conn, ds, filters, key, ds.sorts[key], sort.startswith("-"), False)
+    values: dict[str, Any] = {f"f_{n}": getattr(filters, n) for n in filters.given()}
+    values["c_limit"] = 101
+    params = dict(plan.constants)
+    for name, value in values.items():
+        proc = plan.binders.get(name)
+        if name in plan.expanding:
+            for i, v in enumerate(value, 1):
+                params[f"{name}_{i}"] = proc(v) if proc else v
+        else:
+            params[name] = proc(value) if proc else value
+    return plan.sql, [params[n] for n in plan.order] if plan.order is not None else params
+
+
+def explain(conn: Connection, dataset: str, filters: Filters, sort: str) -> list[str]:
+    """The plan of the page's SQL, one line per step."""
+    sql, params = page_sql(conn, dataset, filters, sort)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        if conn.dialect.name == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            return [r[3] for r in cursor.fetchall()]
+        cursor.execute("EXPLAIN " + sql, params)
+        return [r[0] for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def measure(url: str, repeat: int, only: list[str] | None = None) -> list[dict[str, Any]]:
+    engine = make_engine(url)
+    results = []
+    with reading(engine) as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("SELECT 1"))
+        todo = [(d, c) for d in (only or LISTS) for c in cases(conn, d)]
+    for dataset, (label, filters, sort) in todo:
+        times = []
+        for _ in range(repeat):
+            with reading(engine) as conn:
+                start = time.perf_counter()
+                page = queries.list_rows(conn, dataset, filters, sort=sort, limit=100)
+                times.append((time.perf_counter() - start) * 1000)
+        with reading(engine) as conn:
+            plan = explain(conn, dataset, filters, sort) if dataset in queries._PLANNED else []
+        results.append({"dataset": dataset, "case": label, "sort": sort, "min_ms": round(min(times), 1),
+                        "median_ms": round(statistics.median(times), 1), "rows": len(page.rows),
+                        "total": page.total, "total_exact": getattr(page, "total_exact", True), "plan": plan})
+    engine.dispose()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", help="comma-separated datasets")
+    parser.add_argument("--json", help="write the results here too")
+    args = parser.parse_args(argv)
+    results = measure(args.database, args.repeat, args.only.split(",") if args.only else None)
+    for r in results:
+        exact = "" if r["total_exact"] in (True, None) else " (capped)"
+        print(f"{r['dataset']:15} {r['case']:22} min {r['min_ms']:8.1f} ms  median {r['median_ms']:8.1f} ms  "
+              f"total {r['total']}{exact}")
+        for line in r["plan"]:
+            if any(w in line for w in ("SCAN", "SEARCH", "Scan", "Sort", "TEMP")):
+                print(f"{'':40}{line.strip()}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, ensure_ascii=False, indent=1, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+def report(before: list[dict], after: list[dict], db: str) -> str:
+    """A markdown table: each case's minimum before and after, the total after, the page plan's key step."""
+    was = {(r["dataset"], r["case"]): r for r in before}
+    lines = [f"| dataset | case | before min (ms) | after min (ms) | after median (ms) | total after | {db} plan after (page) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in after:
+        b = was.get((r["dataset"], r["case"]))
+        key = [s.strip() for s in r["plan"] if any(w in s for w in ("SCAN", "SEARCH", "Scan", "Sort", "TEMP"))]
+        key = [k.split("  (cost")[0].removeprefix("->  ") for k in key if "superseding" not in k and " u " not in k
+               and "pk_unit" not in k and "parent" not in k][:2]
+        total = "—" if r["total"] is None else f"{r['total']:,}" + ("" if r["total_exact"] in (True, None) else " (capped)")
+        lines.append(f"| {r['dataset']} | `{r['case']}` | {b['min_ms'] if b else '—'} | {r['min_ms']} | {r['median_ms']} "
+                     f"| {total} | {'; '.join(f'`{k}`' for k in key)} |")
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""Cold reads (issue 15): every advertised filter and sort reads through an index, and a page's total is
+exact where it is cheap and says so where it is capped. Behaviour only: no timings here (see
+docs/benchmarks.md and bench/cold_reads.py for those)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from api.routes.routes_data import LISTED
+from bench.cold_reads import page_sql
+from ledger.read import counts
+from ledger.read.datasets import DATASETS
+from ledger.read.types import Filters
+from ledger.store.db import make_engine, reading
+from tests.api_support import running, seed
+from tests.conftest import BACKENDS
+
+# One value per filter; the planner does not look at values (no sqlite_stat4), only at their shapes.
+VALUES = {
+    "unit": ["U1"], "unit_level": ["street"], "year": [2023], "year_from": 2022, "year_to": 2023,
+    "category": ["reception"], "group": ["three_public"], "payee": ["某酒店"], "supplier": ["某公司"],
+    "amount_min": 100, "amount_max": 100, "date_from": dt.date(2023, 1, 1), "date_to": dt.date(2023, 6, 30),
+    "updated_since": dt.datetime(2030, 1, 1, tzinfo=dt.UTC), "batch": [1], "stage": ["original"],
+    "method": ["single_source"], "ocds_method": ["direct"], "level": ["street"], "parent": ["U1"],
+    "rule": ["budget_overrun"], "state": ["open"], "target": ["t1"], "status": ["missed"], "kind": ["expenses"],
+}
+# Tables of a few hundred rows at most (one row per file loaded, per policy target): a scan is the plan.
+SMALL = {"import-batches", "targets"}
+CASES = [
+    (name, label, filters, sort)
+    for name in LISTED if name not in SMALL
+    for label, filters, sort in (
+        *[(f"sort={s}", Filters(), s) for key in sorted(DATASETS[name].sorts) for s in (key, f"-{key}")],
+        *[(f"{f}=", Filters(**{f: VALUES[f]}), "id") for f in sorted(DATASETS[name].filters)],
+    )
+]
+
+
+def _plan(conn, sql: str, params) -> list[tuple[int, str]]:
+    """``(parent step, detail)`` of each step of EXPLAIN QUERY PLAN; parent 0 is the statement itself."""
+    return [(r[1], r[3]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, tuple(params)).all()]
+
+
+def _scans(plan: list[tuple[int, str]], table: str) -> list[str]:
+    """Steps reading all of ``table``, in rowid order or along a whole index (``SCAN t [USING ...]``)."""
+    return [d for _, d in plan if d.startswith("SCAN ") and d.split()[1] == table]
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine(databases):
+    url = databases.fresh("sqlite")
+    seed(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    databases.drop(url)
+
+
+@pytest.mark.parametrize("name, label, filters, sort", CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
+def test_every_filter_and_sort_of_a_first_page_reads_through_an_index(sqlite_engine, name, label, filters, sort):
+    with reading(sqlite_engine) as conn:
+        sql, params = page_sql(conn, name, filters, sort)
+        plan = _plan(conn, sql, params)
+    sorted_after = [d for parent, d in plan if parent == 0 and "TEMP B-TREE FOR ORDER BY" in d]
+    # A page may walk the table in the sort's own order and stop after limit+1 rows, or find its rows
+    # by an index and sort those; never read the whole table (or a whole index) and then sort it.
+    assert not (_scans(plan, DATASETS[name].id_expr.table.name) and sorted_after), plan
+    if sort.removeprefix("-") != "id":
+        assert any(d.startswith(("SCAN ", "SEARCH ")) and "INDEX" in d for _, d in plan), plan
+
+
+@pytest.mark.parametrize("name, label, filters, sort", [c for c in CASES if c[2].given()],
+                         ids=[f"{c[0]}:{c[1]}" for c in CASES if c[2].given()])
+def test_every_filter_is_counted_through_an_index(sqlite_engine, name, label, filters, sort):
+    ds = DATASETS[name]
+    with reading(sqlite_engine) as conn:
+        compiled = counts.capped_count_statement(conn, ds, filters).compile(
+            dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params()
+        values = [params[n] for n in compiled.positiontup]
+        values = [v.isoformat(" ") if isinstance(v, dt.datetime) else v.isoformat() if isinstance(v, dt.date) else v
+                  for v in values]
+        plan = _plan(conn, compiled.string, values)
+    assert not _scans(plan, ds.id_expr.table.name), plan
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(request, databases):
+    url = databases.fresh(request.param)
+    seed(url)
+    with running(url) as client:
+        yield client
+    databases.drop(url)
+
+
+def test_a_total_beyond_the_cap_is_the_cap_and_says_it_is_not_exact(api, monkeypatch):
+    monkeypatch.setattr(counts, "COUNT_CAP", 2)
+    response = api.get("/api/v1/expenses?amount_min=-5&amount_max=0.33")  # 3 live rows match
+    body = response.json()
+    assert [r["amount_fen"] for r in body["data"]] == [1, -500, 33]
+    assert (body["total"], body["total_exact"]) == (2, False)
+    assert (response.headers["X-Total-Count"], response.headers["X-Total-Exact"]) == ("2", "false")
+    body = api.get("/api/v1/expenses?payee=某酒店").json()  # 2 match: at the cap, still exact
+    assert (body["total"], body["total_exact"]) == (2, True)
+    body = api.get("/api/v1/expenses?year=2023").json()  # counted from the rollup: exact past any cap
+    assert (body["total"], body["total_exact"]) == (4, True)
+
+
+def test_without_the_cap_totals_are_exact_and_skipped_totals_are_null(api):
+    body = api.get("/api/v1/expenses?amount_min=-5&amount_max=0.33&limit=10").json()  # a URL of its own: not cached
+    assert (body["total"], body["total_exact"]) == (3, True)
+    body = api.get("/api/v1/expenses?count=false").json()
+    assert (body["total"], body["total_exact"]) == (None, None)
+    assert len(body["data"]) == 6
