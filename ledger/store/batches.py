@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    not_,
     select,
     text,
 )
