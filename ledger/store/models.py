@@ -25,11 +25,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
-from ledger.store.models_accounts import Account, AccountSession, FlagAssignment
+from ledger.store.models_accounts import Account, AccountSession, ApiToken, AuditLog, FlagAssignment
 from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
 from ledger.store.models_procurement import ProcurementReplacement, ProcurementSummary
 
-__all__ = ["Account", "AccountSession", "Base", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
+__all__ = ["Account", "AccountSession", "ApiToken", "AuditLog", "Base", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
            "LogRowDigest", "ProcurementReplacement", "ProcurementSummary", "Timestamp", "utcnow"]  # and the tables below
 
 
@@ -299,30 +299,6 @@ class FlagReview(Base):
     published_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     # public: released when the finding is published; internal: never leaves the workspace.
     visibility: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
-
-
-class ApiToken(Base):
-    __tablename__ = "api_token"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))  # finance | discipline | admin
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-
-
-class AuditLog(Base):
-    """Append-only record of every write: who, in what role, did what to which object."""
-
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
-    actor: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str | None] = mapped_column(String(20))
-    action: Mapped[str] = mapped_column(String(60))
-    object_type: Mapped[str | None] = mapped_column(String(40))
-    object_id: Mapped[str | None] = mapped_column(String(100))
-    details_json: Mapped[str | None] = mapped_column(Text)
 
 
 class Rollup(Base):

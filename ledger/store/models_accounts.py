@@ -1,4 +1,5 @@
-"""Named accounts of the workspaces (finance, discipline, admin) and their sign-in sessions.
+"""Who may act and what they did: API tokens, named accounts of the workspaces (finance, discipline,
+admin), their sign-in sessions, and the audit log of every write.
 
 An account is never deleted: disabling it keeps every audit entry that names it meaningful. A
 session is stored server-side by the SHA-256 of its cookie secret, with its own CSRF token.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, func
+from sqlalchemy import ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
@@ -47,3 +48,27 @@ class FlagAssignment(Base):
     assignee: Mapped[str | None] = mapped_column(String(100))
     assigned_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # finance | discipline | admin
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class AuditLog(Base):
+    """Append-only record of every write: who, in what role, did what to which object."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    details_json: Mapped[str | None] = mapped_column(Text)
