@@ -115,12 +115,18 @@ def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[s
     (年初预算); ``original_fen`` and ``execution_fen`` (执行数) are there too. A side with no figure is null,
     never zero.
     """
-    resolved = published.resolve(published.rollup_rows(conn, unit_ids=None if unit_id is None else [unit_id]),
-                                 published.parents(conn))
+    rows = published.rollup_rows(conn, unit_ids=None if unit_id is None else [unit_id])
+    # The budget in force is chosen per filed figure, before any node is summed: a 合计 derived from
+    # one adjusted part alone would otherwise stand in for the whole original budget.
+    filed = ["unit_id", "fiscal_year", "category_code"]
+    adjusted = pl.col("measure") == "budget_adjusted"
+    in_force = rows.filter(pl.col("measure").is_in(["budget_original", "budget_adjusted"])).filter(
+        adjusted | ~adjusted.any().over(filed)).with_columns(measure=pl.lit("budget_in_force"))
+    resolved = published.resolve(pl.concat([rows, in_force]), published.parents(conn))
     if category_codes is not None:
         resolved = resolved.filter(pl.col("category_code").is_in(category_codes))
     resolved = resolved.filter(pl.col("amount").is_not_null() & pl.col("measure").is_in(
-        ["actual", "budget_original", "budget_adjusted", "budget_execution"]))
+        ["actual", "budget_original", "budget_in_force", "budget_execution"]))
     if resolved.height == 0:
         return pl.DataFrame(schema=AMOUNT_SCHEMA)
     keys = ["unit_id", "fiscal_year", "category_code"]
@@ -130,15 +136,15 @@ def amounts(conn: Connection, unit_id: int | None = None, category_codes: list[s
             *keys, pl.col("amount").alias(f"{name}_fen"), pl.col("basis").alias(f"{name}_basis"))
 
     wide = resolved.select(keys).unique()
-    for measure, name in (("actual", "actual"), ("budget_original", "original"), ("budget_adjusted", "adjusted"),
+    for measure, name in (("actual", "actual"), ("budget_original", "original"), ("budget_in_force", "budget"),
                           ("budget_execution", "execution")):
         wide = wide.join(side(measure, name), on=keys, how="left")
     return wide.select(
         *keys,
         pl.col("actual_fen").cast(pl.Int64),
-        pl.coalesce("adjusted_fen", "original_fen").cast(pl.Int64).alias("budget_fen"),
+        pl.col("budget_fen").cast(pl.Int64),
         pl.col("actual_basis"),
-        pl.coalesce("adjusted_basis", "original_basis").alias("budget_basis"),
+        pl.col("budget_basis"),
         pl.col("original_fen").cast(pl.Int64).alias("original_fen"),
         pl.col("execution_fen").cast(pl.Int64).alias("execution_fen"),
     ).sort(keys)
@@ -321,7 +327,8 @@ def key_figures(conn: Connection, unit_id: int | None = None) -> dict:
         "prior_coverage": prior_cov,
         "three_public_actual_fen": total(three, year, "actual_fen"),
         "three_public_prior_fen": None if year is None else total(three, year - 1, "actual_fen"),
-        "three_public_budget_fen": total(three, year, "budget_fen"),
+        # 预算数 as the 三公 table on the same page reads it: the original budget (调整预算 is its own column)
+        "three_public_budget_fen": total(three, year, "original_fen"),
         "four_fees_actual_fen": total(four, year, "actual_fen"),
         "procurement_contract_fen": int(proc["contract_fen"][0] or 0) if proc.height else None,
         "procurement_savings_fen": int(proc["savings_fen"][0] or 0) if proc.height else None,

@@ -282,3 +282,26 @@ def test_budgets_file_states_execution_and_a_subtotal(engine):
                                     "vehicle_purchase": None, "vehicle_operation": None, "reception": "published"}
     assert items(row, "execution_fen")["reception"] == 525 * WAN // 100
     assert row["items"][-1]["source"]["execution"] == "budgets"
+
+
+def test_budget_in_force_is_chosen_per_part_before_a_total_is_summed(engine):
+    """One part with an adjusted budget (调整预算) must not stand in for the whole 合计's budget; the headline
+    预算数 is the original budget, as the 三公 table beside it reads it."""
+    from ledger.read.figures import amounts, key_figures
+    from ledger.store.db import reading
+    from tests.ledgertext import load_ledger
+
+    load_ledger(engine, """
+        unit year category          budget adjusted actual
+        U1   2023 overseas_travel   100    -        90
+        U1   2023 vehicle_operation 200    250      240
+        U1   2023 reception         50     -        40
+    """)
+    with reading(engine) as conn:
+        node = amounts(conn, category_codes=["three_public"]).row(0, named=True)
+        keys = key_figures(conn)
+        report = three_public(conn, 2023)
+    assert (node["budget_fen"], node["original_fen"], node["actual_fen"]) == (40_000, 35_000, 37_000)
+    total = next(i for i in report["rows"][0]["items"] if i["item"] == "total")
+    assert keys["three_public_budget_fen"] == total["budget_fen"] == 35_000
+    assert keys["three_public_actual_fen"] == total["actual_fen"] == 37_000
