@@ -32,6 +32,8 @@ from importers.sheets.columns import DISCLOSURE_STAGES
 from importers.sheets.sources import ROW
 from ledger.money import format_amount
 
+UNIT_ZH = {"yuan": "元", "wan": "万元", "yi": "亿元"}
+
 NODES = {  # field suffix -> category code (the tree is seeded by migration 0003)
     "total": "three_public", "overseas_travel": "overseas_travel", "vehicles": "vehicles",
     "vehicle_purchase": "vehicle_purchase", "vehicle_operation": "vehicle_operation", "reception": "reception",
@@ -81,8 +83,9 @@ def _findings(parsed: pl.DataFrame, ctx: Context) -> list[pl.DataFrame]:
                 continue
             unit = ctx.units.get(col, "yuan")
             names = " + ".join(NAME_ZH[c] for c in children)
+            # figures and Chinese item names only: the words around them are in the catalogue, in both languages
             msg = [f"{zh} {label} {format_amount(s, unit, 2)} ≠ {names} {format_amount(t, unit, 2)} "
-                   f"(difference {format_amount(d, unit, 2)} {unit}; the table is loaded as published)"
+                   f"(Δ {format_amount(d, unit, 2)} {UNIT_ZH.get(unit, unit)})"
                    for s, t, d in bad.select(col, "__sum", "__diff").iter_rows()]
             out.append(bad.select(
                 pl.col(ROW).alias("row"), pl.lit(ctx.placement.fields[col]).alias("column"),

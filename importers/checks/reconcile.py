@@ -70,6 +70,5 @@ def check(conn: Connection, kind: str, partials: list[pl.DataFrame], problems: P
     for unit, year, cat, measure, pub, its in both.filter(pl.col("published") != pl.col("items")).sort(KEY).iter_rows():
         stage = published.STAGE_ZH.get(published.MEASURE_STAGE.get(measure, ""), measure)
         problems.add("source-mismatch", column=cat, value=str(its - pub), severity="finding", detail=(
-            f"{unit} {year} {names.get(cat, cat)} {stage}: line items {format_wan(its)} 万元 ≠ published table "
-            f"{format_wan(pub)} 万元 (difference {format_wan(its - pub)} 万元); the table's figure stands, "
-            f"the line items are detail"))
+            f"{unit} {year} {names.get(cat, cat)} {stage}: {format_wan(its)} 万元 ≠ {format_wan(pub)} 万元 "
+            f"(Δ {format_wan(its - pub)} 万元)"))  # the words (明细 / 公开表) are in the catalogue
