@@ -237,12 +237,31 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         return frame.height
     raw = conn.connection.driver_connection
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-    with raw.cursor() as cur, cur.copy(sql) as copy:
-        for start in range(0, frame.height, COPY_CHUNK_ROWS):
-            buf = io.BytesIO()
-            frame.slice(start, COPY_CHUNK_ROWS).write_csv(buf, include_header=False, null_value="\\N")
-            copy.write(buf.getvalue())
+    with raw.cursor() as cur:
+        with cur.copy(sql) as copy:
+            for start in range(0, frame.height, COPY_CHUNK_ROWS):
+                buf = io.BytesIO()
+                frame.slice(start, COPY_CHUNK_ROWS).write_csv(buf, include_header=False, null_value="\\N")
+                copy.write(buf.getvalue())
+        _analyze_if_grown(cur, table.name, frame.height)
     return frame.height
+
+
+ANALYZE_MIN_ROWS = 10_000
+
+
+def _analyze_if_grown(cur, table: str, added: int) -> None:
+    """ANALYZE a PostgreSQL table this load grew by a tenth or more (at least ``ANALYZE_MIN_ROWS`` rows).
+
+    Autovacuum would analyze it a minute after the commit; until then the planner believes the old
+    row counts and picks plans for an empty table (a sort of millions of rows instead of an index walk).
+    Run inside the import's transaction, so the statistics arrive with the rows.
+    """
+    if added < ANALYZE_MIN_ROWS:
+        return
+    known = cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,)).fetchone()[0]
+    if known < 0 or added >= 0.1 * known:
+        cur.execute(f"ANALYZE {table}")
 
 
 def _sqlite_cache(raw) -> None:
