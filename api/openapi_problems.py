@@ -46,10 +46,10 @@ WHY = {
 }
 
 
-def _statuses(path: str, method: str) -> list[str]:
+def _statuses(path: str, method: str, restricted: bool = False) -> list[str]:
     out = ["400", "404"]
     write = method != "get"
-    if write or path.startswith("/api/v1/audit"):
+    if write or restricted or path.startswith("/api/v1/audit"):
         out += ["401", "403"]
     if not write and not path.startswith("/api/v1/schema"):
         out.append("429")
@@ -131,7 +131,7 @@ def document_problems(app: Litestar) -> None:
             if op is None:
                 continue
             responses = dict(op.responses or {})
-            for status in _statuses(path, method):
+            for status in _statuses(path, method, bool(op.security)):  # a bearer token: 401, 403
                 existing = responses.get(status)
                 description = WHY[status] if not isinstance(existing, OpenAPIResponse) or status in WHY else existing.description
                 responses[status] = OpenAPIResponse(

@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from api import schemas
 from api.auth import require, token_of
 from api.middleware.http_cache import after_write
+from ledger.amount_units import accepted_spellings
 from ledger.read import queries
 from ledger.store.db import writing
 
@@ -63,7 +64,8 @@ async def create_import(
     encoding: Annotated[str | None, QueryParameter(description="Force an encoding, e.g. gb18030")] = None,
     sheet: Annotated[str | None, QueryParameter(description="Sheet to read from a workbook")] = None,
     amount_unit: Annotated[str | None, QueryParameter(
-        description="元, 万元 or 亿元 (also yuan, wan, yi) when the file does not say")] = None,
+        description="元, 万元 or 亿元 (also yuan, wan, yi) when the file does not say",
+        schema_extra={"oneOf": [{"type": "string", "enum": accepted_spellings()}, {"type": "null"}]})] = None,
     new_units: Annotated[bool, QueryParameter(
         description="Admit unit codes the loaded unit register does not know (else refused: unit-unknown)")] = False,
 ) -> Response[ImportReport]:
