@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from cli.common import EXIT_REFUSED, database_option, database_url, h, json_option, print_json, refuse
+from importers.sheets.encoding import say_reason
 
 
 class AmountUnit(click.ParamType):
@@ -79,6 +80,7 @@ def _print_text(result, kind: str) -> None:
     click.echo(f"{r.get('file')}: {head}")
     if result.status != "unchanged" or result.batch_id is None:
         why = (r.get("encoding_evidence") or {}).get("reason")
+        why = say_reason(why) if why else why
         source = (t("import.source-encoding-why", encoding=r["encoding"], why=why) if r.get("encoding") and why
                   else t("import.source-encoding", encoding=r["encoding"]) if r.get("encoding")
                   else t("import.source-workbook"))

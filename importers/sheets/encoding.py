@@ -172,3 +172,32 @@ def utf8_path(path: Path, encoding: str, workdir: Path) -> Path:
     except UnicodeDecodeError as e:
         raise Refused("encoding-unknown", f" (not valid {encoding} at byte {e.start})") from None
     return out
+
+
+# The phrases a reason is built from, by catalogue id: ``say_reason`` renders one in the language in force.
+_PHRASES = [
+    ("encoding.both-strict", "GB18030 and Windows-1252 both decode it strictly"),
+    ("encoding.whole-utf8", "the whole file is valid UTF-8"),
+    ("encoding.plain-ascii", "plain ASCII"),
+    ("encoding.utf16-no-bom", "UTF-16 without a byte-order mark (NUL in every other byte)"),
+    ("encoding.neither-plausible", "neither reads as plausible text, CJK density decides"),
+    ("encoding.equal-mess-letters", "equal mess, CJK text against letters decides"),
+    ("encoding.equal-mess-density", "equal mess, CJK density decides"),
+    ("encoding.bom", "byte-order mark"),
+    ("encoding.only", "only "),
+    ("encoding.plausible", " reads as plausible text"),
+    ("encoding.less-mess", " reads with less mess"),
+    ("encoding.mess", "mess "),
+    ("encoding.coherence", "coherence "),
+    ("encoding.rejected", "rejected"),
+    ("encoding.letters", "letters "),
+]
+
+
+def say_reason(reason: str) -> str:
+    """``reason`` (as ``detect`` gives it, in English) in the language in force; figures stay as they are."""
+    from ledger.i18n import t
+
+    for msgid, english in _PHRASES:
+        reason = reason.replace(english, t(msgid))
+    return reason

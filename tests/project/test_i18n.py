@@ -86,7 +86,7 @@ def test_import_summary_in_both_languages(engine, db_url, tmp_path):
     zh = CliRunner().invoke(root, ["--database", db_url, "import", "budgets", str(p), "--amount-unit", "万元",
                                    "--dry-run"]).output.splitlines()
     assert zh == ["预算.csv: 试导入：可以导入（未写入任何内容）",
-                  "  编码 utf-8（the whole file is valid UTF-8），读取 1 行，导入 1 行，空行 0，合计行 0，暂缓 0，已在账本中 0",
+                  "  编码 utf-8（整个文件是有效的 UTF-8），读取 1 行，导入 1 行，空行 0，合计行 0，暂缓 0，已在账本中 0",
                   "  预算 合计：15,000.00 CNY"]
     en = CliRunner().invoke(root, ["--database", db_url, "--lang", "en", "import", "budgets", str(p),
                                    "--amount-unit", "wan"]).output.splitlines()

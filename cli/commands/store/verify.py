@@ -7,6 +7,7 @@ import json
 import click
 
 from cli.common import database_option, database_url, h, json_option, print_json, refuse
+from ledger.i18n import t
 from ledger.log.verify import verify
 from ledger.rules.recheck import recheck
 from ledger.rules.thresholds import ConfigError, load_flag_config
@@ -48,18 +49,18 @@ def command(ctx: click.Context, checkpoint_file: str | None, config_path: str | 
     if as_json:
         print_json(data)
     else:
-        click.echo(f"log: {report.tree_size} leaves, root {report.root_hash}")
-        click.echo(f"checked {report.checkpoints_checked} checkpoints, {report.batches_checked} batches "
-                   f"({report.rows_checked} rows), {report.reviews_checked} reviews")
+        click.echo(t("verify.log", leaves=report.tree_size, root=report.root_hash))
+        click.echo(t("verify.checked", checkpoints=report.checkpoints_checked, batches=report.batches_checked,
+                     rows=report.rows_checked, reviews=report.reviews_checked))
         if results.state == "stale":
-            click.echo(f"target results: run {results.run_id} is older than the data; run sunshine check to recompute")
+            click.echo(t("verify.results-stale", run=results.run_id))
         elif results.run_id is not None:
-            click.echo(f"target results: {results.checked} of run {results.run_id} recomputed from the figures")
+            click.echo(t("verify.results-checked", checked=results.checked, run=results.run_id))
         if exported is not None and report.ok:
-            click.echo(f"consistent with the exported checkpoint of size {exported['size']}")
+            click.echo(t("verify.consistent", size=exported["size"]))
         for p in report.problems:
-            click.echo(f"MISMATCH [{p.code}] {p.message}", err=True)
+            click.echo(t("verify.mismatch", code=p.code, message=p.message), err=True)
         if report.ok:
-            click.echo("ok: everything matches")
+            click.echo(t("verify.ok"))
     if not report.ok:
         raise SystemExit(1)
