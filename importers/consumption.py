@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tempfile
-import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from sqlalchemy import Engine, func, select
 from importers.pipeline import FileMeta, Options, Result, base_report, guard_store_full
 from importers.problems import Problems
 from importers.reading import ReadOptions, fiscal_start, record_encoding, report_placement
+from importers.sheets.cells import cell_text
 from importers.sheets.columns import Mapping, norm, place
 from importers.sheets.columns import header_matcher as matcher
 from importers.sheets.safety import Refused
@@ -101,16 +101,11 @@ def import_consumption(engine: Engine, path: Path, options: Options, read: ReadO
         return Result("refused", None, base_report(meta, stats, problems) | {"status": "refused"})
 
 
-def _text(v) -> str | None:
-    v = None if v is None else unicodedata.normalize("NFKC", str(v)).strip()
-    return v or None
-
-
 def _rows(raw: pl.DataFrame, fields: dict[str, str], sheet, start: int, problems: Problems, stats: dict) -> list[dict]:
     out = []
     for r in raw.iter_rows(named=True):
-        cells = {f: _text(r.get(h)) for f, h in fields.items() if h}
-        if not any(_text(v) for k, v in r.items() if k != ROW):
+        cells = {f: cell_text(r.get(h)) for f, h in fields.items() if h}
+        if not any(cell_text(v) for k, v in r.items() if k != ROW):
             stats["blank"] += 1
             continue
         row = r[ROW]

@@ -72,7 +72,7 @@ def _by_id(items: list[dict]) -> list[dict]:
     """One object per id (the last one wins): a contract repeated across releases is one contract."""
     out: dict[str, dict] = {}
     for n, item in enumerate(items):
-        key = _text(item.get("id"))
+        key = text_of(item.get("id"))
         out[key if key is not None else f"#{n}"] = item
     return list(out.values())
 
@@ -88,8 +88,8 @@ def row_of(name: str, ocid: str, when: dt.datetime | None, last: dict, compiled:
     parties = [p for p in compiled.get("parties") or [] if isinstance(p, dict)]
     buyer_party = next((p for p in parties if "buyer" in (p.get("roles") or [])), {})
     procuring = _obj(tender.get("procuringEntity"))
-    unit_code = _text(buyer.get("id")) or identifier(buyer_party) or _text(procuring.get("id"))
-    unit_name = _text(buyer.get("name")) or _text(buyer_party.get("name")) or _text(procuring.get("name"))
+    unit_code = text_of(buyer.get("id")) or identifier(buyer_party) or text_of(procuring.get("id"))
+    unit_name = text_of(buyer.get("name")) or text_of(buyer_party.get("name")) or text_of(procuring.get("name"))
     if not unit_code and unit_name:
         unit_code = derived_id("name", unit_name)
         problems.append(problem(name, row_no, col("buyer.id"), unit_name, "ocds-id-derived",
@@ -114,26 +114,26 @@ def row_of(name: str, ocid: str, when: dt.datetime | None, last: dict, compiled:
                                 "ocds-currency-mixed", ocid))
     if len([p for p in problems if p.severity == "error"]) > bad:
         return None
-    raw_method = _text(tender.get("procurementMethod"))
-    details = _text(tender.get("procurementMethodDetails"))
+    raw_method = text_of(tender.get("procurementMethod"))
+    details = text_of(tender.get("procurementMethodDetails"))
     suppliers, supplier_ids = [], []
     party_ids = {str(p.get("id")): p for p in parties}
     for a in awards:
         for s in a.get("suppliers") or []:
-            if isinstance(s, dict) and _text(s.get("name")) and s["name"].strip() not in suppliers:
+            if isinstance(s, dict) and text_of(s.get("name")) and s["name"].strip() not in suppliers:
                 suppliers.append(s["name"].strip())
-                ident = identifier(party_ids.get(str(s.get("id")), {})) or _text(s.get("id"))
+                ident = identifier(party_ids.get(str(s.get("id")), {})) or text_of(s.get("id"))
                 supplier_ids.append(ident or derived_id("name", s["name"].strip()))
     tender_date = date(_obj(tender.get("tenderPeriod")).get("startDate")) or date(tender.get("datePublished"))
     award_date = min((d for d in (date(a.get("date")) for a in awards) if d), default=None)
     contract_date = min((d for d in (date(c.get("dateSigned")) for c in contracts) if d), default=None)
     known = contract_date or award_date or tender_date
     return {
-        "source_row": last["_order"], "ocid": ocid, "release_id": _text(last.get("id")),
+        "source_row": last["_order"], "ocid": ocid, "release_id": text_of(last.get("id")),
         "release_date": when.astimezone(dt.UTC) if when else None,
-        "project_code": _text(tender.get("id")) or ocid,
+        "project_code": text_of(tender.get("id")) or ocid,
         "unit_code": unit_code, "unit_name": unit_name, "fiscal_year": known.year if known else None,
-        "title": _text(tender.get("title")) or _text(tender.get("description")),
+        "title": text_of(tender.get("title")) or text_of(tender.get("description")),
         "method": CHINESE_METHODS.get(details or "") or OCDS_METHODS.get(raw_method or "") or "other",
         "ocds_method": raw_method if raw_method in OCDS_METHODS else None, "method_raw": raw_method,
         "budget_fen": budget[0] if budget else None,
@@ -171,21 +171,22 @@ def _money(name, row, column, value, problems) -> tuple[int, str] | None:
         return None
     code = currency.strip().upper() if isinstance(currency, str) else ""
     if not _CURRENCY.match(code):
-        problems.append(problem(name, row, f"{column}.currency", _text(currency), "currency-invalid"))
+        problems.append(problem(name, row, f"{column}.currency", text_of(currency), "currency-invalid"))
         return None
     return fen, code
 
 
 def identifier(party: dict) -> str | None:
     ident = _obj(party.get("identifier"))
-    return _text(ident.get("id")) or _text(party.get("id"))
+    return text_of(ident.get("id")) or text_of(party.get("id"))
 
 
 def _obj(v) -> dict:
     return v if isinstance(v, dict) else {}
 
 
-def _text(v) -> str | None:
+def text_of(v) -> str | None:
+    """A scalar JSON value as trimmed text; None for a missing, blank or nested value."""
     if v is None or isinstance(v, dict | list):
         return None
     s = str(v).strip()

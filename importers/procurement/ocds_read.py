@@ -23,6 +23,7 @@ import polars as pl
 
 from importers.problems import Problem
 from importers.procurement.ocds_compile import derived_id, merged, problem, row_of, timestamp
+from importers.procurement.ocds_compile import text_of as _text
 from importers.procurement.ocds_json import JsonRefused, not_ocds_message, read_documents, releases_of
 
 SCHEMA = {
@@ -161,10 +162,3 @@ def _slim(release: dict) -> dict:
         else:
             out[key] = value
     return out
-
-
-def _text(v) -> str | None:
-    if v is None or isinstance(v, dict | list):
-        return None
-    s = str(v).strip()
-    return s or None

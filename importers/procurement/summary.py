@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -33,6 +32,7 @@ from importers.pipeline import FileMeta, Options, Result, base_report, guard_sto
 from importers.problems import Problems
 from importers.procurement.ocds_compile import CHINESE_METHODS, derived_id
 from importers.reading import ReadOptions, record_encoding, report_placement
+from importers.sheets.cells import cell_text
 from importers.sheets.columns import Mapping, place
 from importers.sheets.columns import header_matcher as matcher
 from importers.sheets.safety import Refused
@@ -89,16 +89,11 @@ def import_summary(engine: Engine, path: Path, options: Options, read: ReadOptio
         return Result("refused", None, base_report(meta, stats, problems) | {"status": "refused"})
 
 
-def _text(v) -> str | None:
-    v = None if v is None else unicodedata.normalize("NFKC", str(v)).strip()
-    return v or None
-
-
 def _rows(raw: pl.DataFrame, fields: dict[str, str], units: dict, sheet, problems: Problems, stats: dict) -> list[dict]:
     out = []
     for r in raw.iter_rows(named=True):
-        cells = {f: _text(r.get(h)) for f, h in fields.items() if h}
-        if not any(_text(v) for k, v in r.items() if k != ROW):
+        cells = {f: cell_text(r.get(h)) for f, h in fields.items() if h}
+        if not any(cell_text(v) for k, v in r.items() if k != ROW):
             stats["blank"] += 1
             continue
         row = r[ROW]

@@ -5,6 +5,8 @@ No per-row Python: these are polars expressions evaluated over a whole chunk at 
 
 from __future__ import annotations
 
+import unicodedata
+
 import polars as pl
 
 from importers.sheets.columns import norm
@@ -180,3 +182,9 @@ def is_subtotal(raw_columns: list[str]) -> pl.Expr:
 
 def is_blank(raw_columns: list[str]) -> pl.Expr:
     return pl.all_horizontal([pl.col(c).str.strip_chars().fill_null("").eq("") for c in raw_columns])
+
+
+def cell_text(v) -> str | None:
+    """One cell as trimmed NFKC text, or None when blank (for readers that go row by row)."""
+    v = None if v is None else unicodedata.normalize("NFKC", str(v)).strip()
+    return v or None
