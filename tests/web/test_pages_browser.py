@@ -8,16 +8,11 @@ figures shown equal the API's, every download link answers, and each page is sav
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.api_support import served
 from tests.seed_public import PUBLISHED_NOTE, RESTRICTED_NOTE, seed
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,37 +29,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(engine, db_url):
     seed(engine)
-    port = _free_port()
-    env = {**os.environ, "SUNSHINE_DATABASE_URL": db_url, "SUNSHINE_RATE_LIMIT": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=Path(__file__).parent.parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode())
-            time.sleep(0.1)
+    with served(db_url) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from importers.pipeline import Options
 from importers.run import import_file
 from tests.api.test_search import EXPENSES
+from tests.api_support import served
 from tests.seed_public import seed
-from tests.web.test_pages_browser import ARTIFACTS, CHROMIUM, _free_port, browser  # noqa: F401 (fixture)
+from tests.web.test_pages_browser import ARTIFACTS, CHROMIUM, browser  # noqa: F401 (fixture)
 from tests.web.test_portal_drill import UNITS
 
 pytestmark = [
@@ -46,28 +42,8 @@ def portal(engine, db_url, tmp_path):
         path = tmp_path / f"{kind}.csv"
         path.write_text(text, encoding="utf-8")
         assert import_file(engine, kind, path, Options(submitted_by="test", **opts)).status == "loaded"
-    port = _free_port()
-    env = {**os.environ, "SUNSHINE_DATABASE_URL": db_url, "SUNSHINE_RATE_LIMIT": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=Path(__file__).parent.parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode())
-            time.sleep(0.1)
+    with served(db_url) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 # Each link to a unit inside a table: its first line must hold at least two characters (or the whole name).

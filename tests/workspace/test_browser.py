@@ -8,20 +8,16 @@ fits 390 px. Screenshots go to ``tests/artifacts/workspace-*.png`` for a person 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from ledger.rules.checks import run_checks
 from ledger.store.db import reading, writing
 from ledger.store.models import ExpenseEntry, Flag
-from tests.web.test_pages_browser import ARTIFACTS, CHROMIUM, _free_port, browser  # noqa: F401 (fixture)
+from tests.api_support import served
+from tests.web.test_pages_browser import ARTIFACTS, CHROMIUM, browser  # noqa: F401 (fixture)
 from tests.workspace.support import PASSWORDS, USERS, make_accounts
 from tests.workspace.test_finance import BAD, CORRECTED, FIXED
 from tests.workspace.test_review import BUDGETS, INTERNAL, PUBLIC
@@ -37,29 +33,8 @@ WIDER = "() => document.documentElement.scrollWidth > window.innerWidth + 1"
 @pytest.fixture
 def site(engine, db_url, tmp_path):
     make_accounts(engine)
-    port = _free_port()
-    env = {**os.environ, "SUNSHINE_DATABASE_URL": db_url, "SUNSHINE_RATE_LIMIT": "0",
-           "SUNSHINE_STAGING_DIR": str(tmp_path)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=Path(__file__).parents[2], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode())
-            time.sleep(0.1)
+    with served(db_url, SUNSHINE_STAGING_DIR=str(tmp_path)) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _page(browser, width: int):  # noqa: F811
