@@ -367,6 +367,9 @@ class SearchEntry(Base):
     body: Mapped[str] = mapped_column(Text)
     row_count: Mapped[int] = mapped_column(BigInteger)
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))  # the amount's currency (a UAH contract stays UAH)
+    # set on an entry taking back a replaced procurement state: it counts while that row's batch is live too
+    replaced_batch_id: Mapped[int | None] = mapped_column(BigId)
 
 
 # Indexes behind the public lists' filters and sorts (migration 0010; tests/api/test_read_plans.py
