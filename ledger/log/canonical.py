@@ -11,9 +11,9 @@ The column lists are fixed here, never read from the models, so a column added l
 change what old manifests meant. A change to any of this is a new manifest version ``v``:
 
 - ``v`` 1: the columns of ``ROW_COLUMNS_V1``.
-- ``v`` 2 (issue 18): ``expense_entry`` ends with ``payee_type`` and ``procurement_record`` with
-  ``supplier_type`` (收款方类型 / 供应商类型 as filed), which decide whose names are hidden; a type
-  changed after publication is a changed row. New batches are logged as v2; a v1 leaf is verified
+- ``v`` 2 (issue 18): ``expense_entry`` ends with ``payee_type`` and ``days`` and ``procurement_record``
+  with ``supplier_type`` (收款方类型 / 供应商类型 as filed, which decide whose names are hidden, and a
+  meeting's 天数); a type changed after publication is a changed row. New batches are logged as v2; a v1 leaf is verified
   against the v1 columns, so old leaves still verify.
 """
 
@@ -69,8 +69,8 @@ ROW_COLUMNS_V1: dict[str, tuple[type, tuple[str, ...]]] = {
         "projects", "budget_fen", "contract_fen", "savings_fen", "currency",
     )),
 }
-# v2 appends the filed payee / supplier type (migration 0009): earlier columns keep their positions.
-_V2_EXTRA = {"expense_entry": ("payee_type",), "procurement_record": ("supplier_type",)}
+# v2 appends the filed payee / supplier type (migration 0009) and the days (0011): earlier columns keep their places.
+_V2_EXTRA = {"expense_entry": ("payee_type", "days"), "procurement_record": ("supplier_type",)}
 ROW_COLUMNS_V2 = {name: (model, cols + _V2_EXTRA.get(name, ())) for name, (model, cols) in ROW_COLUMNS_V1.items()}
 ROW_COLUMNS_BY_VERSION = {"1": ROW_COLUMNS_V1, "2": ROW_COLUMNS_V2}
 ROW_COLUMNS = ROW_COLUMNS_BY_VERSION[MANIFEST_VERSION]  # what new batches are logged with (same tables in every v)

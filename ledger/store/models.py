@@ -154,6 +154,7 @@ class ExpenseEntry(Base):
     vehicles: Mapped[int | None] = mapped_column(Integer)  # 购置数 / 保有量
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
     payee_type: Mapped[str | None] = mapped_column(String(40))  # 收款方类型 as filed: 个人 / 单位 … (ledger.read.privacy)
+    days: Mapped[int | None] = mapped_column(Integer)  # 天数 / 会期天数: a meeting's days (cost per meeting day)
 
 
 class ProcurementRecord(Base):
