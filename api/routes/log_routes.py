@@ -232,7 +232,7 @@ def _row_fetcher(engine, batch_id: int, limit: int, reveal: bool = False):
      description="One JSON array per line, exactly the bytes the batch's `rows_sha256` hashes (docs/verify.md, "
      "\"Canonical rows\"): SHA-256 over the whole body must equal the manifest's `rows_sha256`, and the line count "
      'its `row_count`. Example line: `["expense_entry","5","2","2","1","2023","2023-03-01","reception","30000",'
-     '"CNY","某酒店",null,null,null,null,null,null,null]`. Check with `verify_log.py rows cp.json leaves.json 2 rows.jsonl`.')
+     '"CNY","某酒店",null,null,null,null,null,null,null,null]`. Check with `verify_log.py rows cp.json leaves.json 2 rows.jsonl`.')
 async def batch_rows(
     request: Request,
     batch_id: Annotated[int, PathParameter(description="The import batch id", ge=1,

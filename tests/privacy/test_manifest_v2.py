@@ -55,9 +55,9 @@ def test_v1_and_v2_leaves_both_verify_each_against_its_own_columns(engine, db_ur
         assert verify(conn).problems == []
         v1 = [line for _t, _i, line in canonical_rows(conn, a, "1")]
         v2 = [line for _t, _i, line in canonical_rows(conn, b, "2")]
-    # v1: 16 expense columns; v2 adds payee_type at the end (null: the file had no 收款方类型 column)
+    # v1: 16 expense columns; v2 adds payee_type and days at the end (null: the file had neither column)
     assert v1[0] == '["expense_entry","1","1","2","1","2023","2023-03-01","reception","100","CNY","某酒店",null,null,null,null,null,null]'
-    assert v2[0] == '["expense_entry","3","2","2","2","2023","2023-03-01","reception","300","CNY","某酒店",null,null,null,null,null,null,null]'
+    assert v2[0] == '["expense_entry","3","2","2","2","2023","2023-03-01","reception","300","CNY","某酒店",null,null,null,null,null,null,null,null]'
     assert _sha(v1) == _manifest(engine, a)["rows_sha256"] and _sha(v2) == _manifest(engine, b)["rows_sha256"]
     # the published row streams and `sunshine checkpoint rows` give each batch in its own version
     with running(db_url) as client:
