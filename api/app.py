@@ -25,7 +25,7 @@ from api.middleware import guards, http_cache, streams, strict
 from api.middleware.hosts import AllowedHosts
 from api.middleware.ratelimit import RateLimit
 from api.middleware.security_headers import SecurityHeaders
-from api.routes import routes_admin, routes_data, routes_downloads, routes_search
+from api.routes import routes_admin, routes_costs, routes_data, routes_downloads, routes_search
 from api.settings import Settings
 from ledger import __version__
 from ledger.read.queries import data_version
@@ -83,7 +83,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
 
     api = Router(
         path=API,
-        route_handlers=[health, *routes_data.routes, *routes_search.routes, *routes_downloads.routes, *routes_admin.routes,
+        route_handlers=[health, *routes_data.routes, *routes_search.routes, *routes_costs.routes, *routes_downloads.routes, *routes_admin.routes,
                         *_optional_routes("api.routes.routes_write"), *_optional_routes("api.routes.log_routes")],
         before_request=_api_before_request,
     )

@@ -25,7 +25,7 @@ HEADERS = {
     "currency": ("币种", "Currency"), "payee": ("收款方", "Payee"), "description": ("摘要", "Description"),
     "payee_type": ("收款方类型", "Payee type"), "supplier_type": ("供应商类型", "Supplier type"),
     "voucher_no": ("凭证号", "Voucher no."), "persons": ("人次", "Persons"), "batches": ("批次/团组数", "Batches or groups"),
-    "vehicles": ("车辆数", "Vehicles"), "created_at": ("发布时间", "Published at"), "stage": ("预算阶段", "Budget stage"),
+    "vehicles": ("车辆数", "Vehicles"), "days": ("天数", "Days"), "created_at": ("发布时间", "Published at"), "stage": ("预算阶段", "Budget stage"),
     "project_code": ("项目编号", "Project code"), "ocid": ("OCDS 编号", "OCID"), "title": ("项目名称", "Title"),
     "method": ("采购方式代码", "Method code"), "ocds_method": ("OCDS 采购方式", "OCDS method"),
     "supplier_name": ("供应商名称", "Supplier"), "supplier_id": ("统一社会信用代码", "Supplier ID"),

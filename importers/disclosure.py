@@ -130,7 +130,7 @@ def normalise(raw: pl.DataFrame, ctx: Context) -> Chunk:
                 pl.lit(None, pl.String).alias("description"), pl.lit(None, pl.String).alias("voucher_no"),
                 pl.lit(ctx.placement.fields[a]).alias("source_category"),
                 persons.alias("persons"), batches.alias("batches"), vehicles.alias("vehicles"),
-                pl.lit(None, pl.String).alias("payee_type")))
+                pl.lit(None, pl.String).alias("payee_type"), pl.lit(None, pl.Int64).alias("days")))
     tables = {}
     if budgets:
         tables["budget"] = pl.concat(budgets).select(BUDGET_COLUMNS)

@@ -25,7 +25,7 @@ SEVERITY = {"method-unknown": "warning", "date-year-mismatch": "warning"}
 
 EXPENSE_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "fiscal_year", "entry_date", "category_code",
                    "amount_fen", "currency", "payee", "description", "voucher_no", "source_category", "persons",
-                   "batches", "vehicles", "payee_type"]
+                   "batches", "vehicles", "payee_type", "days"]
 BUDGET_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "fiscal_year", "category_code", "stage",
                   "amount_fen", "currency"]
 PROCUREMENT_COLUMNS = ["sheet", "source_row", "unit_code", "unit_name", "project_code", "ocid", "release_id",
@@ -183,6 +183,7 @@ def _expenses(parsed: pl.DataFrame, ctx: Context) -> pl.DataFrame:
         _col(parsed, "voucher_no").alias("voucher_no"), pl.col("category__raw").alias("source_category"),
         _col(parsed, "persons", pl.Int64).alias("persons"), _col(parsed, "batches", pl.Int64).alias("batches"),
         pl.lit(None, pl.Int64).alias("vehicles"), _col(parsed, "payee_type").alias("payee_type"),
+        _col(parsed, "days", pl.Int64).alias("days"),
     )
 
 

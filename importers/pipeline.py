@@ -130,7 +130,7 @@ def conform(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     types = {"fiscal_year": pl.Int32, "source_row": pl.Int64, "entry_date": pl.Date, "tender_date": pl.Date,
              "award_date": pl.Date, "contract_date": pl.Date, "release_date": pl.Datetime("us", "UTC"),
              "amount_fen": pl.Int64, "budget_fen": pl.Int64, "contract_fen": pl.Int64, "persons": pl.Int64,
-             "batches": pl.Int64, "vehicles": pl.Int64}
+             "batches": pl.Int64, "vehicles": pl.Int64, "days": pl.Int64}
     return frame.select(
         [(pl.col(c) if c in frame.columns else pl.lit(None)).cast(types.get(c, pl.String)).alias(c) for c in columns]
     )

@@ -85,6 +85,8 @@ TEMPLATES: dict[str, list[Column]] = {
                "count"),
         Column("批次", "batches", "1", "接待批次或团组数，非负整数", "reception batches or groups, a whole number",
                "count"),
+        Column("天数", "days", "", "会议天数（会议费填写），非负整数；可留空", "a meeting's days (for 会议费), a whole number; may be blank",
+               "count"),
     ],
     "budgets": [
         *_common(),

@@ -206,12 +206,14 @@ def _size_param(name: str, value: str) -> int:
 def _row_fetcher(engine, batch_id: int, limit: int, reveal: bool = False):
     """Pages of a batch's canonical rows, each read in its own short transaction (``api.middleware.streams``);
     natural persons' names hidden unless ``reveal`` (``ledger.read.privacy``)."""
-    tables, after = list(ROW_COLUMNS), [None]
+    tables, after, version = list(ROW_COLUMNS), [None], [None]
 
     def fetch() -> bytes | None:
         while tables:
             with reading(engine) as conn:
-                ids, lines = canonical_page(conn, batch_id, tables[0], after[0], limit)
+                if version[0] is None:  # the columns of the batch's own leaf (v1 leaves keep v1 rows)
+                    version[0] = tlog.batch_manifest_version(conn, batch_id) or "1"
+                ids, lines = canonical_page(conn, batch_id, tables[0], after[0], limit, version[0])
                 lines = privacy.canonical_lines(privacy.for_reader(conn, reveal=reveal), tables[0], lines)
             if len(ids) < limit:
                 tables.pop(0)
@@ -230,7 +232,7 @@ def _row_fetcher(engine, batch_id: int, limit: int, reveal: bool = False):
      description="One JSON array per line, exactly the bytes the batch's `rows_sha256` hashes (docs/verify.md, "
      "\"Canonical rows\"): SHA-256 over the whole body must equal the manifest's `rows_sha256`, and the line count "
      'its `row_count`. Example line: `["expense_entry","5","2","2","1","2023","2023-03-01","reception","30000",'
-     '"CNY","某酒店",null,null,null,null,null,null]`. Check with `verify_log.py rows cp.json leaves.json 2 rows.jsonl`.')
+     '"CNY","某酒店",null,null,null,null,null,null,null,null]`. Check with `verify_log.py rows cp.json leaves.json 2 rows.jsonl`.')
 async def batch_rows(
     request: Request,
     batch_id: Annotated[int, PathParameter(description="The import batch id", ge=1,

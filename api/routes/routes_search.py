@@ -14,7 +14,7 @@ from ledger.read.published import search as ledger_search
 
 FIELDS = [("kind", "string"), ("text", "string"), ("unit_code", "string"), ("unit_name", "string"),
           ("fiscal_year", "integer"), ("row_count", "integer"), ("amount_fen", "integer"), ("amount_yuan", "number"),
-          ("href", "string")]
+          ("currency", "string"), ("href", "string")]
 # What each kind's hit links to in the API: the rows behind it.
 _FILTER = {"payee": "payee", "supplier": "supplier"}
 _DATASET = {"unit": "units", "payee": "expenses", "description": "expenses", "supplier": "procurement",
@@ -55,7 +55,7 @@ async def search(
     format: Annotated[str | None, QueryParameter(description="json (default), csv or ndjson")] = None,
 ) -> Response[dict[str, Any]]:
     """One hit per kind, text, unit and year, with the number of rows and their amount (fen and exact yuan;
-    none for units). Three or more characters use the trigram index; shorter queries scan the distinct texts
+    none for units). ``amount_fen`` is in hundredths of ``currency``; ``amount_yuan`` only for CNY. Three or more characters use the trigram index; shorter queries scan the distinct texts
     (``method`` says which). Superseded batches are left out. Units first, then payees, suppliers, titles and
     descriptions, largest amounts first."""
     fmt = negotiate(request, format)

@@ -10,13 +10,39 @@ from urllib.parse import quote, urlencode
 
 from api.web import portal_text
 from charts.style import fmt_wan
+from ledger.money import format_yuan
 from ledger.read import figures as q
 from ledger.read import totals
 from ledger.read.aggregate import aggregate
 from ledger.read.published import portal, report_text
 from ledger.read.queries import Filters, QueryError
+from ledger.rules.flag_rules_costs import unit_cost_table
+from ledger.rules.thresholds import ConfigError, load_flag_config
 
 STAGES = ("original", "adjusted")
+
+
+def unit_costs_block(conn, lang: str, unit_code: str, words: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows of the unit page's unit-cost table: each cost beside its peer median and fence, newest year first.
+
+    Empty when the thresholds cannot be read (no configuration): the page says nothing rather than guess.
+    """
+    try:
+        rows = unit_cost_table(conn, load_flag_config(), unit_code=unit_code)
+    except ConfigError:
+        return []
+    en = lang == "en"
+    out = []
+    for r in rows:
+        median = r.get("peer_median_fen", r.get("history_median_fen"))
+        basis = words[f"basis_{r['basis']}"].format(n=r["peer_group_size"], years=r.get("history_years"))
+        out.append({"year": r["fiscal_year"], "metric": r["metric"], "name": r["metric_en" if en else "metric_zh"],
+                    "cost_fen": r["unit_cost_fen"], "cost": format_yuan(r["unit_cost_fen"]),
+                    "count": f"{r['count']} {r['count_unit_en']}" if en else f"{r['count']}{r['count_unit_zh']}",
+                    "basis": basis, "median_fen": median, "median": "" if median is None else format_yuan(median),
+                    "fence_fen": r.get("fence_fen"),
+                    "fence": "" if r.get("fence_fen") is None else format_yuan(r["fence_fen"]), "flagged": r["flagged"]})
+    return out
 NO_REGION = "—"
 
 

@@ -22,7 +22,13 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
 
 from api.web import portal_text
-from api.web.page_blocks import crumbs_for, disclosure_block, regions_block, unit_drill_block
+from api.web.page_blocks import (
+    crumbs_for,
+    disclosure_block,
+    regions_block,
+    unit_costs_block,
+    unit_drill_block,
+)
 from api.web.page_text import rule_name, state_name, texts
 from charts.labels import method_name, status_name
 from charts.style import FONT_PATH, fmt_pct, fmt_wan
@@ -242,7 +248,8 @@ def _unit_page(request: Request, code: str, year: int | None = None, stage: str 
         ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets, show=show,
                    target_charts=target_charts,
                    flags=_flags(q.public_flags(conn, unit["id"]), lang),
-                   disclosure=disclosure_block(conn, lang, year, unit))
+                   disclosure=disclosure_block(conn, lang, year, unit),
+                   unit_costs=unit_costs_block(conn, lang, unit["code"], ctx["_"]))
         drill = unit_drill_block(conn, lang, unit, year, stage)
         ctx.update(drill=drill, crumbs=crumbs_for(ctx, drill["detail"], drill["year"]))
     return _render("unit.html", ctx)

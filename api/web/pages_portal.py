@@ -21,6 +21,7 @@ from api.web import portal_text
 from api.web.page_text import texts
 from api.web.pages import Lang, _base, engine_for, lang_of
 from charts.style import fmt_pct, fmt_wan
+from ledger.money import format_yuan
 from ledger.read.published import search as ledger_search
 from ledger.store.db import reading
 
@@ -61,9 +62,18 @@ def _search_page(request: Request, q: str | None, kind: list[str] | None) -> Tem
     hits = []
     for h in result.hits if result else []:
         hits.append({**h, "kind_name": portal_text.kind_name(h["kind"], lang), "href": _hit_link(h, ctx["prefix"]),
-                     "amount": "" if h["amount_fen"] is None else fmt_wan(h["amount_fen"])})
+                     "amount": _hit_amount(h)})
     ctx.update(q=q or "", result=result, hits=hits, limit=SEARCH_LIMIT)
     return Template(template_name="search.html", context=ctx, media_type="text/html")
+
+
+def _hit_amount(h: dict) -> str:
+    """万元 for yuan; any other currency in its own units, never read as yuan."""
+    if h["amount_fen"] is None:
+        return ""
+    if h.get("currency") in (None, "CNY"):
+        return fmt_wan(h["amount_fen"])
+    return f"{format_yuan(h['amount_fen'])} {h['currency']}"
 
 
 # Error pages: a person following a link gets HTML in the page's language, never a JSON body.

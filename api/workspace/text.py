@@ -90,6 +90,10 @@ FIGURES: dict[str, tuple[str, str]] = {
     "min_amount_yuan": ("最低金额（元）", "Minimum amount (yuan)"), "baseline": ("基准", "Baseline"),
     "change_pct": ("变化（%）", "Change (%)"), "target_id": ("目标", "Target"),
     "reception_yuan_per_person": ("接待标准（元/人次）", "Reception standard (yuan per person)"),
+    # thresholds set in another currency ([flags.<rule>.currency.X]), in that currency's units
+    "currency": ("币种", "Currency"), "max_award": ("单一来源上限（该币种）", "Single-source cap (in the currency)"),
+    "min_unit_total": ("单位合同总额下限（该币种）", "Minimum unit total (in the currency)"),
+    "tender_threshold": ("公开招标数额标准（该币种）", "Tender threshold (in the currency)"),
 }
 
 

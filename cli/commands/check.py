@@ -53,6 +53,8 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
         click.echo(t("check.flags-reused", raised=f.get("raised", 0), run=summary.run_id))
     else:
         click.echo(t("check.flags", raised=f.get("raised", 0), new=f.get("new", 0), resolved=f.get("resolved", 0)))
+    for x in f.get("skipped", []):  # a rule that could not judge some records says so, with how many
+        click.echo(t("check.skipped", rule=x["rule"], currency=x["currency"], records=x["records"]))
     # Text lists the misses only, a screenful at most: at national scale a run holds millions of results.
     with reading(engine) as conn:
         missed = target_results(conn, summary.run_id, year=year, status="missed", limit=MAX_LISTED)

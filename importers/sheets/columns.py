@@ -44,6 +44,7 @@ KINDS: dict[str, dict[str, tuple[str, list[str]]]] = {
         "voucher_no": ("code", ["凭证号", "凭证编号", "voucher_no", "voucher"]),
         "persons": ("count", ["人次", "人数", "persons"]),
         "batches": ("count", ["批次", "团组数", "batches"]),
+        "days": ("count", ["天数", "会期天数", "会议天数", "会期", "days"]),
     },
     "budgets": COMMON | {
         "category": ("category", ["类别", "支出类别", "费用类别", "category"]),

@@ -8,7 +8,13 @@ the columns of ``ROW_COLUMNS`` in that order, each value a string (integers in d
 ``ROW_COLUMNS`` order, by ascending id; ``rows_sha256`` hashes each line followed by ``\\n``.
 
 The column lists are fixed here, never read from the models, so a column added later does not
-change what old manifests meant. A change to any of this is a new manifest version ``v``.
+change what old manifests meant. A change to any of this is a new manifest version ``v``:
+
+- ``v`` 1: the columns of ``ROW_COLUMNS_V1``.
+- ``v`` 2 (issue 18): ``expense_entry`` ends with ``payee_type`` and ``days`` and ``procurement_record``
+  with ``supplier_type`` (收款方类型 / 供应商类型 as filed, which decide whose names are hidden, and a
+  meeting's 天数); a type changed after publication is a changed row. New batches are logged as v2; a v1 leaf is verified
+  against the v1 columns, so old leaves still verify.
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ from ledger.store.models import (
     ProcurementSummary,
 )
 
-MANIFEST_VERSION = "1"
-ROW_COLUMNS: dict[str, tuple[type, tuple[str, ...]]] = {
+MANIFEST_VERSION = "2"
+ROW_COLUMNS_V1: dict[str, tuple[type, tuple[str, ...]]] = {
     "expense_entry": (ExpenseEntry, (
         "id", "batch_id", "source_row", "unit_id", "fiscal_year", "entry_date", "category_code", "amount_fen",
         "currency", "payee", "description", "voucher_no", "source_category", "persons", "batches", "vehicles",
@@ -63,7 +69,23 @@ ROW_COLUMNS: dict[str, tuple[type, tuple[str, ...]]] = {
         "projects", "budget_fen", "contract_fen", "savings_fen", "currency",
     )),
 }
+# v2 appends the filed payee / supplier type (migration 0009) and the days (0011): earlier columns keep their places.
+_V2_EXTRA = {"expense_entry": ("payee_type", "days"), "procurement_record": ("supplier_type",)}
+ROW_COLUMNS_V2 = {name: (model, cols + _V2_EXTRA.get(name, ())) for name, (model, cols) in ROW_COLUMNS_V1.items()}
+ROW_COLUMNS_BY_VERSION = {"1": ROW_COLUMNS_V1, "2": ROW_COLUMNS_V2}
+ROW_COLUMNS = ROW_COLUMNS_BY_VERSION[MANIFEST_VERSION]  # what new batches are logged with (same tables in every v)
 FETCH_ROWS = 65_536  # rows per fetchmany, and per stored locator chunk
+
+
+def columns(version: str | None = None) -> dict[str, tuple[type, tuple[str, ...]]]:
+    """The canonical row columns of manifest version ``version`` (the current one when None).
+
+    ``ValueError`` for a version this code does not know (a leaf from a newer ledger).
+    """
+    v = MANIFEST_VERSION if version is None else str(version)
+    if v not in ROW_COLUMNS_BY_VERSION:
+        raise ValueError(f"unknown manifest version {v!r}")
+    return ROW_COLUMNS_BY_VERSION[v]
 
 
 def dumps(obj) -> str:
@@ -160,15 +182,17 @@ def _reference_chunks(conn: Connection, name: str, model, cols, batch_id: int) -
         yield ids, lines
 
 
-def canonical_chunks(conn: Connection, batch_id: int) -> Iterator[tuple[str, list[int], list[bytes]]]:
+def canonical_chunks(conn: Connection, batch_id: int, version: str | None = None
+                     ) -> Iterator[tuple[str, list[int], list[bytes]]]:
     """``(table, ids, lines)`` for a batch's rows in canonical order, up to ``FETCH_ROWS`` at a time.
 
     Each line is the canonical row as UTF-8 bytes, built by the database (one driver cursor, no ORM
-    and no per-value Python), without the trailing newline.
+    and no per-value Python), without the trailing newline. ``version``: the manifest version whose
+    columns to use (the current one when None).
     """
     dialect = conn.dialect.name
     raw = conn.connection.driver_connection
-    for name, (model, cols) in ROW_COLUMNS.items():
+    for name, (model, cols) in columns(version).items():
         stamps = _stamp_columns(model, cols)
         if dialect not in ("sqlite", "postgresql") or (dialect == "sqlite" and stamps and conn.exec_driver_sql(
             f"SELECT 1 FROM {name} WHERE batch_id = {int(batch_id)} AND ("
@@ -194,9 +218,9 @@ def canonical_chunks(conn: Connection, batch_id: int) -> Iterator[tuple[str, lis
 _first, _second = operator.itemgetter(0), operator.itemgetter(1)
 
 
-def canonical_rows(conn: Connection, batch_id: int) -> Iterator[tuple[str, int, str]]:
+def canonical_rows(conn: Connection, batch_id: int, version: str | None = None) -> Iterator[tuple[str, int, str]]:
     """``(table, id, line)`` for every row of a batch, in canonical order (line as text, no newline)."""
-    for name, ids, lines in canonical_chunks(conn, batch_id):
+    for name, ids, lines in canonical_chunks(conn, batch_id, version):
         for row_id, line in zip(ids, lines, strict=True):
             yield name, row_id, line.decode()
 
@@ -209,7 +233,8 @@ class RowsSummary:
     computed in C per row serves as well as a cryptographic digest and costs a fraction.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, version: str | None = None) -> None:
+        self.version = MANIFEST_VERSION if version is None else str(version)
         self.sha = hashlib.sha256()
         self.count = 0
         self.parts: dict[str, list[tuple[array, array]]] = {name: [] for name in ROW_COLUMNS}
@@ -259,18 +284,19 @@ def unpack_locator(blob: bytes, row_count: int) -> dict[int, int]:
     return dict(zip(ids, crcs, strict=True))
 
 
-def summarise_rows(conn: Connection, batch_id: int) -> RowsSummary:
-    """Read a batch's stored rows and summarise them."""
-    summary = RowsSummary()
-    for table, ids, lines in canonical_chunks(conn, batch_id):
+def summarise_rows(conn: Connection, batch_id: int, version: str | None = None) -> RowsSummary:
+    """Read a batch's stored rows and summarise them with the columns of manifest ``version``."""
+    summary = RowsSummary(version)
+    for table, ids, lines in canonical_chunks(conn, batch_id, summary.version):
         summary.add_chunk(table, ids, lines)
     return summary
 
 
 def batch_manifest(batch: ImportBatch | object, rows: RowsSummary, actor_role: str | None) -> dict:
-    """The manifest of a published batch, from its ``import_batch`` row and its rows' summary."""
+    """The manifest of a published batch, from its ``import_batch`` row and its rows' summary (whose
+    version it carries)."""
     return {
-        "v": MANIFEST_VERSION,
+        "v": rows.version,
         "event": "correction" if batch.supersedes_id is not None else "import",
         "batch_id": str(batch.id),
         "kind": batch.kind,
@@ -326,13 +352,14 @@ REVIEW_FIELDS_SINCE_ISSUE_14 = ("reviewer",)  # compared when the stored leaf ha
 PUBLICATION_FIELDS = ("event", "review_id", "flag_id", "reviewer", "note_sha256", "published_at")
 
 
-def canonical_page(conn: Connection, batch_id: int, table: str, after: int | None, limit: int) -> tuple[list[int], list[bytes]]:
+def canonical_page(conn: Connection, batch_id: int, table: str, after: int | None, limit: int,
+                   version: str | None = None) -> tuple[list[int], list[bytes]]:
     """Up to ``limit`` canonical lines of one table of a batch with ids above ``after``: ``(ids, lines)``.
 
     The same bytes as ``canonical_chunks``, read a page at a time so a stream can hold no cursor
     (and no transaction) between pages.
     """
-    model, cols = ROW_COLUMNS[table]
+    model, cols = columns(version)[table]
     dialect = conn.dialect.name
     after = -(2**63) if after is None else int(after)
     stamps = _stamp_columns(model, cols)

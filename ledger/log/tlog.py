@@ -12,6 +12,7 @@ created on first use; its public half is recorded in ``ledger_meta`` under ``log
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -226,6 +227,19 @@ def batch_leaf_index(conn: Connection, batch_id: int) -> int | None:
     return conn.execute(
         select(LogLeaf.leaf_index).where(LogLeaf.event.in_(("import", "correction")), LogLeaf.ref_id == str(batch_id))
     ).scalar()
+
+
+def batch_manifest_version(conn: Connection, batch_id: int) -> str | None:
+    """The manifest version ``v`` of the leaf that logged a batch (its canonical columns), if logged."""
+    text = conn.execute(
+        select(LogLeaf.manifest).where(LogLeaf.event.in_(("import", "correction")), LogLeaf.ref_id == str(batch_id))
+    ).scalar()
+    if text is None:
+        return None
+    try:
+        return str(json.loads(text).get("v", "1"))
+    except ValueError:
+        return None
 
 
 def inclusion_proof(conn: Connection, leaf_index: int, size: int | None = None) -> dict:

@@ -77,6 +77,7 @@ EXPENSES = Dataset(
         Column("persons", _e.c.persons, "integer", "Persons (人次)"),
         Column("batches", _e.c.batches, "integer", "Batches or delegations (批次/团组数)"),
         Column("vehicles", _e.c.vehicles, "integer", "Vehicles (购置数/保有量)"),
+        Column("days", _e.c.days, "integer", "Days a meeting lasted (天数), if stated"),
         Column("created_at", _e.c.created_at, "datetime", "When the row was published"),
     ),
     base=lambda: _e.join(_u, _u.c.id == _e.c.unit_id),

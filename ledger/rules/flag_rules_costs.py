@@ -1,5 +1,5 @@
 """Unit costs against peers: spending per overseas delegation and traveller, per vehicle held, per
-reception batch and guest, compared with the unit's peer group by a robust fence.
+reception batch and guest, per meeting day and person-day, compared with the unit's peer group by a robust fence.
 
 A unit cost is the amount of the entries that state a count over that count (a disclosure table's
 团组数 / 人次 / 保有量 / 接待批次, or line items' persons and batches), in fen rounded half up. The peer
@@ -38,8 +38,13 @@ METRICS = {
     "per_reception_batch": ("reception", "batches", "公务接待费每批次", "official reception per batch",
                             "批次", "batches"),
     "per_guest": ("reception", "persons", "公务接待费每人次", "official reception per guest", "人次", "guests"),
+    # meetings: line items stating their days (天数), and persons × days where both are stated (人天,
+    # the unit the 会议费 standards are set in)
+    "per_meeting_day": ("meeting", "days", "会议费每会议天", "meetings per meeting day", "天", "meeting days"),
+    "per_meeting_person_day": ("meeting", "person_days", "会议费每人天", "meetings per person-day", "人天",
+                               "person-days"),
 }
-COUNTS = ("batches", "persons", "vehicles")
+COUNTS = ("batches", "persons", "vehicles", "days", "person_days")
 SCHEMA = {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.String,
           **{f"{k}_{c}": pl.Int64 for c in COUNTS for k in ("amount", "count")}}
 
@@ -66,11 +71,13 @@ def unit_costs(conn: Connection, year: int | None = None) -> pl.DataFrame:
     """``(metric, unit_id, level, fiscal_year, amount, count, cost)`` of every unit and year that states counts."""
     e = ExpenseEntry.__table__
     cats = sorted({m[0] for m in METRICS.values()})
+    counted = {c: e.c[c] for c in COUNTS if c != "person_days"} | {
+        "person_days": cast(e.c.persons, BigInteger) * e.c.days}  # null unless both are stated
     cols = []
     for c in COUNTS:
-        has = e.c[c] > 0
-        cols += [cast(func.sum(e.c.amount_fen).filter(has), BigInteger), cast(func.sum(e.c[c]).filter(has), BigInteger)]
-    cond = [live(e.c.batch_id), e.c.currency == "CNY", e.c.category_code.in_(cats), or_(*(e.c[c] > 0 for c in COUNTS))]
+        has = counted[c] > 0
+        cols += [cast(func.sum(e.c.amount_fen).filter(has), BigInteger), cast(func.sum(counted[c]).filter(has), BigInteger)]
+    cond = [live(e.c.batch_id), e.c.currency == "CNY", e.c.category_code.in_(cats), or_(*(counted[c] > 0 for c in COUNTS))]
     q = select(e.c.unit_id, e.c.fiscal_year, e.c.category_code, *cols).where(*cond).group_by(
         e.c.unit_id, e.c.fiscal_year, e.c.category_code)
     sums = frame(conn, q, dict(zip(["unit_id", "fiscal_year", "category_code", *(
@@ -94,82 +101,125 @@ def _evidence(conn: Connection, unit_id: int, year: int, category: str) -> list[
     return list(conn.execute(q).scalars())
 
 
-def _judge(row: dict, peers: list[int], history: list[int], cfg: dict,
-           peer_quartiles: tuple[Decimal, Decimal, Decimal] | None = None) -> dict | None:
-    """The figures of a flag when ``row``'s cost is above its fence, else None.
+SETTINGS = ("iqr_k", "min_above_median_pct", "min_peers", "history_years", "min_history_years", "history_max_pct")
 
-    ``peer_quartiles`` are ``quartiles(peers)`` computed once per peer group by the caller: sorting the
-    group again for each of its units made this rule quadratic (55% of ``sunshine check`` at 1M entries).
+
+def _compare(row: dict, peers: list[int], history: list[int], cfg: dict,
+             peer_quartiles: tuple[Decimal, Decimal, Decimal] | None = None) -> dict:
+    """How ``row``'s cost stands against its fence: the figures, and ``flagged`` when it is above.
+
+    ``basis`` is ``peers`` (a group of at least ``min_peers``), ``history`` (too few peers: the unit's
+    own previous years) or ``none`` (too little of either: not judged). ``peer_quartiles`` are
+    ``quartiles(peers)`` computed once per peer group by the caller: sorting the group again for each
+    of its units made this rule quadratic (55% of ``sunshine check`` at 1M entries).
     """
     k = Decimal(str(cfg["iqr_k"]))
     if len(peers) >= cfg["min_peers"]:
         q1, med, q3 = peer_quartiles or quartiles(peers)
         fence = q3 + k * (q3 - q1)
-        if row["cost"] <= fence or row["cost"] * 100 < med * (100 + cfg["min_above_median_pct"]):
-            return None
+        above = row["cost"] > fence and row["cost"] * 100 >= med * (100 + cfg["min_above_median_pct"])
         return {"basis": "peers", "peer_group_size": len(peers), "peer_level": row["level"],
-                "peer_median_fen": _fen(med), "peer_q1_fen": _fen(q1), "peer_q3_fen": _fen(q3), "fence_fen": _fen(fence)}
+                "peer_median_fen": _fen(med), "peer_q1_fen": _fen(q1), "peer_q3_fen": _fen(q3), "fence_fen": _fen(fence),
+                "flagged": above}
     if len(history) < cfg["min_history_years"]:
-        return None
+        return {"basis": "none", "peer_group_size": len(peers), "history_years": len(history), "flagged": False}
     _, med, _ = quartiles(history)
     fence = med * Decimal(str(cfg["history_max_pct"])) / 100
-    if row["cost"] <= fence:
-        return None
     return {"basis": "history", "peer_group_size": len(peers), "history_years": len(history),
-            "history_median_fen": _fen(med), "fence_fen": _fen(fence)}
+            "history_median_fen": _fen(med), "fence_fen": _fen(fence), "flagged": row["cost"] > fence}
 
 
-@rule("unit_cost_outlier", 1, "中共中央、国务院《党政机关厉行节约反对浪费条例》：严格控制国内差旅、因公临时出国（境）、"
-      "公务接待、公务用车等支出；单位成本与同级单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
-def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
-    """A unit whose cost per delegation, traveller, vehicle, batch or guest is above its peers' fence."""
-    cfg = {key: th.get(ctx.config, "unit_cost_outlier", key)
-           for key in ("iqr_k", "min_above_median_pct", "min_peers", "history_years", "min_history_years",
-                        "history_max_pct")}
+def comparisons(conn: Connection, config: dict, year: int | None = None) -> tuple[dict, list[dict]]:
+    """Every unit cost of ``year`` (every year when None) beside its peer group's median and fence.
+
+    Returns the thresholds read from ``config`` (``[flags.unit_cost_outlier]``) and one dict per unit,
+    year and metric: ``metric``, ``unit_id``, ``fiscal_year``, ``level``, ``unit_cost_fen``, ``amount_fen``,
+    ``count`` and ``_compare``'s figures. The flags (``unit_cost_outlier``) are the rows ``flagged``.
+    """
+    cfg = {key: th.get(config, "unit_cost_outlier", key) for key in SETTINGS}
     costs = unit_costs(conn)
     past: dict[tuple[str, int], dict[int, int]] = {}
     for m, u, y, c in costs.select("metric", "unit_id", "fiscal_year", "cost").iter_rows():
         past.setdefault((m, u), {})[y] = c
     out = []
-    for (metric, year), group in costs.group_by("metric", "fiscal_year", maintain_order=True):
-        if ctx.year is not None and year != ctx.year:
+    for (metric, y), group in costs.group_by("metric", "fiscal_year", maintain_order=True):
+        if year is not None and y != year:
             continue
-        cat, _, zh, en, count_zh, count_en = METRICS[metric]
         by_level: dict[str | None, list[int]] = {}
         for level, cost in group.select("level", "cost").iter_rows():
             by_level.setdefault(level, []).append(cost)
         level_quartiles = {lv: quartiles(c) for lv, c in by_level.items() if len(c) >= cfg["min_peers"]}
         for row in group.iter_rows(named=True):
             own = past[(metric, row["unit_id"])]
-            history = [own[y] for y in range(year - cfg["history_years"], year) if y in own]
-            figures = _judge(row, by_level[row["level"]], history, cfg, level_quartiles.get(row["level"]))
-            if figures is None:
-                continue
-            code, name = unit_label(ctx, row["unit_id"])
-            figures = {"metric": metric, "unit_cost_fen": row["cost"], "amount_fen": row["amount"],
-                       "count": row["count"], **figures}
-            if figures["basis"] == "peers":
-                against_zh = (f"高于同级{figures['peer_group_size']}个单位的上限{format_yuan(figures['fence_fen'])}元"
-                              f"（中位数{format_yuan(figures['peer_median_fen'])}元，Q3+{cfg['iqr_k']}×四分位距）")
-                against_en = (f"above the fence of ¥{format_yuan(figures['fence_fen'])} among "
-                              f"{figures['peer_group_size']} units of the same level (median "
-                              f"¥{format_yuan(figures['peer_median_fen'])}, Q3 + {cfg['iqr_k']} × IQR)")
-            else:
-                against_zh = (f"同级单位不足{cfg['min_peers']}个，按本单位前{figures['history_years']}年中位数"
-                              f"{format_yuan(figures['history_median_fen'])}元的{cfg['history_max_pct']}%"
-                              f"（{format_yuan(figures['fence_fen'])}元）衡量，超出")
-                against_en = (f"fewer than {cfg['min_peers']} peers, so against its own previous "
-                              f"{figures['history_years']} years: above {cfg['history_max_pct']}% of their median "
-                              f"¥{format_yuan(figures['history_median_fen'])} (¥{format_yuan(figures['fence_fen'])})")
-            out.append(FlagDraft(
-                rule_code="unit_cost_outlier", subject=(code, str(year), metric), unit_id=row["unit_id"],
-                fiscal_year=year, category_code=cat, figures=figures, threshold=cfg,
-                message_zh=f"{name} {year}年：{zh}{format_yuan(row['cost'])}元（{format_wan(row['amount'], grouping=False)}"
-                f"万元/{row['count']}{count_zh}），{against_zh}",
-                message_en=f"{name} {year}: {en} ¥{format_yuan(row['cost'])} (¥{format_yuan(row['amount'])} for "
-                f"{row['count']} {count_en}), {against_en}",
-                evidence={"batch_ids": _evidence(conn, row["unit_id"], year, cat),
-                          "expense_entries": {"unit_code": code, "fiscal_year": year, "category_code": cat,
-                                              "counts_stated": METRICS[metric][1]}},
-            ))
+            history = [own[h] for h in range(y - cfg["history_years"], y) if h in own]
+            out.append({"metric": metric, "unit_id": row["unit_id"], "fiscal_year": y, "level": row["level"],
+                        "unit_cost_fen": row["cost"], "amount_fen": row["amount"], "count": row["count"],
+                        **_compare(row, by_level[row["level"]], history, cfg, level_quartiles.get(row["level"]))})
+    return cfg, out
+
+
+@rule("unit_cost_outlier", 2, "中共中央、国务院《党政机关厉行节约反对浪费条例》：严格控制国内差旅、因公临时出国（境）、"
+      "公务接待、公务用车、会议等支出；单位成本与同级单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
+def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
+    """A unit whose cost per delegation, traveller, vehicle, batch, guest or meeting day is above its fence."""
+    cfg, rows = comparisons(conn, ctx.config, ctx.year)
+    out = []
+    for c in rows:
+        if not c["flagged"]:
+            continue
+        metric, year = c["metric"], c["fiscal_year"]
+        cat, _, zh, en, count_zh, count_en = METRICS[metric]
+        code, name = unit_label(ctx, c["unit_id"])
+        figures = {k: v for k, v in c.items() if k not in ("unit_id", "fiscal_year", "level", "flagged")}
+        if figures["basis"] == "peers":
+            against_zh = (f"高于同级{figures['peer_group_size']}个单位的上限{format_yuan(figures['fence_fen'])}元"
+                          f"（中位数{format_yuan(figures['peer_median_fen'])}元，Q3+{cfg['iqr_k']}×四分位距）")
+            against_en = (f"above the fence of ¥{format_yuan(figures['fence_fen'])} among "
+                          f"{figures['peer_group_size']} units of the same level (median "
+                          f"¥{format_yuan(figures['peer_median_fen'])}, Q3 + {cfg['iqr_k']} × IQR)")
+        else:
+            against_zh = (f"同级单位不足{cfg['min_peers']}个，按本单位前{figures['history_years']}年中位数"
+                          f"{format_yuan(figures['history_median_fen'])}元的{cfg['history_max_pct']}%"
+                          f"（{format_yuan(figures['fence_fen'])}元）衡量，超出")
+            against_en = (f"fewer than {cfg['min_peers']} peers, so against its own previous "
+                          f"{figures['history_years']} years: above {cfg['history_max_pct']}% of their median "
+                          f"¥{format_yuan(figures['history_median_fen'])} (¥{format_yuan(figures['fence_fen'])})")
+        cost, amount, count = c["unit_cost_fen"], c["amount_fen"], c["count"]
+        out.append(FlagDraft(
+            rule_code="unit_cost_outlier", subject=(code, str(year), metric), unit_id=c["unit_id"],
+            fiscal_year=year, category_code=cat, figures=figures, threshold=cfg,
+            message_zh=f"{name} {year}年：{zh}{format_yuan(cost)}元（{format_wan(amount, grouping=False)}"
+            f"万元/{count}{count_zh}），{against_zh}",
+            message_en=f"{name} {year}: {en} ¥{format_yuan(cost)} (¥{format_yuan(amount)} for "
+            f"{count} {count_en}), {against_en}",
+            evidence={"batch_ids": _evidence(conn, c["unit_id"], year, cat),
+                      "expense_entries": {"unit_code": code, "fiscal_year": year, "category_code": cat,
+                                          "counts_stated": METRICS[metric][1]}},
+        ))
     return out
+
+
+def unit_cost_table(conn: Connection, config: dict, *, year: int | None = None, unit_code: str | None = None,
+                    metric: str | None = None) -> list[dict]:
+    """The unit costs as the public reads them (API ``/api/v1/unit-costs``, ``sunshine unit-costs``, the unit
+    page): one row per unit, year and metric, the unit's cost beside its peer group's median and fence,
+    with the metric's names, newest year first, then metric and unit code.
+
+    The figures are those ``unit_cost_outlier`` judges (``flagged`` is True exactly where it raises a flag).
+    """
+    if metric is not None and metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}: one of {', '.join(METRICS)}")
+    _cfg, rows = comparisons(conn, config, year)
+    units = {i: (c, n) for i, c, n in conn.execute(select(Unit.id, Unit.code, Unit.name))}
+    out = []
+    for r in rows:
+        code, name = units.get(r["unit_id"], (str(r["unit_id"]), None))
+        if (unit_code is not None and code != unit_code) or (metric is not None and r["metric"] != metric):
+            continue
+        cat, counted, zh, en, count_zh, count_en = METRICS[r["metric"]]
+        out.append({"unit_code": code, "unit_name": name, "fiscal_year": r["fiscal_year"], "metric": r["metric"],
+                    "metric_zh": zh, "metric_en": en, "category_code": cat, "counts": counted,
+                    "count_unit_zh": count_zh, "count_unit_en": count_en,
+                    **{k: v for k, v in r.items() if k not in ("unit_id", "fiscal_year", "metric")}})
+    order = list(METRICS)
+    return sorted(out, key=lambda r: (-r["fiscal_year"], order.index(r["metric"]), r["unit_code"]))

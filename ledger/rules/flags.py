@@ -43,7 +43,9 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     """Run every rule, store new flags, refresh existing ones and resolve the ones no longer raised.
 
     Only flags of ``year`` (every year when None) are considered for resolution. Returns counts
-    ``{"raised": n, "new": n, "resolved": n, "reactivated": n, "by_rule": {code: n}}``.
+    ``{"raised": n, "new": n, "resolved": n, "reactivated": n, "by_rule": {code: n}, "skipped": [...]}``;
+    ``skipped`` lists what a rule could not judge and why (``{"rule", "currency", "records", "reason"}``:
+    procurement in a currency with no threshold of its own is never compared with a 元 threshold).
     """
     from ledger.store.models import Category
 
@@ -95,7 +97,8 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
         conn.execute(
             update(t).where(t.c.id.in_(gone[i : i + 500])).values(data_status="resolved_by_data", resolved_at=now)
         )
-    return {"raised": len(drafts), "new": new, "resolved": len(gone), "reactivated": reactivated, "by_rule": by_rule}
+    return {"raised": len(drafts), "new": new, "resolved": len(gone), "reactivated": reactivated, "by_rule": by_rule,
+            "skipped": ctx.skipped}
 
 
 def list_flags(conn: Connection, *, year: int | None = None, rule_code: str | None = None,

@@ -55,6 +55,8 @@ class Context:
     units: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (code, name)
     categories: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (中文, English)
     rollups: object = None  # the run's ``ledger.rules.sums.live_rollups`` frame, when already read
+    # what a rule could not judge, and why: {"rule", "currency", "records", "reason"} (the run's summary keeps it)
+    skipped: list[dict] = field(default_factory=list)
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -88,3 +90,15 @@ def unit_label(ctx: Context, unit_id: int) -> tuple[str, str]:
 
 def frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
     return pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row")
+
+
+def per_currency(ctx: Context, rule_code: str, df: pl.DataFrame, limits: dict[str, dict[str, int]]):
+    """``(currency, rows, thresholds)`` for each currency of ``df`` that has thresholds; every other
+    currency is recorded in ``ctx.skipped`` (reason ``no-threshold-for-currency``) and never judged."""
+    for cur in sorted(c for c in df["currency"].unique().to_list() if c is not None):
+        rows = df.filter(pl.col("currency") == cur)
+        if cur in limits:
+            yield cur, rows, limits[cur]
+        else:
+            ctx.skipped.append({"rule": rule_code, "currency": cur, "records": rows.height,
+                                "reason": "no-threshold-for-currency"})

@@ -81,3 +81,29 @@ def pct_hundredths(config: dict, rule: str, key: str) -> int:
     if scaled != scaled.to_integral_value():
         raise ConfigError(f"[flags.{rule}] {key}: at most two decimals, got {value}")
     return int(scaled)
+
+
+def amounts_by_currency(config: dict, rule: str, keys: dict[str, str]) -> dict[str, dict[str, int]]:
+    """A rule's amount thresholds per currency, as integer hundredths of that currency.
+
+    ``keys`` maps each 元 key (``max_award_yuan``) to its name in another currency's table
+    (``max_award``): CNY reads the 元 keys; ``[flags.<rule>.currency.EUR]`` gives EUR's, in euros.
+    A currency with no table is absent, so its records are never held against a 元 threshold.
+    """
+    out = {"CNY": {k: yuan(config, rule, k) for k in keys}}
+    others = section(config, rule).get("currency") or {}
+    if not isinstance(others, dict):
+        raise ConfigError(f"[flags.{rule}.currency] must be a table of currencies")
+    for cur, table in sorted(others.items()):
+        if not isinstance(table, dict) or len(cur) != 3 or cur.upper() != cur:
+            raise ConfigError(f"[flags.{rule}.currency.{cur}] must be a table named by an ISO 4217 code (EUR)")
+        values = {}
+        for k, name in keys.items():
+            if name not in table:
+                raise ConfigError(f"[flags.{rule}.currency.{cur}] has no {name!r}")
+            value = table[name]
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ConfigError(f"[flags.{rule}.currency.{cur}] {name} must be an amount, not {value!r}")
+            values[k] = parse_amount(str(Decimal(str(value))))
+        out[cur] = values
+    return out

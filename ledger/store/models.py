@@ -154,6 +154,7 @@ class ExpenseEntry(Base):
     vehicles: Mapped[int | None] = mapped_column(Integer)  # 购置数 / 保有量
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
     payee_type: Mapped[str | None] = mapped_column(String(40))  # 收款方类型 as filed: 个人 / 单位 … (ledger.read.privacy)
+    days: Mapped[int | None] = mapped_column(Integer)  # 天数 / 会期天数: a meeting's days (cost per meeting day)
 
 
 class ProcurementRecord(Base):
@@ -367,6 +368,9 @@ class SearchEntry(Base):
     body: Mapped[str] = mapped_column(Text)
     row_count: Mapped[int] = mapped_column(BigInteger)
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))  # the amount's currency (a UAH contract stays UAH)
+    # set on an entry taking back a replaced procurement state: it counts while that row's batch is live too
+    replaced_batch_id: Mapped[int | None] = mapped_column(BigId)
 
 
 # Indexes behind the public lists' filters and sorts (migration 0010; tests/api/test_read_plans.py

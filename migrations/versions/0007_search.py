@@ -3,8 +3,8 @@
 Revision ID: 0007
 Revises: 0005
 
-Builds the index of what is already published (``ledger.store.derived.search_index.index_batch`` over every batch); from
-then on the publish hook adds each batch. PostgreSQL without the pg_trgm extension gets a plain index
+The index of what is already published is built by 0011 (``ledger.store.derived.search_index.rebuild``,
+which knows the columns 0011 adds); from then on the publish hook adds each batch. PostgreSQL without the pg_trgm extension gets a plain index
 under the same name and search falls back to ILIKE scans.
 """
 
@@ -45,9 +45,6 @@ def upgrade() -> None:
                             postgresql_ops={"body": "gin_trgm_ops"})
         else:
             op.create_index("ix_search_entry_body_trgm", "search_entry", ["body"])
-    from ledger.store.derived.search_index import index_batch
-
-    index_batch(bind)
 
 
 def downgrade() -> None:

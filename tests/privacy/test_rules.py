@@ -18,7 +18,14 @@ RULES = load()
     ("黄山", "单位", None), ("王建国", "Organisation", None),
     ("阳光大酒店有限公司", None, None), ("教育局", None, None), ("王府井大饭店", None, None), ("张记小吃店", None, None),
     ("A D Simpson Ltd", None, None), ("Leeds City Council", None, None), ("Dr Foster Ltd", None, None),
-    ("某酒店", None, None), ("A APPLEYARD", None, None), (None, None, None), ("", None, None),
+    ("某酒店", None, None), (None, None, None), ("", None, None),
+    # sole traders named without a title (Leeds): initials and a surname, or a given name and a surname
+    ("A APPLEYARD", None, "initials_surname"), ("J. D. Mumford", None, "initials_surname"),
+    ("Alison Hunt", None, "given_name"), ("JOHN HAYES", None, "given_name"), ("John M Parker", None, "given_name"),
+    ("T W Buxey T/A Sorted", None, "initials_surname"), ("Greg Vinnicombe T/A Useful Conversations", None, None),
+    ("Easy Hire T/A D&R Cars", None, None), ("J K ELECTRIC", None, None), ("Michael Page International", None, None),
+    ("Chris North Photography", None, None), ("Agricola House", None, None), ("A", None, None),
+    ("Alison Hunt", "单位", None),  # the file's own type column still decides first
 ])
 def test_classify(name, kind, rule):
     assert RULES.classify(name, kind) == rule
@@ -38,3 +45,12 @@ def test_a_malformed_section_names_the_file_and_key(tmp_path):
         load(path)
     path.write_text("[flags]\n", encoding="utf-8")
     assert load(path).classify("张三") == "han_name"  # no [privacy]: the shipped rules, never none
+
+
+def test_the_sole_trader_rules_are_configuration(tmp_path):
+    off = dataclasses.replace(RULES, initials_surname=False, latin_given_names=frozenset(), trading_as=())
+    assert [off.classify(n) for n in ("A APPLEYARD", "Alison Hunt", "T W Buxey T/A Sorted")] == [None, None, None]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[flags]\n[privacy]\ninitials_surname = "yes"\n', encoding="utf-8")
+    with pytest.raises(PrivacyConfigError, match="initials_surname must be true or false"):
+        load(bad)

@@ -24,12 +24,14 @@ def test_database_built_lines_match_the_reference_definition(engine):
             "entry_date": [dt.date(2023, 1, 2), None] * (n // 2) + [dt.date(1999, 12, 31)],
             "category_code": ["reception"] * n, "amount_fen": [-5, 0, 2**62, *range(n - 3)], "currency": ["CNY"] * n,
             "payee": AWKWARD, "description": list(reversed(AWKWARD)), "persons": [None, 3] * (n // 2) + [1],
+            "payee_type": [*AWKWARD[1:], None],
             "created_at": [dt.datetime(2024, 1, 1)] * n,
         }, schema_overrides={"persons": pl.Int64}))
         batches.bulk_insert(conn, ProcurementRecord.__table__, pl.DataFrame({
             "batch_id": [bid] * 3, "unit_id": [units["U1"]] * 3, "fiscal_year": [2023] * 3, "title": AWKWARD[:3], "method": ["rfq"] * 3,
             "release_date": [dt.datetime(2023, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC), None, dt.datetime(2023, 1, 1, tzinfo=dt.UTC)],
             "contract_date": [dt.date(2023, 6, 1), None, None], "currency": ["CNY"] * 3,
+            "supplier_type": ["个人", None, AWKWARD[4]],
             "created_at": [dt.datetime(2024, 1, 1)] * 3,
         }))
     with reading(engine) as conn:

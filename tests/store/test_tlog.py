@@ -50,7 +50,7 @@ def test_each_publish_appends_a_leaf_and_a_signed_checkpoint(engine, log_key):
     m = json.loads(leaves[0]["manifest"])
     assert leaves[0]["manifest"] == json.dumps(m, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert m["row_count"] == "3" and m["control_total_fen"] == "123457" and m["supersedes"] is None
-    assert m["actor_role"] == "finance" and m["kind"] == "expenses" and m["v"] == "1"
+    assert m["actor_role"] == "finance" and m["kind"] == "expenses" and m["v"] == "2"
     assert json.loads(leaves[1]["manifest"])["supersedes"] == str(a)
     assert rows[0].startswith('["expense_entry","1","1","2",') and '"123456","CNY","某酒店"' in rows[0]
     assert rows[2].startswith('["budget_line",')

@@ -75,7 +75,8 @@ def rows(ctx: click.Context, batch_id: int, file: str) -> None:
     n = 0
     try:
         with reading(engine) as conn, open(file, "w", encoding="utf-8", newline="\n") as f:
-            for _table, _id, line in canonical_rows(conn, batch_id):
+            version = tlog.batch_manifest_version(conn, batch_id)  # the columns its leaf was signed with
+            for _table, _id, line in canonical_rows(conn, batch_id, version):
                 f.write(line + "\n")
                 n += 1
     finally:

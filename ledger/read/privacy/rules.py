@@ -8,7 +8,16 @@ Rules in order (the first that decides wins):
 4. an organisational word (``org_words_zh`` of two or more characters anywhere, one-character ones
    such as 局 or 店 as the last character; ``org_words_en`` as whole words, any case): not a person;
 5. ``personal_titles``: a Latin name starting with Mr, Mrs, Dr … is a person;
-6. the Chinese personal-name heuristic: 2–4 Han characters starting with a common surname.
+6. ``initials_surname``: one to three initials and one surname, nothing else (``A APPLEYARD``,
+   ``J D MUMFORD``): how UK councils name sole traders;
+7. ``latin_given_names``: a common given name, perhaps an initial, and one surname (``Alison Hunt``,
+   ``JOHN HAYES``, ``John M Parker``), nothing else;
+8. the Chinese personal-name heuristic: 2–4 Han characters starting with a common surname.
+
+A name with a ``trading_as`` separator (``T W Buxey T/A Sorted``) is a person's when the part before it
+(the proprietor) is one by rules 5–7. Rules 6 and 7 guess: they miss persons named otherwise and
+catch a firm named like a person (``Richard Ellis``); organisational words come first, and
+``never_personal`` / ``always_personal`` settle single names (docs/privacy.md lists the trade-off).
 """
 
 from __future__ import annotations
@@ -23,7 +32,10 @@ from pathlib import Path
 
 REPO_CONFIG = Path(__file__).resolve().parents[3] / "sunshine.toml"
 
-RULES = ("always_personal", "type_column", "source_marker", "personal_title", "han_name")
+RULES = ("always_personal", "type_column", "source_marker", "personal_title", "initials_surname", "given_name",
+         "han_name")
+INITIALS_SURNAME = re.compile(r"^(?:[A-Za-z]\.?\s+){1,3}[A-Za-z][A-Za-z'\-]+$")
+LATIN_WORDS = re.compile(r"^([A-Za-z]+)\s+(?:[A-Za-z]\.?\s+)?[A-Za-z][A-Za-z'\-]+$")  # given [initial] surname
 HAN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 
 
@@ -51,8 +63,12 @@ class PrivacyRules:
     personal_titles: tuple[str, ...] = ()
     han_surnames: frozenset[str] = frozenset()
     han_compound_surnames: tuple[str, ...] = ()
+    initials_surname: bool = False
+    latin_given_names: frozenset[str] = frozenset()  # lower case
+    trading_as: tuple[str, ...] = ()
     _latin_org: re.Pattern | None = field(default=None, compare=False, repr=False)
     _title: re.Pattern | None = field(default=None, compare=False, repr=False)
+    _trading: re.Pattern | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         words = "|".join(re.escape(w) for w in sorted(self.org_words_en, key=len, reverse=True))
@@ -60,6 +76,8 @@ class PrivacyRules:
         object.__setattr__(self, "_latin_org", re.compile(rf"(?<![A-Za-z])(?:{words})(?![A-Za-z])", re.I)
                            if words else None)
         object.__setattr__(self, "_title", re.compile(rf"^(?:{titles})\.?\s+\S", re.I) if titles else None)
+        seps = "|".join(re.escape(t) for t in self.trading_as)
+        object.__setattr__(self, "_trading", re.compile(rf"\s+(?:{seps})\s+", re.I) if seps else None)
 
     def fingerprint(self) -> str:
         """A hash of the rules: a cache of decisions is valid only for the rules it was made with."""
@@ -90,12 +108,25 @@ class PrivacyRules:
                 return None
         if n.upper() in self.source_markers:
             return "source_marker"
+        if self._trading and (parts := self._trading.split(n, maxsplit=1))[1:]:
+            return None if self.is_organisation(parts[0]) else self._latin_person(parts[0])
         if self.is_organisation(n):
             return None
-        if self._title and self._title.match(n):
-            return "personal_title"
+        if latin := self._latin_person(n):
+            return latin
         if HAN.match(n) and (n[0] in self.han_surnames or n[:2] in self.han_compound_surnames):
             return "han_name"
+        return None
+
+
+    def _latin_person(self, n: str) -> str | None:
+        if self._title and self._title.match(n):
+            return "personal_title"
+        if self.initials_surname and INITIALS_SURNAME.match(n):
+            return "initials_surname"
+        m = LATIN_WORDS.match(n)
+        if m and m.group(1).lower() in self.latin_given_names:
+            return "given_name"
         return None
 
 
@@ -122,7 +153,8 @@ def load(path: str | Path | None = None) -> PrivacyRules:
     if not isinstance(sec, dict):
         raise PrivacyConfigError(f"{path}: [privacy] is not a table")
     lists = ("always_personal", "never_personal", "personal_types", "organisation_types", "source_markers",
-             "org_words_zh", "org_words_en", "personal_titles", "han_compound_surnames")
+             "org_words_zh", "org_words_en", "personal_titles", "han_compound_surnames", "latin_given_names",
+             "trading_as")
     for key in lists:
         if not isinstance(sec.get(key, []), list):
             raise PrivacyConfigError(f"{path}: [privacy] {key} must be a list of strings")
@@ -142,4 +174,14 @@ def load(path: str | Path | None = None) -> PrivacyRules:
         personal_titles=tuple(_words(sec.get("personal_titles", []))),
         han_surnames=frozenset(c for c in surnames if not c.isspace()),
         han_compound_surnames=tuple(_words(sec.get("han_compound_surnames", []))),
+        initials_surname=_flag(path, sec, "initials_surname"),
+        latin_given_names=frozenset(w.lower() for w in _words(sec.get("latin_given_names", []))),
+        trading_as=tuple(_words(sec.get("trading_as", []))),
     )
+
+
+def _flag(path: Path, sec: dict, key: str) -> bool:
+    value = sec.get(key, False)
+    if not isinstance(value, bool):
+        raise PrivacyConfigError(f"{path}: [privacy] {key} must be true or false")
+    return value

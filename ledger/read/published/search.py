@@ -8,7 +8,9 @@ GIN index on ``search_entry.body`` (migration 0007 builds both and indexes what 
 Trigrams need at least three characters: a query of three or more uses the index; a shorter one
 (two-character Chinese names such as 王芳 are common) scans ``search_entry`` with LIKE, which holds one
 row per distinct text and unit-year rather than one per line item, so the scan stays small.
-Superseded batches drop out of the answers, as everywhere else.
+Superseded batches drop out of the answers, as everywhere else, and so does a procurement row replaced by
+a newer state of its ocid (the replacing batch's entries take its count and amount back). Amounts keep
+their currency: a UAH contract is never shown as yuan.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
     redact = privacy.for_reader(conn, reveal=reveal)
     hidden = sorted(redact.names())
     # A unit stays findable when the batch that first named it is superseded (units are not per batch).
-    conds = [or_(s.c.kind == "unit", live(s.c.batch_id))]
+    conds = [or_(s.c.kind == "unit", live(s.c.batch_id)),
+             or_(s.c.replaced_batch_id.is_(None), live(s.c.replaced_batch_id))]
     if kinds:
         conds.append(s.c.kind.in_(kinds))
     if hidden:
@@ -98,21 +101,24 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
     order = case({k: i for i, k in enumerate(KINDS)}, value=s.c.kind)
     amount = func.sum(s.c.amount_fen)
     stmt = (
-        select(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name, func.sum(s.c.row_count), amount)
+        select(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name, func.sum(s.c.row_count), amount, s.c.currency)
         .select_from(s.outerjoin(u, u.c.id == s.c.unit_id))
         .where(*conds)
-        .group_by(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name)
+        .group_by(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name, s.c.currency)
+        .having(func.sum(s.c.row_count) > 0)  # a text only replaced states carried is gone
         .order_by(order, amount.desc().nulls_last(), u.c.code, s.c.fiscal_year.desc(), s.c.body)
     )
     hits: list[dict[str, Any]] = []
     # Texts that only matched through a hidden name drop out after the query, so read on until enough remain.
-    for kind, body, year, code, name, rows, fen in conn.execute(stmt.limit((limit + 1) * (1 if reveal else 5))):
+    for kind, body, year, code, name, rows, fen, currency in conn.execute(stmt.limit((limit + 1) * (1 if reveal else 5))):
         if len(hits) > limit:
             break
         hit = redact.hit({
             "kind": kind, "text": body, "unit_code": code, "unit_name": name, "fiscal_year": year,
             "row_count": int(rows), "amount_fen": None if kind == "unit" or fen is None else int(fen),
-            "amount_yuan": None if kind == "unit" or fen is None else format_yuan(int(fen), grouping=False),
+            "amount_yuan": None if kind == "unit" or fen is None or currency not in (None, "CNY")
+            else format_yuan(int(fen), grouping=False),
+            "currency": None if kind == "unit" or fen is None else (currency or "CNY"),
         }, q)
         if hit is not None:
             hits.append(hit)
