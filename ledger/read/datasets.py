@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Date, func, literal_column, or_, select
 
 from ledger.read import review_datasets
 from ledger.read.types import Column, Dataset, is_in
-from ledger.store.batches import live, live_procurement
+from ledger.store.batches import known_units, live, live_procurement, logged
 from ledger.store.models import (
     BudgetLine,
     CategoryGroupMember,
@@ -201,7 +201,7 @@ UNITS = Dataset(
     ),
     base=lambda: _unit.outerjoin(_parent, _parent.c.id == _unit.c.parent_id),
     id_expr=_unit.c.id,
-    always=None,
+    always=lambda: known_units(_unit),
     filters={
         "unit": is_in(_unit.c.code),
         "level": is_in(_unit.c.level),
@@ -236,7 +236,7 @@ BATCHES = Dataset(
     ),
     base=lambda: _ib,
     id_expr=_ib.c.id,
-    always=None,
+    always=lambda: logged(_ib.c.id),
     filters={
         "kind": is_in(_ib.c.kind),
         "batch": is_in(_ib.c.id),
