@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from litestar.testing import TestClient
 
 from api.app import create_app
+from cli.main import root
 from importers.pipeline import Options
 from importers.run import import_file
 from ledger.log import tlog
@@ -188,3 +190,80 @@ def test_a_page_as_of_a_checkpoint_says_so_and_keeps_it_in_links(ledger):
     assert ledger.get("/units/EDU?as_of=9").status_code == 404
     home = ledger.get("/?as_of=1")
     assert home.status_code == 200 and figure(home.text, "three_public_actual") == "200050"  # 会议费 is not 三公
+
+
+def test_the_cli_report_as_of_a_checkpoint(ledger):
+    def reception(args):
+        done = CliRunner().invoke(root, ["--database", ledger.db_url, "report", "three-public", "--year", "2023",
+                                         "--json", *args])
+        assert done.exit_code == 0, done.output
+        data = json.loads(done.stdout)
+        edu = next(r for r in data["rows"] if r["unit_code"] == "EDU")
+        return next(i for i in edu["items"] if i["item"] == "reception")["actual_fen"], data.get("checkpoint")
+
+    assert reception([]) == (128_050, None)
+    fen, cp = reception(["--as-of", "1"])
+    assert fen == 200_050 and (cp["size"], cp["time"]) == (1, "2024-03-01T10:00:00Z")
+    assert cp["root_hash"] == ledger.get("/api/v1/log/proofs/consistency?from=1").json()["root1"]
+    assert reception(["--as-of", "2024-04-30"])[0] == 200_050
+    text = CliRunner().invoke(root, ["--database", ledger.db_url, "report", "three-public", "--year", "2023",
+                                     "--text", "--as-of", "1"])
+    assert text.exit_code == 0 and text.output.startswith(f"截至检查点 1（根 {cp['root_hash'][:16]}…")
+    refused = CliRunner().invoke(root, ["--database", ledger.db_url, "report", "three-public", "--year", "2023",
+                                        "--as-of", "7"])
+    assert refused.exit_code == 1 and "没有树大小为 7 的已签名检查点" in refused.output
+
+
+def test_the_ledger_read_layer_pins_every_figure(ledger, engine):
+    """The one switch under the API: rollup sums, row lists, counts and coverage all read as of the pin."""
+    from ledger.read import asof, queries, totals
+    from ledger.read.types import Filters
+    from ledger.store.batches import pinned
+    from ledger.store.db import reading
+
+    with reading(engine) as conn:
+        doc, pin = asof.resolve(conn, "1")
+        assert pin.batches == pin.live == frozenset({ledger.batches[0]})
+        _, pin2 = asof.resolve(conn, "2")
+        assert pin2.batches == frozenset(ledger.batches) and pin2.live == frozenset({ledger.batches[1]})
+        with pinned(pin):
+            assert sum(r[4] for r in totals.live_totals(conn) if r[0] == "actual") == OLD_TOTAL
+            assert queries.list_rows(conn, "expenses", Filters(), count=True).total == 3
+        assert sum(r[4] for r in totals.live_totals(conn) if r[0] == "actual") == NEW_TOTAL
+        assert queries.list_rows(conn, "expenses", Filters(), count=True).total == 2
+
+
+def test_flags_as_of_a_checkpoint_show_the_logged_reviews_only(ledger, engine):
+    """A flag raised between checkpoints 1 and 2, reviewed (leaves 2, 3) and published (leaves 4, 5) later."""
+    from sqlalchemy import insert, select
+
+    from ledger.review import workflow
+    from ledger.store.db import writing
+    from ledger.store.models import Flag, Unit
+
+    with writing(engine) as conn:
+        edu = conn.execute(select(Unit.id).where(Unit.code == "EDU")).scalar_one()
+        conn.execute(insert(Flag).values(
+            id="f-edu", rule_code="budget_overrun", rule_version=1, unit_id=edu, fiscal_year=2023,
+            category_code="reception", state="open", figures_json="{}", message_zh="超预算", message_en="over",
+            evidence_json="{}", created_at=dt.datetime(2024, 4, 1, tzinfo=dt.UTC)))
+        workflow.record_review(conn, "f-edu", "under_review", note="开始审查", reviewer="纪委")
+        workflow.record_review(conn, "f-edu", "explained", note="单位已说明", reviewer="纪委")
+        workflow.publish_finding(conn, "f-edu", reviewer="纪委")
+
+    def flags(as_of=None):
+        r = ledger.get("/api/v1/flags", params={} if as_of is None else {"as_of": as_of})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        return [(f["id"], f["state"], f["published_note"]) for f in body["data"]]
+
+    assert flags() == [("f-edu", "explained", "单位已说明")]
+    assert flags(1) == []  # raised after checkpoint 1
+    assert flags(2) == [("f-edu", "open", None)]
+    assert flags(3) == [("f-edu", "under_review", None)]
+    assert flags(4) == [("f-edu", "explained", None)]  # the finding, not yet published
+    assert flags(6) == [("f-edu", "explained", "单位已说明")]  # one leaf per published review (4, 5), one checkpoint
+    assert ledger.get("/api/v1/flags?as_of=2&state=open").json()["total"] == 1
+    page = ledger.get("/units/EDU?as_of=2").text
+    assert "超预算" in page and "单位已说明" not in page
+    assert "单位已说明" in ledger.get("/units/EDU").text
