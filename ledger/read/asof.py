@@ -49,10 +49,10 @@ def parse(text: str) -> int | dt.datetime:
             day = dt.date.fromisoformat(value)
             return dt.datetime.combine(day, dt.time(23, 59, 59))
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+01:00 has no UTC instant
         raise QueryError(PARAMETER, _message("asof.invalid", value=text[:40])) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment.replace(microsecond=0)
 
 
@@ -71,11 +71,11 @@ def _checkpoint_row(conn: Connection, wanted: int | dt.datetime):
             latest = conn.execute(select(cp.c.tree_size).order_by(cp.c.id.desc()).limit(1)).scalar()
             raise NotFound(_message("asof.unknown-size", size=wanted, latest=latest or 0))
         return row
-    # Checkpoints are signed in id order with non-decreasing times; the newest at or before the moment.
-    rows = conn.execute(select(cp).order_by(cp.c.id.desc())).all()
-    for row in rows:
-        if _naive(row.created_at) <= wanted:
-            return row
+    # The newest signed at or before the moment, compared in Python: SQLite keeps times as text and
+    # PostgreSQL as timestamptz, and a few thousand (id, time) pairs are read in a millisecond.
+    for cp_id, created in conn.execute(select(cp.c.id, cp.c.created_at).order_by(cp.c.id.desc())):
+        if _naive(created) <= wanted:
+            return conn.execute(select(cp).where(cp.c.id == cp_id)).one()
     raise NotFound(_message("asof.before-first", moment=utc_seconds(wanted)))
 
 

@@ -267,3 +267,13 @@ def test_flags_as_of_a_checkpoint_show_the_logged_reviews_only(ledger, engine):
     page = ledger.get("/units/EDU?as_of=2").text
     assert "超预算" in page and "单位已说明" not in page
     assert "单位已说明" in ledger.get("/units/EDU").text
+
+
+def test_a_row_published_after_the_checkpoint_is_not_there_yet(ledger):
+    fixed_rows = ledger.get(f"/api/v1/expenses?batch={ledger.batches[1]}").json()["data"]
+    row = fixed_rows[0]["id"]
+    assert ledger.get(f"/api/v1/expenses/{row}").status_code == 200
+    assert ledger.get(f"/api/v1/expenses/{row}?as_of=1").status_code == 404
+    assert ledger.get(f"/api/v1/import-batches/{ledger.batches[1]}?as_of=1").status_code == 404
+    assert ledger.get(f"/api/v1/import-batches/{ledger.batches[0]}?as_of=2").status_code == 200  # superseded, kept
+    assert ledger.get("/api/v1/aggregate?as_of=0001-01-01T00:00:00%2B01:00").status_code == 400
