@@ -25,7 +25,7 @@ from ledger import i18n
 from ledger.log import merkle, tlog
 from ledger.log.canonical import utc_seconds
 from ledger.read.types import NotFound, QueryError
-from ledger.store.batches import Pin, current_pin
+from ledger.store.batches import Pin
 from ledger.store.models import ImportBatch, LogCheckpoint, LogLeaf
 
 PARAMETER = "as_of"
@@ -104,7 +104,8 @@ def pin_for(conn: Connection, doc: dict) -> Pin:
     for i in range(0, len(ids), 5000):
         gone.update(conn.execute(select(ImportBatch.supersedes_id).where(
             ImportBatch.id.in_(ids[i:i + 5000]), ImportBatch.supersedes_id.is_not(None))).scalars())
-    until = dt.datetime.strptime(doc["time"], "%Y-%m-%dT%H:%M:%SZ") + dt.timedelta(seconds=1)
+    # aware UTC: PostgreSQL compares it with timestamptz whatever the session's zone; SQLite stores UTC text
+    until = dt.datetime.strptime(doc["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC) + dt.timedelta(seconds=1)
     return Pin(size=size, batches=batches, live=batches - gone, time=until)
 
 
@@ -114,21 +115,3 @@ def resolve(conn: Connection, text: str | None) -> tuple[dict | None, Pin | None
         return None, None
     doc = checkpoint(conn, text)
     return doc, pin_for(conn, doc)
-
-
-def before_pin(column):
-    """A condition keeping rows recorded before the pinned checkpoint (True when nothing is pinned).
-
-    For what the log does not hold as leaves (units, unit events, flags): their time decides.
-    """
-    pin = current_pin()
-    return None if pin is None else column < pin.time
-
-
-def published_reviews(conn: Connection) -> frozenset[int] | None:
-    """Reviews whose publication was logged at or before the pinned checkpoint (None when nothing is pinned)."""
-    pin = current_pin()
-    if pin is None:
-        return None
-    return frozenset(int(ref) for ref in conn.execute(select(LogLeaf.ref_id).where(
-        LogLeaf.event == "publish", LogLeaf.leaf_index < pin.size)).scalars())

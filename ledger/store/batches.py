@@ -68,7 +68,7 @@ class Pin:
     size: int
     batches: frozenset[int]
     live: frozenset[int]
-    time: object  # one second past the checkpoint's signing time (naive UTC): rows recorded before it count
+    time: object  # one second past the checkpoint's signing time (aware UTC): rows recorded before it count
 
 
 _pin: ContextVar[Pin | None] = ContextVar("sunshine_pin", default=None)
