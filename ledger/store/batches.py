@@ -106,8 +106,8 @@ def live(batch_column):
     walking the id index for a first page of ``?batch=N``.
     """
     pin = _pin.get()
-    if pin is not None:
-        return batch_column.in_(sorted(pin.live))
+    if pin is not None:  # ``+ 0`` as below: a page walks its order's index instead of sorting the pinned batches' rows
+        return (batch_column + literal_column("0")).in_(sorted(pin.live))
     return ~exists().where(_superseding.c.supersedes_id == batch_column + literal_column("0"))
 
 
