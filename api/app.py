@@ -96,7 +96,10 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         from litestar.plugins.jinja import JinjaTemplateEngine
         from litestar.template.config import TemplateConfig
 
-        template_config = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+        from api.web.page_pin import register
+
+        template_config = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
+                                         engine_callback=register)
 
     app = Litestar(
         route_handlers=handlers,
@@ -105,7 +108,8 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         # Browsers on other origins may read; writes carry tokens and get no CORS at all.
         cors_config=CORSConfig(allow_origins=settings.cors_origins, allow_methods=["GET", "HEAD", "OPTIONS"],
                                allow_headers=["Accept", "If-None-Match", "If-Modified-Since"],
-                               expose_headers=["ETag", "Last-Modified", "Link", "X-Total-Count", "X-Total-Exact", "Retry-After"],
+                               expose_headers=["ETag", "Last-Modified", "Link", "X-Total-Count", "X-Total-Exact", "Retry-After",
+                                               "X-Coverage", "X-Checkpoint-Size", "X-Checkpoint-Root"],
                                allow_credentials=False, max_age=600),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5),
         request_max_body_size=settings.max_body_bytes,

@@ -49,6 +49,15 @@ YearQ = Annotated[list[str] | None, QueryParameter(description="Fiscal year(s), 
 YearFromQ = Annotated[int | None, QueryParameter(description="First fiscal year", ge=1900, le=2200)]
 YearToQ = Annotated[int | None, QueryParameter(description="Last fiscal year", ge=1900, le=2200)]
 CategoryQ = Annotated[list[str] | None, QueryParameter(description="Category code(s), e.g. reception", examples=[Example(summary="example", value=["reception"])])]
+# a tree size, or an ISO date with an optional time and offset (the calendar is checked when parsed: 400)
+AS_OF_PATTERN = r"^([0-9]{1,18}|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?)$"
+AsOfQ = Annotated[str | None, QueryParameter(
+    description="Answer as of a signed checkpoint of the transparency log: its tree size (e.g. 12) or a date / "
+    "datetime (2024-03-01, 2024-03-01T08:00:00+08:00: the latest checkpoint signed at or before it; a bare date is "
+    "the end of that day, UTC). Corrections published after it are not applied; the answer carries the checkpoint "
+    "(body field checkpoint, headers X-Checkpoint-Size and X-Checkpoint-Root). Unknown size: 404.",
+    max_length=40, schema_extra={"pattern": AS_OF_PATTERN},  # documented; ledger.read.asof refuses in the catalogue's words
+    examples=[Example(summary="a tree size", value="12"), Example(summary="a date", value="2024-03-01")])]
 GroupQ = Annotated[list[str] | None, QueryParameter(description="Category group(s), e.g. three_public, four_fees", examples=[Example(summary="example", value=["three_public"])])]
 
 

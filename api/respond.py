@@ -15,13 +15,40 @@ from sqlalchemy import Connection
 
 from api.formats import FORMATS, csv_chunks, ndjson_chunks, rows_as_tuples
 from api.middleware.http_cache import add_headers
+from ledger.read import asof
 from ledger.read.queries import Dataset, Page
+from ledger.store.batches import pinned
 from ledger.store.db import reading
 
 
-def meta(request: Request) -> dict[str, str]:
+def meta(request: Request) -> dict[str, Any]:
+    """Licence and source; and, for an ``as_of`` read, the signed checkpoint the answer is as of."""
     s = request.app.state.settings
-    return {"license": s.data_license, "source": s.data_source}
+    out: dict[str, Any] = {"license": s.data_license, "source": s.data_source}
+    cp = checkpoint_of(request)
+    if cp is not None:
+        out["checkpoint"] = cp
+    return out
+
+
+def checkpoint_of(request: Request) -> dict | None:
+    """The checkpoint ``read`` pinned this request to (None when it asked for the current data)."""
+    return getattr(request.state, "checkpoint", None)
+
+
+def checkpoint_headers(request: Request) -> dict[str, str]:
+    cp = checkpoint_of(request)
+    return {} if cp is None else {"X-Checkpoint-Size": str(cp["size"]), "X-Checkpoint-Root": cp["root_hash"]}
+
+
+@contextmanager
+def pinned_to(request: Request, conn: Connection) -> Iterator[None]:
+    """Pin the reads in this block to the request's ``as_of`` checkpoint (``ledger.read.asof``), if it gave one."""
+    cp, pin = asof.resolve(conn, request.query_params.get(asof.PARAMETER))
+    if cp is not None:
+        request.state.checkpoint = cp
+    with pinned(pin):
+        yield
 
 
 def next_url(request: Request, cursor: str | None) -> str | None:
@@ -38,17 +65,17 @@ def read(request: Request) -> Iterator[Connection]:
     Inline SQLite reads all run on the event loop's thread, one at a time, so they share one
     connection kept by the app instead of checking one out of the pool per request; each read is
     still its own transaction (its own snapshot), committed at the end. Otherwise
-    ``ledger.store.db.reading``.
+    ``ledger.store.db.reading``. An ``as_of`` parameter pins every read inside to that checkpoint.
     """
     state = request.app.state
     if not state.inline_reads:
-        with reading(state.engine) as conn:
+        with reading(state.engine) as conn, pinned_to(request, conn):
             yield conn
         return
     conn = state.get("read_connection")
     if conn is None or conn.closed or conn.invalidated:
         conn = state.read_connection = state.engine.connect()
-    with conn.begin():
+    with conn.begin(), pinned_to(request, conn):
         yield conn
 
 
@@ -70,6 +97,7 @@ _json = msgspec.json.Encoder()
 def reply(request: Request, content: Any, status: int = 200, headers: dict[str, str] | None = None,
           media_type: str = "application/json") -> Response:
     body = content if isinstance(content, bytes) else _json.encode(content)
+    headers = {**checkpoint_headers(request), **(headers or {})} or None
     response = Response(content=body, status_code=status, headers=headers, media_type=media_type)
     add_headers(response, request, body)
     return response

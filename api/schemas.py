@@ -33,6 +33,19 @@ def row_struct(ds: Dataset) -> type[msgspec.Struct]:
     return msgspec.defstruct(f"{_camel(ds.name)}Row", [(n, _TYPES[t]) for n, t, _ in ds.output_fields()], kw_only=True)
 
 
+class CitedCheckpoint(msgspec.Struct, kw_only=True):
+    """The signed checkpoint an ``as_of`` answer is as of (``docs/verify_log.py checkpoint`` checks it)."""
+
+    origin: str
+    size: int
+    root_hash: str
+    time: str
+    key_id: str
+    public_key: str
+    signature: str
+    signed_text: str
+
+
 def page_struct(ds: Dataset, row: type[msgspec.Struct]) -> type[msgspec.Struct]:
     return msgspec.defstruct(
         f"{_camel(ds.name)}Page",
@@ -46,6 +59,7 @@ def page_struct(ds: Dataset, row: type[msgspec.Struct]) -> type[msgspec.Struct]:
             ("sort", str),
             ("license", str),
             ("source", str),
+            ("checkpoint", CitedCheckpoint | None, None),  # only when read as_of a checkpoint
         ],
         kw_only=True,
     )
@@ -88,6 +102,7 @@ class AggregateResult(msgspec.Struct, kw_only=True):
     coverage: list[Coverage]
     license: str
     source: str
+    checkpoint: CitedCheckpoint | None = None  # only when read as_of a checkpoint
 
 
 class Category(msgspec.Struct):

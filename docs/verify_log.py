@@ -7,6 +7,9 @@
     python3 verify_log.py inclusion CP.json PROOF.json [MANIFEST.json]
     python3 verify_log.py consistency OLD_CP.json NEW_CP.json PROOF.json
 
+CP.json (OLD_CP.json, NEW_CP.json) may also be an API answer saved from a read ``?as_of=…``: its
+``checkpoint`` field is the checkpoint it was read at.
+
 Exit status 0 when everything checks, 1 with a message when something does not. See docs/verify.md.
 The Merkle functions follow RFC 9162 section 2.1; the Ed25519 verifier is RFC 8032's reference code.
 """
@@ -170,6 +173,12 @@ def load(path: str):
         return json.load(f)
 
 
+def load_checkpoint(path: str) -> dict:
+    """A checkpoint file, or a saved API answer read ``as_of`` a checkpoint (its ``checkpoint`` field)."""
+    data = load(path)
+    return data["checkpoint"] if isinstance(data, dict) and isinstance(data.get("checkpoint"), dict) else data
+
+
 def check_checkpoint(cp: dict, public_key: str | None = None) -> None:
     if cp.get("origin") != ORIGIN:
         raise ValueError(f"not a {ORIGIN} checkpoint")
@@ -243,14 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.cmd == "consistency":
-            old, new, proof = load(args.old), load(args.new), load(args.proof)
+            old, new, proof = load_checkpoint(args.old), load_checkpoint(args.new), load(args.proof)
             check_checkpoint(old)
             check_checkpoint(new)
             verify_consistency(int(old["size"]), int(new["size"]), bytes.fromhex(old["root_hash"]),
                                bytes.fromhex(new["root_hash"]), [bytes.fromhex(p) for p in proof["proof"]])
             print(f"OK: the log of size {new['size']} extends the log of size {old['size']}")
             return 0
-        cp = load(args.checkpoint)
+        cp = load_checkpoint(args.checkpoint)
         check_checkpoint(cp, getattr(args, "public_key", None))
         if args.cmd == "checkpoint":
             print(f"OK: checkpoint of size {cp['size']} signed by key {cp['key_id']} at {cp['time']}")

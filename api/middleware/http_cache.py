@@ -26,6 +26,8 @@ PUBLIC_PREFIX = "/api/v1/"
 NO_CACHE = ("/api/v1/schema", "/api/v1/audit", "/api/v1/imports", "/api/v1/tokens", "/api/v1/health")
 MAX_ENTRIES = 1024
 MAX_BODY = 4 * 1024 * 1024
+# headers that belong to a cached answer, served again with it (the checkpoint an as_of answer is from)
+KEPT_HEADERS = ("Link", "X-Total-Count", "X-Total-Exact", "X-Coverage", "X-Checkpoint-Size", "X-Checkpoint-Root")
 
 
 class Versions:
@@ -134,7 +136,7 @@ def add_headers(response: Response, request: Request, body: bytes | None = None)
         for k, v in _headers(request).items():
             response.headers.setdefault(k, v)
         if body is not None and len(body) <= MAX_BODY:
-            extra = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count", "X-Total-Exact")}
+            extra = {k: v for k, v in response.headers.items() if k in KEPT_HEADERS}
             request.app.state.responses.put(request.state.etag, (body, 200, response.media_type, extra))
     elif "cache-control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"

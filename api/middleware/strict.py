@@ -22,7 +22,10 @@ def known_parameters(request: Request) -> frozenset[str]:
     names = known.get(key)
     if names is None:
         model = handler.create_kwargs_model(path_parameters=dict.fromkeys(path))
-        names = known[key] = frozenset(p.field_alias for p in model.expected_query_params)
+        names = frozenset(p.field_alias for p in model.expected_query_params)
+        if (handler.name or "").startswith("page-"):  # every public page reads through pages.page_reading
+            names |= {"as_of"}
+        known[key] = names
     return names
 
 

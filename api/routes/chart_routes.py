@@ -17,6 +17,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, Parameter
 
+from api import params, respond
 from api.web.pages import engine_for
 from charts.build import CHARTS, FORMATS, ChartError, render_chart
 from charts.build import Request as ChartRequest
@@ -78,6 +79,7 @@ async def chart(
     category: str | None = Parameter(default=None, max_length=40,
                                      description="Category or group code (trend and ranking); default three_public"),
     lang: str = Parameter(default="zh", pattern="^(zh|en)$", description="zh (default) or en"),
+    as_of: params.AsOfQ = None,
 ) -> Response[bytes]:
     # Explicitly off the event loop, the same way as the pages (see api/web/pages.py for why not
     # ``sync_to_thread=True`` there).
@@ -89,11 +91,13 @@ def _chart(request: Request, filename: str, year: int | None, unit: str | None, 
     name, _, fmt = filename.rpartition(".")
     if fmt not in FORMATS or name not in CHARTS:
         raise NotFoundException(f"no chart {filename!r}: use one of {', '.join(CHARTS)} with .png or .svg")
-    with reading(engine_for(request)) as conn:
+    with reading(engine_for(request)) as conn, respond.pinned_to(request, conn):
         stamp = q.data_stamp(conn)
-        key = hashlib.sha256(repr((stamp, name, fmt, year, unit, category, lang)).encode()).hexdigest()[:32]
+        cp = respond.checkpoint_of(request)
+        pin = None if cp is None else (cp["size"], cp["root_hash"])
+        key = hashlib.sha256(repr((stamp, name, fmt, year, unit, category, lang, pin)).encode()).hexdigest()[:32]
         etag = f'"{key}"'
-        headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
+        headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag, **respond.checkpoint_headers(request)}
         if etag in request.headers.get("if-none-match", ""):
             return Response(b"", status_code=304, headers=headers, media_type=MEDIA[fmt])
         data = CACHE.get(key)

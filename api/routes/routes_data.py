@@ -25,6 +25,7 @@ Format = Annotated[str | None, QueryParameter(description="json (default), csv o
 Limit = Annotated[int, QueryParameter(description=f"Rows per page (max {queries.MAX_LIMIT})", ge=1, le=queries.MAX_LIMIT)]
 Cursor = Annotated[str | None, QueryParameter(description="Opaque cursor from the previous page's next_cursor")]
 Count = Annotated[bool, QueryParameter(description="Include the total count (false skips it)")]
+AsOf = params.AsOfQ  # read by api.respond.read, which pins the handler's reads to that checkpoint
 
 LISTED = ("units", "expenses", "budgets", "procurement", "import-batches", "flags", "targets", "target-results")
 SUMMARIES = {
@@ -56,6 +57,7 @@ def _list_handler(name: str):
         limit: Limit = queries.DEFAULT_LIMIT,
         count: Count = True,
         format: Format = None,
+        as_of: AsOf = None,
     ) -> Any:
         fmt = negotiate(request, format)
         result = await respond.blocking(request, read, request, filters, sort, cursor, limit, count)
@@ -77,7 +79,7 @@ def _row_handler(name: str, id_type: type):
         with respond.read(request) as conn:
             return queries.get_row(conn, name, row_id, reveal=reveals_personal(request))
 
-    async def handler(request: Request, row_id: Any) -> Any:
+    async def handler(request: Request, row_id: Any, as_of: AsOf = None) -> Any:
         return respond.reply(request, await respond.blocking(request, read, request, row_id))
 
     handler.__annotations__.update({"row_id": FromPath[id_type], "return": Response[schemas.ROWS[name]]})
@@ -150,6 +152,7 @@ async def aggregate(
                                           {"type": "null"}]}),
     ] = None,
     format: Format = None,
+    as_of: AsOf = None,
 ) -> Response[schemas.AggregateResult]:
     """Served from the rollup kept at import. Cuts are the filters unit, unit_level, year, year_from, year_to,
     category and group. Measures per cell: actual, budget_original and budget_adjusted, each as fen, exact yuan
@@ -175,6 +178,7 @@ def report(
                                    examples=[Example(summary="a year", value=2023)])],
     unit: Annotated[str | None, QueryParameter(description="One unit's code; all units when absent")] = None,
     format: Format = None,
+    as_of: AsOf = None,
 ) -> Response[dict[str, Any]]:
     """From ``ledger.read.published.reports``: money in fen, percentages as exact decimal strings (null when undefined), and
     ``text``, the explanatory paragraph. CSV gives one row per unit and item (per method for procurement)."""
@@ -183,7 +187,7 @@ def report(
     if kind not in REPORT_KINDS:
         raise queries.NotFound(f"no report {kind!r}; reports are {', '.join(REPORT_KINDS)}")
     fmt = negotiate(request, format)
-    with reading(request.app.state.engine) as conn:
+    with respond.read(request) as conn:
         result = reports.report(conn, kind, year, unit)
     header, rows = report_text.report_table(result)
     fields = [(h, "string" if h in _TEXT_COLUMNS else "number") for h in header]

@@ -7,7 +7,7 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
-from api import download_labels, respond, schemas
+from api import download_labels, params, respond, schemas
 from api.auth import reveals_personal
 from api.formats import FORMATS, CsvWriter
 from api.middleware.http_cache import add_headers
@@ -83,6 +83,7 @@ async def download(
     file_name: Annotated[str, PathParameter(description="<dataset>.csv, e.g. expenses.csv")],
     labels: Annotated[str | None, QueryParameter(
         description="zh or en: human headers, category and method names, amounts in 元 and 万元 beside fen")] = None,
+    as_of: params.AsOfQ = None,
 ) -> GuardedStream:
     name = file_name.removesuffix(".csv")
     ds = DATASETS.get(name)
@@ -96,7 +97,7 @@ async def download(
     reveal = reveals_personal(request)
 
     def start() -> tuple[downloads.Download, dict | None]:
-        with reading(engine) as conn:
+        with reading(engine) as conn, respond.pinned_to(request, conn):
             names = {c: (zh, en) for c, zh, en, _ in categories(conn).iter_rows()} if lang else None
             return downloads.plan(conn, name, filters, reveal=reveal, lang=lang or "zh"), names
 
@@ -120,7 +121,7 @@ async def download(
     response = GuardedStream(
         # status_code set so add_headers sees a 200 and adds ETag and Cache-Control.
         chunks_in_threads(fetch), status_code=200, media_type=FORMATS["csv"],
-        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"', **respond.checkpoint_headers(request)},
     )
     add_headers(response, request)
     return response

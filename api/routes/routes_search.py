@@ -53,6 +53,7 @@ async def search(
     limit: Annotated[int, QueryParameter(description=f"Hits (max {ledger_search.MAX_LIMIT})", ge=1,
                                          le=ledger_search.MAX_LIMIT)] = 20,
     format: Annotated[str | None, QueryParameter(description="json (default), csv or ndjson")] = None,
+    as_of: params.AsOfQ = None,
 ) -> Response[dict[str, Any]]:
     """One hit per kind, text, unit and year, with the number of rows and their amount (fen and exact yuan;
     none for units). ``amount_fen`` is in hundredths of ``currency``; ``amount_yuan`` only for CNY. Three or more characters use the trigram index; shorter queries scan the distinct texts
@@ -60,7 +61,8 @@ async def search(
     descriptions, largest amounts first."""
     fmt = negotiate(request, format)
     result = await respond.blocking(request, _search, request, q, params._split(kind), limit)
-    hits = [{**h, "href": href(h)} for h in result.hits]
+    pin = f"&as_of={respond.checkpoint_of(request)['size']}" if respond.checkpoint_of(request) else ""
+    hits = [{**h, "href": href(h) + pin} for h in result.hits]
     body = {"query": result.query, "method": result.method, "data": hits, "more": result.more,
             **respond.meta(request)}
     rows = [tuple(h.get(n) for n, _ in FIELDS) for h in hits]

@@ -7,6 +7,8 @@ thread (``sync_to_thread``), and hand plain dicts to the Jinja templates in ``ap
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,7 +23,8 @@ from litestar.response import File, Template
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
 
-from api.web import portal_text
+from api import respond
+from api.web import page_pin, portal_text
 from api.web.page_blocks import (
     crumbs_for,
     disclosure_block,
@@ -54,6 +57,13 @@ def engine_for(request: Request) -> Engine:
     return engine if engine is not None else get_engine(state.get("database_url"))
 
 
+@contextmanager
+def page_reading(request: Request) -> Iterator[Any]:
+    """A page's read transaction, pinned to the checkpoint its ``as_of`` names (``api.web.page_pin``)."""
+    with reading(engine_for(request)) as conn, respond.pinned_to(request, conn):
+        yield conn
+
+
 def lang_of(request: Request) -> str:
     if request.url.path == "/en" or request.url.path.startswith("/en/"):
         return "en"
@@ -83,6 +93,7 @@ def _base(request: Request, conn, page: str, lang: str) -> dict[str, Any]:
     return {
         "lang": lang, "_": {**texts(lang), **portal_text.texts(lang)}, "page": page, "prefix": prefix, "switch_url": other, "request_path": path,
         "as_of": as_of.isoformat() if as_of else None, "chart_url": chart_url,
+        "checkpoint": page_pin.banner(request, lang),
         "wan": fmt_wan, "pct": fmt_pct,
     }
 
@@ -200,7 +211,7 @@ async def home(request: Request, lang: Lang = None, year: Year = None) -> Templa
 def _home(request: Request, year: int | None = None) -> Template:
 
     lang = lang_of(request)
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         ctx = _base(request, conn, "home", lang)
         kf = q.key_figures(conn)
         ctx.update(kf=kf, figures=_figures(kf, lang), units=_unit_rows(conn, lang, kf["year"]),
@@ -219,7 +230,7 @@ async def unit_page(request: Request, code: FromPath[str], lang: Lang = None, ye
 def _unit_page(request: Request, code: str, year: int | None = None, stage: str | None = None) -> Template:
 
     lang = lang_of(request)
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         unit = q.unit_by_code(conn, code)
         if unit is None:
             raise NotFoundException(f"no unit with code {code!r}")
@@ -262,7 +273,7 @@ async def flags_page(request: Request, lang: Lang = None) -> Template:
 
 def _flags_page(request: Request) -> Template:
     lang = lang_of(request)
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         ctx = _base(request, conn, "flags", lang)
         ctx.update(flags=_flags(q.public_flags(conn), lang))
     return _render("flags.html", ctx)
@@ -275,7 +286,7 @@ async def procurement_page(request: Request, lang: Lang = None) -> Template:
 
 def _procurement_page(request: Request) -> Template:
     lang = lang_of(request)
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         ctx = _base(request, conn, "procurement", lang)
         years = [{**r, "rate": fmt_pct(r["savings_fen"], r["savings_base_fen"])}
                  for r in q.procurement_by_year(conn).sort("fiscal_year", descending=True, nulls_last=True).iter_rows(named=True)]
@@ -311,7 +322,7 @@ async def data_page(request: Request, lang: Lang = None) -> Template:
 
 def _data_page(request: Request) -> Template:
     lang = lang_of(request)
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         ctx = _base(request, conn, "data", lang)
     ctx.update(datasets=[{"code": c, "name": en if lang == "en" else zh} for c, zh, en in DATASETS],
                site_url=str(request.base_url).rstrip("/"))

@@ -16,13 +16,12 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from api.web import portal_text
-from api.web.pages import Lang, _base, engine_for, lang_of
+from api.web.pages import Lang, _base, lang_of, page_reading
 from api.web.pages_drill import Year
 from charts.style import fmt_pct, fmt_wan
 from ledger.read.published import portal
 from ledger.read.published.reports import THREE_PUBLIC_ITEMS, three_public
 from ledger.read.queries import QueryError
-from ledger.store.db import reading
 
 MAX_UNITS = 6
 Units = Annotated[list[str] | None, QueryParameter(description=f"Unit codes (up to {MAX_UNITS})")]
@@ -52,7 +51,7 @@ def _compare_page(request: Request, codes: list[str], year: int | None) -> Templ
     codes = list(dict.fromkeys(c for raw in codes for c in raw.split(",") if c))
     if len(codes) > MAX_UNITS:
         raise QueryError("unit", f"compare at most {MAX_UNITS} units")
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         ctx = _base(request, conn, "compare", lang)
         tree = portal.unit_tree(conn)
         known = {u["code"]: u for u in tree}

@@ -19,14 +19,13 @@ from litestar.response import Template
 
 from api.auth import reveals_personal
 from api.web.page_blocks import _three_public, _year, crumbs_for
-from api.web.pages import Lang, _base, engine_for, lang_of
+from api.web.pages import Lang, _base, lang_of, page_reading
 from charts.style import fmt_wan
 from ledger.money import format_yuan
 from ledger.read import figures as q
 from ledger.read.aggregate import aggregate
 from ledger.read.published import portal
 from ledger.read.queries import Filters, QueryError, list_rows
-from ledger.store.db import reading
 
 LINES_PER_PAGE = 100
 Year = Annotated[int | None, QueryParameter(description="Fiscal year", ge=1900, le=2200)]
@@ -47,7 +46,7 @@ def _group_page(request: Request, by: str, value: str, year: int | None) -> Temp
     """All units of one region or one level of the unit tree, with their 三公 figures and the group's total."""
     lang = lang_of(request)
     cut = {"region": [value]} if by == "region" else {"unit_level": [value]}
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         units = [u for u in portal.unit_tree(conn) if u[by] == value]
         if not units:
             raise NotFoundException(f"no units with {by} {value!r}")
@@ -82,7 +81,7 @@ async def lines_page(
 def _lines_page(request: Request, code: str, year: int | None, category: str | None, payee: str | None,
                 cursor: str | None) -> Template:
     lang = lang_of(request)
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         detail = portal.unit_detail(conn, code)
         if detail is None:
             raise NotFoundException(f"no unit with code {code!r}")

@@ -19,11 +19,10 @@ from litestar.response import Template
 from api.auth import reveals_personal
 from api.web import portal_text
 from api.web.page_text import texts
-from api.web.pages import Lang, _base, engine_for, lang_of
+from api.web.pages import Lang, _base, lang_of, page_reading
 from charts.style import fmt_pct, fmt_wan
 from ledger.money import format_yuan
 from ledger.read.published import search as ledger_search
-from ledger.store.db import reading
 
 SEARCH_LIMIT = 50
 Year = Annotated[int | None, QueryParameter(description="Fiscal year", ge=1900, le=2200)]
@@ -54,7 +53,7 @@ async def search_page(
 
 def _search_page(request: Request, q: str | None, kind: list[str] | None) -> Template:
     lang = lang_of(request)
-    with reading(engine_for(request)) as conn:
+    with page_reading(request) as conn:
         ctx = _base(request, conn, "search", lang)
         result = None
         if q and q.strip():

@@ -8,10 +8,14 @@ import sys
 import click
 
 from api.formats import safe_text
-from cli.common import database_option, database_url, h, print_json
+from cli.common import database_option, database_url, h, print_json, refuse
+from ledger.i18n import t
 from ledger.money import format_wan
+from ledger.read import asof
 from ledger.read.published.report_text import coverage_line, report_table, report_text
 from ledger.read.published.reports import report
+from ledger.read.types import NotFound, QueryError
+from ledger.store.batches import pinned
 from ledger.store.db import make_engine, reading
 
 
@@ -22,12 +26,22 @@ from ledger.store.db import make_engine, reading
 @click.option("--json", "fmt", flag_value="json", help=h("help.report.json"))
 @click.option("--csv", "fmt", flag_value="csv", help=h("help.report.csv"))
 @click.option("--text", "fmt", flag_value="text", help=h("help.report.text"))
+@click.option("--as-of", "as_of", default=None, help=h("help.report.as-of"))
 @database_option
 @click.pass_context
-def command(ctx: click.Context, kind: str, year: int, unit: str | None, fmt: str | None) -> None:
+def command(ctx: click.Context, kind: str, year: int, unit: str | None, fmt: str | None, as_of: str | None) -> None:
     """Disclosure reports: 四费公开, the 部门决算“三公”经费表, government procurement."""
     with reading(make_engine(database_url(ctx))) as conn:
-        data = report(conn, kind, year, unit)
+        try:
+            cp, pin = asof.resolve(conn, as_of)
+        except (QueryError, NotFound) as exc:
+            refuse(getattr(exc, "message", None) or str(exc), fmt == "json")
+        with pinned(pin):
+            data = report(conn, kind, year, unit)
+    if cp is not None:  # the checkpoint the figures are cited from (docs/verify.md checks it)
+        data = {**data, "checkpoint": cp}
+        click.echo(t("asof.banner", size=cp["size"], root=cp["root_hash"][:16], time=cp["time"]),
+                   err=fmt in ("json", "csv"))
     if fmt == "json":
         print_json(data)
     elif fmt == "text":

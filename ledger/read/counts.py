@@ -19,6 +19,7 @@ from ledger.read import totals as queries_totals
 from ledger.read.datasets import DATASETS, _categories_in_groups, _u
 from ledger.read.published import pages as queries_pages
 from ledger.read.types import Dataset, Filters, QueryError
+from ledger.store.batches import current_pin
 from ledger.store.models import Rollup
 
 COUNT_CAP = 10_000
@@ -62,7 +63,7 @@ def capped_count_statement(conn: Connection, ds: Dataset, filters: Filters):
     """``SELECT count(*)`` of at most ``COUNT_CAP`` + 1 matching rows."""
     conds = _where(ds, filters)
     if ds.name in _LIVE_BY_BATCH:
-        if not queries_totals.any_superseded(conn):
+        if current_pin() is None and not queries_totals.any_superseded(conn):  # pinned: later batches drop out
             conds = conds[:-1]  # no batch superseded: every row is live, and the count can stay in an index
     # Every row has its one unit (a foreign key, NOT NULL or an outer join), so unless a filter names
     # the unit the join adds nothing to the count but a row lookup each.

@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Date, func, literal_column, or_, select
 
 from ledger.read import review_datasets
 from ledger.read.types import Column, Dataset, is_in
-from ledger.store.batches import live, live_procurement
+from ledger.store.batches import current_pin, known_units, live, live_procurement, logged
 from ledger.store.models import (
     BudgetLine,
     CategoryGroupMember,
@@ -202,7 +202,7 @@ UNITS = Dataset(
     ),
     base=lambda: _unit.outerjoin(_parent, _parent.c.id == _unit.c.parent_id),
     id_expr=_unit.c.id,
-    always=None,
+    always=lambda: known_units(_unit),
     filters={
         "unit": is_in(_unit.c.code),
         "level": is_in(_unit.c.level),
@@ -237,7 +237,7 @@ BATCHES = Dataset(
     ),
     base=lambda: _ib,
     id_expr=_ib.c.id,
-    always=None,
+    always=lambda: logged(_ib.c.id),
     filters={
         "kind": is_in(_ib.c.kind),
         "batch": is_in(_ib.c.id),
@@ -246,8 +246,18 @@ BATCHES = Dataset(
     sorts={"id": _ib.c.id},
 )
 
-DATASETS: dict[str, Dataset] = {
+class _Datasets(dict):
+    """Datasets by name; under ``pinned`` (``as_of``) the flags, targets and target results as of the checkpoint
+    (the spending datasets need nothing: their ``always`` is ``live``, which the pin already changes)."""
+
+    def __getitem__(self, name: str) -> Dataset:
+        ds = super().__getitem__(name)
+        pin = current_pin()
+        return ds if pin is None else review_datasets.as_of(ds, pin)
+
+
+DATASETS: dict[str, Dataset] = _Datasets({
     d.name: d for d in (EXPENSES, BUDGETS, PROCUREMENT, UNITS, BATCHES, *review_datasets.DATASETS)
-}
+})
 
 # Flags, targets, target results and the audit log register themselves beside these.

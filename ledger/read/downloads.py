@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, not_, select
 from ledger.read.privacy import redactor as privacy
 from ledger.read.queries import DATASETS, STREAM_CHUNK_ROWS, Filters, _where
 from ledger.read.types import yuan
-from ledger.store.batches import live_procurement
+from ledger.store.batches import Pin, current_pin, live_procurement, pinned
 from ledger.store.models import ImportBatch, ProcurementRecord
 
 
@@ -34,6 +34,7 @@ class Download:
     rows_sent: int = field(default=0)
     reveal: bool = False  # a restricted reader: natural persons' names shown
     lang: str = "zh"
+    pin: Pin | None = None  # an ``as_of`` download: the checkpoint's live batches, not the newest batch
 
 
 def _batch_column(ds):
@@ -51,17 +52,26 @@ def plan(conn: Connection, dataset: str, filters: Filters | None = None, *, reve
     _where(ds, filters)  # a bad filter is refused before any byte is sent
     max_batch = conn.execute(select(func.coalesce(func.max(ImportBatch.id), 0))).scalar_one()
     max_id = conn.execute(select(func.max(ds.id_expr)).select_from(ds.base())).scalar_one()
-    return Download(dataset, filters, int(max_batch), max_id, done=max_id is None, reveal=reveal, lang=lang)
+    return Download(dataset, filters, int(max_batch), max_id, done=max_id is None, reveal=reveal, lang=lang,
+                    pin=current_pin())
 
 
 def next_chunk(conn: Connection, d: Download, limit: int = STREAM_CHUNK_ROWS) -> list[tuple]:
-    """The next rows of a download (tuples as ``output_fields()``), empty when it is complete."""
+    """The next rows of a download (tuples as ``output_fields()``), empty when it is complete.
+
+    A download planned under ``pinned`` (``as_of``) reads every chunk pinned to the same checkpoint:
+    chunks run in other threads, where the planning context is not in force."""
     if d.done:
         return []
+    with pinned(d.pin):
+        return _chunk(conn, d, limit)
+
+
+def _chunk(conn: Connection, d: Download, limit: int) -> list[tuple]:
     ds = DATASETS[d.dataset]
     conds = _where(ds, d.filters)
     batch_col = _batch_column(ds)
-    if batch_col is not None and ds.always is not None:
+    if batch_col is not None and ds.always is not None and d.pin is None:
         # Replace "live now" by "live as of the pinned batch": a correction landing mid-download
         # neither drops the rows it supersedes from later chunks nor adds its own.
         conds.pop()

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Connection, case, func, select
 
-from ledger.read import totals
+from ledger.read import review_datasets, totals
 from ledger.read.privacy import redactor as privacy
 from ledger.store import published
-from ledger.store.batches import live, live_procurement
+from ledger.store.batches import current_pin, live, live_procurement
 from ledger.store.models import (
     Category,
     CategoryGroup,
@@ -163,8 +163,10 @@ def latest_target_results(conn: Connection, unit_id: int | None = None) -> pl.Da
             func.max(TargetResult.run_id).label("run_id"),
         )
         .group_by(TargetResult.target_id, TargetResult.unit_id, TargetResult.fiscal_year)
-        .subquery()
     )
+    if (pin := current_pin()) is not None:  # as of a checkpoint: the runs started before it
+        newest = newest.where(TargetResult.run_id.in_(select(CheckRun.id).where(CheckRun.started_at < pin.time)))
+    newest = newest.subquery()
     q = (
         select(
             TargetResult.target_id, PolicyTarget.title, PolicyTarget.category_code, PolicyTarget.group_code,
@@ -247,16 +249,17 @@ def public_flags(conn: Connection, unit_id: int | None = None, limit: int | None
     Review notes are restricted until published; an unpublished review contributes nothing here.
     Natural persons' names in the messages read as 个人（已隐去） unless ``reveal`` (``ledger.read.privacy``).
     """
-    published = (
-        select(FlagReview.flag_id, func.max(FlagReview.id).label("review_id"))
-        .where(FlagReview.published_at.is_not(None))
-        .group_by(FlagReview.flag_id)
-        .subquery()
-    )
+    pin = current_pin()  # as of a checkpoint: flags raised by then, in the state their logged reviews left them
+    published = select(FlagReview.flag_id, func.max(FlagReview.id).label("review_id")).where(
+        FlagReview.published_at.is_not(None))
+    if pin is not None:
+        published = published.where(FlagReview.id.in_(review_datasets.logged_reviews("publish", pin.size)))
+    published = published.group_by(FlagReview.flag_id).subquery()
+    state = Flag.state if pin is None else review_datasets.state_as_of(pin.size, Flag.__table__)
     q = (
         select(
             Flag.id, Flag.rule_code, Flag.unit_id, Unit.code, Unit.name, Flag.fiscal_year, Flag.category_code,
-            Flag.state, Flag.data_status, Flag.message_zh, Flag.message_en, Flag.created_at,
+            state, Flag.data_status, Flag.message_zh, Flag.message_en, Flag.created_at,
             FlagReview.to_state, FlagReview.note, FlagReview.published_at,
         )
         .outerjoin(Unit, Unit.id == Flag.unit_id)
@@ -266,6 +269,8 @@ def public_flags(conn: Connection, unit_id: int | None = None, limit: int | None
     )
     if unit_id is not None:
         q = q.where(Flag.unit_id == unit_id)
+    if pin is not None:
+        q = q.where(Flag.created_at < pin.time)
     if limit is not None:
         q = q.limit(limit)
     zh, en = privacy.for_reader(conn, reveal=reveal), privacy.for_reader(conn, reveal=reveal, lang="en")

@@ -38,6 +38,7 @@ from ledger.read.types import (  # noqa: F401  (re-exported: callers import them
     utc,
     yuan,
 )
+from ledger.store.batches import current_pin, logged
 from ledger.store.models import (
     AuditLog,
     Category,
@@ -246,11 +247,15 @@ def _fetch(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr,
 
 def get_row(conn: Connection, dataset: str, row_id: int, *, reveal: bool = False, lang: str = "zh") -> dict[str, Any]:
     """One row of a dataset by id (superseded rows included: provenance links must keep working);
-    natural persons' names hidden unless ``reveal``."""
+    natural persons' names hidden unless ``reveal``. Under ``pinned``: only rows in the log at the checkpoint."""
     ds = DATASETS[dataset]
     if isinstance(row_id, int) and not -INT64_MAX <= row_id <= INT64_MAX:
         raise NotFound(f"no {dataset} row with id {row_id}")
-    got = conn.execute(select(*[c.expr for c in ds.columns]).select_from(ds.base()).where(ds.id_expr == row_id)).first()
+    conds = [ds.id_expr == row_id]
+    if current_pin() is not None:  # as of a checkpoint: a row published after it does not exist yet
+        batch = next((c.expr for c in ds.columns if c.name == "batch_id"), None)
+        conds += [logged(batch)] if batch is not None else [ds.always()] if ds.always is not None else []
+    got = conn.execute(select(*[c.expr for c in ds.columns]).select_from(ds.base()).where(*conds)).first()
     if got is None:
         raise NotFound(f"no {dataset} row with id {row_id}")
     return privacy.for_reader(conn, reveal=reveal, lang=lang).row(ds.name, _row(ds, got))

@@ -7,12 +7,23 @@ The audit log is for admins only (``public=False``), so it never appears in down
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from ledger.read.types import Column, Dataset, NotFound, is_in, utc
-from ledger.store.models import AuditLog, CheckRun, Flag, FlagReview, PolicyTarget, TargetResult, Unit
+from ledger.store.batches import Pin
+from ledger.store.models import (
+    AuditLog,
+    CheckRun,
+    Flag,
+    FlagReview,
+    LogLeaf,
+    PolicyTarget,
+    TargetResult,
+    Unit,
+)
 
 _f = Flag.__table__
 _fu = Unit.__table__.alias("fu")
@@ -25,10 +36,31 @@ _fr = FlagReview.__table__
 _pub = FlagReview.__table__.alias("pub")
 
 
-def _published(col):
-    """The flag's latest published review's ``col`` (restricted reviews are never read here)."""
-    return (select(col).where(_pub.c.flag_id == _f.c.id, _pub.c.published_at.is_not(None))
-            .order_by(_pub.c.published_at.desc(), _pub.c.id.desc()).limit(1).scalar_subquery())
+def _published(col, size: int | None = None):
+    """The flag's latest published review's ``col`` (restricted reviews are never read here).
+
+    With ``size``: the latest whose publication is among the first ``size`` leaves of the log."""
+    q = select(col).where(_pub.c.flag_id == _f.c.id, _pub.c.published_at.is_not(None))
+    if size is not None:
+        q = q.where(_pub.c.id.in_(logged_reviews("publish", size)))
+    return q.order_by(_pub.c.published_at.desc(), _pub.c.id.desc()).limit(1).scalar_subquery()
+
+
+def logged_reviews(event: str, size: int):
+    """Ids of the reviews (``review``) or publications (``publish``) among the first ``size`` leaves."""
+    return select(cast(LogLeaf.ref_id, BigInteger)).where(LogLeaf.event == event, LogLeaf.leaf_index < size)
+
+
+def state_as_of(size: int, flag=_f):
+    """A flag's review state at a checkpoint: the state its first review logged after it started from.
+
+    Every review is a leaf written with it, so the reviews among the first ``size`` leaves are exactly
+    those made by then; a flag with no later review is still in its current state."""
+    later = FlagReview.__table__.alias("later_review")
+    first = (select(later.c.from_state).where(later.c.flag_id == flag.c.id,
+                                              later.c.id.not_in(logged_reviews("review", size)))
+             .order_by(later.c.id).limit(1).scalar_subquery())
+    return func.coalesce(first, flag.c.state)
 
 FLAGS = Dataset(
     name="flags",
@@ -102,10 +134,14 @@ TARGETS = Dataset(
 )
 
 
-def _latest_run():
-    """The newest run over all years, else the newest of any year (as ``ledger.rules.checks.latest_run_id``)."""
-    full = select(func.max(CheckRun.id)).where(CheckRun.fiscal_year.is_(None)).scalar_subquery()
-    return func.coalesce(full, select(func.max(CheckRun.id)).scalar_subquery())
+def _latest_run(before=None):
+    """The newest run over all years, else the newest of any year (as ``ledger.rules.checks.latest_run_id``);
+    with ``before``, among the runs started before that time."""
+    full = select(func.max(CheckRun.id)).where(CheckRun.fiscal_year.is_(None))
+    any_run = select(func.max(CheckRun.id))
+    if before is not None:
+        full, any_run = full.where(CheckRun.started_at < before), any_run.where(CheckRun.started_at < before)
+    return func.coalesce(full.scalar_subquery(), any_run.scalar_subquery())
 
 
 TARGET_RESULTS = Dataset(
@@ -167,6 +203,24 @@ AUDIT = Dataset(
 )
 
 DATASETS = (FLAGS, TARGETS, TARGET_RESULTS, AUDIT)  # joined to the spending datasets in ``datasets``
+
+
+def as_of(ds: Dataset, pin: Pin) -> Dataset:
+    """``ds`` as a checkpoint saw it. Flags, targets and check runs are not leaves of the log: a flag
+    counts when raised before the checkpoint's time, its state and published finding as its logged
+    reviews and publications had them; targets loaded and the latest check run started before it."""
+    if ds is FLAGS:
+        state = state_as_of(pin.size)
+        swap = {"state": state, "published_decision": _published(_pub.c.to_state, pin.size),
+                "published_note": _published(_pub.c.note, pin.size),
+                "published_at": _published(_pub.c.published_at, pin.size)}
+        return replace(ds, columns=tuple(replace(c, expr=swap.get(c.name, c.expr)) for c in ds.columns),
+                       always=lambda: _f.c.created_at < pin.time, filters={**ds.filters, "state": is_in(state)})
+    if ds is TARGETS:
+        return replace(ds, always=lambda: _t.c.loaded_at < pin.time)
+    if ds is TARGET_RESULTS:
+        return replace(ds, always=lambda: _tr.c.run_id == _latest_run(pin.time))
+    return ds
 
 
 def flag_reviews(conn: Connection, flag_id: str, *, include_restricted: bool = False) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ import threading
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from ledger.store import unit_events
-from ledger.store.batches import live
+from ledger.store.batches import current_pin, live
 from ledger.store.models import ImportBatch, Rollup, Unit
 
 _r = Rollup.__table__
@@ -33,12 +33,15 @@ READ_CHUNK = 500  # batch ids per IN list when reading newly seen batches
 
 
 def _batches(conn: Connection) -> list[tuple]:
+    """Every batch (under ``pinned``: the batches in the log at the checkpoint, so later corrections drop out)."""
     cursor = conn.connection.driver_connection.cursor()  # one fixed statement: no need for SQLAlchemy here
     try:
         cursor.execute(BATCHES_SQL)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
     finally:
         cursor.close()
+    pin = current_pin()
+    return rows if pin is None else [b for b in rows if b[0] in pin.batches]
 
 
 def live_ids(conn: Connection) -> list[int]:
@@ -65,7 +68,7 @@ def live_totals(conn: Connection) -> list[tuple[str, int, str, str, int, int]]:
     key = conn.engine.url.render_as_string(hide_password=True)
     with _lock:
         kept = _kept.setdefault(key, {})
-        for gone in kept.keys() - ident.keys():
+        for gone in kept.keys() - ident.keys() if current_pin() is None else ():  # pinned: a subset, keep the rest
             del kept[gone]
         stale = [i for i, who in ident.items() if i not in kept or kept[i][0] != who]
     fresh: dict[int, list[tuple]] = {i: [] for i in stale}

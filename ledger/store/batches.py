@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import (
@@ -23,8 +26,10 @@ from sqlalchemy import (
     literal,
     literal_column,
     not_,
+    or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -52,8 +57,46 @@ def superseded_ids() -> Select:
 _superseding = ImportBatch.__table__.alias("superseding")
 
 
+@dataclass(frozen=True)
+class Pin:
+    """The ledger as a signed checkpoint saw it (``ledger.read.asof`` builds one).
+
+    ``batches`` were in the log at the checkpoint; ``live`` are those no batch among them supersedes
+    (a batch superseded only by a later correction is still live here).
+    """
+
+    size: int
+    batches: frozenset[int]
+    live: frozenset[int]
+    time: object  # one second past the checkpoint's signing time (aware UTC): rows recorded before it count
+
+
+_pin: ContextVar[Pin | None] = ContextVar("sunshine_pin", default=None)
+
+
+def current_pin() -> Pin | None:
+    """The checkpoint reads are pinned to in this context, if any."""
+    return _pin.get()
+
+
+@contextmanager
+def pinned(pin: Pin | None) -> Iterator[Pin | None]:
+    """Pin every ``live(...)`` read in this context (thread or task) to ``pin``; None changes nothing.
+
+    One switch instead of a parameter through every read function: rollups, resolved figures, lists,
+    reports and flags all filter through ``live``, so they all answer as of the checkpoint.
+    """
+    token = _pin.set(pin)
+    try:
+        yield pin
+    finally:
+        _pin.reset(token)
+
+
 def live(batch_column):
     """A condition keeping only rows whose batch is not superseded (what the public sees as current).
+
+    Under ``pinned(pin)``: rows of batches live at the pinned checkpoint instead.
 
     ``NOT EXISTS`` a batch superseding the row's batch, probed through the unique index on
     ``import_batch.supersedes_id``: an anti-join the planners run row by row along a page's index
@@ -62,7 +105,25 @@ def live(batch_column):
     equivalence classes, which made it estimate one row left, and sort a million rows instead of
     walking the id index for a first page of ``?batch=N``.
     """
+    pin = _pin.get()
+    if pin is not None:  # ``+ 0`` as below: a page walks its order's index instead of sorting the pinned batches' rows
+        return (batch_column + literal_column("0")).in_(sorted(pin.live))
     return ~exists().where(_superseding.c.supersedes_id == batch_column + literal_column("0"))
+
+
+def logged(batch_column):
+    """Batches in the log (all of them; under ``pinned``, those among the checkpoint's leaves), superseded or not."""
+    pin = _pin.get()
+    return true() if pin is None else batch_column.in_(sorted(pin.batches))
+
+
+def known_units(unit_table):
+    """Units the public could see (all; under ``pinned``, those a logged batch named or recorded before it)."""
+    pin = _pin.get()
+    if pin is None:
+        return true()
+    return or_(unit_table.c.batch_id.in_(sorted(pin.batches)),
+               and_(unit_table.c.batch_id.is_(None), unit_table.c.created_at < pin.time))
 
 
 def live_procurement(table=None, as_of: int | None = None):
@@ -75,7 +136,7 @@ def live_procurement(table=None, as_of: int | None = None):
     """
     table = ProcurementRecord.__table__ if table is None else table
     link, newer = ProcurementReplacement.__table__, ProcurementRecord.__table__.alias("newer_state")
-    if as_of is None:
+    if as_of is None or _pin.get() is not None:
         alive = live
     else:
         gone = select(ImportBatch.supersedes_id).where(ImportBatch.supersedes_id.is_not(None), ImportBatch.id <= as_of)

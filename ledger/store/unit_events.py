@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select
 
 from ledger.store import audit
+from ledger.store.batches import current_pin
 from ledger.store.models import Unit, UnitEvent
 
 
@@ -46,12 +47,16 @@ def _unit_id(conn: Connection, code: str) -> int:
 
 
 def read(conn: Connection) -> Register:
-    """Every merge and retirement recorded so far (the latest retirement of a unit wins)."""
+    """Every merge and retirement recorded so far (the latest retirement of a unit wins).
+
+    Under ``pinned`` (a read ``as_of`` a checkpoint): those recorded before the checkpoint's time (events
+    are not leaves of the log; their time decides)."""
     direct: dict[int, int] = {}
     retired: dict[int, int] = {}
-    for kind, unit_id, successor_id, year in conn.execute(
-            select(UnitEvent.kind, UnitEvent.unit_id, UnitEvent.successor_id, UnitEvent.fiscal_year)
-            .order_by(UnitEvent.id)):
+    q = select(UnitEvent.kind, UnitEvent.unit_id, UnitEvent.successor_id, UnitEvent.fiscal_year).order_by(UnitEvent.id)
+    if (pin := current_pin()) is not None:
+        q = q.where(UnitEvent.created_at < pin.time)
+    for kind, unit_id, successor_id, year in conn.execute(q):
         if kind == "merge" and successor_id is not None:
             direct[unit_id] = successor_id
         elif kind == "retire" and year is not None:

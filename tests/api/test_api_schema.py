@@ -57,11 +57,13 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(db_url):
 # What ``--checks all`` may still report (issue 14): rules no JSON Schema can state. A cursor is an
 # opaque token; a leaf range ends after its start and holds at most 1,000 leaves; a consistency proof needs from <= to; an
 # inclusion proof takes exactly one of batch or leaf; an uploaded file may be refused (422); no text
-# may hold a NUL byte (PostgreSQL cannot store one: api.middleware.guards answers 400). And list
+# may hold a NUL byte (PostgreSQL cannot store one: api.middleware.guards answers 400); an as_of date
+# must be on the calendar. And list
 # parameters are parsed leniently (``unit=a,b``, repeated keys), so a malformed shape may be accepted.
 ALLOWED_400 = ("not a cursor this API issued", "at most 1000 leaves", "is before start", "a log never shrinks",
                "give exactly one of batch or leaf", "the log's latest checkpoint has", "is past the log",
-               "was refused; nothing was written", "contains a NUL byte")
+               "was refused; nothing was written", "contains a NUL byte",
+               "as_of is a checkpoint's tree size")  # as_of=2024-13-45 fits the pattern, not the calendar
 ALLOWED_CODES = {"ST201", "ST202"}
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, DateTime, and_, bindparam, or_, select
 
 from ledger.read.types import Dataset, Filters
+from ledger.store.batches import current_pin
 
 MAX_PLANS = 512
 _plans: dict[tuple, Plan] = {}
@@ -86,10 +87,16 @@ def shape(filters: Filters) -> tuple:
     )
 
 
+def _pinned() -> frozenset[int] | None:
+    """Part of a plan's identity: a pinned read (``as_of``) bakes the checkpoint's live batches into its SQL."""
+    pin = current_pin()
+    return None if pin is None else pin.live
+
+
 def plan(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr, desc: bool, after: bool) -> Plan:
     """The kept plan for this shape, built on first use."""
     dialect = conn.dialect
-    ident = (dialect.name, ds.name, shape(filters), key, desc, after)
+    ident = (dialect.name, ds.name, shape(filters), key, desc, after, _pinned())
     found = _plans.get(ident)
     if found is not None:
         return found
@@ -134,7 +141,7 @@ def _build(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr,
 
 def cached(conn: Connection, ident: tuple, build: Callable[[], tuple[Any, set[str], dict[str, int]]]) -> Plan:
     """The kept plan for ``ident``; ``build()`` gives (statement, its request parameters, list lengths)."""
-    ident = (conn.dialect.name, *ident)
+    ident = (conn.dialect.name, *ident, _pinned())
     found = _plans.get(ident)
     if found is None:
         found = compile_plan(conn.dialect, *build())
