@@ -38,6 +38,7 @@ from ledger.store.models import (
     Unit,
     utcnow,
 )
+from ledger.store.upkeep import partitions
 
 COPY_CHUNK_ROWS = 200_000
 SQLITE_CHUNK_ROWS = 25_000  # rows turned into Python objects at a time (bounds the memory it takes)
@@ -235,6 +236,8 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         finally:
             cur.close()
         return frame.height
+    if table.name in partitions.PARTITIONED and "fiscal_year" in columns:
+        partitions.ensure_years(conn, table.name, frame.get_column("fiscal_year").unique().to_list())
     raw = conn.connection.driver_connection
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
     with raw.cursor() as cur:
