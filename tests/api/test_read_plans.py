@@ -114,3 +114,23 @@ def test_without_the_cap_totals_are_exact_and_skipped_totals_are_null(api):
     body = api.get("/api/v1/expenses?count=false").json()
     assert (body["total"], body["total_exact"]) == (None, None)
     assert len(body["data"]) == 6
+
+
+@pytest.mark.parametrize("filters", [Filters(year=[2023]), Filters(amount_min=0), Filters(payee=["某酒店"])],
+                         ids=["rollup-count", "capped-count", "payee"])
+def test_a_kept_page_plan_drops_a_batch_superseded_after_it_was_built(engine, filters):
+    """Page plans are kept per shape (ledger.read.published.pages): the live condition is SQL in the plan
+    (NOT EXISTS a superseding batch), never a list of batch ids baked in when the plan was built."""
+    from ledger.read import queries
+    from tests.tlog_support import publish_expenses
+
+    old = publish_expenses(engine, [100, 200])
+    for sort in ("id", "-amount"):
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "expenses", filters, sort=sort, limit=10)
+        assert ([r["amount_fen"] for r in page.rows], page.total) == ([100, 200] if sort == "id" else [200, 100], 2)
+    publish_expenses(engine, [300], supersedes=old, name="fixed.csv")
+    for sort in ("id", "-amount"):
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "expenses", filters, sort=sort, limit=10)
+        assert ([r["amount_fen"] for r in page.rows], page.total) == ([300], 1)
