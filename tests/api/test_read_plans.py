@@ -134,3 +134,52 @@ def test_a_kept_page_plan_drops_a_batch_superseded_after_it_was_built(engine, fi
         with reading(engine) as conn:
             page = queries.list_rows(conn, "expenses", filters, sort=sort, limit=10)
         assert ([r["amount_fen"] for r in page.rows], page.total) == ([300], 1)
+
+
+def test_a_page_filtered_by_time_opens_only_the_year_partitions_holding_a_match(engine, backend):
+    """PostgreSQL's year partitions (migration 0011_partition): without ``year_scope`` a first page by id
+    merges one index scan per partition and reads the years with no match whole (ledger.read.year_scope)."""
+    if backend != "postgres":
+        pytest.skip("year partitions are PostgreSQL's; SQLite keeps one table and the filters pass unchanged")
+    from bench.cold_reads import explain
+    from ledger.read import queries, year_scope
+    from tests.tlog_support import publish_expenses
+
+    batch = {year: publish_expenses(engine, [year, 1], year=year, name=f"{year}.csv") for year in (2021, 2022, 2023)}
+    cases = [
+        (Filters(date_to=dt.date(2022, 12, 31)), [2021, 2022], [1, 1, 2021, 2022]),
+        (Filters(date_from=dt.date(2023, 1, 1)), [2023], [1, 2023]),
+        (Filters(batch=[batch[2022]]), [2022], [1, 2022]),
+        (Filters(date_from=dt.date(2030, 1, 1)), [0], []),  # no year holds a match: an empty page
+        (Filters(category=["reception"]), [], [1, 1, 1, 2021, 2022, 2023]),  # matches every year: not probed
+    ]
+    for filters, years, amounts in cases:
+        with reading(engine) as conn:
+            assert year_scope.narrow(conn, DATASETS["expenses"], filters).year == years
+            page = queries.list_rows(conn, "expenses", filters, sort="amount", limit=10)
+            assert sorted(r["amount_fen"] for r in page.rows) == amounts
+            assert page.total == len(amounts)
+            plan = "\n".join(explain(conn, "expenses", year_scope.narrow(conn, DATASETS["expenses"], filters), "id"))
+        opened = {y for y in (2021, 2022, 2023) if f"expense_entry_y{y}" in plan}
+        assert opened == (set(years) - {0} if years else {2021, 2022, 2023}), plan
+
+
+def test_a_match_in_the_default_partition_leaves_the_filters_as_they_were(engine, backend):
+    if backend != "postgres":
+        pytest.skip("year partitions are PostgreSQL's")
+    from sqlalchemy import insert
+
+    from ledger.read import queries, year_scope
+    from ledger.store.db import writing
+    from ledger.store.models import ExpenseEntry
+    from tests.tlog_support import publish_expenses
+
+    bid = publish_expenses(engine, [5], year=2023)
+    with writing(engine) as conn:  # a year without its own partition: the default partition holds it
+        conn.execute(insert(ExpenseEntry).values(batch_id=bid, unit_id=1, fiscal_year=1999, category_code="reception",
+                                                 amount_fen=9, currency="CNY", entry_date=dt.date(1999, 5, 1)))
+    year_scope._known.clear()
+    filters = Filters(date_to=dt.date(2000, 1, 1))
+    with reading(engine) as conn:
+        assert year_scope.narrow(conn, DATASETS["expenses"], filters) == filters
+        assert [r["amount_fen"] for r in queries.list_rows(conn, "expenses", filters).rows] == [9]
