@@ -102,12 +102,14 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
 
 
 @contextmanager
-def server(cmd: list[str], probe_url: str, *, env: dict | None = None, log: Path | None = None):
-    """A server pinned to ``SERVER_CPU`` for the duration of the block; stopped by its own pid."""
+def server(cmd: list[str], probe_url: str, *, env: dict | None = None, log: Path | None = None,
+           cpus: str | None = SERVER_CPU):
+    """A server pinned to ``cpus`` (default ``SERVER_CPU``; None: not pinned) for the duration of the block;
+    stopped by its own pid."""
     log = log or Path(os.devnull)
     with log.open("w") as sink:
         proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CPU, *cmd], cwd=ROOT, env={**os.environ, **(env or {})},
+            [*(["taskset", "-c", cpus] if cpus else []), *cmd], cwd=ROOT, env={**os.environ, **(env or {})},
             stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
         )
         try:

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, literal, select
+from sqlalchemy import Connection, bindparam, exists, func, literal, select
 
 from ledger.read import totals as queries_totals
 from ledger.read.datasets import DATASETS, _categories_in_groups, _u
 from ledger.read.published import pages as queries_pages
 from ledger.read.types import Dataset, Filters, QueryError
 from ledger.store.batches import current_pin
-from ledger.store.models import Rollup
+from ledger.store.models import ProcurementReplacement, Rollup
 
 COUNT_CAP = 10_000
-_LIVE_BY_BATCH = {"expenses", "budgets", "procurement"}  # datasets whose ``always`` is ``live(batch_id)``
+_LIVE_BY_BATCH = {"expenses", "budgets", "procurement"}  # ``always`` is ``live(batch_id)`` (procurement: and not replaced)
 _JOINED_FILTERS = {"unit", "unit_level", "parent"}  # filters on a joined table; the rest are on the dataset's own
 _ROLLUP_FILTERS = {"unit", "unit_level", "year", "year_from", "year_to", "category", "group"}
 
@@ -62,9 +62,11 @@ def page_total(conn: Connection, ds: Dataset, filters: Filters) -> tuple[int, bo
 def capped_count_statement(conn: Connection, ds: Dataset, filters: Filters):
     """``SELECT count(*)`` of at most ``COUNT_CAP`` + 1 matching rows."""
     conds = _where(ds, filters)
-    if ds.name in _LIVE_BY_BATCH:
-        if current_pin() is None and not queries_totals.any_superseded(conn):  # pinned: later batches drop out
-            conds = conds[:-1]  # no batch superseded: every row is live, and the count can stay in an index
+    if ds.name in _LIVE_BY_BATCH and current_pin() is None and not queries_totals.any_superseded(conn) and not (
+            ds.name == "procurement" and conn.execute(select(exists().select_from(ProcurementReplacement))).scalar()):
+        # Not pinned (pinned: later batches drop out), no batch superseded (and, for procurement, no record
+        # replaced by a newer state of its process): every row is live, and the count can stay in an index.
+        conds = conds[:-1]
     # Every row has its one unit (a foreign key, NOT NULL or an outer join), so unless a filter names
     # the unit the join adds nothing to the count but a row lookup each.
     base = ds.base() if filters.given() & _JOINED_FILTERS else ds.id_expr.table

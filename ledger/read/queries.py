@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Date, Engine, and_, func, literal, or_, select
 
 from ledger.read import counts as queries_counts
+from ledger.read import year_scope
 from ledger.read.counts import COUNT_CAP, total_count  # noqa: F401  (re-exported)
 from ledger.read.datasets import DATASETS
 from ledger.read.privacy import redactor as privacy
@@ -182,6 +183,7 @@ def list_rows(
     for name in sorted(filters.given()):
         if name not in ds.filters:
             raise QueryError(name, f"{ds.name} cannot be filtered by {name}")
+    filters = year_scope.narrow(conn, ds, filters)  # PostgreSQL: only the year partitions holding a match
     value = last_id = None
     if cursor:
         value, last_id = decode_cursor(cursor, sort)

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from api.routes.routes_data import LISTED
-from bench.cold_reads import page_sql
+from bench.cold_reads import explain, page_sql
 from ledger.read import counts
 from ledger.read.datasets import DATASETS
 from ledger.read.types import Filters
@@ -114,3 +114,115 @@ def test_without_the_cap_totals_are_exact_and_skipped_totals_are_null(api):
     body = api.get("/api/v1/expenses?count=false").json()
     assert (body["total"], body["total_exact"]) == (None, None)
     assert len(body["data"]) == 6
+
+
+@pytest.mark.parametrize("filters", [Filters(year=[2023]), Filters(amount_min=0), Filters(payee=["某酒店"])],
+                         ids=["rollup-count", "capped-count", "payee"])
+def test_a_kept_page_plan_drops_a_batch_superseded_after_it_was_built(engine, filters):
+    """Page plans are kept per shape (ledger.read.published.pages): the live condition is SQL in the plan
+    (NOT EXISTS a superseding batch), never a list of batch ids baked in when the plan was built."""
+    from ledger.read import queries
+    from tests.tlog_support import publish_expenses
+
+    old = publish_expenses(engine, [100, 200])
+    for sort in ("id", "-amount"):
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "expenses", filters, sort=sort, limit=10)
+        assert ([r["amount_fen"] for r in page.rows], page.total) == ([100, 200] if sort == "id" else [200, 100], 2)
+    publish_expenses(engine, [300], supersedes=old, name="fixed.csv")
+    for sort in ("id", "-amount"):
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "expenses", filters, sort=sort, limit=10)
+        assert ([r["amount_fen"] for r in page.rows], page.total) == ([300], 1)
+
+
+def test_a_page_filtered_by_time_opens_only_the_year_partitions_holding_a_match(engine, backend):
+    """PostgreSQL's year partitions (migration 0011_partition): without ``year_scope`` a first page by id
+    merges one index scan per partition and reads the years with no match whole (ledger.read.year_scope)."""
+    if backend != "postgres":
+        pytest.skip("year partitions are PostgreSQL's; SQLite keeps one table and the filters pass unchanged")
+    from bench.cold_reads import explain
+    from ledger.read import queries, year_scope
+    from tests.tlog_support import publish_expenses
+
+    batch = {year: publish_expenses(engine, [year, 1], year=year, name=f"{year}.csv") for year in (2021, 2022, 2023)}
+    cases = [
+        (Filters(date_to=dt.date(2022, 12, 31)), [2021, 2022], [1, 1, 2021, 2022]),
+        (Filters(date_from=dt.date(2023, 1, 1)), [2023], [1, 2023]),
+        (Filters(batch=[batch[2022]]), [2022], [1, 2022]),
+        (Filters(date_from=dt.date(2030, 1, 1)), [0], []),  # no year holds a match: an empty page
+        (Filters(category=["reception"]), [], [1, 1, 1, 2021, 2022, 2023]),  # matches every year: not probed
+    ]
+    for filters, years, amounts in cases:
+        with reading(engine) as conn:
+            assert year_scope.narrow(conn, DATASETS["expenses"], filters).year == years
+            page = queries.list_rows(conn, "expenses", filters, sort="amount", limit=10)
+            assert sorted(r["amount_fen"] for r in page.rows) == amounts
+            assert page.total == len(amounts)
+            plan = "\n".join(explain(conn, "expenses", year_scope.narrow(conn, DATASETS["expenses"], filters), "id"))
+        opened = {y for y in (2021, 2022, 2023) if f"expense_entry_y{y}" in plan}
+        assert opened == (set(years) - {0} if years else {2021, 2022, 2023}), plan
+
+
+def test_a_match_in_the_default_partition_leaves_the_filters_as_they_were(engine, backend):
+    if backend != "postgres":
+        pytest.skip("year partitions are PostgreSQL's")
+    from sqlalchemy import insert
+
+    from ledger.read import queries, year_scope
+    from ledger.store.db import writing
+    from ledger.store.models import ExpenseEntry
+    from tests.tlog_support import publish_expenses
+
+    bid = publish_expenses(engine, [5], year=2023)
+    with writing(engine) as conn:  # a year without its own partition: the default partition holds it
+        conn.execute(insert(ExpenseEntry).values(batch_id=bid, unit_id=1, fiscal_year=1999, category_code="reception",
+                                                 amount_fen=9, currency="CNY", entry_date=dt.date(1999, 5, 1)))
+    year_scope._known.clear()
+    filters = Filters(date_to=dt.date(2000, 1, 1))
+    with reading(engine) as conn:
+        assert year_scope.narrow(conn, DATASETS["expenses"], filters) == filters
+        assert [r["amount_fen"] for r in queries.list_rows(conn, "expenses", filters).rows] == [9]
+
+
+def test_a_large_load_leaves_sqlite_statistics_and_a_group_page_walks_the_id_order(engine, backend):
+    """A database migrated empty (its ANALYZE saw no rows) then loaded: without statistics SQLite read a
+    whole category through its index and sorted it (3 s at 1M entries); ``bulk_insert`` now analyzes."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL's bulk_insert analyzes too (batches._analyze_if_grown); its plans are tested elsewhere")
+    from tests.tlog_support import publish_expenses
+
+    publish_expenses(engine, [1] * 12_000)
+    with reading(engine) as conn:
+        stats = conn.exec_driver_sql("SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_expense_entry_category_code'").scalar()
+        sql, params = page_sql(conn, "expenses", Filters(group=["three_public"]), "id")
+        plan = _plan(conn, sql, params)
+    assert stats == "12000 12000"
+    assert _scans(plan, "expense_entry") == ["SCAN expense_entry"], plan
+    assert not any("TEMP B-TREE" in d for _, d in plan), plan
+
+
+def test_a_replaced_procurement_record_is_neither_listed_nor_counted(engine):
+    """A newer state of a contracting process replaces the older row (procurement_replacement); with no
+    batch superseded the capped count used to drop the whole live condition, replacement links included."""
+    from sqlalchemy import insert
+
+    from ledger.read import queries
+    from ledger.store.db import writing
+    from ledger.store.models import ProcurementRecord, ProcurementReplacement
+    from tests.tlog_support import publish_expenses
+
+    bid = publish_expenses(engine, [1])
+    with writing(engine) as conn:
+        ids = [conn.execute(insert(ProcurementRecord).values(
+            batch_id=bid, unit_id=1, fiscal_year=2023, ocid="ocds-1", method="single_source", contract_fen=fen,
+            currency="CNY").returning(ProcurementRecord.id)).scalar_one() for fen in (100, 150)]
+        conn.execute(insert(ProcurementReplacement).values(replaced_id=ids[0], replacement_id=ids[1], ocid="ocds-1",
+                                                           batch_id=bid))
+    for filters in (Filters(), Filters(method=["single_source"]), Filters(amount_min=0)):
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "procurement", filters)
+            plan = " ".join(explain(conn, "procurement", filters, "id"))
+        assert ([r["contract_fen"] for r in page.rows], page.total) == ([150], 1)
+        if engine.dialect.name == "sqlite":  # probed per row through the link's index, never listed whole
+            assert "ix_procurement_replacement_replaced_id" in plan and "LIST SUBQUERY" not in plan, plan

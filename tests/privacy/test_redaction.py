@@ -167,6 +167,9 @@ def test_anonymous_reads_show_the_label_and_exact_amounts(client):
     en = client.get("/en/units/HLTH/lines?year=2023").text
     assert LABEL_EN in en and "420.00" in en
     assert client.get("/api/v1/expenses?payee=张三").json()["total"] == 0
+    # A name hidden only by its row's payee type (个人), asked of that name alone (redactor._stored_as_personal).
+    assert client.get("/api/v1/expenses?payee=Ahmed Khan").json()["total"] == 0
+    assert client.get("/api/v1/expenses?payee=Ahmed Khan", headers=client.finance).json()["total"] == 1
 
 
 def test_the_report_counts_per_rule_and_dataset(client):

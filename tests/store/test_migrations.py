@@ -1,9 +1,16 @@
 """Migrations on both databases: up, down, up again, and no drift from the models."""
 
-from sqlalchemy import inspect, text
+import pytest
+from sqlalchemy import insert, inspect, text
+from sqlalchemy.exc import DatabaseError
 
+from ledger.log.verify import verify
+from ledger.read import queries
+from ledger.read.types import Filters
 from ledger.store import migrate
-from ledger.store.db import make_engine
+from ledger.store.db import make_engine, reading, writing
+from ledger.store.models import ExpenseEntry
+from ledger.store.upkeep import partitions
 
 
 def test_upgrade_downgrade_upgrade_has_no_drift(empty_db_url):
@@ -34,3 +41,141 @@ def test_initial_revision_seeds_the_categories_of_the_domain(engine):
 def test_constraint_names_come_from_the_convention(engine):
     fks = inspect(engine).get_foreign_keys("expense_entry")
     assert {fk["name"] for fk in fks} >= {"fk_expense_entry_unit_id_unit", "fk_expense_entry_batch_id_import_batch"}
+
+
+# PostgreSQL: expense_entry and budget_line partitioned by fiscal year (migration 0011_partition).
+PG_ONLY = "year partitions are PostgreSQL's (migration 0011_partition); SQLite has none and keeps one table"
+
+
+def _where_rows_are(conn, table):
+    return dict(conn.execute(text(f"SELECT tableoid::regclass::text, count(*) FROM {table} GROUP BY 1")).all())
+
+
+def _verified(conn):
+    report = verify(conn)
+    return report.rows_checked, report.batches_checked, [(p.code, p.table, p.row_id) for p in report.problems]
+
+
+def _api_reads(url):
+    from tests.api_support import running
+
+    paths = ["/api/v1/expenses?limit=100", "/api/v1/expenses?year=2022", "/api/v1/expenses?sort=-amount",
+             "/api/v1/expenses?year=2023&sort=date", "/api/v1/budgets", "/api/v1/budgets?year=2023&stage=adjusted",
+             "/api/v1/aggregate?by=year", "/api/v1/aggregate?year=2023&by=category"]
+    with running(url) as client:
+        return {p: client.get(p).json() for p in paths}
+
+
+def test_the_migration_partitions_by_year_and_keeps_rows_ids_and_reads(empty_db_url, backend, monkeypatch, tmp_path):
+    if backend != "postgres":
+        pytest.skip(PG_ONLY)
+    from tests.api_support import seed
+    from tests.tlog_support import publish_expenses
+
+    monkeypatch.setenv("SUNSHINE_LOG_KEY", str(tmp_path / "log.key"))
+    migrate.upgrade(empty_db_url, "0010")
+    seed(empty_db_url)
+    engine = make_engine(empty_db_url)
+    publish_expenses(engine, [100, 250], year=2021, name="2021.csv")
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT * FROM expense_entry ORDER BY id")).all()
+        checked = _verified(conn)  # the seed writes flags and reviews past the log: verify names them, before and after
+    reads = _api_reads(empty_db_url)
+    migrate.upgrade(empty_db_url)
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(text("SELECT relname, relkind FROM pg_class WHERE relname IN "
+                                       "('expense_entry', 'budget_line', 'procurement_record')")).all())
+        assert kinds == {"expense_entry": "p", "budget_line": "p", "procurement_record": "r"}
+        assert conn.execute(text("SELECT * FROM expense_entry ORDER BY id")).all() == before
+        assert _where_rows_are(conn, "expense_entry") == {"expense_entry_y2021": 2, "expense_entry_y2022": 2,
+                                                          "expense_entry_y2023": 5}
+        assert _where_rows_are(conn, "budget_line") == {"budget_line_y2021": 1, "budget_line_y2023": 4}
+        assert _verified(conn) == checked
+    assert _api_reads(empty_db_url) == reads
+    new = publish_expenses(engine, [7], year=2024, name="2024.csv")  # a new year: its partition is made on the way in
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT tableoid::regclass::text, id > :m FROM expense_entry WHERE batch_id = :b"),
+                            {"m": before[-1].id, "b": new}).one() == ("expense_entry_y2024", True)
+        after_new = _verified(conn)
+    assert (after_new[0] - checked[0], after_new[1] - checked[1], after_new[2]) == (2, 1, checked[2])  # 1 entry + 1 budget line
+    engine.dispose()
+    migrate.downgrade(empty_db_url, "0010")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'expense_entry'")).scalar() == "r"
+        assert len(conn.execute(text("SELECT * FROM expense_entry")).all()) == len(before) + 1
+        assert _where_rows_are(conn, "expense_entry") == {"expense_entry": len(before) + 1}
+        assert _verified(conn) == after_new
+    engine.dispose()
+    migrate.upgrade(empty_db_url)
+    assert migrate.check_drift(empty_db_url) == []
+
+
+def test_a_year_without_a_partition_lands_in_the_default_one_and_stays_there(engine, backend):
+    if backend != "postgres":
+        pytest.skip(PG_ONLY)
+    from tests.tlog_support import publish_expenses
+
+    bid = publish_expenses(engine, [5])
+    with writing(engine) as conn:  # a row written without bulk_insert: no partition is made for it
+        conn.execute(insert(ExpenseEntry).values(batch_id=bid, unit_id=1, fiscal_year=1999, category_code="reception",
+                                                 amount_fen=9, currency="CNY"))
+    with writing(engine) as conn:
+        assert partitions.ensure_years(conn, "expense_entry", [1999, 2030]) == [2030]
+        assert _where_rows_are(conn, "expense_entry") == {"expense_entry_y2023": 1, "expense_entry_default": 1}
+        listed = {p["partition"]: (p["fiscal_year"], p["rows"]) for p in partitions.partitions(conn, "expense_entry", True)}
+    assert listed == {"expense_entry_y2023": (2023, 1), "expense_entry_y2030": (2030, 0),
+                      "expense_entry_default": (None, 1)}
+    with reading(engine) as conn:
+        page = queries.list_rows(conn, "expenses", Filters(year=[1999]), limit=10)
+    assert [r["amount_fen"] for r in page.rows] == [9]
+
+
+@pytest.mark.parametrize("sql", ["UPDATE expense_entry_y2023 SET amount_fen = 0", "DELETE FROM expense_entry_y2023",
+                                 "TRUNCATE expense_entry_y2023", "TRUNCATE expense_entry_default",
+                                 "TRUNCATE budget_line_y2023", "DELETE FROM budget_line WHERE fiscal_year = 2023"])
+def test_each_partition_refuses_rewrites_in_the_partitioned_tables_name(engine, backend, sql):
+    if backend != "postgres":
+        pytest.skip(PG_ONLY)
+    from tests.tlog_support import publish_expenses
+
+    publish_expenses(engine, [100, 200])
+    table = sql.split()[1 if sql.startswith(("UPDATE", "TRUNCATE")) else 2].rsplit("_y", 1)[0].removesuffix("_default")
+    with pytest.raises(DatabaseError, match=f"{table} is append-only"), writing(engine) as conn:
+        conn.execute(text(sql))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT sum(amount_fen), count(*) FROM expense_entry")).one() == (300, 2)
+
+
+def test_a_year_filtered_read_scans_only_that_years_partition(engine, backend):
+    if backend != "postgres":
+        pytest.skip(PG_ONLY)
+    from bench.cold_reads import explain
+    from tests.tlog_support import publish_expenses
+
+    for year in (2021, 2022, 2023):
+        publish_expenses(engine, [year], year=year, name=f"{year}.csv")
+    with reading(engine) as conn:
+        assert verify(conn).ok
+        for name, table in (("expenses", "expense_entry"), ("budgets", "budget_line")):
+            plan = "\n".join(explain(conn, name, Filters(year=[2022]), "-amount"))
+            scanned = {p for p in (f"{table}_y2021", f"{table}_y2022", f"{table}_y2023", f"{table}_default") if p in plan}
+            assert scanned == {f"{table}_y2022"}, plan
+
+
+def test_db_partitions_lists_and_creates_years_ahead(db_url, backend):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sunshine = [str(Path(sys.executable).parent / "sunshine"), "--database", db_url, "db", "partitions", "--json"]
+    made = json.loads(subprocess.run([*sunshine, "--year", "2031", "--exact"], capture_output=True, text=True).stdout)
+    if backend != "postgres":
+        assert made == {"partitioned": [], "created": {}, "partitions": []}
+        return
+    assert made["created"] == {"expense_entry": [2031], "budget_line": [2031]}
+    assert [(p["partition"], p["fiscal_year"], p["rows"]) for p in made["partitions"]] == [
+        ("expense_entry_y2031", 2031, 0), ("expense_entry_default", None, 0),
+        ("budget_line_y2031", 2031, 0), ("budget_line_default", None, 0)]
+    again = json.loads(subprocess.run([*sunshine, "--year", "2031"], capture_output=True, text=True).stdout)
+    assert again["created"] == {"expense_entry": [], "budget_line": []}

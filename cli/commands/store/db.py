@@ -64,6 +64,44 @@ def check(ctx: click.Context, as_json: bool) -> None:
         click.echo("models and database agree")
 
 
+@command.command("partitions", help=h("help.db.partitions"))
+@click.option("--year", "years", type=int, multiple=True, help=h("help.db.partitions.year"))
+@click.option("--exact", is_flag=True, help=h("help.db.partitions.exact"))
+@database_option
+@json_option
+@click.pass_context
+def partitions_command(ctx: click.Context, years: tuple[int, ...], exact: bool, as_json: bool) -> None:
+    """List the year partitions of the entry tables (PostgreSQL); ``--year`` creates a year's ahead of its import."""
+    from ledger.i18n import t
+    from ledger.store.db import make_engine, reading, writing
+    from ledger.store.upkeep import partitions
+
+    engine = make_engine(database_url(ctx))
+    try:
+        with reading(engine) as conn:
+            partitioned = [tb for tb in partitions.PARTITIONED if partitions.is_partitioned(conn, tb)]
+        created = {}
+        for table in partitioned if years else []:
+            with writing(engine) as conn:  # one short transaction per table
+                created[table] = partitions.ensure_years(conn, table, years)
+        with reading(engine) as conn:
+            listed = [p for tb in partitioned for p in partitions.partitions(conn, tb, exact=exact)]
+    finally:
+        engine.dispose()
+    if as_json:
+        print_json({"partitioned": partitioned, "created": created, "partitions": listed})
+        return
+    if not partitioned:
+        click.echo(t("db.partitions.none"))
+        return
+    for table, made in created.items():
+        if made:
+            click.echo(t("db.partitions.created", table=table, years=", ".join(map(str, made))))
+    for p in listed:
+        year = p["fiscal_year"] if p["fiscal_year"] is not None else t("db.partitions.other_years")
+        click.echo(f"{p['partition']}\t{year}\t{p['rows']:,}")
+
+
 def _safe(url: str) -> str:
     """Hide a password in a URL before printing it."""
     from sqlalchemy.engine import make_url

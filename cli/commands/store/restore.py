@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, h, json_option, print_json, refuse
-from ledger.store.backup import BackupError, restore
+from ledger.store.upkeep.backup import BackupError, restore
 
 
 @click.command("restore", help=h("help.restore"))

@@ -7,6 +7,7 @@ pages under a read lock and restarts if a writer changes them). A PostgreSQL bac
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -92,9 +93,45 @@ def restore(file: str | Path, url: str | None = None) -> dict:
             src.close()
         _integrity(_sqlite_path(url))
         return {"backend": "sqlite", "file": str(file)}
-    _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
-          f"--dbname={_libpq_url(url)}", str(file)])
+    _restore_pg(file, url)
     return {"backend": "postgresql", "file": str(file)}
+
+
+# pg_restore --clean (15) drops each year partition's inherited primary key before the partitioned
+# table's own, which PostgreSQL refuses; dropping the partitioned table's key and tables drops them anyway.
+_PARTITION_KEY_DROP = re.compile(
+    rb"^ALTER TABLE IF EXISTS ONLY public\.((?:expense_entry|budget_line)_(?:y\d+|default)) "
+    rb"DROP CONSTRAINT IF EXISTS \1_pkey;$")
+
+
+def _restore_pg(file: Path, url: str) -> None:
+    """pg_restore's script, its clean-up lines filtered, run by psql in one transaction (all or nothing)."""
+    dump = subprocess.Popen([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--file=-", str(file)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    psql = subprocess.Popen([_tool("psql"), "--single-transaction", "--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1",
+                             f"--dbname={_libpq_url(url)}", "--file=-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for line in dump.stdout:  # the clean-up comes first, before any CREATE
+            if line.startswith(b"CREATE "):
+                psql.stdin.write(line)
+                break
+            if not _PARTITION_KEY_DROP.match(line.rstrip(b"\n")):
+                psql.stdin.write(line)
+        shutil.copyfileobj(dump.stdout, psql.stdin, 1 << 20)
+    except BrokenPipeError:
+        pass  # psql stopped on an error: reported below
+    finally:
+        try:
+            psql.stdin.close()
+        except BrokenPipeError:
+            pass
+    psql_err = psql.stderr.read().decode(errors="replace")
+    dump_err = dump.stderr.read().decode(errors="replace")
+    if dump.wait() != 0:
+        raise BackupError(f"pg_restore failed: {dump_err.strip()[-2000:]}")
+    if psql.wait() != 0:
+        raise BackupError(f"pg_restore failed: {psql_err.strip()[-2000:]}")
 
 
 def _run(args: list[str]) -> None:
