@@ -107,6 +107,8 @@ def test_modules_stay_small_and_folders_few():
                     str(path.relative_to(ROOT)) not in NOT_YET_SHORT:
                 too_long.append(str(path.relative_to(ROOT)))
         for folder in [ROOT / pkg, *(p for p in (ROOT / pkg).rglob("*") if p.is_dir())]:
+            if folder == ROOT / "migrations" / "versions":
+                continue  # one module per schema step, in the order alembic chains them: a sequence, not a room
             count = len([p for p in folder.glob("*.py") if p.name != "__init__.py"])
             if count > LIMIT_MODULES and str(folder.relative_to(ROOT)) not in NOT_YET_SPLIT:
                 too_full.append(f"{folder.relative_to(ROOT)}: {count}")

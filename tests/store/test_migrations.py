@@ -73,7 +73,7 @@ def test_the_migration_partitions_by_year_and_keeps_rows_ids_and_reads(empty_db_
     from tests.tlog_support import publish_expenses
 
     monkeypatch.setenv("SUNSHINE_LOG_KEY", str(tmp_path / "log.key"))
-    migrate.upgrade(empty_db_url, "0010")
+    migrate.upgrade(empty_db_url, "0011_unitcosts")
     seed(empty_db_url)
     engine = make_engine(empty_db_url)
     publish_expenses(engine, [100, 250], year=2021, name="2021.csv")
@@ -99,7 +99,7 @@ def test_the_migration_partitions_by_year_and_keeps_rows_ids_and_reads(empty_db_
         after_new = _verified(conn)
     assert (after_new[0] - checked[0], after_new[1] - checked[1], after_new[2]) == (2, 1, checked[2])  # 1 entry + 1 budget line
     engine.dispose()
-    migrate.downgrade(empty_db_url, "0010")
+    migrate.downgrade(empty_db_url, "0011_unitcosts")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT relkind FROM pg_class WHERE relname = 'expense_entry'")).scalar() == "r"
         assert len(conn.execute(text("SELECT * FROM expense_entry")).all()) == len(before) + 1
