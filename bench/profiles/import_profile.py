@@ -41,11 +41,15 @@ PHASES = [
     ("ensure_units", "importers.pipeline", "ensure_units"),
     ("rollups", "ledger.log.events", "refresh_rollups"),
     ("flag basis", "ledger.log.events", "refresh_flag_basis"),
+    ("search index", "ledger.log.events", "search_index.index_batch"),
     ("transparency log", "ledger.log.events", "tlog.record_batch"),
 ]
+# databases are named perf_<what>_<tag>: several people profiling on one PostgreSQL server do not collide
+TAG = os.environ.get("SUNSHINE_PERF_TAG", "")
 
 
 def fresh(backend: str, name: str) -> str:
+    name = f"{name}_{TAG}" if TAG else name
     if backend == "sqlite":
         db = WORK / f"{name}.sqlite3"
         for p in WORK.glob(db.name + "*"):
@@ -139,7 +143,7 @@ def cli(csv: Path, backend: str) -> dict:
         for p in WORK.glob("peer.sqlite3*"):
             p.unlink()
     else:
-        peer_s, peer_name = peers.pg_copy(csv, PG_ADMIN.rsplit("/", 1)[0] + "/perf_cli"), "COPY"
+        peer_s, peer_name = peers.pg_copy(csv, url.rsplit("/", 1)[0].replace("+psycopg", "") + "/" + url.rsplit("/", 1)[1]), "COPY"
     load1 = os.getloadavg()[0]
     out = {"backend": backend, "rows": rows, "csv_mb": round(csv.stat().st_size / 1e6, 1),
            "seconds": round(run.seconds, 2), "cpu_seconds": round(run.cpu_seconds, 2),

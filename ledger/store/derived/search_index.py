@@ -8,22 +8,29 @@ Migration 0007 builds both and indexes what was already published. ``ledger.read
 
 from __future__ import annotations
 
+import polars as pl
 from sqlalchemy import Connection, Integer, cast, func, insert, literal, null, select, text
 
+from ledger.store.batches import bulk_insert
 from ledger.store.models import ExpenseEntry, ProcurementRecord, SearchEntry, Unit
 
 FTS_TABLE = "search_fts"
 
 
-def index_batch(conn: Connection, batch_id: int | None = None) -> None:
-    """Add the searchable texts of ``batch_id`` (every batch when None) to the search index."""
+def index_batch(conn: Connection, batch_id: int | None = None, texts: pl.DataFrame | None = None) -> None:
+    """Add the searchable texts of ``batch_id`` (every batch when None) to the search index.
+
+    ``texts``: the batch's payee, description, supplier and title rows of ``search_entry`` when the
+    caller computed them from the rows it wrote (``ledger.log.batch_frames``); else GROUP BYs over
+    the stored rows. The batch's new units are always read from ``unit``.
+    """
     s, e, p, u = SearchEntry.__table__, ExpenseEntry.__table__, ProcurementRecord.__table__, Unit.__table__
     cols = ["batch_id", "kind", "unit_id", "fiscal_year", "body", "row_count", "amount_fen"]
     no_year = cast(null(), Integer)
     units = select(u.c.batch_id, literal("unit"), u.c.id, no_year, u.c.name, literal(1), cast(null(), Integer)) \
         .where(u.c.batch_id.is_not(None))
     parts = [units.where(u.c.batch_id == batch_id) if batch_id is not None else units]
-    for kind, tbl, col, amount in (("payee", e, e.c.payee, e.c.amount_fen),
+    for kind, tbl, col, amount in () if texts is not None else (("payee", e, e.c.payee, e.c.amount_fen),
                                    ("description", e, e.c.description, e.c.amount_fen),
                                    ("supplier", p, p.c.supplier_name, p.c.contract_fen),
                                    ("title", p, p.c.title, p.c.contract_fen)):
@@ -33,6 +40,8 @@ def index_batch(conn: Connection, batch_id: int | None = None) -> None:
         parts.append(q.where(tbl.c.batch_id == batch_id) if batch_id is not None else q)
     for q in parts:
         conn.execute(insert(s).from_select(cols, q))
+    if texts is not None and texts.height:
+        bulk_insert(conn, s, texts)
     if conn.dialect.name == "sqlite":
         where = "" if batch_id is None else " WHERE batch_id = :b"
         conn.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, body FROM search_entry{where}"),

@@ -1,0 +1,141 @@
+"""A batch's derived figures computed from the rows as written (polars frames), not read back.
+
+The import pipeline feeds every frame it inserts (with its ids) to ``BatchFrames.add``; at publish
+``ledger.log.events.batch_published`` writes from it what it would otherwise compute with a GROUP BY
+over the batch's stored rows: the rollups, the reception head-count rollup, the search index's texts
+and the transparency log's canonical lines (``ledger.log.canonical``). Each equals its read-back
+exactly (``tests/store/test_batch_frames.py`` holds them to each other on both stores).
+
+Only what the frames hold is kept, aggregated per part: rollups and search texts as partial sums,
+canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``), so memory grows with the
+number of groups, not of rows. Tables the frames do not cover (rows an ``after_write`` hook adds)
+are read back from the store by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from ledger.log.canonical import FETCH_ROWS, ROW_COLUMNS, RowsSummary, row_line
+
+FRAMED = ("expense_entry", "budget_line", "procurement_record")  # tables the pipeline writes from frames
+ROLLUP_KEY = ["unit_id", "fiscal_year", "category_code", "currency"]
+SEARCH_TEXTS = {"expense_entry": (("payee", "payee", "amount_fen"), ("description", "description", "amount_fen")),
+                "procurement_record": (("supplier", "supplier_name", "contract_fen"), ("title", "title", "contract_fen"))}
+_ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
+
+
+class BatchFrames:
+    """Accumulates, part by part, what a batch's publish derives from its rows."""
+
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+        self.rows = RowsSummary()
+        self._tables_seen: list[str] = []
+        self._rollups: list[pl.DataFrame] = []
+        self._persons: list[pl.DataFrame] = []
+        self._search: list[pl.DataFrame] = []
+
+    def add(self, table: str, frame: pl.DataFrame) -> None:
+        """A part as inserted into ``table``: every stored column, ids included, in id order.
+
+        Parts must come table by table in ``ROW_COLUMNS`` order (the canonical order of a batch).
+        """
+        if table not in FRAMED:
+            raise ValueError(f"{table} is not written from frames")
+        if self._tables_seen and self._tables_seen[-1] != table:
+            order = list(ROW_COLUMNS)
+            if table in self._tables_seen or order.index(table) < order.index(self._tables_seen[-1]):
+                raise ValueError(f"{table} rows arrive out of canonical order")
+        if not self._tables_seen or self._tables_seen[-1] != table:
+            self._tables_seen.append(table)
+        for start in range(0, frame.height, FETCH_ROWS):
+            part = frame.slice(start, FETCH_ROWS)
+            self.rows.add_chunk(table, part.get_column("id").to_list(), canonical_lines(table, part))
+        if table == "expense_entry":
+            self._rollups.append(_sums(frame.with_columns(pl.lit("actual").alias("measure")), ["measure", *ROLLUP_KEY]))
+            reception = frame.filter((pl.col("category_code") == "reception") & (pl.col("persons") > 0)
+                                     & (pl.col("currency") == "CNY"))
+            if reception.height:
+                self._persons.append(reception.group_by("unit_id", "fiscal_year").agg(
+                    pl.col("amount_fen").sum(), pl.col("persons").cast(pl.Int64).sum(), pl.len().alias("row_count")))
+        elif table == "budget_line":
+            self._rollups.append(_sums(frame.with_columns((pl.lit("budget_") + pl.col("stage")).alias("measure")),
+                                       ["measure", *ROLLUP_KEY]))
+        for kind, column, amount in SEARCH_TEXTS.get(table, ()):
+            texts = frame.filter(pl.col(column).is_not_null() & (pl.col(column) != ""))
+            self._search.append(texts.group_by("unit_id", "fiscal_year", column).agg(
+                pl.len().alias("row_count"), pl.col(amount).sum().alias("amount_fen"),
+                pl.col(amount).is_not_null().any().alias("has_amount"),
+            ).select(pl.lit(kind).alias("kind"), "unit_id", "fiscal_year", pl.col(column).alias("body"),
+                     "row_count", "amount_fen", "has_amount"))
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(self._tables_seen)
+
+    def rollups(self) -> pl.DataFrame:
+        """Rows of ``rollup`` for the batch, as ``refresh_rollups`` would insert them."""
+        if not self._rollups:
+            return pl.DataFrame()
+        out = pl.concat(self._rollups).group_by("measure", *ROLLUP_KEY).agg(
+            pl.col("amount_fen").sum(), pl.col("row_count").sum())
+        return out.sort("measure", *ROLLUP_KEY).select(pl.lit(self.batch_id, pl.Int64).alias("batch_id"), pl.all())
+
+    def reception_persons(self) -> pl.DataFrame:
+        """Rows of ``reception_persons_rollup`` for the batch."""
+        if not self._persons:
+            return pl.DataFrame()
+        out = pl.concat(self._persons).group_by("unit_id", "fiscal_year").agg(pl.all().sum())
+        return out.sort("unit_id", "fiscal_year").select(
+            pl.lit(self.batch_id, pl.Int64).alias("batch_id"), "unit_id", "fiscal_year", "amount_fen", "persons",
+            "row_count")
+
+    def search_texts(self) -> pl.DataFrame:
+        """Rows of ``search_entry`` for the batch's row texts (not its new units)."""
+        if not self._search:
+            return pl.DataFrame()
+        out = pl.concat(self._search).group_by("kind", "unit_id", "fiscal_year", "body").agg(
+            pl.col("row_count").sum(), pl.col("amount_fen").sum(), pl.col("has_amount").any())
+        return out.sort("kind", "unit_id", "fiscal_year", "body").select(
+            pl.lit(self.batch_id, pl.Int64).alias("batch_id"), "kind", "unit_id", "fiscal_year", "body", "row_count",
+            # SUM over only nulls is NULL in SQL
+            pl.when(pl.col("has_amount")).then(pl.col("amount_fen")).alias("amount_fen"))
+
+
+def _sums(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    return frame.group_by(key).agg(pl.col("amount_fen").sum(), pl.len().cast(pl.Int64).alias("row_count"))
+
+
+def canonical_lines(table: str, frame: pl.DataFrame) -> list[bytes]:
+    """The canonical lines (``ledger.log.canonical.row_line``) of a frame's rows, as UTF-8 bytes.
+
+    Built in polars; a row with a text cell JSON would escape (quote, backslash, control character)
+    is built by ``row_line`` itself, so every line is the reference's bytes.
+    """
+    cols = ROW_COLUMNS[table][1]
+    pieces, texts = [], []
+    for c in cols:
+        dtype = frame.schema[c]
+        if dtype == pl.Date:
+            v = pl.col(c).dt.strftime("%Y-%m-%d")
+        elif isinstance(dtype, pl.Datetime):
+            v = pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%6f") if dtype.time_zone \
+                else pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S.%6f")
+        elif dtype.is_integer():
+            v = pl.col(c).cast(pl.String)
+        elif dtype == pl.String:
+            v = pl.col(c)
+            texts.append(c)
+        else:
+            raise TypeError(f"{table}.{c}: no canonical form from {dtype}")
+        pieces.append(pl.when(pl.col(c).is_null()).then(pl.lit("null")).otherwise(pl.lit('"') + v + pl.lit('"')))
+    line = pl.concat_str([pl.lit(f'["{table}"')] + [pl.lit(",") + p for p in pieces] + [pl.lit("]")])
+    lines = frame.select(line.cast(pl.Binary)).to_series().to_list()
+    if texts:
+        odd = frame.select(pl.any_horizontal([pl.col(c).str.contains(_ESCAPED).fill_null(False) for c in texts]))
+        for i in odd.to_series().arg_true().to_list():
+            lines[i] = row_line(table, [frame[c][i] for c in cols]).encode()
+    return lines
