@@ -69,6 +69,7 @@ from ledger.store.batches import (
     lock_file,
     reserve_ids,
 )
+from ledger.store.bulk import indexes
 from ledger.store.db import reading, writing
 from ledger.store.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord
 
@@ -157,9 +158,11 @@ class Spool:
     def __init__(self):
         self.parts: list[tuple[str, pl.DataFrame | Path]] = []
         self.in_memory = 0
+        self.counts: dict[str, int] = {}
         self._dir: tempfile.TemporaryDirectory | None = None
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
+        self.counts[table] = self.counts.get(table, 0) + frame.height
         if self.in_memory + frame.height > SPOOL_ROWS:
             if self._dir is None:
                 self._dir = tempfile.TemporaryDirectory(prefix="sunshine-import-")
@@ -173,6 +176,10 @@ class Spool:
     def __iter__(self):
         for table, part in self.parts:
             yield table, (pl.read_ipc(part) if isinstance(part, Path) else part)
+
+    def rows(self, table: str) -> int:
+        """How many rows of ``table`` the spool holds (held duplicates included)."""
+        return self.counts.get(table, 0)
 
     def of(self, table: str):
         """The parts of one table, in the order they were added."""
@@ -330,6 +337,17 @@ def in_key_order(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return frame.with_row_index("_order").sort([*KEY_ORDER[table], "_order"], nulls_last=True).drop("_order")
 
 
+def _insert_part(conn, table, frame: pl.DataFrame, stored: list[str], batch_id: int, frames: BatchFrames,
+                 options: Options) -> None:
+    first = reserve_ids(conn, table, frame.height)
+    out = frame.with_columns(pl.int_range(first, first + frame.height, dtype=pl.Int64).alias("id"),
+                             pl.lit(batch_id, pl.Int64).alias("batch_id")).select(stored)
+    bulk_insert(conn, table, out)
+    frames.add(table.name, out)
+    if options.progress:
+        options.progress("write", out.height)
+
+
 def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: dict, problems: Problems) -> int:
     rows = report["rows"]
     main = {"expenses": "expense", "budgets": "budget", "disclosure": "expense"}.get(meta.kind, "procurement")
@@ -348,15 +366,10 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
     keep = found.keep_expr(options.allow_duplicates)
     for table, (model, columns, _) in TABLES.items():  # canonical order: ids, and so log lines, table by table
         stored = ["id", "batch_id", "unit_id"] + [c for c in columns if c not in ("sheet", "unit_code", "unit_name")]
-        for frame in spool.of(table):
-            frame = in_key_order(frame.filter(keep).join(units, on="unit_code", how="left"), table)
-            first = reserve_ids(conn, model.__table__, frame.height)
-            out = frame.with_columns(pl.int_range(first, first + frame.height, dtype=pl.Int64).alias("id"),
-                                     pl.lit(batch_id, pl.Int64).alias("batch_id")).select(stored)
-            bulk_insert(conn, model.__table__, out)
-            frames.add(model.__table__.name, out)
-            if options.progress:
-                options.progress("write", out.height)
+        with indexes.set_aside(conn, model.__table__, spool.rows(table)):
+            for frame in spool.of(table):
+                _insert_part(conn, model.__table__, in_key_order(frame.filter(keep).join(units, on="unit_code", how="left"),
+                                                                 table), stored, batch_id, frames, options)
     findings = problems.frame().filter(pl.col("severity") == "finding")
     if findings.height:
         bulk_insert(conn, DataQualityFinding.__table__, findings.select(

@@ -310,8 +310,16 @@ def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None =
     if rows is not None:
         bulk_insert(conn, Rollup.__table__, rows)
         return
+    for query in rollup_selects(batch_id):
+        conn.execute(insert(Rollup).from_select(ROLLUP_COLUMNS, query))
+
+
+ROLLUP_COLUMNS = ["batch_id", "measure", "unit_id", "fiscal_year", "category_code", "currency", "amount_fen", "row_count"]
+
+
+def rollup_selects(batch_id: int) -> list[Select]:
+    """The GROUP BYs over a batch's stored rows that give its ``rollup`` rows (``ROLLUP_COLUMNS``)."""
     e, b = ExpenseEntry.__table__, BudgetLine.__table__
-    cols = ["batch_id", "measure", "unit_id", "fiscal_year", "category_code", "currency", "amount_fen", "row_count"]
     actual = select(
         e.c.batch_id, literal("actual"), e.c.unit_id, e.c.fiscal_year, e.c.category_code, e.c.currency,
         func.sum(e.c.amount_fen), func.count(),
@@ -322,6 +330,4 @@ def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None =
     ).where(b.c.batch_id == batch_id).group_by(
         b.c.batch_id, b.c.stage, b.c.unit_id, b.c.fiscal_year, b.c.category_code, b.c.currency
     )
-    for query in (actual, budget):
-        conn.execute(insert(Rollup).from_select(cols, query))
-
+    return [actual, budget]

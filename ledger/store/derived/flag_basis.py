@@ -39,14 +39,18 @@ def refresh_flag_basis(conn: Connection, batch_id: int, persons: pl.DataFrame | 
 
 
 def _reception_persons(conn: Connection, batch_id: int) -> None:
+    conn.execute(insert(ReceptionPersonsRollup).from_select(
+        ["batch_id", "unit_id", "fiscal_year", "amount_fen", "persons", "row_count"], reception_persons_select(batch_id)))
+
+
+def reception_persons_select(batch_id: int):
+    """The GROUP BY over a batch's stored entries that gives its ``reception_persons_rollup`` rows."""
     e = ExpenseEntry.__table__
-    persons = select(
+    return select(
         e.c.batch_id, e.c.unit_id, e.c.fiscal_year, func.sum(e.c.amount_fen), func.sum(e.c.persons), func.count(),
     ).where(
         e.c.batch_id == batch_id, e.c.category_code == "reception", e.c.persons > 0, e.c.currency == "CNY"
     ).group_by(e.c.batch_id, e.c.unit_id, e.c.fiscal_year)
-    conn.execute(insert(ReceptionPersonsRollup).from_select(
-        ["batch_id", "unit_id", "fiscal_year", "amount_fen", "persons", "row_count"], persons))
 
 
 def _duplicate_candidates(conn: Connection, batch_id: int) -> None:

@@ -15,6 +15,7 @@ from ledger.store.batches import bulk_insert
 from ledger.store.models import ExpenseEntry, ProcurementRecord, SearchEntry, Unit
 
 FTS_TABLE = "search_fts"
+COLUMNS = ["batch_id", "kind", "unit_id", "fiscal_year", "body", "row_count", "amount_fen"]
 
 
 def index_batch(conn: Connection, batch_id: int | None = None, texts: pl.DataFrame | None = None) -> None:
@@ -24,28 +25,36 @@ def index_batch(conn: Connection, batch_id: int | None = None, texts: pl.DataFra
     caller computed them from the rows it wrote (``ledger.log.batch_frames``); else GROUP BYs over
     the stored rows. The batch's new units are always read from ``unit``.
     """
-    s, e, p, u = SearchEntry.__table__, ExpenseEntry.__table__, ProcurementRecord.__table__, Unit.__table__
-    cols = ["batch_id", "kind", "unit_id", "fiscal_year", "body", "row_count", "amount_fen"]
+    s, u = SearchEntry.__table__, Unit.__table__
     no_year = cast(null(), Integer)
     units = select(u.c.batch_id, literal("unit"), u.c.id, no_year, u.c.name, literal(1), cast(null(), Integer)) \
         .where(u.c.batch_id.is_not(None))
     parts = [units.where(u.c.batch_id == batch_id) if batch_id is not None else units]
-    for kind, tbl, col, amount in () if texts is not None else (("payee", e, e.c.payee, e.c.amount_fen),
-                                   ("description", e, e.c.description, e.c.amount_fen),
-                                   ("supplier", p, p.c.supplier_name, p.c.contract_fen),
-                                   ("title", p, p.c.title, p.c.contract_fen)):
-        q = select(tbl.c.batch_id, literal(kind), tbl.c.unit_id, tbl.c.fiscal_year, col, func.count(), func.sum(amount)) \
-            .where(col.is_not(None), col != "") \
-            .group_by(tbl.c.batch_id, tbl.c.unit_id, tbl.c.fiscal_year, col)
-        parts.append(q.where(tbl.c.batch_id == batch_id) if batch_id is not None else q)
+    if texts is None:
+        parts += text_selects(batch_id)
     for q in parts:
-        conn.execute(insert(s).from_select(cols, q))
+        conn.execute(insert(s).from_select(COLUMNS, q))
     if texts is not None and texts.height:
         bulk_insert(conn, s, texts)
     if conn.dialect.name == "sqlite":
         where = "" if batch_id is None else " WHERE batch_id = :b"
         conn.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, body FROM search_entry{where}"),
                      {} if batch_id is None else {"b": batch_id})
+
+
+def text_selects(batch_id: int | None) -> list:
+    """The GROUP BYs over stored rows that give a batch's (or every batch's) row texts, as ``COLUMNS``."""
+    e, p = ExpenseEntry.__table__, ProcurementRecord.__table__
+    out = []
+    for kind, tbl, col, amount in (("payee", e, e.c.payee, e.c.amount_fen),
+                                   ("description", e, e.c.description, e.c.amount_fen),
+                                   ("supplier", p, p.c.supplier_name, p.c.contract_fen),
+                                   ("title", p, p.c.title, p.c.contract_fen)):
+        q = select(tbl.c.batch_id, literal(kind), tbl.c.unit_id, tbl.c.fiscal_year, col, func.count(), func.sum(amount)) \
+            .where(col.is_not(None), col != "") \
+            .group_by(tbl.c.batch_id, tbl.c.unit_id, tbl.c.fiscal_year, col)
+        out.append(q.where(tbl.c.batch_id == batch_id) if batch_id is not None else q)
+    return out
 
 
 def is_index_object(name: str | None, type_: str) -> bool:
