@@ -8,7 +8,8 @@ exactly (``tests/store/test_batch_frames.py`` holds them to each other on both s
 
 Only what the frames hold is kept, aggregated per part: rollups and search texts as partial sums,
 canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``), so memory grows with the
-number of groups, not of rows. Tables the frames do not cover (rows an ``after_write`` hook adds)
+number of groups, not of rows; a figure whose groups pass ``MAX_GROUPS`` is left to the store's
+GROUP BY (``None`` from its method), so memory stays bounded on any file. Tables the frames do not cover (rows an ``after_write`` hook adds)
 are read back from the store by the caller.
 """
 
@@ -24,6 +25,7 @@ FRAMED = ("expense_entry", "budget_line", "procurement_record")  # tables the pi
 ROLLUP_KEY = ["unit_id", "fiscal_year", "category_code", "currency"]
 SEARCH_TEXTS = {"expense_entry": (("payee", "payee", "amount_fen"), ("description", "description", "amount_fen")),
                 "procurement_record": (("supplier", "supplier_name", "contract_fen"), ("title", "title", "contract_fen"))}
+MAX_GROUPS = 2_000_000  # partial-sum rows kept per figure before falling back to the store (see _keep)
 _ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
 
 
@@ -34,9 +36,9 @@ class BatchFrames:
         self.batch_id = batch_id
         self.rows = RowsSummary()
         self._tables_seen: list[str] = []
-        self._rollups: list[pl.DataFrame] = []
-        self._persons: list[pl.DataFrame] = []
-        self._search: list[pl.DataFrame] = []
+        self._rollups: list[pl.DataFrame] | None = []
+        self._persons: list[pl.DataFrame] | None = []
+        self._search: list[pl.DataFrame] | None = []
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         """A part as inserted into ``table``: every stored column, ids included, in id order.
@@ -55,54 +57,82 @@ class BatchFrames:
             part = frame.slice(start, FETCH_ROWS)
             self.rows.add_chunk(table, part.get_column("id").to_list(), canonical_lines(table, part))
         if table == "expense_entry":
-            self._rollups.append(_sums(frame.with_columns(pl.lit("actual").alias("measure")), ["measure", *ROLLUP_KEY]))
+            self._rollups = _keep(self._rollups, _sums(frame.with_columns(pl.lit("actual").alias("measure")),
+                                                        ["measure", *ROLLUP_KEY]), _reduce_rollups)
             reception = frame.filter((pl.col("category_code") == "reception") & (pl.col("persons") > 0)
                                      & (pl.col("currency") == "CNY"))
             if reception.height:
-                self._persons.append(reception.group_by("unit_id", "fiscal_year").agg(
-                    pl.col("amount_fen").sum(), pl.col("persons").cast(pl.Int64).sum(), pl.len().alias("row_count")))
+                self._persons = _keep(self._persons, reception.group_by("unit_id", "fiscal_year").agg(
+                    pl.col("amount_fen").sum(), pl.col("persons").cast(pl.Int64).sum(),
+                    pl.len().cast(pl.Int64).alias("row_count")), _reduce_persons)
         elif table == "budget_line":
-            self._rollups.append(_sums(frame.with_columns((pl.lit("budget_") + pl.col("stage")).alias("measure")),
-                                       ["measure", *ROLLUP_KEY]))
+            self._rollups = _keep(self._rollups, _sums(frame.with_columns(
+                (pl.lit("budget_") + pl.col("stage")).alias("measure")), ["measure", *ROLLUP_KEY]), _reduce_rollups)
         for kind, column, amount in SEARCH_TEXTS.get(table, ()):
             texts = frame.filter(pl.col(column).is_not_null() & (pl.col(column) != ""))
-            self._search.append(texts.group_by("unit_id", "fiscal_year", column).agg(
+            self._search = _keep(self._search, texts.group_by("unit_id", "fiscal_year", column).agg(
                 pl.len().alias("row_count"), pl.col(amount).sum().alias("amount_fen"),
                 pl.col(amount).is_not_null().any().alias("has_amount"),
             ).select(pl.lit(kind).alias("kind"), "unit_id", "fiscal_year", pl.col(column).alias("body"),
-                     "row_count", "amount_fen", "has_amount"))
+                     pl.col("row_count").cast(pl.Int64), "amount_fen", "has_amount"), _reduce_search)
 
     @property
     def tables(self) -> tuple[str, ...]:
         return tuple(self._tables_seen)
 
-    def rollups(self) -> pl.DataFrame:
-        """Rows of ``rollup`` for the batch, as ``refresh_rollups`` would insert them."""
+    def rollups(self) -> pl.DataFrame | None:
+        """Rows of ``rollup`` for the batch, as ``refresh_rollups`` would insert them (None: past the cap)."""
         if not self._rollups:
-            return pl.DataFrame()
-        out = pl.concat(self._rollups).group_by("measure", *ROLLUP_KEY).agg(
-            pl.col("amount_fen").sum(), pl.col("row_count").sum())
+            return None if self._rollups is None else pl.DataFrame()
+        out = _reduce_rollups(pl.concat(self._rollups))
         return out.sort("measure", *ROLLUP_KEY).select(pl.lit(self.batch_id, pl.Int64).alias("batch_id"), pl.all())
 
-    def reception_persons(self) -> pl.DataFrame:
-        """Rows of ``reception_persons_rollup`` for the batch."""
+    def reception_persons(self) -> pl.DataFrame | None:
+        """Rows of ``reception_persons_rollup`` for the batch (None: past the cap)."""
         if not self._persons:
-            return pl.DataFrame()
-        out = pl.concat(self._persons).group_by("unit_id", "fiscal_year").agg(pl.all().sum())
+            return None if self._persons is None else pl.DataFrame()
+        out = _reduce_persons(pl.concat(self._persons))
         return out.sort("unit_id", "fiscal_year").select(
             pl.lit(self.batch_id, pl.Int64).alias("batch_id"), "unit_id", "fiscal_year", "amount_fen", "persons",
             "row_count")
 
-    def search_texts(self) -> pl.DataFrame:
-        """Rows of ``search_entry`` for the batch's row texts (not its new units)."""
+    def search_texts(self) -> pl.DataFrame | None:
+        """Rows of ``search_entry`` for the batch's row texts, not its new units (None: past the cap)."""
         if not self._search:
-            return pl.DataFrame()
-        out = pl.concat(self._search).group_by("kind", "unit_id", "fiscal_year", "body").agg(
-            pl.col("row_count").sum(), pl.col("amount_fen").sum(), pl.col("has_amount").any())
+            return None if self._search is None else pl.DataFrame()
+        out = _reduce_search(pl.concat(self._search))
         return out.sort("kind", "unit_id", "fiscal_year", "body").select(
             pl.lit(self.batch_id, pl.Int64).alias("batch_id"), "kind", "unit_id", "fiscal_year", "body", "row_count",
             # SUM over only nulls is NULL in SQL
             pl.when(pl.col("has_amount")).then(pl.col("amount_fen")).alias("amount_fen"))
+
+
+def _reduce_rollups(partials: pl.DataFrame) -> pl.DataFrame:
+    return partials.group_by("measure", *ROLLUP_KEY).agg(pl.col("amount_fen").sum(), pl.col("row_count").sum())
+
+
+def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:
+    return partials.group_by("unit_id", "fiscal_year").agg(pl.all().sum())
+
+
+def _reduce_search(partials: pl.DataFrame) -> pl.DataFrame:
+    return partials.group_by("kind", "unit_id", "fiscal_year", "body").agg(
+        pl.col("row_count").sum(), pl.col("amount_fen").sum(), pl.col("has_amount").any())
+
+
+def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce) -> list[pl.DataFrame] | None:
+    """Add a part's partial sums; past ``MAX_GROUPS`` rows, reduce them; still past half of it, give up (None).
+
+    Giving up sends that figure back to the store's GROUP BY, which spills to disk: memory stays
+    bounded however large the file (a 50M-row file can hold tens of millions of distinct payees).
+    """
+    if partials is None:
+        return None
+    partials.append(part)
+    if sum(p.height for p in partials) <= MAX_GROUPS:
+        return partials
+    reduced = reduce(pl.concat(partials))
+    return [reduced] if reduced.height <= MAX_GROUPS // 2 else None
 
 
 def _sums(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 
 from importers.pipeline import Options
 from importers.run import import_file
-from ledger.log import events
+from ledger.log import batch_frames, events
 from ledger.log.batch_frames import canonical_lines
 from ledger.log.canonical import ROW_COLUMNS, row_line, summarise_rows, unpack_locator
 from ledger.log.verify import verify
@@ -111,6 +111,25 @@ def test_figures_from_frames_equal_the_store(engine, tmp_path):
         report = verify(conn)
         assert report.ok, report.problems[:3]
         assert report.batches_checked == 3
+
+
+def test_past_the_group_cap_the_figures_come_from_the_store(engine, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch_frames, "MAX_GROUPS", 1)  # every figure here has more groups: all fall back
+    seen = []
+    real = events.batch_published
+
+    def spy(conn, batch_id, **kw):
+        frames = kw["frames"]
+        seen.append([f is None for f in (frames.rollups(), frames.reception_persons(), frames.search_texts())])
+        return real(conn, batch_id, **kw)
+
+    monkeypatch.setattr(events, "batch_published", spy)
+    batch = _load(engine, tmp_path, "a.csv", EXPENSES)
+    assert seen == [[True, True, True]]
+    with reading(engine) as conn:
+        _same_as_store(conn, batch)
+        assert conn.exec_driver_sql("SELECT count(*), sum(amount_fen) FROM rollup").one() == (4, 26875)
+        assert verify(conn).ok
 
 
 def test_canonical_lines_from_a_frame_are_the_reference_bytes():
