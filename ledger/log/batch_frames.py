@@ -2,11 +2,13 @@
 
 The import pipeline feeds every frame it inserts (with its ids) to ``BatchFrames.add``; at publish
 ``ledger.log.events.batch_published`` writes from it what it would otherwise compute with a GROUP BY
-over the batch's stored rows: the rollups, the reception head-count rollup, the search index's texts
-and the transparency log's canonical lines (``ledger.log.canonical``). Each equals its read-back
+over the batch's stored rows: the rollups, the reception head-count rollup and the transparency
+log's canonical lines (``ledger.log.canonical``). The search index is not among them: its texts
+(one row per payee, unit and year: 1.68M rows for 1M entries) held in memory cost more peak RSS
+than the GROUP BY costs time (docs/import-performance.md). Each equals its read-back
 exactly (``tests/store/test_batch_frames.py`` holds them to each other on both stores).
 
-Only what the frames hold is kept, aggregated per part: rollups and search texts as partial sums,
+Only what the frames hold is kept, aggregated per part: rollups as partial sums,
 canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``), so memory grows with the
 number of groups, not of rows; a figure whose groups pass ``MAX_GROUPS`` is left to the store's
 GROUP BY (``None`` from its method), so memory stays bounded on any file. Tables the frames do not cover (rows an ``after_write`` hook adds)
@@ -23,8 +25,6 @@ from ledger.log.canonical import FETCH_ROWS, ROW_COLUMNS, RowsSummary, row_line
 
 FRAMED = ("expense_entry", "budget_line", "procurement_record")  # tables the pipeline writes from frames
 ROLLUP_KEY = ["unit_id", "fiscal_year", "category_code", "currency"]
-SEARCH_TEXTS = {"expense_entry": (("payee", "payee", "amount_fen"), ("description", "description", "amount_fen")),
-                "procurement_record": (("supplier", "supplier_name", "contract_fen"), ("title", "title", "contract_fen"))}
 MAX_GROUPS = 2_000_000  # partial-sum rows kept per figure before falling back to the store (see _keep)
 _ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
 
@@ -38,7 +38,6 @@ class BatchFrames:
         self._tables_seen: list[str] = []
         self._rollups: list[pl.DataFrame] | None = []
         self._persons: list[pl.DataFrame] | None = []
-        self._search: list[pl.DataFrame] | None = []
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         """A part as inserted into ``table``: every stored column, ids included, in id order.
@@ -68,13 +67,6 @@ class BatchFrames:
         elif table == "budget_line":
             self._rollups = _keep(self._rollups, _sums(frame.with_columns(
                 (pl.lit("budget_") + pl.col("stage")).alias("measure")), ["measure", *ROLLUP_KEY]), _reduce_rollups)
-        for kind, column, amount in SEARCH_TEXTS.get(table, ()):
-            texts = frame.filter(pl.col(column).is_not_null() & (pl.col(column) != ""))
-            self._search = _keep(self._search, texts.group_by("unit_id", "fiscal_year", column).agg(
-                pl.len().alias("row_count"), pl.col(amount).sum().alias("amount_fen"),
-                pl.col(amount).is_not_null().any().alias("has_amount"),
-            ).select(pl.lit(kind).alias("kind"), "unit_id", "fiscal_year", pl.col(column).alias("body"),
-                     pl.col("row_count").cast(pl.Int64), "amount_fen", "has_amount"), _reduce_search)
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -96,16 +88,6 @@ class BatchFrames:
             pl.lit(self.batch_id, pl.Int64).alias("batch_id"), "unit_id", "fiscal_year", "amount_fen", "persons",
             "row_count")
 
-    def search_texts(self) -> pl.DataFrame | None:
-        """Rows of ``search_entry`` for the batch's row texts, not its new units (None: past the cap)."""
-        if not self._search:
-            return None if self._search is None else pl.DataFrame()
-        out = _reduce_search(pl.concat(self._search))
-        return out.sort("kind", "unit_id", "fiscal_year", "body").select(
-            pl.lit(self.batch_id, pl.Int64).alias("batch_id"), "kind", "unit_id", "fiscal_year", "body", "row_count",
-            # SUM over only nulls is NULL in SQL
-            pl.when(pl.col("has_amount")).then(pl.col("amount_fen")).alias("amount_fen"))
-
 
 def _reduce_rollups(partials: pl.DataFrame) -> pl.DataFrame:
     return partials.group_by("measure", *ROLLUP_KEY).agg(pl.col("amount_fen").sum(), pl.col("row_count").sum())
@@ -113,11 +95,6 @@ def _reduce_rollups(partials: pl.DataFrame) -> pl.DataFrame:
 
 def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:
     return partials.group_by("unit_id", "fiscal_year").agg(pl.all().sum())
-
-
-def _reduce_search(partials: pl.DataFrame) -> pl.DataFrame:
-    return partials.group_by("kind", "unit_id", "fiscal_year", "body").agg(
-        pl.col("row_count").sum(), pl.col("amount_fen").sum(), pl.col("has_amount").any())
 
 
 def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce) -> list[pl.DataFrame] | None:

@@ -1,6 +1,6 @@
 """What a publish derives from the rows as written equals what the store's GROUP BYs give (issue 15).
 
-The pipeline computes rollups, the reception head-count rollup, the search texts and the transparency
+The pipeline computes rollups, the reception head-count rollup and the transparency
 log's canonical lines from its polars frames (``ledger.log.batch_frames``), inserts rows in index key
 order with ids reserved up front, and on SQLite sets a large load's indexes aside
 (``ledger.store.bulk.indexes``). Each is held here to the store, exactly, on both backends.
@@ -120,12 +120,12 @@ def test_past_the_group_cap_the_figures_come_from_the_store(engine, tmp_path, mo
 
     def spy(conn, batch_id, **kw):
         frames = kw["frames"]
-        seen.append([f is None for f in (frames.rollups(), frames.reception_persons(), frames.search_texts())])
+        seen.append([f is None for f in (frames.rollups(), frames.reception_persons())])
         return real(conn, batch_id, **kw)
 
     monkeypatch.setattr(events, "batch_published", spy)
     batch = _load(engine, tmp_path, "a.csv", EXPENSES)
-    assert seen == [[True, True, True]]
+    assert seen == [[True, True]]
     with reading(engine) as conn:
         _same_as_store(conn, batch)
         assert conn.exec_driver_sql("SELECT count(*), sum(amount_fen) FROM rollup").one() == (4, 26875)

@@ -8,34 +8,23 @@ Migration 0007 builds both and indexes what was already published. ``ledger.read
 
 from __future__ import annotations
 
-import polars as pl
 from sqlalchemy import Connection, Integer, cast, func, insert, literal, null, select, text
 
-from ledger.store.batches import bulk_insert
 from ledger.store.models import ExpenseEntry, ProcurementRecord, SearchEntry, Unit
 
 FTS_TABLE = "search_fts"
 COLUMNS = ["batch_id", "kind", "unit_id", "fiscal_year", "body", "row_count", "amount_fen"]
 
 
-def index_batch(conn: Connection, batch_id: int | None = None, texts: pl.DataFrame | None = None) -> None:
-    """Add the searchable texts of ``batch_id`` (every batch when None) to the search index.
-
-    ``texts``: the batch's payee, description, supplier and title rows of ``search_entry`` when the
-    caller computed them from the rows it wrote (``ledger.log.batch_frames``); else GROUP BYs over
-    the stored rows. The batch's new units are always read from ``unit``.
-    """
+def index_batch(conn: Connection, batch_id: int | None = None) -> None:
+    """Add the searchable texts of ``batch_id`` (every batch when None) to the search index."""
     s, u = SearchEntry.__table__, Unit.__table__
     no_year = cast(null(), Integer)
     units = select(u.c.batch_id, literal("unit"), u.c.id, no_year, u.c.name, literal(1), cast(null(), Integer)) \
         .where(u.c.batch_id.is_not(None))
-    parts = [units.where(u.c.batch_id == batch_id) if batch_id is not None else units]
-    if texts is None:
-        parts += text_selects(batch_id)
+    parts = [units.where(u.c.batch_id == batch_id) if batch_id is not None else units, *text_selects(batch_id)]
     for q in parts:
         conn.execute(insert(s).from_select(COLUMNS, q))
-    if texts is not None and texts.height:
-        bulk_insert(conn, s, texts)
     if conn.dialect.name == "sqlite":
         where = "" if batch_id is None else " WHERE batch_id = :b"
         conn.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, body FROM search_entry{where}"),
