@@ -57,6 +57,7 @@ from importers.checks.magnitude import Magnitude
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
 from importers.problems import Problems
 from ledger.log import events
+from ledger.log.batch_frames import BatchFrames
 from ledger.store import audit
 from ledger.store.batches import (
     bulk_insert,
@@ -66,7 +67,9 @@ from ledger.store.batches import (
     live,
     lock_duplicates,
     lock_file,
+    reserve_ids,
 )
+from ledger.store.bulk import indexes
 from ledger.store.db import reading, writing
 from ledger.store.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord
 
@@ -155,9 +158,11 @@ class Spool:
     def __init__(self):
         self.parts: list[tuple[str, pl.DataFrame | Path]] = []
         self.in_memory = 0
+        self.counts: dict[str, int] = {}
         self._dir: tempfile.TemporaryDirectory | None = None
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
+        self.counts[table] = self.counts.get(table, 0) + frame.height
         if self.in_memory + frame.height > SPOOL_ROWS:
             if self._dir is None:
                 self._dir = tempfile.TemporaryDirectory(prefix="sunshine-import-")
@@ -171,6 +176,16 @@ class Spool:
     def __iter__(self):
         for table, part in self.parts:
             yield table, (pl.read_ipc(part) if isinstance(part, Path) else part)
+
+    def rows(self, table: str) -> int:
+        """How many rows of ``table`` the spool holds (held duplicates included)."""
+        return self.counts.get(table, 0)
+
+    def of(self, table: str):
+        """The parts of one table, in the order they were added."""
+        for name, part in self.parts:
+            if name == table:
+                yield pl.read_ipc(part) if isinstance(part, Path) else part
 
     def close(self) -> None:
         if self._dir is not None:
@@ -311,6 +326,28 @@ def base_report(meta: FileMeta, stats: dict, problems: Problems) -> dict:
         {"encoding_evidence": meta.encoding_evidence} if meta.encoding_evidence else {})
 
 
+# the leading columns of each table's (unit, year, …) index: rows inserted in this order fill it
+# page after page instead of at random places (one sorted run per spooled part)
+KEY_ORDER = {"expense": ["unit_id", "fiscal_year", "category_code"], "budget": ["unit_id", "fiscal_year", "category_code"],
+             "procurement": ["unit_id", "fiscal_year"]}
+
+
+def in_key_order(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """``frame`` sorted by its table's index key, rows of one key kept in file order."""
+    return frame.with_row_index("_order").sort([*KEY_ORDER[table], "_order"], nulls_last=True).drop("_order")
+
+
+def _insert_part(conn, table, frame: pl.DataFrame, stored: list[str], batch_id: int, frames: BatchFrames,
+                 options: Options) -> None:
+    first = reserve_ids(conn, table, frame.height)
+    out = frame.with_columns(pl.int_range(first, first + frame.height, dtype=pl.Int64).alias("id"),
+                             pl.lit(batch_id, pl.Int64).alias("batch_id")).select(stored)
+    bulk_insert(conn, table, out)
+    frames.add(table.name, out)
+    if options.progress:
+        options.progress("write", out.height)
+
+
 def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: dict, problems: Problems) -> int:
     rows = report["rows"]
     main = {"expenses": "expense", "budgets": "budget", "disclosure": "expense"}.get(meta.kind, "procurement")
@@ -325,16 +362,14 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
     unit_ids = ensure_units(conn, found.units(), batch_id)
     units = pl.DataFrame({"unit_code": list(unit_ids), "unit_id": list(unit_ids.values())},
                          schema={"unit_code": pl.String, "unit_id": pl.Int64})
-    for table, frame in spool:
-        model, columns, _ = TABLES[table]
-        keep = found.keep_expr(options.allow_duplicates)
-        frame = frame.filter(keep).join(units, on="unit_code", how="left")
-        out = frame.with_columns(pl.lit(batch_id, pl.Int64).alias("batch_id")).select(
-            ["batch_id", "unit_id"] + [c for c in columns if c not in ("sheet", "unit_code", "unit_name")]
-        )
-        bulk_insert(conn, model.__table__, out)
-        if options.progress:
-            options.progress("write", out.height)
+    frames = BatchFrames(batch_id)
+    keep = found.keep_expr(options.allow_duplicates)
+    for table, (model, columns, _) in TABLES.items():  # canonical order: ids, and so log lines, table by table
+        stored = ["id", "batch_id", "unit_id"] + [c for c in columns if c not in ("sheet", "unit_code", "unit_name")]
+        with indexes.set_aside(conn, model.__table__, spool.rows(table)):
+            for frame in spool.of(table):
+                _insert_part(conn, model.__table__, in_key_order(frame.filter(keep).join(units, on="unit_code", how="left"),
+                                                                 table), stored, batch_id, frames, options)
     findings = problems.frame().filter(pl.col("severity") == "finding")
     if findings.height:
         bulk_insert(conn, DataQualityFinding.__table__, findings.select(
@@ -345,7 +380,7 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
         ))
     if options.after_write:
         options.after_write(conn, batch_id)
-    events.batch_published(conn, batch_id, role=options.role)
+    events.batch_published(conn, batch_id, role=options.role, frames=frames)
     audit.record(conn, actor=options.submitted_by, role=options.role, action="import.publish",
                  object_type="import_batch", object_id=batch_id,
                  details={"kind": meta.kind, "file": meta.name, "sha256": meta.sha256, "rows": rows,

@@ -39,13 +39,20 @@ PHASES = [
     ("write (all)", "importers.pipeline", "_write"),
     ("bulk_insert", "importers.pipeline", "bulk_insert"),
     ("ensure_units", "importers.pipeline", "ensure_units"),
+    ("key order", "importers.pipeline", "in_key_order"),
+    ("frames (lines, sums)", "importers.pipeline", "BatchFrames.add"),
+    ("index rebuild", "importers.pipeline", "indexes.set_aside"),
     ("rollups", "ledger.log.events", "refresh_rollups"),
     ("flag basis", "ledger.log.events", "refresh_flag_basis"),
+    ("search index", "ledger.log.events", "search_index.index_batch"),
     ("transparency log", "ledger.log.events", "tlog.record_batch"),
 ]
+# databases are named perf_<what>_<tag>: several people profiling on one PostgreSQL server do not collide
+TAG = os.environ.get("SUNSHINE_PERF_TAG", "")
 
 
 def fresh(backend: str, name: str) -> str:
+    name = f"{name}_{TAG}" if TAG else name
     if backend == "sqlite":
         db = WORK / f"{name}.sqlite3"
         for p in WORK.glob(db.name + "*"):
@@ -69,8 +76,10 @@ def _wrap(times: dict, label: str, module: str, attr: str) -> None:
     obj = importlib.import_module(module)
     *path, last = attr.split(".")
     for p in path:
-        obj = getattr(obj, p)
-    fn = getattr(obj, last)
+        obj = getattr(obj, p, None)
+    fn = getattr(obj, last, None)
+    if fn is None:  # a phase an older revision does not have (comparing before and after)
+        return
 
     def add(w: float, c: float) -> None:
         t = times.setdefault(label, [0.0, 0.0])
@@ -101,6 +110,17 @@ def _wrap(times: dict, label: str, module: str, attr: str) -> None:
     setattr(obj, last, timed_gen if inspect.isgeneratorfunction(fn) else timed)
 
 
+def _backend_cpu(engine) -> float | None:
+    """CPU seconds (user + system) of the server process behind the engine's pooled connection, if local."""
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def phases(csv: Path, backend: str) -> dict:
     url = fresh(backend, "perf_phases")
     _upgrade(url)
@@ -115,10 +135,13 @@ def phases(csv: Path, backend: str) -> dict:
     w, c = time.perf_counter(), time.process_time()
     result = import_file(engine, "expenses", csv, Options(submitted_by="bench"))
     total = [time.perf_counter() - w, time.process_time() - c]
+    server = _backend_cpu(engine) if backend == "postgres" else None
     engine.dispose()
     assert result.status == "loaded", result.report
     rows = result.report["rows"]["loaded"]
     print(f"{backend}: {rows:,} rows in {total[0]:.2f} s wall, {total[1]:.2f} s CPU -> {rows / total[0]:,.0f} rows/s")
+    if server is not None:  # the pooled connection's backend ran the whole import
+        print(f"  PostgreSQL backend CPU   {server:8.2f} s (the server process of the import's connection)")
     for label, _, _ in PHASES:
         if label in times:
             print(f"  {label:24s} {times[label][0]:8.2f} s wall {times[label][1]:8.2f} s CPU")
@@ -139,7 +162,7 @@ def cli(csv: Path, backend: str) -> dict:
         for p in WORK.glob("peer.sqlite3*"):
             p.unlink()
     else:
-        peer_s, peer_name = peers.pg_copy(csv, PG_ADMIN.rsplit("/", 1)[0] + "/perf_cli"), "COPY"
+        peer_s, peer_name = peers.pg_copy(csv, url.rsplit("/", 1)[0].replace("+psycopg", "") + "/" + url.rsplit("/", 1)[1]), "COPY"
     load1 = os.getloadavg()[0]
     out = {"backend": backend, "rows": rows, "csv_mb": round(csv.stat().st_size / 1e6, 1),
            "seconds": round(run.seconds, 2), "cpu_seconds": round(run.cpu_seconds, 2),

@@ -182,9 +182,11 @@ def _reference_chunks(conn: Connection, name: str, model, cols, batch_id: int) -
         yield ids, lines
 
 
-def canonical_chunks(conn: Connection, batch_id: int, version: str | None = None
-                     ) -> Iterator[tuple[str, list[int], list[bytes]]]:
+def canonical_chunks(conn: Connection, batch_id: int, version: str | None = None,
+                     tables: list[str] | None = None) -> Iterator[tuple[str, list[int], list[bytes]]]:
     """``(table, ids, lines)`` for a batch's rows in canonical order, up to ``FETCH_ROWS`` at a time.
+
+    ``tables``: only these (in canonical order); every table by default.
 
     Each line is the canonical row as UTF-8 bytes, built by the database (one driver cursor, no ORM
     and no per-value Python), without the trailing newline. ``version``: the manifest version whose
@@ -193,6 +195,8 @@ def canonical_chunks(conn: Connection, batch_id: int, version: str | None = None
     dialect = conn.dialect.name
     raw = conn.connection.driver_connection
     for name, (model, cols) in columns(version).items():
+        if tables is not None and name not in tables:
+            continue
         stamps = _stamp_columns(model, cols)
         if dialect not in ("sqlite", "postgresql") or (dialect == "sqlite" and stamps and conn.exec_driver_sql(
             f"SELECT 1 FROM {name} WHERE batch_id = {int(batch_id)} AND ("

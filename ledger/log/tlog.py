@@ -22,7 +22,10 @@ from sqlalchemy import Connection, func, insert, select
 
 from ledger.log import merkle, register
 from ledger.log.canonical import (
+    ROW_COLUMNS,
+    RowsSummary,
     batch_manifest,
+    canonical_chunks,
     dumps,
     publication_manifest,
     review_manifest,
@@ -177,10 +180,21 @@ def _role(conn: Connection, object_types: tuple[str, ...], object_id: int) -> st
     ).scalar()
 
 
-def record_batch(conn: Connection, batch_id: int, role: str | None = None) -> int:
-    """Log a published batch: its manifest as a leaf, its row digests, and a new checkpoint."""
+def record_batch(conn: Connection, batch_id: int, role: str | None = None, rows: RowsSummary | None = None,
+                 framed: tuple[str, ...] = ()) -> int:
+    """Log a published batch: its manifest as a leaf, its row digests, and a new checkpoint.
+
+    ``rows``: the summary of the batch's rows of the ``framed`` tables (the first tables of
+    ``ROW_COLUMNS``), built by the writer from the rows as written; the other tables are read back.
+    """
     batch = conn.execute(select(ImportBatch.__table__).where(ImportBatch.id == batch_id)).one()
-    rows = summarise_rows(conn, batch_id)
+    if rows is None:
+        rows = summarise_rows(conn, batch_id)
+    else:
+        if tuple(ROW_COLUMNS)[: len(framed)] != tuple(framed):
+            raise ValueError("framed tables must lead the canonical order")
+        for table, ids, lines in canonical_chunks(conn, batch_id, [t for t in ROW_COLUMNS if t not in framed]):
+            rows.add_chunk(table, ids, lines)
     if role is None:
         role = _role(conn, ("import_batch", "batch"), batch_id)
     chunks = [dict(batch_id=batch_id, table_name=t, chunk_no=n, row_count=c, digests=b) for t, n, c, b in rows.chunks()]

@@ -273,6 +273,27 @@ def _unit_ids(conn: Connection, codes: list[str]) -> dict[str, int]:
     return known
 
 
+def reserve_ids(conn: Connection, table: Table, count: int) -> int:
+    """The first of ``count`` consecutive ids no other row of ``table`` has or will get; rows take them explicitly.
+
+    Known before the insert, so the batch's canonical lines can be built from the rows as written
+    (``ledger.log.batch_frames``). SQLite: the writer holds the database lock (``BEGIN IMMEDIATE``)
+    and ids are rowids, so the next is max + 1. PostgreSQL: the id sequence is moved past the range
+    in one statement (``setval(nextval + count - 1)``); every import takes its range after
+    ``lock_duplicates``, so imports never interleave there, and anything else drawing ids at that
+    instant would fail on the primary key rather than share one.
+    """
+    if count <= 0:
+        return 0
+    name = table.name
+    if conn.dialect.name == "sqlite":
+        return conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {name}").scalar_one()
+    last = conn.exec_driver_sql(
+        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), nextval(pg_get_serial_sequence('{name}', 'id')) + {int(count) - 1})"
+    ).scalar_one()
+    return last - count + 1
+
+
 def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     """Insert every row of ``frame`` (columns named as the table's) and return the row count.
 
@@ -370,10 +391,25 @@ def _sqlite_cache(raw) -> None:
         raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
-def refresh_rollups(conn: Connection, batch_id: int) -> None:
-    """Sum a batch's entries and budget lines into ``rollup`` so aggregates never scan raw rows."""
+def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None = None) -> None:
+    """Sum a batch's entries and budget lines into ``rollup`` so aggregates never scan raw rows.
+
+    ``rows``: the batch's rollup rows when the caller summed the rows it wrote
+    (``ledger.log.batch_frames``); else GROUP BYs over the stored rows.
+    """
+    if rows is not None:
+        bulk_insert(conn, Rollup.__table__, rows)
+        return
+    for query in rollup_selects(batch_id):
+        conn.execute(insert(Rollup).from_select(ROLLUP_COLUMNS, query))
+
+
+ROLLUP_COLUMNS = ["batch_id", "measure", "unit_id", "fiscal_year", "category_code", "currency", "amount_fen", "row_count"]
+
+
+def rollup_selects(batch_id: int) -> list[Select]:
+    """The GROUP BYs over a batch's stored rows that give its ``rollup`` rows (``ROLLUP_COLUMNS``)."""
     e, b = ExpenseEntry.__table__, BudgetLine.__table__
-    cols = ["batch_id", "measure", "unit_id", "fiscal_year", "category_code", "currency", "amount_fen", "row_count"]
     actual = select(
         e.c.batch_id, literal("actual"), e.c.unit_id, e.c.fiscal_year, e.c.category_code, e.c.currency,
         func.sum(e.c.amount_fen), func.count(),
@@ -384,6 +420,4 @@ def refresh_rollups(conn: Connection, batch_id: int) -> None:
     ).where(b.c.batch_id == batch_id).group_by(
         b.c.batch_id, b.c.stage, b.c.unit_id, b.c.fiscal_year, b.c.category_code, b.c.currency
     )
-    for query in (actual, budget):
-        conn.execute(insert(Rollup).from_select(cols, query))
-
+    return [actual, budget]

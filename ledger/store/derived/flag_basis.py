@@ -18,24 +18,43 @@ rollups), so publishing a batch costs one GROUP BY over its own units' live entr
 
 from __future__ import annotations
 
+import polars as pl
 from sqlalchemy import Connection, case, func, insert, literal, select
 
-from ledger.store.batches import live
+from ledger.store.batches import bulk_insert, live
 from ledger.store.models import DuplicateCandidate, ExpenseEntry, ReceptionPersonsRollup, Rollup
 
 
-def refresh_flag_basis(conn: Connection, batch_id: int) -> None:
-    """Fill both per-batch tables for ``batch_id`` (call once, after its entries are written)."""
+def refresh_flag_basis(conn: Connection, batch_id: int, persons: pl.DataFrame | None = None) -> None:
+    """Fill both per-batch tables for ``batch_id`` (call once, after its entries and rollups are written).
+
+    ``persons``: the batch's ``reception_persons_rollup`` rows when the caller computed them from the
+    rows it wrote (``ledger.log.batch_frames``); else a GROUP BY over the stored entries.
+    """
+    if persons is None:
+        _reception_persons(conn, batch_id)
+    else:
+        bulk_insert(conn, ReceptionPersonsRollup.__table__, persons)
+    _duplicate_candidates(conn, batch_id)
+
+
+def _reception_persons(conn: Connection, batch_id: int) -> None:
+    conn.execute(insert(ReceptionPersonsRollup).from_select(
+        ["batch_id", "unit_id", "fiscal_year", "amount_fen", "persons", "row_count"], reception_persons_select(batch_id)))
+
+
+def reception_persons_select(batch_id: int):
+    """The GROUP BY over a batch's stored entries that gives its ``reception_persons_rollup`` rows."""
     e = ExpenseEntry.__table__
-    persons = select(
+    return select(
         e.c.batch_id, e.c.unit_id, e.c.fiscal_year, func.sum(e.c.amount_fen), func.sum(e.c.persons), func.count(),
     ).where(
         e.c.batch_id == batch_id, e.c.category_code == "reception", e.c.persons > 0, e.c.currency == "CNY"
     ).group_by(e.c.batch_id, e.c.unit_id, e.c.fiscal_year)
-    conn.execute(insert(ReceptionPersonsRollup).from_select(
-        ["batch_id", "unit_id", "fiscal_year", "amount_fen", "persons", "row_count"], persons))
 
-    r = Rollup.__table__
+
+def _duplicate_candidates(conn: Connection, batch_id: int) -> None:
+    e, r = ExpenseEntry.__table__, Rollup.__table__
     mine = select(r.c.unit_id).where(r.c.batch_id == batch_id, r.c.measure == "actual")
     # other live batches holding entries of the same units (usually none: then only this batch is read)
     others = select(r.c.batch_id).where(

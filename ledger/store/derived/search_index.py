@@ -17,12 +17,30 @@ COLUMNS = ["batch_id", "kind", "unit_id", "fiscal_year", "body", "row_count", "a
            "replaced_batch_id"]
 
 
-def _queries(batch_id: int | None) -> list:
-    e, p, u = ExpenseEntry.__table__, ProcurementRecord.__table__, Unit.__table__
+def index_batch(conn: Connection, batch_id: int | None = None) -> None:
+    """Add the searchable texts of ``batch_id`` (every batch when None) to the search index.
+
+    Texts of procurement rows this batch replaced (``procurement_replacement``) are added with a
+    negative count and amount, so the sums search reads leave a replaced state out.
+    """
+    s, u = SearchEntry.__table__, Unit.__table__
     no_int, no_currency = cast(null(), Integer), cast(null(), String(3))
     units = select(u.c.batch_id, literal("unit"), u.c.id, no_int, u.c.name, literal(1), no_int, no_currency, no_int) \
         .where(u.c.batch_id.is_not(None))
-    parts = [units.where(u.c.batch_id == batch_id) if batch_id is not None else units]
+    parts = [units.where(u.c.batch_id == batch_id) if batch_id is not None else units, *text_selects(batch_id)]
+    for q in parts:
+        conn.execute(insert(s).from_select(COLUMNS, q))
+    if conn.dialect.name == "sqlite":
+        where = "" if batch_id is None else " WHERE batch_id = :b"
+        conn.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, body FROM search_entry{where}"),
+                     {} if batch_id is None else {"b": batch_id})
+
+
+def text_selects(batch_id: int | None) -> list:
+    """The GROUP BYs over stored rows that give a batch's (or every batch's) row texts, as ``COLUMNS``."""
+    e, p = ExpenseEntry.__table__, ProcurementRecord.__table__
+    no_int = cast(null(), Integer)
+    out = []
     for kind, tbl, col, amount in (("payee", e, e.c.payee, e.c.amount_fen),
                                    ("description", e, e.c.description, e.c.amount_fen),
                                    ("supplier", p, p.c.supplier_name, p.c.contract_fen),
@@ -31,7 +49,7 @@ def _queries(batch_id: int | None) -> list:
                    tbl.c.currency, no_int) \
             .where(col.is_not(None), col != "") \
             .group_by(tbl.c.batch_id, tbl.c.unit_id, tbl.c.fiscal_year, col, tbl.c.currency)
-        parts.append(q.where(tbl.c.batch_id == batch_id) if batch_id is not None else q)
+        out.append(q.where(tbl.c.batch_id == batch_id) if batch_id is not None else q)
     # A row replaced by a newer state of its ocid stops counting: the replacing batch takes its text back
     # (negative count and amount), valid while the replaced row's batch is live too (``replaced_batch_id``).
     link, old = ProcurementReplacement.__table__, p.alias("replaced_state")
@@ -41,22 +59,8 @@ def _queries(batch_id: int | None) -> list:
             .select_from(link.join(old, old.c.id == link.c.replaced_id)) \
             .where(col.is_not(None), col != "") \
             .group_by(link.c.batch_id, old.c.batch_id, old.c.unit_id, old.c.fiscal_year, col, old.c.currency)
-        parts.append(q.where(link.c.batch_id == batch_id) if batch_id is not None else q)
-    return parts
-
-
-def index_batch(conn: Connection, batch_id: int | None = None) -> None:
-    """Add the searchable texts of ``batch_id`` (every batch when None) to the search index.
-
-    Texts of procurement rows this batch replaced (``procurement_replacement``) are added with a
-    negative count and amount, so the sums search reads leave a replaced state out.
-    """
-    for q in _queries(batch_id):
-        conn.execute(insert(SearchEntry.__table__).from_select(COLUMNS, q))
-    if conn.dialect.name == "sqlite":
-        where = "" if batch_id is None else " WHERE batch_id = :b"
-        conn.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, body FROM search_entry{where}"),
-                     {} if batch_id is None else {"b": batch_id})
+        out.append(q.where(link.c.batch_id == batch_id) if batch_id is not None else q)
+    return out
 
 
 def rebuild(conn: Connection) -> None:

@@ -1,0 +1,148 @@
+"""A batch's derived figures computed from the rows as written (polars frames), not read back.
+
+The import pipeline feeds every frame it inserts (with its ids) to ``BatchFrames.add``; at publish
+``ledger.log.events.batch_published`` writes from it what it would otherwise compute with a GROUP BY
+over the batch's stored rows: the rollups, the reception head-count rollup and the transparency
+log's canonical lines (``ledger.log.canonical``). The search index is not among them: its texts
+(one row per payee, unit and year: 1.68M rows for 1M entries) held in memory cost more peak RSS
+than the GROUP BY costs time (docs/import-performance.md). Each equals its read-back
+exactly (``tests/store/test_batch_frames.py`` holds them to each other on both stores).
+
+Only what the frames hold is kept, aggregated per part: rollups as partial sums,
+canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``), so memory grows with the
+number of groups, not of rows; a figure whose groups pass ``MAX_GROUPS`` is left to the store's
+GROUP BY (``None`` from its method), so memory stays bounded on any file. Tables the frames do not cover (rows an ``after_write`` hook adds)
+are read back from the store by the caller.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from ledger.log.canonical import FETCH_ROWS, ROW_COLUMNS, RowsSummary, row_line
+
+FRAMED = ("expense_entry", "budget_line", "procurement_record")  # tables the pipeline writes from frames
+ROLLUP_KEY = ["unit_id", "fiscal_year", "category_code", "currency"]
+MAX_GROUPS = 2_000_000  # partial-sum rows kept per figure before falling back to the store (see _keep)
+_ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
+
+
+class BatchFrames:
+    """Accumulates, part by part, what a batch's publish derives from its rows."""
+
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+        self.rows = RowsSummary()
+        self._tables_seen: list[str] = []
+        self._rollups: list[pl.DataFrame] | None = []
+        self._persons: list[pl.DataFrame] | None = []
+
+    def add(self, table: str, frame: pl.DataFrame) -> None:
+        """A part as inserted into ``table``: every stored column, ids included, in id order.
+
+        Parts must come table by table in ``ROW_COLUMNS`` order (the canonical order of a batch).
+        """
+        if table not in FRAMED:
+            raise ValueError(f"{table} is not written from frames")
+        if self._tables_seen and self._tables_seen[-1] != table:
+            order = list(ROW_COLUMNS)
+            if table in self._tables_seen or order.index(table) < order.index(self._tables_seen[-1]):
+                raise ValueError(f"{table} rows arrive out of canonical order")
+        if not self._tables_seen or self._tables_seen[-1] != table:
+            self._tables_seen.append(table)
+        for start in range(0, frame.height, FETCH_ROWS):
+            part = frame.slice(start, FETCH_ROWS)
+            self.rows.add_chunk(table, part.get_column("id").to_list(), canonical_lines(table, part))
+        if table == "expense_entry":
+            self._rollups = _keep(self._rollups, _sums(frame.with_columns(pl.lit("actual").alias("measure")),
+                                                        ["measure", *ROLLUP_KEY]), _reduce_rollups)
+            reception = frame.filter((pl.col("category_code") == "reception") & (pl.col("persons") > 0)
+                                     & (pl.col("currency") == "CNY"))
+            if reception.height:
+                self._persons = _keep(self._persons, reception.group_by("unit_id", "fiscal_year").agg(
+                    pl.col("amount_fen").sum(), pl.col("persons").cast(pl.Int64).sum(),
+                    pl.len().cast(pl.Int64).alias("row_count")), _reduce_persons)
+        elif table == "budget_line":
+            self._rollups = _keep(self._rollups, _sums(frame.with_columns(
+                (pl.lit("budget_") + pl.col("stage")).alias("measure")), ["measure", *ROLLUP_KEY]), _reduce_rollups)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(self._tables_seen)
+
+    def rollups(self) -> pl.DataFrame | None:
+        """Rows of ``rollup`` for the batch, as ``refresh_rollups`` would insert them (None: past the cap)."""
+        if not self._rollups:
+            return None if self._rollups is None else pl.DataFrame()
+        out = _reduce_rollups(pl.concat(self._rollups))
+        return out.sort("measure", *ROLLUP_KEY).select(pl.lit(self.batch_id, pl.Int64).alias("batch_id"), pl.all())
+
+    def reception_persons(self) -> pl.DataFrame | None:
+        """Rows of ``reception_persons_rollup`` for the batch (None: past the cap)."""
+        if not self._persons:
+            return None if self._persons is None else pl.DataFrame()
+        out = _reduce_persons(pl.concat(self._persons))
+        return out.sort("unit_id", "fiscal_year").select(
+            pl.lit(self.batch_id, pl.Int64).alias("batch_id"), "unit_id", "fiscal_year", "amount_fen", "persons",
+            "row_count")
+
+
+def _reduce_rollups(partials: pl.DataFrame) -> pl.DataFrame:
+    return partials.group_by("measure", *ROLLUP_KEY).agg(pl.col("amount_fen").sum(), pl.col("row_count").sum())
+
+
+def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:
+    return partials.group_by("unit_id", "fiscal_year").agg(pl.all().sum())
+
+
+def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce) -> list[pl.DataFrame] | None:
+    """Add a part's partial sums; past ``MAX_GROUPS`` rows, reduce them; still past half of it, give up (None).
+
+    Giving up sends that figure back to the store's GROUP BY, which spills to disk: memory stays
+    bounded however large the file (a 50M-row file can hold tens of millions of distinct payees).
+    """
+    if partials is None:
+        return None
+    partials.append(part)
+    if sum(p.height for p in partials) <= MAX_GROUPS:
+        return partials
+    reduced = reduce(pl.concat(partials))
+    return [reduced] if reduced.height <= MAX_GROUPS // 2 else None
+
+
+def _sums(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    return frame.group_by(key).agg(pl.col("amount_fen").sum(), pl.len().cast(pl.Int64).alias("row_count"))
+
+
+def canonical_lines(table: str, frame: pl.DataFrame) -> list[bytes]:
+    """The canonical lines (``ledger.log.canonical.row_line``) of a frame's rows, as UTF-8 bytes.
+
+    Built in polars; a row with a text cell JSON would escape (quote, backslash, control character)
+    is built by ``row_line`` itself, so every line is the reference's bytes.
+    """
+    cols = ROW_COLUMNS[table][1]
+    pieces, texts = [], []
+    for c in cols:
+        dtype = frame.schema[c]
+        if dtype == pl.Date:
+            v = pl.col(c).dt.strftime("%Y-%m-%d")
+        elif isinstance(dtype, pl.Datetime):
+            v = pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%6f") if dtype.time_zone \
+                else pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S.%6f")
+        elif dtype.is_integer():
+            v = pl.col(c).cast(pl.String)
+        elif dtype == pl.String:
+            v = pl.col(c)
+            texts.append(c)
+        else:
+            raise TypeError(f"{table}.{c}: no canonical form from {dtype}")
+        pieces.append(pl.when(pl.col(c).is_null()).then(pl.lit("null")).otherwise(pl.lit('"') + v + pl.lit('"')))
+    line = pl.concat_str([pl.lit(f'["{table}"')] + [pl.lit(",") + p for p in pieces] + [pl.lit("]")])
+    lines = frame.select(line.cast(pl.Binary)).to_series().to_list()
+    if texts:
+        odd = frame.select(pl.any_horizontal([pl.col(c).str.contains(_ESCAPED).fill_null(False) for c in texts]))
+        for i in odd.to_series().arg_true().to_list():
+            lines[i] = row_line(table, [frame[c][i] for c in cols]).encode()
+    return lines
