@@ -326,17 +326,6 @@ def base_report(meta: FileMeta, stats: dict, problems: Problems) -> dict:
         {"encoding_evidence": meta.encoding_evidence} if meta.encoding_evidence else {})
 
 
-# the leading columns of each table's (unit, year, …) index: rows inserted in this order fill it
-# page after page instead of at random places (one sorted run per spooled part)
-KEY_ORDER = {"expense": ["unit_id", "fiscal_year", "category_code"], "budget": ["unit_id", "fiscal_year", "category_code"],
-             "procurement": ["unit_id", "fiscal_year"]}
-
-
-def in_key_order(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    """``frame`` sorted by its table's index key, rows of one key kept in file order."""
-    return frame.with_row_index("_order").sort([*KEY_ORDER[table], "_order"], nulls_last=True).drop("_order")
-
-
 def _insert_part(conn, table, frame: pl.DataFrame, stored: list[str], batch_id: int, frames: BatchFrames,
                  options: Options) -> None:
     first = reserve_ids(conn, table, frame.height)
@@ -368,8 +357,10 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
         stored = ["id", "batch_id", "unit_id"] + [c for c in columns if c not in ("sheet", "unit_code", "unit_name")]
         with indexes.set_aside(conn, model.__table__, spool.rows(table)):
             for frame in spool.of(table):
-                _insert_part(conn, model.__table__, in_key_order(frame.filter(keep).join(units, on="unit_code", how="left"),
-                                                                 table), stored, batch_id, frames, options)
+                # file order kept (ids, and so the log's rows and a batch's default order, follow the file)
+                _insert_part(conn, model.__table__,
+                             frame.filter(keep).join(units, on="unit_code", how="left", maintain_order="left"),
+                             stored, batch_id, frames, options)
     findings = problems.frame().filter(pl.col("severity") == "finding")
     if findings.height:
         bulk_insert(conn, DataQualityFinding.__table__, findings.select(

@@ -39,7 +39,6 @@ PHASES = [
     ("write (all)", "importers.pipeline", "_write"),
     ("bulk_insert", "importers.pipeline", "bulk_insert"),
     ("ensure_units", "importers.pipeline", "ensure_units"),
-    ("key order", "importers.pipeline", "in_key_order"),
     ("frames (lines, sums)", "importers.pipeline", "BatchFrames.add"),
     ("index rebuild", "importers.pipeline", "indexes.set_aside"),
     ("rollups", "ledger.log.events", "refresh_rollups"),

@@ -193,7 +193,7 @@ def record_batch(conn: Connection, batch_id: int, role: str | None = None, rows:
     else:
         if tuple(ROW_COLUMNS)[: len(framed)] != tuple(framed):
             raise ValueError("framed tables must lead the canonical order")
-        for table, ids, lines in canonical_chunks(conn, batch_id, [t for t in ROW_COLUMNS if t not in framed]):
+        for table, ids, lines in canonical_chunks(conn, batch_id, tables=[t for t in ROW_COLUMNS if t not in framed]):
             rows.add_chunk(table, ids, lines)
     if role is None:
         role = _role(conn, ("import_batch", "batch"), batch_id)

@@ -60,7 +60,7 @@ def _same_as_store(conn, batch_id: int) -> None:
     stored = conn.execute(text("SELECT batch_id, unit_id, fiscal_year, amount_fen, persons, row_count "
                                "FROM reception_persons_rollup WHERE batch_id = :b"), {"b": batch_id}).all()
     assert sorted(map(tuple, stored)) == sorted(map(tuple, conn.execute(reception_persons_select(batch_id)).all()))
-    stored = conn.execute(text("SELECT batch_id, kind, unit_id, fiscal_year, body, row_count, amount_fen "
+    stored = conn.execute(text("SELECT batch_id, kind, unit_id, fiscal_year, body, row_count, amount_fen, currency, replaced_batch_id "
                                "FROM search_entry WHERE batch_id = :b AND kind <> 'unit'"), {"b": batch_id}).all()
     grouped = [r for q in text_selects(batch_id) for r in conn.execute(q).all()]
     key = lambda r: tuple("" if v is None else str(v) for v in r)  # noqa: E731
@@ -102,12 +102,12 @@ def test_figures_from_frames_equal_the_store(engine, tmp_path):
             "SELECT u.code, p.fiscal_year, p.amount_fen, p.persons, p.row_count FROM reception_persons_rollup p "
             "JOIN unit u ON u.id = p.unit_id WHERE p.batch_id = :b ORDER BY 1, 2"), {"b": first}).all()
         assert [tuple(r) for r in persons] == [("A01", 2022, 1000, 2, 1), ("B02", 2023, 20000, 7, 2)]
-        # rows in (unit, year, category) order, file order within a key; ids follow on from the first batch
+        # rows in file order; ids follow on from the first batch
         rows = conn.execute(text(
             "SELECT id, source_row, payee FROM expense_entry WHERE batch_id = :b ORDER BY id"), {"b": second}).all()
-        assert [r.source_row for r in rows] == [4, 3, 7, 5, 2, 6]  # A01 2022, A01 2023 (meeting, reception), B02
+        assert [r.source_row for r in rows] == [2, 3, 4, 5, 6, 7]
         assert [r.id for r in rows] == list(range(7, 13))
-        assert rows[4].payee == '某"酒店'
+        assert rows[0].payee == '某"酒店'
         report = verify(conn)
         assert report.ok, report.problems[:3]
         assert report.batches_checked == 3
@@ -140,11 +140,12 @@ def test_canonical_lines_from_a_frame_are_the_reference_bytes():
         "currency": ["CNY", "USD", "CNY"], "payee": ['引"号\\', "tab\there\x1f", "ümlaut é 中文\u2028"],
         "description": [None, "", "\x7f"], "voucher_no": ["V1", None, "V3"], "source_category": [None] * 3,
         "persons": [1, None, 3], "batches": [None] * 3, "vehicles": [None] * 3,
-    }, schema_overrides={"source_category": pl.String, "batches": pl.Int64, "vehicles": pl.Int64})
+        "payee_type": ["person", None, "organisation"], "days": [2, None, None],
+    }, schema_overrides={"source_category": pl.String, "batches": pl.Int64, "vehicles": pl.Int64, "days": pl.Int64})
     got = canonical_lines("expense_entry", frame)
     assert got == [row_line("expense_entry", list(r)).encode() for r in frame.iter_rows()]
     assert got[1] == (b'["expense_entry","2","9",null,"5","2023",null,"meeting","0","USD","tab\\there\\u001f","",null,'
-                      b'null,null,null,null]')
+                      b'null,null,null,null,null,null]')
 
 
 def _index_sql(conn, table: str) -> list[tuple]:
