@@ -41,7 +41,7 @@ from sqlalchemy import Connection, func, select, update
 from ledger.rules import flags, thresholds
 from ledger.rules.no_data import empty_results as _empty_results
 from ledger.rules.no_data import no_data_results, scope_units
-from ledger.rules.sums import live_rollups, measure_sums
+from ledger.rules.sums import live_rollups, measure_sums, resolved_sums
 from ledger.rules.targets import RESOURCES, Target, list_targets
 from ledger.store import audit, published
 from ledger.store.batches import bulk_insert, live
@@ -215,12 +215,14 @@ def units_frame(conn: Connection) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"unit_id": pl.Int64, "code": pl.String, "level": pl.String}, orient="row")
 
 
-def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFrame | None = None) -> pl.DataFrame:
+def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFrame | None = None,
+                 resolved: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every loaded target's results (not stored); the frame ``run_checks`` stores.
 
-    ``rollups``: the frame of ``live_rollups`` when the caller has read it already.
+    ``rollups``: the frame of ``live_rollups`` when the caller has read it already; ``resolved``: its
+    ``resolved_sums``.
     """
-    sums, units = measure_sums(conn, rollups), units_frame(conn)
+    sums, units = measure_sums(conn, rollups, resolved), units_frame(conn)
     ledger_years = sorted(set().union(*(f["fiscal_year"].to_list() for f in sums.values())))
     frames = [evaluate_target(t, _keys(conn, t), sums[t.measure], units, year, ledger_years)
               for t in list_targets(conn)]
@@ -248,11 +250,13 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
     run_id = conn.execute(
         runs.insert().values(started_at=utcnow(), fingerprint=fp, fiscal_year=year).returning(runs.c.id)
     ).scalar_one()
+    # the live rollups are read and resolved once, for the targets and budget_overrun alike
     rollups = live_rollups(conn)
-    results = evaluate_all(conn, year, rollups).with_columns(run_id=pl.lit(run_id, pl.Int64))
+    resolved = resolved_sums(conn, rollups)
+    results = evaluate_all(conn, year, rollups, resolved).with_columns(run_id=pl.lit(run_id, pl.Int64))
     bulk_insert(conn, TargetResult.__table__, results)
     counts = {s: 0 for s in STATUSES} | dict(results.group_by("status").len().iter_rows())
-    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups)
+    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups, resolved=resolved)
     summary = {"results": counts, "flags": flag_summary}
     conn.execute(
         update(runs).where(runs.c.id == run_id).values(finished_at=utcnow(), summary_json=json.dumps(summary))

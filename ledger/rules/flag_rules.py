@@ -37,12 +37,14 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """Actual above budget for a unit, year and category (adjusted budget when loaded, else original)."""
     min_fen = th.yuan(ctx.config, "budget_overrun", "min_excess_yuan")
     min_h = th.pct_hundredths(ctx.config, "budget_overrun", "min_excess_pct")
-    rows = ctx.rollups if ctx.rollups is not None else live_rollups(conn)
+    # one figure per unit, year, category and stage (published before derived; each unit-year resolves on
+    # its own, so the run's resolved figures filtered to a year are that year's); a node both of whose
+    # sides are only sums of its children repeats its children's flags, so it raises none of its own
+    rows = ctx.resolved if ctx.resolved is not None else resolved_sums(
+        conn, ctx.rollups if ctx.rollups is not None else live_rollups(conn))
     if ctx.year is not None:
         rows = rows.filter(pl.col("fiscal_year") == ctx.year)
-    # one figure per unit, year, category and stage (published before derived); a node both of whose
-    # sides are only sums of its children repeats its children's flags, so it raises none of its own
-    rows = resolved_sums(conn, rows).filter(pl.col("amount").is_not_null())
+    rows = rows.filter(pl.col("amount").is_not_null())
     keys = ["unit_id", "fiscal_year", "category_code"]
     both_summed = rows.group_by(*keys).agg((pl.col("source") == "children").all().alias("summed"))
     rows = rows.join(both_summed.filter(~pl.col("summed")), on=keys, how="semi")

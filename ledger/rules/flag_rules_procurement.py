@@ -23,6 +23,16 @@ METHODS_ZH = {
 PROCUREMENT_LAW = "《中华人民共和国政府采购法》"
 
 
+def records(conn: Connection, ctx: Context, year: int | None, currency: str | None = "CNY") -> pl.DataFrame:
+    """``procurement_frame`` of every year and currency read once per run (``ctx.frames``), then filtered."""
+    if "procurement" not in ctx.frames:
+        ctx.frames["procurement"] = procurement_frame(conn, None, None).sort("id")
+    df = ctx.frames["procurement"]
+    if currency is not None:
+        df = df.filter(pl.col("currency") == currency)
+    return df if year is None else df.filter(pl.col("fiscal_year") == year)
+
+
 def procurement_frame(conn: Connection, year: int | None, currency: str | None = "CNY") -> pl.DataFrame:
     """Counted procurement records (one per contracting process) with the columns the rules read.
 
@@ -64,7 +74,7 @@ def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A procurement record whose contract amount is above its budget amount (plus the tolerance)."""
     tol = th.pct_hundredths(ctx.config, "procurement_over_budget", "tolerance_pct")
     # one record's two amounts are in one currency: this rule reads every currency
-    df = procurement_frame(conn, ctx.year, currency=None).filter(
+    df = records(conn, ctx, ctx.year, currency=None).filter(
         pl.col("budget").is_not_null() & pl.col("contract").is_not_null()
         & (pl.col("contract") * 10000 > pl.col("budget") * (10000 + tol))
     ).sort("unit_id", "fiscal_year", "record_key")
@@ -100,7 +110,7 @@ def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
     max_award = th.yuan(ctx.config, "single_source", "max_award_yuan")
     max_share = th.pct_hundredths(ctx.config, "single_source", "max_share_pct")
     min_total = th.yuan(ctx.config, "single_source", "min_unit_total_yuan")
-    df = procurement_frame(conn, ctx.year).filter(pl.col("contract").is_not_null())
+    df = records(conn, ctx, ctx.year).filter(pl.col("contract").is_not_null())
     ss = pl.col("method") == "single_source"
     out = []
     for h in df.filter(ss & (pl.col("contract") > max_award)).sort("unit_id", "fiscal_year", "record_key").iter_rows(named=True):
@@ -153,7 +163,7 @@ def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
     limit = th.yuan(ctx.config, "split_purchase", "tender_threshold_yuan")
     days = int(th.get(ctx.config, "split_purchase", "window_days"))
     min_records = int(th.get(ctx.config, "split_purchase", "min_records"))
-    df = procurement_frame(conn, None).filter(
+    df = records(conn, ctx, None).filter(
         pl.col("contract").is_not_null() & (pl.col("contract") < limit) & pl.col("supplier").is_not_null()
         & pl.col("date").is_not_null()
     ).sort("unit_id", "supplier", "date", "id")
@@ -194,7 +204,7 @@ def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
     max_share = th.pct_hundredths(ctx.config, "supplier_concentration", "max_share_pct")
     min_total = th.yuan(ctx.config, "supplier_concentration", "min_unit_total_yuan")
     min_suppliers = int(th.get(ctx.config, "supplier_concentration", "min_suppliers"))
-    df = procurement_frame(conn, ctx.year).filter(pl.col("contract").is_not_null() & pl.col("supplier").is_not_null())
+    df = records(conn, ctx, ctx.year).filter(pl.col("contract").is_not_null() & pl.col("supplier").is_not_null())
     per = df.group_by("unit_id", "fiscal_year", "supplier").agg(
         amount=pl.col("contract").sum(), n=pl.len(), ids=pl.col("id").sort(),
         batch_ids=pl.col("batch_id").unique().sort(), supplier_name=pl.col("supplier_name").first(),

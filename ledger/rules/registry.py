@@ -8,6 +8,7 @@ Rule modules (``flag_rules``, ``flag_rules_procurement``) import this module, ne
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -55,6 +56,8 @@ class Context:
     units: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (code, name)
     categories: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (中文, English)
     rollups: object = None  # the run's ``ledger.rules.sums.live_rollups`` frame, when already read
+    resolved: object = None  # ``ledger.rules.sums.resolved_sums`` of those rollups, when already computed
+    frames: dict = field(default_factory=dict)  # reads several rules share (procurement records), once per run
 
 
 REGISTRY: dict[str, Rule] = {}
@@ -88,3 +91,70 @@ def unit_label(ctx: Context, unit_id: int) -> tuple[str, str]:
 
 def frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
     return pl.DataFrame(conn.execute(query).all(), schema=schema, orient="row")
+
+
+# Flags raised in bulk: a rule may return a frame of FLAG_COLUMNS instead of drafts, its sentences and JSON
+# built column-wise by the expressions below, byte for byte what the draft path writes.
+FLAG_COLUMNS = {"id": pl.String, "rule_code": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
+                "category_code": pl.String, "figures_json": pl.String, "threshold_json": pl.String,
+                "policy_ref": pl.String, "message_zh": pl.String, "message_en": pl.String,
+                "evidence_json": pl.String}
+
+
+def pct_expr(num: pl.Expr, den: pl.Expr, places: int = 1) -> pl.Expr:
+    """``pct`` over columns: ``num / den`` as a percentage rounded half up, null when ``den`` is zero."""
+    scale = 100 * 10**places
+    mag = (num.abs() * scale * 2 + den.abs()) // (den.abs() * 2)
+    text = pl.concat_str((mag // 10**places).cast(pl.String), pl.lit("."),
+                         (mag % 10**places).cast(pl.String).str.zfill(places))
+    negative = (num != 0) & ((num < 0) != (den < 0))
+    return pl.when(den == 0).then(None).when(negative).then(pl.lit("-") + text).otherwise(text)
+
+
+def j_str(e: pl.Expr) -> pl.Expr:
+    """A string column as ``json.dumps(..., ensure_ascii=False)`` writes it (null → ``null``)."""
+    e = e.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+    for c in range(32):
+        e = e.str.replace_all(chr(c), _ESCAPES.get(chr(c), f"\\u{c:04x}"), literal=True)
+    return pl.concat_str(pl.lit('"'), e, pl.lit('"')).fill_null("null")
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def j_num(e: pl.Expr) -> pl.Expr:
+    return e.cast(pl.String).fill_null("null")
+
+
+def j_list(e: pl.Expr) -> pl.Expr:
+    """A list of integers as JSON (``[1, 2]``; null → ``null``)."""
+    return pl.concat_str(pl.lit("["), e.list.eval(pl.element().cast(pl.String)).list.join(", "), pl.lit("]")).fill_null("null")
+
+
+def j_obj(**fields: pl.Expr) -> pl.Expr:
+    """A JSON object with sorted keys from already-encoded values, as ``json.dumps(sort_keys=True)``."""
+    parts: list[pl.Expr] = [pl.lit("{")]
+    for i, key in enumerate(sorted(fields)):
+        parts += [pl.lit(("" if i == 0 else ", ") + json.dumps(key, ensure_ascii=False) + ": "), fields[key]]
+    return pl.concat_str([*parts, pl.lit("}")])
+
+
+def j_const(obj) -> pl.Expr:
+    """A constant encoded once, as the draft path's ``json.dumps(sort_keys=True, default=str)``."""
+    return pl.lit(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str))
+
+
+def with_ids(frame: pl.DataFrame, rule_code: str, subject: list[pl.Expr]) -> pl.DataFrame:
+    """Add the stable ``id`` (``flag_id``) from the subject columns, as strings."""
+    parts = [e.cast(pl.String).fill_null("None") for e in subject]
+    keys = frame.select(pl.concat_str([pl.lit(rule_code), *parts], separator="\x1f")).to_series().to_list()
+    ids = [hashlib.sha256(k.encode()).hexdigest() for k in keys]
+    return frame.with_columns(id=pl.Series(ids, dtype=pl.String))
+
+
+def flag_frame(frame: pl.DataFrame, rule_code: str, subject: list[pl.Expr], **columns: pl.Expr) -> pl.DataFrame:
+    """A rule's flags as a frame of ``FLAG_COLUMNS`` (``policy_ref`` null: the rule's own is filled in)."""
+    out = with_ids(frame, rule_code, subject).select(
+        "id", pl.lit(rule_code).alias("rule_code"), *[e.alias(k) for k, e in columns.items()])
+    return out.select([(pl.col(k) if k in out.columns else pl.lit(None)).cast(t).alias(k)
+                       for k, t in FLAG_COLUMNS.items()])
