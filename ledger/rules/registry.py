@@ -158,3 +158,21 @@ def flag_frame(frame: pl.DataFrame, rule_code: str, subject: list[pl.Expr], **co
         "id", pl.lit(rule_code).alias("rule_code"), *[e.alias(k) for k, e in columns.items()])
     return out.select([(pl.col(k) if k in out.columns else pl.lit(None)).cast(t).alias(k)
                        for k, t in FLAG_COLUMNS.items()])
+
+
+def with_labels(frame: pl.DataFrame, ctx: Context, unit: str = "unit_id", category: str | None = None) -> pl.DataFrame:
+    """Add ``code`` and ``name`` of each row's unit (``unit_label``), and ``cat_zh`` / ``cat_en`` of ``category``."""
+    if "units" not in ctx.frames:
+        ctx.frames["units"] = pl.DataFrame([(i, c, n) for i, (c, n) in ctx.units.items()],
+                                           schema={"_u": pl.Int64, "code": pl.String, "name": pl.String}, orient="row")
+        ctx.frames["categories"] = pl.DataFrame([(c, zh, en) for c, (zh, en) in ctx.categories.items()],
+                                                schema={"_c": pl.String, "cat_zh": pl.String, "cat_en": pl.String},
+                                                orient="row")
+    own = pl.col(unit).cast(pl.String)
+    out = frame.join(ctx.frames["units"], left_on=unit, right_on="_u", how="left", maintain_order="left").with_columns(
+        code=pl.coalesce("code", own), name=pl.coalesce("name", own))
+    if category is not None:
+        out = out.join(ctx.frames["categories"], left_on=category, right_on="_c", how="left",
+                       maintain_order="left").with_columns(cat_zh=pl.coalesce("cat_zh", category),
+                                                           cat_en=pl.coalesce("cat_en", category))
+    return out
