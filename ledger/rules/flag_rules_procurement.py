@@ -10,9 +10,24 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Connection, func, select
 
-from ledger.money import format_wan, format_yuan
+from ledger.money import format_amount_expr, format_wan, format_yuan
 from ledger.rules import thresholds as th
-from ledger.rules.registry import Context, FlagDraft, frame, pct, rule, unit_label
+from ledger.rules.registry import (
+    Context,
+    FlagDraft,
+    flag_frame,
+    frame,
+    j_const,
+    j_list,
+    j_num,
+    j_obj,
+    j_str,
+    pct,
+    pct_expr,
+    rule,
+    unit_label,
+    with_labels,
+)
 from ledger.store.batches import live_procurement
 from ledger.store.models import ProcurementRecord
 
@@ -61,16 +76,8 @@ def procurement_frame(conn: Connection, year: int | None, currency: str | None =
     )
 
 
-def _zh(fen: int, currency: str) -> str:
-    return f"{format_wan(fen, grouping=False)}万元" if currency == "CNY" else f"{format_yuan(fen)} {currency}"
-
-
-def _en(fen: int, currency: str) -> str:
-    return f"¥{format_yuan(fen)}" if currency == "CNY" else f"{currency} {format_yuan(fen)}"
-
-
 @rule("procurement_over_budget", 1, PROCUREMENT_LAW + "：采购人应按照批准的预算执行采购")
-def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
+def procurement_over_budget(conn: Connection, ctx: Context) -> pl.DataFrame:
     """A procurement record whose contract amount is above its budget amount (plus the tolerance)."""
     tol = th.pct_hundredths(ctx.config, "procurement_over_budget", "tolerance_pct")
     # one record's two amounts are in one currency: this rule reads every currency
@@ -78,29 +85,37 @@ def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
         pl.col("budget").is_not_null() & pl.col("contract").is_not_null()
         & (pl.col("contract") * 10000 > pl.col("budget") * (10000 + tol))
     ).sort("unit_id", "fiscal_year", "record_key")
-    out = []
-    for h in df.iter_rows(named=True):
-        code, name = unit_label(ctx, h["unit_id"])
-        excess = h["contract"] - h["budget"]
-        p = pct(excess, h["budget"])
-        title = h["title"] or h["record_key"]
-        cur = h["currency"]
-        year_zh = f"{h['fiscal_year']}年" if h["fiscal_year"] is not None else "（年度未知）"
-        year_en = str(h["fiscal_year"]) if h["fiscal_year"] is not None else "(year unknown)"
-        out.append(FlagDraft(
-            rule_code="procurement_over_budget", subject=(code, h["record_key"]), unit_id=h["unit_id"],
-            fiscal_year=h["fiscal_year"], category_code=None,
-            figures={"contract_fen": h["contract"], "budget_fen": h["budget"], "excess_fen": excess, "excess_pct": p}
-            | ({} if cur == "CNY" else {"currency": cur}),
-            threshold={"tolerance_pct": ctx.config["procurement_over_budget"]["tolerance_pct"]},
-            message_zh=f"{name} {year_zh}：采购项目“{title}”合同金额{_zh(h['contract'], cur)}，"
-            f"超出预算{_zh(excess, cur)}（{p + '%' if p is not None else '预算为零'}）",
-            message_en=f"{name} {year_en}: procurement \"{title}\" contract {_en(h['contract'], cur)} "
-            f"exceeds its budget of {_en(h['budget'], cur)} by {_en(excess, cur)}"
-            f" ({p + '%' if p is not None else 'the budget is zero'})",
-            evidence={"batch_ids": [h["batch_id"]], "procurement_record_ids": [h["id"]]},
-        ))
-    return out
+    df = with_labels(df, ctx).with_columns(excess=pl.col("contract") - pl.col("budget")).with_columns(
+        p=pct_expr(pl.col("excess"), pl.col("budget")),
+        title=pl.when(pl.col("title").fill_null("") == "").then(pl.col("record_key")).otherwise(pl.col("title")))
+    cny, cur, p = pl.col("currency") == "CNY", pl.col("currency").fill_null("None"), pl.col("p")
+    fy = pl.col("fiscal_year").cast(pl.String)
+
+    def zh(c):
+        return pl.when(cny).then(format_amount_expr(pl.col(c), "wan", 2, grouping=False) + "万元").otherwise(
+            format_amount_expr(pl.col(c), "yuan") + " " + cur)
+
+    def en(c):
+        return pl.when(cny).then("¥" + format_amount_expr(pl.col(c), "yuan")).otherwise(
+            cur + " " + format_amount_expr(pl.col(c), "yuan"))
+
+    figures = {"contract_fen": j_num(pl.col("contract")), "budget_fen": j_num(pl.col("budget")),
+               "excess_fen": j_num(pl.col("excess")), "excess_pct": j_str(p)}
+    return flag_frame(
+        df, "procurement_over_budget", [pl.col("code"), pl.col("record_key")],
+        unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"),
+        figures_json=pl.when(cny).then(j_obj(**figures)).otherwise(j_obj(**figures, currency=j_str(pl.col("currency")))),
+        threshold_json=j_const({"tolerance_pct": ctx.config["procurement_over_budget"]["tolerance_pct"]}),
+        message_zh=pl.concat_str(pl.col("name"), pl.lit(" "), pl.coalesce(fy + "年", pl.lit("（年度未知）")),
+                                 pl.lit("：采购项目“"), pl.col("title"), pl.lit("”合同金额"), zh("contract"),
+                                 pl.lit("，超出预算"), zh("excess"), pl.lit("（"), pl.coalesce(p + "%", pl.lit("预算为零")),
+                                 pl.lit("）")),
+        message_en=pl.concat_str(pl.col("name"), pl.lit(" "), pl.coalesce(fy, pl.lit("(year unknown)")),
+                                 pl.lit(': procurement "'), pl.col("title"), pl.lit('" contract '), en("contract"),
+                                 pl.lit(" exceeds its budget of "), en("budget"), pl.lit(" by "), en("excess"),
+                                 pl.lit(" ("), pl.coalesce(p + "%", pl.lit("the budget is zero")), pl.lit(")")),
+        evidence_json=j_obj(batch_ids=j_list(pl.concat_list("batch_id")), procurement_record_ids=j_list(pl.concat_list("id"))),
+    )
 
 
 @rule("single_source", 1, PROCUREMENT_LAW + "：单一来源采购仅限法定情形；公开招标应作为政府采购的主要采购方式")
@@ -198,7 +213,7 @@ def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
 
 
 @rule("supplier_concentration", 1, PROCUREMENT_LAW + "：政府采购应当遵循公开透明原则、公平竞争原则")
-def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
+def supplier_concentration(conn: Connection, ctx: Context) -> pl.DataFrame:
     """One supplier taking more than the configured share of a unit's contract value in a year."""
     cfg = th.section(ctx.config, "supplier_concentration")
     max_share = th.pct_hundredths(ctx.config, "supplier_concentration", "max_share_pct")
@@ -216,21 +231,23 @@ def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
         (pl.col("total") >= min_total) & (pl.col("total") > 0) & (pl.col("suppliers") >= min_suppliers)
         & (pl.col("amount") * 10000 > pl.col("total") * max_share)
     ).sort("unit_id", "fiscal_year", "supplier")
-    out = []
-    for h in hits.iter_rows(named=True):
-        code, name = unit_label(ctx, h["unit_id"])
-        p = pct(h["amount"], h["total"])
-        out.append(FlagDraft(
-            rule_code="supplier_concentration", subject=(code, str(h["fiscal_year"]), h["supplier"]),
-            unit_id=h["unit_id"], fiscal_year=h["fiscal_year"], category_code=None,
-            figures={"supplier": h["supplier_name"], "supplier_fen": h["amount"], "unit_total_fen": h["total"],
-                     "share_pct": p, "contracts": h["n"], "suppliers": h["suppliers"]},
-            threshold={k: cfg[k] for k in ("max_share_pct", "min_unit_total_yuan", "min_suppliers")},
-            message_zh=f"{name} {h['fiscal_year']}年：供应商“{h['supplier_name']}”获得采购合同"
-            f"{format_wan(h['amount'], grouping=False)}万元，占该单位合同总额{format_wan(h['total'], grouping=False)}万元的"
-            f"{p}%，超过{cfg['max_share_pct']}%",
-            message_en=f"{name} {h['fiscal_year']}: supplier \"{h['supplier_name']}\" won ¥{format_yuan(h['amount'])}, "
-            f"{p}% of the unit's ¥{format_yuan(h['total'])} contracted, above {cfg['max_share_pct']}%",
-            evidence={"batch_ids": h["batch_ids"], "procurement_record_ids": h["ids"]},
-        ))
-    return out
+    hits = with_labels(hits, ctx).with_columns(p=pct_expr(pl.col("amount"), pl.col("total")))
+    fy, p, supplier = pl.col("fiscal_year").cast(pl.String).fill_null("None"), pl.col("p").fill_null("None"), \
+        pl.col("supplier_name").fill_null("None")
+    most = str(cfg["max_share_pct"])
+    return flag_frame(
+        hits, "supplier_concentration", [pl.col("code"), fy, pl.col("supplier")],
+        unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"),
+        figures_json=j_obj(supplier=j_str(pl.col("supplier_name")), supplier_fen=j_num(pl.col("amount")),
+                           unit_total_fen=j_num(pl.col("total")), share_pct=j_str(pl.col("p")),
+                           contracts=j_num(pl.col("n")), suppliers=j_num(pl.col("suppliers"))),
+        threshold_json=j_const({k: cfg[k] for k in ("max_share_pct", "min_unit_total_yuan", "min_suppliers")}),
+        message_zh=pl.concat_str(pl.col("name"), pl.lit(" "), fy, pl.lit("年：供应商“"), supplier, pl.lit("”获得采购合同"),
+                                 format_amount_expr(pl.col("amount"), "wan", 2, grouping=False),
+                                 pl.lit("万元，占该单位合同总额"), format_amount_expr(pl.col("total"), "wan", 2, grouping=False),
+                                 pl.lit("万元的"), p, pl.lit(f"%，超过{most}%")),
+        message_en=pl.concat_str(pl.col("name"), pl.lit(" "), fy, pl.lit(': supplier "'), supplier, pl.lit('" won ¥'),
+                                 format_amount_expr(pl.col("amount"), "yuan"), pl.lit(", "), p, pl.lit("% of the unit's ¥"),
+                                 format_amount_expr(pl.col("total"), "yuan"), pl.lit(f" contracted, above {most}%")),
+        evidence_json=j_obj(batch_ids=j_list(pl.col("batch_ids")), procurement_record_ids=j_list(pl.col("ids"))),
+    )

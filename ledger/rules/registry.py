@@ -145,17 +145,17 @@ def j_const(obj) -> pl.Expr:
 
 
 def with_ids(frame: pl.DataFrame, rule_code: str, subject: list[pl.Expr]) -> pl.DataFrame:
-    """Add the stable ``id`` (``flag_id``) from the subject columns, as strings."""
+    """Add ``_flag_id``, the stable id (``flag_id``) from the subject columns, as strings."""
     parts = [e.cast(pl.String).fill_null("None") for e in subject]
     keys = frame.select(pl.concat_str([pl.lit(rule_code), *parts], separator="\x1f")).to_series().to_list()
     ids = [hashlib.sha256(k.encode()).hexdigest() for k in keys]
-    return frame.with_columns(id=pl.Series(ids, dtype=pl.String))
+    return frame.with_columns(pl.Series("_flag_id", ids, dtype=pl.String))
 
 
 def flag_frame(frame: pl.DataFrame, rule_code: str, subject: list[pl.Expr], **columns: pl.Expr) -> pl.DataFrame:
     """A rule's flags as a frame of ``FLAG_COLUMNS`` (``policy_ref`` null: the rule's own is filled in)."""
     out = with_ids(frame, rule_code, subject).select(
-        "id", pl.lit(rule_code).alias("rule_code"), *[e.alias(k) for k, e in columns.items()])
+        pl.col("_flag_id").alias("id"), pl.lit(rule_code).alias("rule_code"), *[e.alias(k) for k, e in columns.items()])
     return out.select([(pl.col(k) if k in out.columns else pl.lit(None)).cast(t).alias(k)
                        for k, t in FLAG_COLUMNS.items()])
 
@@ -168,7 +168,7 @@ def with_labels(frame: pl.DataFrame, ctx: Context, unit: str = "unit_id", catego
         ctx.frames["categories"] = pl.DataFrame([(c, zh, en) for c, (zh, en) in ctx.categories.items()],
                                                 schema={"_c": pl.String, "cat_zh": pl.String, "cat_en": pl.String},
                                                 orient="row")
-    own = pl.col(unit).cast(pl.String)
+    own = pl.col(unit).cast(pl.String).fill_null("None")
     out = frame.join(ctx.frames["units"], left_on=unit, right_on="_u", how="left", maintain_order="left").with_columns(
         code=pl.coalesce("code", own), name=pl.coalesce("name", own))
     if category is not None:
