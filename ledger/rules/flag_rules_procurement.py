@@ -22,7 +22,6 @@ from ledger.rules.registry import (
     j_num,
     j_obj,
     j_str,
-    pct,
     pct_expr,
     rule,
     unit_label,
@@ -119,7 +118,7 @@ def procurement_over_budget(conn: Connection, ctx: Context) -> pl.DataFrame:
 
 
 @rule("single_source", 1, PROCUREMENT_LAW + "：单一来源采购仅限法定情形；公开招标应作为政府采购的主要采购方式")
-def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
+def single_source(conn: Connection, ctx: Context) -> pl.DataFrame:
     """A single-source award above the value threshold, or a unit-year whose single-source share is above the limit."""
     cfg = th.section(ctx.config, "single_source")
     max_award = th.yuan(ctx.config, "single_source", "max_award_yuan")
@@ -127,43 +126,51 @@ def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
     min_total = th.yuan(ctx.config, "single_source", "min_unit_total_yuan")
     df = records(conn, ctx, ctx.year).filter(pl.col("contract").is_not_null())
     ss = pl.col("method") == "single_source"
-    out = []
-    for h in df.filter(ss & (pl.col("contract") > max_award)).sort("unit_id", "fiscal_year", "record_key").iter_rows(named=True):
-        code, name = unit_label(ctx, h["unit_id"])
-        title = h["title"] or h["record_key"]
-        out.append(FlagDraft(
-            rule_code="single_source", subject=(code, "award", h["record_key"]), unit_id=h["unit_id"],
-            fiscal_year=h["fiscal_year"], category_code=None,
-            figures={"kind": "award", "contract_fen": h["contract"], "supplier": h["supplier_name"]},
-            threshold={"max_award_yuan": cfg["max_award_yuan"]},
-            message_zh=f"{name} {h['fiscal_year']}年：采购项目“{title}”以单一来源方式授予"
-            f"{h['supplier_name'] or '供应商'}，合同金额{format_wan(h['contract'], grouping=False)}万元，"
-            f"超过{format_wan(max_award, grouping=False)}万元",
-            message_en=f"{name} {h['fiscal_year']}: \"{title}\" awarded single-source to "
-            f"{h['supplier_name'] or 'a supplier'} for ¥{format_yuan(h['contract'])}, above ¥{format_yuan(max_award)}",
-            evidence={"batch_ids": [h["batch_id"]], "procurement_record_ids": [h["id"]]},
-        ))
+    awards = with_labels(df.filter(ss & (pl.col("contract") > max_award)).sort("unit_id", "fiscal_year", "record_key"),
+                         ctx)
+    fy, name = pl.col("fiscal_year").cast(pl.String).fill_null("None"), pl.col("name")
+    title = pl.when(pl.col("title").fill_null("") == "").then(pl.col("record_key")).otherwise(pl.col("title"))
+    named = pl.col("supplier_name").fill_null("") != ""
+    award_frame = flag_frame(
+        awards, "single_source", [pl.col("code"), pl.lit("award"), pl.col("record_key")],
+        unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"),
+        figures_json=j_obj(kind=j_const("award"), contract_fen=j_num(pl.col("contract")),
+                           supplier=j_str(pl.col("supplier_name"))),
+        threshold_json=j_const({"max_award_yuan": cfg["max_award_yuan"]}),
+        message_zh=pl.concat_str(name, pl.lit(" "), fy, pl.lit("年：采购项目“"), title, pl.lit("”以单一来源方式授予"),
+                                 pl.when(named).then(pl.col("supplier_name")).otherwise(pl.lit("供应商")),
+                                 pl.lit("，合同金额"), format_amount_expr(pl.col("contract"), "wan", 2, grouping=False),
+                                 pl.lit(f"万元，超过{format_wan(max_award, grouping=False)}万元")),
+        message_en=pl.concat_str(name, pl.lit(" "), fy, pl.lit(': "'), title, pl.lit('" awarded single-source to '),
+                                 pl.when(named).then(pl.col("supplier_name")).otherwise(pl.lit("a supplier")),
+                                 pl.lit(" for ¥"), format_amount_expr(pl.col("contract"), "yuan"),
+                                 pl.lit(f", above ¥{format_yuan(max_award)}")),
+        evidence_json=j_obj(batch_ids=j_list(pl.concat_list("batch_id")), procurement_record_ids=j_list(pl.concat_list("id"))),
+    )
     shares = df.group_by("unit_id", "fiscal_year").agg(
         total=pl.col("contract").sum(), single=pl.col("contract").filter(ss).sum(),
         ids=pl.col("id").filter(ss).sort(), batch_ids=pl.col("batch_id").filter(ss).unique().sort(),
     ).filter(
         (pl.col("total") >= min_total) & (pl.col("total") > 0) & (pl.col("single") * 10000 > pl.col("total") * max_share)
     ).sort("unit_id", "fiscal_year")
-    for h in shares.iter_rows(named=True):
-        code, name = unit_label(ctx, h["unit_id"])
-        p = pct(h["single"], h["total"])
-        out.append(FlagDraft(
-            rule_code="single_source", subject=(code, str(h["fiscal_year"]), "share"), unit_id=h["unit_id"],
-            fiscal_year=h["fiscal_year"], category_code=None,
-            figures={"kind": "share", "single_source_fen": h["single"], "total_fen": h["total"], "share_pct": p},
-            threshold={"max_share_pct": cfg["max_share_pct"], "min_unit_total_yuan": cfg["min_unit_total_yuan"]},
-            message_zh=f"{name} {h['fiscal_year']}年：单一来源采购{format_wan(h['single'], grouping=False)}万元，"
-            f"占采购合同总额{format_wan(h['total'], grouping=False)}万元的{p}%，超过{cfg['max_share_pct']}%",
-            message_en=f"{name} {h['fiscal_year']}: single-source contracts ¥{format_yuan(h['single'])} are {p}% of "
-            f"¥{format_yuan(h['total'])} contracted, above {cfg['max_share_pct']}%",
-            evidence={"batch_ids": h["batch_ids"], "procurement_record_ids": h["ids"]},
-        ))
-    return out
+    shares = with_labels(shares, ctx).with_columns(p=pct_expr(pl.col("single"), pl.col("total")))
+    p, most = pl.col("p").fill_null("None"), str(cfg["max_share_pct"])
+    share_frame = flag_frame(
+        shares, "single_source", [pl.col("code"), fy, pl.lit("share")],
+        unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"),
+        figures_json=j_obj(kind=j_const("share"), single_source_fen=j_num(pl.col("single")),
+                           total_fen=j_num(pl.col("total")), share_pct=j_str(pl.col("p"))),
+        threshold_json=j_const({"max_share_pct": cfg["max_share_pct"], "min_unit_total_yuan": cfg["min_unit_total_yuan"]}),
+        message_zh=pl.concat_str(name, pl.lit(" "), fy, pl.lit("年：单一来源采购"),
+                                 format_amount_expr(pl.col("single"), "wan", 2, grouping=False), pl.lit("万元，占采购合同总额"),
+                                 format_amount_expr(pl.col("total"), "wan", 2, grouping=False), pl.lit("万元的"), p,
+                                 pl.lit(f"%，超过{most}%")),
+        message_en=pl.concat_str(name, pl.lit(" "), fy, pl.lit(": single-source contracts ¥"),
+                                 format_amount_expr(pl.col("single"), "yuan"), pl.lit(" are "), p, pl.lit("% of ¥"),
+                                 format_amount_expr(pl.col("total"), "yuan"), pl.lit(f" contracted, above {most}%")),
+        evidence_json=j_obj(batch_ids=j_list(pl.col("batch_ids")), procurement_record_ids=j_list(pl.col("ids"))),
+    )
+    return pl.concat([award_frame, share_frame])
 
 
 @rule("split_purchase", 1, PROCUREMENT_LAW + "：采购人不得将应当以公开招标方式采购的货物或者服务化整为零"
