@@ -14,7 +14,7 @@ times ``history_max_pct``), and with too little history it is not judged at all.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import polars as pl
 from sqlalchemy import BigInteger, Connection, cast, func, or_, select
@@ -137,51 +137,65 @@ def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
     cfg = {key: th.get(ctx.config, "unit_cost_outlier", key)
            for key in ("iqr_k", "min_above_median_pct", "min_peers", "history_years", "min_history_years",
                         "history_max_pct")}
-    costs = unit_costs(conn)
+    costs = unit_costs(conn).with_columns(lk=pl.col("level").fill_null("\x00"))  # null level: a group too
     evidence = _evidence(conn) if costs.height else {}
+    # each peer group's quartiles once, and the integer floors of its two bars: a cost at or below either
+    # floor cannot pass ``_judge``, so only the rows above both (and the rows of groups too small, judged
+    # against their own history) are judged one by one
+    k = Decimal(str(cfg["iqr_k"]))
+    peers, bounds = {}, []
+    for metric, year, lk, cs in costs.group_by("metric", "fiscal_year", "lk").agg(pl.col("cost")).iter_rows():
+        q = quartiles(cs) if len(cs) >= cfg["min_peers"] else None
+        peers[(metric, year, lk)] = (cs, q)
+        if q is not None:
+            q1, med, q3 = q
+            bars = (q3 + k * (q3 - q1), med * (100 + cfg["min_above_median_pct"]))
+            bounds.append((metric, year, lk, *(int(b.to_integral_value(rounding=ROUND_FLOOR)) for b in bars)))
+    bars = pl.DataFrame(bounds, schema={"metric": pl.String, "fiscal_year": pl.Int64, "lk": pl.String,
+                                        "fence": pl.Int64, "median_bar": pl.Int64}, orient="row")
+    cand = costs.join(bars, on=["metric", "fiscal_year", "lk"], how="left").filter(
+        pl.col("fence").is_null() | ((pl.col("cost") > pl.col("fence")) & (pl.col("cost") * 100 >= pl.col("median_bar"))))
+    if ctx.year is not None:
+        cand = cand.filter(pl.col("fiscal_year") == ctx.year)
     past: dict[tuple[str, int], dict[int, int]] = {}
-    for m, u, y, c in costs.select("metric", "unit_id", "fiscal_year", "cost").iter_rows():
+    for m, u, y, c in costs.join(cand.select("metric", "unit_id").unique(), on=["metric", "unit_id"], how="semi").select(
+            "metric", "unit_id", "fiscal_year", "cost").iter_rows():
         past.setdefault((m, u), {})[y] = c
     out = []
-    for (metric, year), group in costs.group_by("metric", "fiscal_year", maintain_order=True):
-        if ctx.year is not None and year != ctx.year:
-            continue
+    for row in cand.sort("metric", "fiscal_year", "unit_id").iter_rows(named=True):
+        metric, year = row["metric"], row["fiscal_year"]
         cat, _, zh, en, count_zh, count_en = METRICS[metric]
-        by_level: dict[str | None, list[int]] = {}
-        for level, cost in group.select("level", "cost").iter_rows():
-            by_level.setdefault(level, []).append(cost)
-        level_quartiles = {lv: quartiles(c) for lv, c in by_level.items() if len(c) >= cfg["min_peers"]}
-        for row in group.iter_rows(named=True):
-            own = past[(metric, row["unit_id"])]
-            history = [own[y] for y in range(year - cfg["history_years"], year) if y in own]
-            figures = _judge(row, by_level[row["level"]], history, cfg, level_quartiles.get(row["level"]))
-            if figures is None:
-                continue
-            code, name = unit_label(ctx, row["unit_id"])
-            figures = {"metric": metric, "unit_cost_fen": row["cost"], "amount_fen": row["amount"],
-                       "count": row["count"], **figures}
-            if figures["basis"] == "peers":
-                against_zh = (f"高于同级{figures['peer_group_size']}个单位的上限{format_yuan(figures['fence_fen'])}元"
-                              f"（中位数{format_yuan(figures['peer_median_fen'])}元，Q3+{cfg['iqr_k']}×四分位距）")
-                against_en = (f"above the fence of ¥{format_yuan(figures['fence_fen'])} among "
-                              f"{figures['peer_group_size']} units of the same level (median "
-                              f"¥{format_yuan(figures['peer_median_fen'])}, Q3 + {cfg['iqr_k']} × IQR)")
-            else:
-                against_zh = (f"同级单位不足{cfg['min_peers']}个，按本单位前{figures['history_years']}年中位数"
-                              f"{format_yuan(figures['history_median_fen'])}元的{cfg['history_max_pct']}%"
-                              f"（{format_yuan(figures['fence_fen'])}元）衡量，超出")
-                against_en = (f"fewer than {cfg['min_peers']} peers, so against its own previous "
-                              f"{figures['history_years']} years: above {cfg['history_max_pct']}% of their median "
-                              f"¥{format_yuan(figures['history_median_fen'])} (¥{format_yuan(figures['fence_fen'])})")
-            out.append(FlagDraft(
-                rule_code="unit_cost_outlier", subject=(code, str(year), metric), unit_id=row["unit_id"],
-                fiscal_year=year, category_code=cat, figures=figures, threshold=cfg,
-                message_zh=f"{name} {year}年：{zh}{format_yuan(row['cost'])}元（{format_wan(row['amount'], grouping=False)}"
-                f"万元/{row['count']}{count_zh}），{against_zh}",
-                message_en=f"{name} {year}: {en} ¥{format_yuan(row['cost'])} (¥{format_yuan(row['amount'])} for "
-                f"{row['count']} {count_en}), {against_en}",
-                evidence={"batch_ids": evidence.get((row["unit_id"], year, cat), []),
-                          "expense_entries": {"unit_code": code, "fiscal_year": year, "category_code": cat,
-                                              "counts_stated": METRICS[metric][1]}},
-            ))
+        group, level_quartiles = peers[(metric, year, row["lk"])]
+        own = past[(metric, row["unit_id"])]
+        history = [own[y] for y in range(year - cfg["history_years"], year) if y in own]
+        figures = _judge(row, group, history, cfg, level_quartiles)
+        if figures is None:
+            continue
+        code, name = unit_label(ctx, row["unit_id"])
+        figures = {"metric": metric, "unit_cost_fen": row["cost"], "amount_fen": row["amount"],
+                   "count": row["count"], **figures}
+        if figures["basis"] == "peers":
+            against_zh = (f"高于同级{figures['peer_group_size']}个单位的上限{format_yuan(figures['fence_fen'])}元"
+                          f"（中位数{format_yuan(figures['peer_median_fen'])}元，Q3+{cfg['iqr_k']}×四分位距）")
+            against_en = (f"above the fence of ¥{format_yuan(figures['fence_fen'])} among "
+                          f"{figures['peer_group_size']} units of the same level (median "
+                          f"¥{format_yuan(figures['peer_median_fen'])}, Q3 + {cfg['iqr_k']} × IQR)")
+        else:
+            against_zh = (f"同级单位不足{cfg['min_peers']}个，按本单位前{figures['history_years']}年中位数"
+                          f"{format_yuan(figures['history_median_fen'])}元的{cfg['history_max_pct']}%"
+                          f"（{format_yuan(figures['fence_fen'])}元）衡量，超出")
+            against_en = (f"fewer than {cfg['min_peers']} peers, so against its own previous "
+                          f"{figures['history_years']} years: above {cfg['history_max_pct']}% of their median "
+                          f"¥{format_yuan(figures['history_median_fen'])} (¥{format_yuan(figures['fence_fen'])})")
+        out.append(FlagDraft(
+            rule_code="unit_cost_outlier", subject=(code, str(year), metric), unit_id=row["unit_id"],
+            fiscal_year=year, category_code=cat, figures=figures, threshold=cfg,
+            message_zh=f"{name} {year}年：{zh}{format_yuan(row['cost'])}元（{format_wan(row['amount'], grouping=False)}"
+            f"万元/{row['count']}{count_zh}），{against_zh}",
+            message_en=f"{name} {year}: {en} ¥{format_yuan(row['cost'])} (¥{format_yuan(row['amount'])} for "
+            f"{row['count']} {count_en}), {against_en}",
+            evidence={"batch_ids": evidence.get((row["unit_id"], year, cat), []),
+                      "expense_entries": {"unit_code": code, "fiscal_year": year, "category_code": cat,
+                                          "counts_stated": METRICS[metric][1]}},
+        ))
     return out
