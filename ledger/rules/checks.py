@@ -280,7 +280,14 @@ def latest_run_id(conn: Connection, year: int | None = None) -> int | None:
 
 def target_results(conn: Connection, run_id: int | None = None, *, year: int | None = None,
                    status: str | None = None, unit: str | None = None, limit: int | None = None) -> list[dict]:
-    """Stored results of a run (default: the latest covering ``year``) as plain dicts, ordered for reading.
+    """Stored results of a run as a list (see ``iter_target_results``)."""
+    return list(iter_target_results(conn, run_id, year=year, status=status, unit=unit, limit=limit))
+
+
+def iter_target_results(conn: Connection, run_id: int | None = None, *, year: int | None = None,
+                        status: str | None = None, unit: str | None = None, limit: int | None = None):
+    """Stored results of a run (default: the latest covering ``year``) as plain dicts, ordered for reading,
+    fetched a few thousand rows at a time.
 
     Each dict: target_id, title, source_document, measure (actual | budget | consumption), unit_code, unit_name, fiscal_year, status,
     baseline, cap, value, excess (integer fen, or thousandths of ``measure_unit`` for consumption),
@@ -289,7 +296,7 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
     """
     run_id = run_id if run_id is not None else latest_run_id(conn, year)
     if run_id is None:
-        return []
+        return
     r, t, u = TargetResult.__table__, PolicyTarget.__table__, Unit.__table__
     q = (
         select(r, t.c.title, t.c.source_document, t.c.measure, u.c.code.label("unit_code"), u.c.name.label("unit_name"))
@@ -304,11 +311,10 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
         q = q.where(u.c.code == unit)
     if limit is not None:
         q = q.limit(limit)
-    out = []
-    for m in conn.execute(q).mappings():
+    for m in conn.execution_options(yield_per=5000).execute(q).mappings():
         d = json.loads(m["detail_json"] or "{}")
         g = d.get("growth_pct_x100")
-        out.append({
+        yield {
             "run_id": run_id, "target_id": m["target_id"], "title": m["title"],
             "source_document": m["source_document"], "measure": m["measure"],
             "unit_code": m["unit_code"], "unit_name": m["unit_name"],
@@ -318,5 +324,4 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
             "growth_pct": None if g is None else Decimal(g).scaleb(-2),
             "measure_unit": d.get("unit", "fen"), "baseline_years": d.get("baseline_years", []),
             "missing_years": d.get("missing_years", []),
-        })
-    return out
+        }
