@@ -206,23 +206,3 @@ def _measure_units(base: str, prefix: str, ctx, name: str) -> dict:
     load, _ = wrk(base + "/", connections=ctx["args"].connections, seconds=ctx["args"].seconds, script=script)
     return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
             "requests": load.requests}
-
-
-def _measure_misses(url: str, ctx, name: str) -> dict:
-    """wrk over ``url`` with a counter parameter (``_b=N``, ignored by every server here), so a
-    response cache never answers: the handler, the SQL and the serialisation run every time."""
-    script = ctx["work"] / f"misses-{name}.lua"
-    path = url.split("/", 3)[3]
-    script.write_text(
-        "local n = 0\n"
-        "request = function()\n"
-        "  n = n + 1\n"
-        f"  return wrk.format('GET', '/{path}' .. '&_b=' .. n)\n"
-        "end\n"
-    )
-    get_json_bytes(url + "&_b=0")
-    base = url.split("/", 3)
-    load, _ = wrk(f"{base[0]}//{base[2]}/", connections=ctx["args"].connections, seconds=ctx["args"].seconds,
-                  script=script)
-    return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
-            "requests": load.requests}
