@@ -24,6 +24,7 @@ class Settings:
     rate_window_s: int = 60
     max_body_bytes: int = 50 * 1024 * 1024
     cache_max_age_s: int = 60
+    response_cache: bool = True  # keep finished public responses in memory (off: every read runs its SQL)
     version_ttl_s: float = 1.0  # how stale the data version (ETags, response cache) may be after an outside write
     debug: bool = False
     stream_max: int = 8  # downloads running at once per worker; the next gets 503 (0 = no limit)
@@ -43,6 +44,7 @@ class Settings:
             rate_window_s=_int("SUNSHINE_RATE_WINDOW", 60),
             max_body_bytes=_int("SUNSHINE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
             cache_max_age_s=_int("SUNSHINE_CACHE_MAX_AGE", 60),
+            response_cache=_int("SUNSHINE_RESPONSE_CACHE", 1) != 0,
             version_ttl_s=float(os.environ.get("SUNSHINE_VERSION_TTL") or 1.0),
             stream_max=_int("SUNSHINE_STREAM_MAX", 8),
             stream_stall_s=float(os.environ.get("SUNSHINE_STREAM_STALL") or 30.0),

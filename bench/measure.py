@@ -7,6 +7,7 @@ from this (large) Python process's own child would count the benchmark's memory,
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+from bench import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -180,3 +183,28 @@ def pg_conninfo(url: str, dbname: str | None = None) -> str:
         parts.append(f"password={u.password}")
     parts.append(f"dbname={dbname or u.database or 'postgres'}")
     return " ".join(parts)
+
+
+# wrk over our server and the peers, as the HTTP phase (bench/scenarios.py) runs it
+def _measure(url: str, ctx) -> dict:
+    get_json_bytes(url)  # warm caches and fail early on a 4xx/5xx
+    load, _ = wrk(url, connections=ctx["args"].connections, seconds=ctx["args"].seconds)
+    return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
+            "requests": load.requests}
+
+
+def _measure_units(base: str, prefix: str, ctx, name: str) -> dict:
+    """wrk over one unit's first page per request, the unit drawn at random: few response-cache hits."""
+    units = generate.SCALES[ctx["args"].scale].units
+    script = ctx["work"] / f"units-{name}.lua"
+    script.write_text(
+        "math.randomseed(7)\n"
+        f"local prefix = {json.dumps(prefix)}\n"
+        "request = function()\n"
+        f"  return wrk.format('GET', prefix .. string.format('%07d', math.random(1, {units})))\n"
+        "end\n"
+    )
+    get_json_bytes(base + prefix + "0000001")
+    load, _ = wrk(base + "/", connections=ctx["args"].connections, seconds=ctx["args"].seconds, script=script)
+    return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
+            "requests": load.requests}

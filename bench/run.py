@@ -37,7 +37,7 @@ def fresh_pg(admin_url: str, name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scale", choices=["tiny", "small", "medium"])
+    parser.add_argument("scale", choices=list(generate.SCALES))  # m1: 1,000,000 entries
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--only", default=",".join(PHASES), help=f"phases to run, of {','.join(PHASES)}")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")

@@ -17,7 +17,17 @@ from pathlib import Path
 import psycopg
 
 from bench import generate, peers
-from bench.measure import ROOT, free_port, get_json_bytes, measured, pg_conninfo, server, wrk
+from bench.measure import (
+    ROOT,
+    _measure,
+    _measure_units,
+    free_port,
+    get_json_bytes,
+    measured,
+    pg_conninfo,
+    server,
+    wrk,
+)
 
 # The page and the aggregate the API issue names; the same page is what datasette and the bare
 # handler serve. Override with BENCH_PAGE_PATH / BENCH_AGGREGATE_PATH if the API's routes differ.
@@ -230,55 +240,11 @@ def check_phase(ctx, backend: str) -> dict:
     }
 
 
-def _our_server(ctx, backend: str, port: int):
+def _our_server(ctx, backend: str, port: int, **env: str):
     cmd = [str(ctx["bin"] / "sunshine"), "--database", ctx["urls"][backend], "serve", "--host", "127.0.0.1",
            "--port", str(port), "--workers", "1"]
-    return server(cmd, f"http://127.0.0.1:{port}/api/v1/categories", env=SERVER_ENV,
-                  log=ctx["work"] / f"serve-{backend}.log")
-
-
-def _measure(url: str, ctx) -> dict:
-    get_json_bytes(url)  # warm caches and fail early on a 4xx/5xx
-    load, _ = wrk(url, connections=ctx["args"].connections, seconds=ctx["args"].seconds)
-    return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
-            "requests": load.requests}
-
-
-def _measure_units(base: str, prefix: str, ctx, name: str) -> dict:
-    """wrk over one unit's first page per request, the unit drawn at random: few response-cache hits."""
-    units = generate.SCALES[ctx["args"].scale].units
-    script = ctx["work"] / f"units-{name}.lua"
-    script.write_text(
-        "math.randomseed(7)\n"
-        f"local prefix = {json.dumps(prefix)}\n"
-        "request = function()\n"
-        f"  return wrk.format('GET', prefix .. string.format('%07d', math.random(1, {units})))\n"
-        "end\n"
-    )
-    get_json_bytes(base + prefix + "0000001")
-    load, _ = wrk(base + "/", connections=ctx["args"].connections, seconds=ctx["args"].seconds, script=script)
-    return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
-            "requests": load.requests}
-
-
-def _measure_misses(url: str, ctx, name: str) -> dict:
-    """wrk over ``url`` with a counter parameter (``_b=N``, ignored by every server here), so a
-    response cache never answers: the handler, the SQL and the serialisation run every time."""
-    script = ctx["work"] / f"misses-{name}.lua"
-    path = url.split("/", 3)[3]
-    script.write_text(
-        "local n = 0\n"
-        "request = function()\n"
-        "  n = n + 1\n"
-        f"  return wrk.format('GET', '/{path}' .. '&_b=' .. n)\n"
-        "end\n"
-    )
-    get_json_bytes(url + "&_b=0")
-    base = url.split("/", 3)
-    load, _ = wrk(f"{base[0]}//{base[2]}/", connections=ctx["args"].connections, seconds=ctx["args"].seconds,
-                  script=script)
-    return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
-            "requests": load.requests}
+    return server(cmd, f"http://127.0.0.1:{port}/api/v1/categories", env={**SERVER_ENV, **env},
+                  log=ctx["work"] / f"serve-{backend}{'-nocache' if env else ''}.log")
 
 
 DATASETTE_UNIT_SQL = (
@@ -297,9 +263,15 @@ def http_phase(ctx, backend: str) -> dict:
         out["page"] = _measure(base + PAGE_PATH, ctx)
         out["aggregate"] = _measure(base + AGGREGATE_PATH, ctx)
         out["unit_page"] = _measure_units(base, "/api/v1/expenses?limit=100&unit=44", ctx, "ours")
-        out["page_miss"] = _measure_misses(base + PAGE_PATH, ctx, "ours")
+        # no ``&_b=N`` cache-busting: the API answers an unknown parameter with 400; the cache is turned off below
         total = json.loads(get_json_bytes(base + "/api/v1/aggregate?drilldown=year"))
         out["exact"] = _exact_total(total, ctx)
+    # The same reads with the response cache off: every request runs its SQL, as datasette's do.
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with _our_server(ctx, backend, port, SUNSHINE_RESPONSE_CACHE="0"):
+        out["cache_off"] = {"page": _measure(base + PAGE_PATH, ctx), "aggregate": _measure(base + AGGREGATE_PATH, ctx),
+                            "unit_page": _measure_units(base, "/api/v1/expenses?limit=100&unit=44", ctx, "nocache")}
     # Diagnostic: the same app without uvicorn's per-request access log line (``sunshine serve``
     # runs uvicorn at log level info, which logs every request).
     port = free_port()
@@ -315,7 +287,6 @@ def http_phase(ctx, backend: str) -> dict:
     with server(bare, f"http://127.0.0.1:{port}/page", env=env, log=ctx["work"] / "bare.log"):
         out["peers"]["bare Litestar handler"] = _measure(f"http://127.0.0.1:{port}/page", ctx)
         out["peers"]["bare, unit page"] = _measure_units(f"http://127.0.0.1:{port}", "/page?unit=44", ctx, "bare")
-        out["peers"]["bare, cache-busting"] = _measure_misses(f"http://127.0.0.1:{port}/page?x=1", ctx, "bare")
     if backend == "sqlite":
         db = Path(ctx["urls"]["sqlite"].split("///", 1)[1])
         port = free_port()
@@ -323,7 +294,6 @@ def http_phase(ctx, backend: str) -> dict:
         page = f"http://127.0.0.1:{port}/{db.stem}/expense_entry.json?_shape=array&_nocount=1&_size=100"
         with server(cmd, page, log=ctx["work"] / "datasette.log"):
             out["peers"]["datasette"] = _measure(page, ctx)
-            out["peers"]["datasette, cache-busting"] = _measure_misses(page, ctx, "datasette")
             prefix = f"/{db.stem}.json?_shape=array&sql={urllib.parse.quote(DATASETTE_UNIT_SQL)}&unit=44"
             out["peers"]["datasette, unit page"] = _measure_units(f"http://127.0.0.1:{port}", prefix, ctx, "datasette")
     return out

@@ -69,6 +69,23 @@ def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
 
 
+def print_json_stream(head: dict, key: str, items) -> None:
+    """``head`` with ``key`` holding every item of the iterable ``items``, written as they come.
+
+    For lists of hundreds of thousands (a national check's target results): memory stays bounded, and each
+    item is one line, encoded by the C encoder (an indented document is encoded in pure Python).
+    """
+    text = json.dumps(head, ensure_ascii=False, indent=2, default=_default)
+    out = sys.stdout
+    out.write((text[:-2] + ",\n") if head else "{\n")
+    out.write(f'  {json.dumps(key)}: [')
+    first = True
+    for item in items:
+        out.write(("\n    " if first else ",\n    ") + json.dumps(item, ensure_ascii=False, default=_default))
+        first = False
+    out.write("]\n}\n" if first else "\n  ]\n}\n")
+
+
 def refuse(message: str, as_json: bool = False, **extra) -> None:
     """Stop with exit code 1 and a plain message (as JSON with ``--json``)."""
     if as_json:

@@ -179,3 +179,27 @@ def format_wan(fen: int | None, places: int = 2, grouping: bool = True) -> str:
 def format_yi(fen: int | None, places: int = 2, grouping: bool = True) -> str:
     """亿元: ``119300000000`` fen → ``11.93``."""
     return format_amount(fen, "yi", places, grouping)
+
+
+def _grouped(digits: pl.Expr) -> pl.Expr:
+    """``"1234567"`` → ``"1,234,567"``: thousands separators on a string of digits."""
+    return digits.str.reverse().str.extract_all(r"\d{1,3}").list.join(",").str.reverse()
+
+
+def format_amount_expr(fen: pl.Expr, unit: str = "yuan", places: int = 2, grouping: bool = True) -> pl.Expr:
+    """``format_amount`` over a polars integer column, exactly (integers only; null stays null).
+
+    Rounded half away from zero like ``ROUND_HALF_UP``; a negative amount that rounds to zero keeps its
+    sign (``-0.00``), as ``Decimal`` does.
+    """
+    shift = UNIT_EXPONENT[unit] - places
+    mag = fen.abs()
+    if shift > 0:
+        d = 10**shift
+        mag = (mag * 2 + d) // (2 * d)
+    elif shift < 0:
+        mag = mag * 10**-shift
+    whole = (mag // 10**places).cast(pl.String)
+    whole = _grouped(whole) if grouping else whole
+    text = whole if places == 0 else pl.concat_str(whole, pl.lit("."), (mag % 10**places).cast(pl.String).str.zfill(places))
+    return pl.when(fen.is_null()).then(None).when(fen < 0).then(pl.lit("-") + text).otherwise(text)

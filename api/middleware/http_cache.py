@@ -112,7 +112,7 @@ async def before_request(request: Request) -> Response | None:
                     return Response(content=b"", status_code=304, headers=headers)
             except (TypeError, ValueError):
                 pass
-    hit = state.responses.get(etag)
+    hit = state.responses.get(etag) if state.settings.response_cache else None
     if hit is not None:
         body, status, media_type, extra = hit
         return Response(content=body, status_code=status, media_type=media_type, headers={**extra, **headers})
@@ -135,7 +135,7 @@ def add_headers(response: Response, request: Request, body: bytes | None = None)
     if getattr(request.state, "etag", None) and response.status_code == 200:
         for k, v in _headers(request).items():
             response.headers.setdefault(k, v)
-        if body is not None and len(body) <= MAX_BODY:
+        if body is not None and len(body) <= MAX_BODY and request.app.state.settings.response_cache:
             extra = {k: v for k, v in response.headers.items() if k in KEPT_HEADERS}
             request.app.state.responses.put(request.state.etag, (body, 200, response.media_type, extra))
     elif "cache-control" not in response.headers:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cli.common import database_option, database_url, h, json_option, print_json, refuse
+from cli.common import database_option, database_url, h, json_option, print_json_stream, refuse
 from ledger.i18n import t
 from ledger.money import format_wan
-from ledger.rules.checks import run_checks, target_results
+from ledger.rules.checks import iter_target_results, run_checks, target_results
 from ledger.rules.no_data import no_data_targets
 from ledger.rules.thresholds import ConfigError, load_flag_config
 from ledger.store.db import make_engine, reading, writing
@@ -38,11 +38,11 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
             summary = run_checks(conn, year=year, config=config, actor=actor)
     except ConfigError as exc:
         refuse(str(exc), as_json)
-    if as_json:
+    if as_json:  # every result, streamed: a national run holds millions
         with reading(engine) as conn:
-            results = target_results(conn, summary.run_id, year=year)
-        print_json({"ok": True, "run_id": summary.run_id, "reused": summary.reused, "fingerprint": summary.fingerprint,
-                    "fiscal_year": year, "results": summary.results, "flags": summary.flags, "targets": results})
+            print_json_stream({"ok": True, "run_id": summary.run_id, "reused": summary.reused,
+                               "fingerprint": summary.fingerprint, "fiscal_year": year, "results": summary.results,
+                               "flags": summary.flags}, "targets", iter_target_results(conn, summary.run_id, year=year))
         return
     r = summary.results
     click.echo(t("check.run", run=summary.run_id, reused=t("check.reused") if summary.reused else "",

@@ -41,7 +41,7 @@ from sqlalchemy import Connection, func, select, update
 from ledger.rules import flags, thresholds
 from ledger.rules.no_data import empty_results as _empty_results
 from ledger.rules.no_data import no_data_results, scope_units
-from ledger.rules.sums import live_rollups, measure_sums
+from ledger.rules.sums import live_rollups, measure_sums, resolved_sums
 from ledger.rules.targets import RESOURCES, Target, list_targets
 from ledger.store import audit, published
 from ledger.store.batches import bulk_insert, live
@@ -215,12 +215,14 @@ def units_frame(conn: Connection) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"unit_id": pl.Int64, "code": pl.String, "level": pl.String}, orient="row")
 
 
-def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFrame | None = None) -> pl.DataFrame:
+def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFrame | None = None,
+                 resolved: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every loaded target's results (not stored); the frame ``run_checks`` stores.
 
-    ``rollups``: the frame of ``live_rollups`` when the caller has read it already.
+    ``rollups``: the frame of ``live_rollups`` when the caller has read it already; ``resolved``: its
+    ``resolved_sums``.
     """
-    sums, units = measure_sums(conn, rollups), units_frame(conn)
+    sums, units = measure_sums(conn, rollups, resolved), units_frame(conn)
     ledger_years = sorted(set().union(*(f["fiscal_year"].to_list() for f in sums.values())))
     frames = [evaluate_target(t, _keys(conn, t), sums[t.measure], units, year, ledger_years)
               for t in list_targets(conn)]
@@ -248,11 +250,13 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
     run_id = conn.execute(
         runs.insert().values(started_at=utcnow(), fingerprint=fp, fiscal_year=year).returning(runs.c.id)
     ).scalar_one()
+    # the live rollups are read and resolved once, for the targets and budget_overrun alike
     rollups = live_rollups(conn)
-    results = evaluate_all(conn, year, rollups).with_columns(run_id=pl.lit(run_id, pl.Int64))
+    resolved = resolved_sums(conn, rollups)
+    results = evaluate_all(conn, year, rollups, resolved).with_columns(run_id=pl.lit(run_id, pl.Int64))
     bulk_insert(conn, TargetResult.__table__, results)
     counts = {s: 0 for s in STATUSES} | dict(results.group_by("status").len().iter_rows())
-    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups)
+    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups, resolved=resolved)
     summary = {"results": counts, "flags": flag_summary}
     conn.execute(
         update(runs).where(runs.c.id == run_id).values(finished_at=utcnow(), summary_json=json.dumps(summary))
@@ -276,7 +280,14 @@ def latest_run_id(conn: Connection, year: int | None = None) -> int | None:
 
 def target_results(conn: Connection, run_id: int | None = None, *, year: int | None = None,
                    status: str | None = None, unit: str | None = None, limit: int | None = None) -> list[dict]:
-    """Stored results of a run (default: the latest covering ``year``) as plain dicts, ordered for reading.
+    """Stored results of a run as a list (see ``iter_target_results``)."""
+    return list(iter_target_results(conn, run_id, year=year, status=status, unit=unit, limit=limit))
+
+
+def iter_target_results(conn: Connection, run_id: int | None = None, *, year: int | None = None,
+                        status: str | None = None, unit: str | None = None, limit: int | None = None):
+    """Stored results of a run (default: the latest covering ``year``) as plain dicts, ordered for reading,
+    fetched a few thousand rows at a time.
 
     Each dict: target_id, title, source_document, measure (actual | budget | consumption), unit_code, unit_name, fiscal_year, status,
     baseline, cap, value, excess (integer fen, or thousandths of ``measure_unit`` for consumption),
@@ -285,7 +296,7 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
     """
     run_id = run_id if run_id is not None else latest_run_id(conn, year)
     if run_id is None:
-        return []
+        return
     r, t, u = TargetResult.__table__, PolicyTarget.__table__, Unit.__table__
     q = (
         select(r, t.c.title, t.c.source_document, t.c.measure, u.c.code.label("unit_code"), u.c.name.label("unit_name"))
@@ -300,11 +311,10 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
         q = q.where(u.c.code == unit)
     if limit is not None:
         q = q.limit(limit)
-    out = []
-    for m in conn.execute(q).mappings():
+    for m in conn.execution_options(yield_per=5000).execute(q).mappings():
         d = json.loads(m["detail_json"] or "{}")
         g = d.get("growth_pct_x100")
-        out.append({
+        yield {
             "run_id": run_id, "target_id": m["target_id"], "title": m["title"],
             "source_document": m["source_document"], "measure": m["measure"],
             "unit_code": m["unit_code"], "unit_name": m["unit_name"],
@@ -314,5 +324,4 @@ def target_results(conn: Connection, run_id: int | None = None, *, year: int | N
             "growth_pct": None if g is None else Decimal(g).scaleb(-2),
             "measure_unit": d.get("unit", "fen"), "baseline_years": d.get("baseline_years", []),
             "missing_years": d.get("missing_years", []),
-        })
-    return out
+        }

@@ -7,16 +7,30 @@ Money in figures is integer fen; percentages are strings with the stated decimal
 
 from __future__ import annotations
 
-import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 from sqlalchemy import BigInteger, Connection, and_, cast, func, select
 
 from ledger.i18n import both
-from ledger.money import format_wan, format_yuan
+from ledger.money import format_amount_expr, format_wan, format_yuan
 from ledger.rules import thresholds as th
-from ledger.rules.registry import Context, FlagDraft, frame, pct, rule, unit_label
+from ledger.rules.registry import (
+    FLAG_COLUMNS,
+    Context,
+    FlagDraft,
+    flag_frame,
+    frame,
+    j_const,
+    j_list,
+    j_num,
+    j_obj,
+    j_str,
+    pct_expr,
+    rule,
+    unit_label,
+    with_labels,
+)
 from ledger.rules.sums import live_rollups, resolved_sums
 from ledger.store.batches import live
 from ledger.store.models import (
@@ -33,16 +47,18 @@ SEED_000 = "湖南常德:大力开展创建“人民满意政府”活动（2009
 
 @rule("budget_overrun", 1, "《中华人民共和国预算法》：各部门、各单位的支出必须以经批准的预算为依据；"
       + SEED_000 + "：推行“四费公开”，对严重超标的严肃查处")
-def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
+def budget_overrun(conn: Connection, ctx: Context) -> pl.DataFrame:
     """Actual above budget for a unit, year and category (adjusted budget when loaded, else original)."""
     min_fen = th.yuan(ctx.config, "budget_overrun", "min_excess_yuan")
     min_h = th.pct_hundredths(ctx.config, "budget_overrun", "min_excess_pct")
-    rows = ctx.rollups if ctx.rollups is not None else live_rollups(conn)
+    # one figure per unit, year, category and stage (published before derived; each unit-year resolves on
+    # its own, so the run's resolved figures filtered to a year are that year's); a node both of whose
+    # sides are only sums of its children repeats its children's flags, so it raises none of its own
+    rows = ctx.resolved if ctx.resolved is not None else resolved_sums(
+        conn, ctx.rollups if ctx.rollups is not None else live_rollups(conn))
     if ctx.year is not None:
         rows = rows.filter(pl.col("fiscal_year") == ctx.year)
-    # one figure per unit, year, category and stage (published before derived); a node both of whose
-    # sides are only sums of its children repeats its children's flags, so it raises none of its own
-    rows = resolved_sums(conn, rows).filter(pl.col("amount").is_not_null())
+    rows = rows.filter(pl.col("amount").is_not_null())
     keys = ["unit_id", "fiscal_year", "category_code"]
     both_summed = rows.group_by(*keys).agg((pl.col("source") == "children").all().alias("summed"))
     rows = rows.join(both_summed.filter(~pl.col("summed")), on=keys, how="semi")
@@ -64,101 +80,135 @@ def budget_overrun(conn: Connection, ctx: Context) -> list[FlagDraft]:
         pl.col("has_actual") & pl.col("budget").is_not_null() & (pl.col("excess") > 0) & (pl.col("excess") > min_fen)
         & (pl.col("excess") * 10000 > pl.col("budget") * min_h)
     ).sort(keys)
-    out = []
-    for h in hits.iter_rows(named=True):
-        code, name = unit_label(ctx, h["unit_id"])
-        zh, en = ctx.categories.get(h["category_code"], (h["category_code"], h["category_code"]))
-        p = pct(h["excess"], h["budget"])
-        budget_zh, budget_en = both("measure.budget_adjusted" if h["stage"] == "adjusted" else "measure.budget_original")
-        out.append(FlagDraft(
-            rule_code="budget_overrun", subject=(code, str(h["fiscal_year"]), h["category_code"]),
-            unit_id=h["unit_id"], fiscal_year=h["fiscal_year"], category_code=h["category_code"],
-            figures={"actual_fen": h["actual"], "budget_fen": h["budget"], "budget_stage": h["stage"],
-                     "excess_fen": h["excess"], "excess_pct": p},
-            threshold={"min_excess_yuan": ctx.config["budget_overrun"]["min_excess_yuan"],
-                       "min_excess_pct": ctx.config["budget_overrun"]["min_excess_pct"]},
-            message_zh=f"{name} {h['fiscal_year']}年：{zh}决算数{format_wan(h['actual'], grouping=False)}万元，"
-            f"超出{budget_zh}{format_wan(h['excess'], grouping=False)}万元"
-            f"（{p + '%' if p is not None else budget_zh + '为零'}）",
-            message_en=f"{name} {h['fiscal_year']}: {en} actual ¥{format_yuan(h['actual'])} exceeds the "
-            f"{budget_en} of ¥{format_yuan(h['budget'])} by "
-            f"¥{format_yuan(h['excess'])} ({p + '%' if p is not None else 'the budget is zero'})",
-            evidence={"batch_ids": h["batch_ids"], "rollup": {"unit_code": code, "fiscal_year": h["fiscal_year"],
-                                                              "category_code": h["category_code"]}},
-        ))
-    return out
+    # every flag's sentences and JSON built column-wise (hundreds of thousands at national scale)
+    hits = with_labels(hits, ctx, category="category_code").with_columns(p=pct_expr(pl.col("excess"), pl.col("budget")))
+    (adj_zh, adj_en), (orig_zh, orig_en) = both("measure.budget_adjusted"), both("measure.budget_original")
+    adjusted = pl.col("stage") == "adjusted"
+    budget_zh = pl.when(adjusted).then(pl.lit(adj_zh)).otherwise(pl.lit(orig_zh))
+    budget_en = pl.when(adjusted).then(pl.lit(adj_en)).otherwise(pl.lit(orig_en))
+    p, fy = pl.col("p"), pl.col("fiscal_year").cast(pl.String)
+
+    def wan(c):
+        return format_amount_expr(pl.col(c), "wan", 2, grouping=False)
+
+    def yuan(c):
+        return format_amount_expr(pl.col(c), "yuan")
+
+    return flag_frame(
+        hits, "budget_overrun", [pl.col("code"), fy, pl.col("category_code")],
+        unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"), category_code=pl.col("category_code"),
+        figures_json=j_obj(actual_fen=j_num(pl.col("actual")), budget_fen=j_num(pl.col("budget")),
+                           budget_stage=j_str(pl.col("stage")), excess_fen=j_num(pl.col("excess")),
+                           excess_pct=j_str(p)),
+        threshold_json=j_const({"min_excess_yuan": ctx.config["budget_overrun"]["min_excess_yuan"],
+                                "min_excess_pct": ctx.config["budget_overrun"]["min_excess_pct"]}),
+        message_zh=pl.concat_str(pl.col("name"), pl.lit(" "), fy, pl.lit("年："), pl.col("cat_zh"), pl.lit("决算数"),
+                                 wan("actual"), pl.lit("万元，超出"), budget_zh, wan("excess"), pl.lit("万元（"),
+                                 pl.coalesce(p + "%", budget_zh + "为零"), pl.lit("）")),
+        message_en=pl.concat_str(pl.col("name"), pl.lit(" "), fy, pl.lit(": "), pl.col("cat_en"), pl.lit(" actual ¥"),
+                                 yuan("actual"), pl.lit(" exceeds the "), budget_en, pl.lit(" of ¥"), yuan("budget"),
+                                 pl.lit(" by ¥"), yuan("excess"), pl.lit(" ("),
+                                 pl.coalesce(p + "%", pl.lit("the budget is zero")), pl.lit(")")),
+        evidence_json=j_obj(batch_ids=j_list(pl.col("batch_ids")), rollup=j_obj(
+            unit_code=j_str(pl.col("code")), fiscal_year=j_num(pl.col("fiscal_year")),
+            category_code=j_str(pl.col("category_code")))),
+    )
 
 
 @rule("target_missed", 1, "the policy document named by the target (policies/*.toml)")
-def target_missed(conn: Connection, ctx: Context) -> list[FlagDraft]:
-    """A target result of this run with status ``missed``."""
-    r, t = TargetResult.__table__, PolicyTarget.__table__
-    rows = conn.execute(
-        select(r.c.id, r.c.target_id, r.c.unit_id, r.c.fiscal_year, r.c.baseline_fen, r.c.cap_fen, r.c.value_fen,
-               r.c.excess_fen, r.c.excess_pct, r.c.detail_json, t.c.title, t.c.source_document, t.c.measure,
-               t.c.category_code, t.c.group_code, t.c.change_pct, t.c.baseline)
-        .join(t, t.c.id == r.c.target_id)
-        .where(r.c.run_id == ctx.run_id, r.c.status == "missed").order_by(r.c.target_id, r.c.unit_id, r.c.fiscal_year)
-    ).mappings().all()
-    if not rows:
-        return []
-    batches = _batches_by_unit_year(conn)
+def target_missed(conn: Connection, ctx: Context) -> pl.DataFrame:
+    """A target result of this run with status ``missed`` (built column-wise: one flag per miss)."""
+    r = TargetResult.__table__
+    rows = frame(conn, select(
+        r.c.id, r.c.target_id, r.c.unit_id, r.c.fiscal_year, r.c.baseline_fen, r.c.cap_fen, r.c.value_fen,
+        r.c.excess_fen, cast(func.round(r.c.excess_pct * 100), BigInteger), r.c.detail_json,
+    ).where(r.c.run_id == ctx.run_id, r.c.status == "missed"), {
+        "rid": pl.Int64, "target_id": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "baseline_fen": pl.Int64,
+        "cap_fen": pl.Int64, "value_fen": pl.Int64, "excess_fen": pl.Int64, "h": pl.Int64, "detail_json": pl.String})
+    if not rows.height:
+        return pl.DataFrame(schema=FLAG_COLUMNS)
+    rows = rows.join(_target_texts(conn), on="target_id", how="left").with_columns(
+        pl.col("detail_json").str.json_decode(pl.Struct({"baseline_years": pl.List(pl.Int64), "unit": pl.String}))
+        .alias("detail")).unnest("detail").with_columns(pl.col("baseline_years").fill_null([]))
+    rows = with_labels(rows, ctx).join(_batches(conn, rows), on="rid", how="left")
+    h = pl.col("h")
+    tenths = (h.abs() * 2 + 10) // 20  # hundredths of a percent to tenths, half up (as Decimal quantize)
+    p = pl.when(h.is_null()).then(None).otherwise(pl.concat_str(
+        pl.when(h < 0).then(pl.lit("-")).otherwise(pl.lit("")), (tenths // 10).cast(pl.String), pl.lit("."),
+        (tenths % 10).cast(pl.String)))
+    by = pl.col("baseline_years")
+    span = pl.when(by.list.len() == 1).then(by.list.first().cast(pl.String)).when(by.list.len() > 1).then(
+        pl.concat_str(by.list.min().cast(pl.String), pl.lit("–"), by.list.max().cast(pl.String))).otherwise(pl.lit(""))
+    several = by.list.len() > 1
+    rows = rows.with_columns(p=p, span=span).with_columns(
+        base_zh=pl.when(pl.col("span") == "").then(pl.lit("")).otherwise(
+            pl.col("span") + "年" + pl.when(several).then(pl.lit("平均")).otherwise(pl.lit(""))),
+        base_en=pl.when(pl.col("span") == "").then(pl.lit("")).otherwise(
+            pl.when(several).then(pl.lit("mean of ")).otherwise(pl.lit("")) + pl.col("span") + " "),
+        **{f"s_{k}": _show(pl.col(f"{k}_fen"), pl.col("measure"), pl.col("unit"))
+           for k in ("value", "cap", "baseline", "excess")})
+    fy, p, mzh, men = pl.col("fiscal_year").cast(pl.String), pl.col("p"), pl.col("measure_zh"), pl.col("measure_en")
+    return flag_frame(
+        rows, "target_missed", [pl.col("target_id"), pl.col("code"), fy],
+        unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"), category_code=pl.col("category_code"),
+        figures_json=j_obj(value=j_num(pl.col("value_fen")), cap=j_num(pl.col("cap_fen")),
+                           baseline=j_num(pl.col("baseline_fen")), excess=j_num(pl.col("excess_fen")), excess_pct=j_str(p),
+                           measure_unit=j_str(pl.col("unit")), baseline_years=j_list(by)),
+        threshold_json=j_obj(target_id=j_str(pl.col("target_id")), baseline=j_str(pl.col("baseline")),
+                             change_pct=j_str(pl.col("change"))),
+        policy_ref=pl.col("policy_ref"),
+        message_zh=pl.concat_str(
+            pl.col("name"), pl.lit(" "), fy, pl.lit("年：未完成“"), pl.col("title"), pl.lit("”，"), mzh, pl.col("s_value"),
+            pl.lit("，上限"), pl.col("s_cap"), pl.lit("（基数："), pl.col("base_zh"), mzh, pl.col("s_baseline"), pl.lit("，"),
+            pl.col("change"), pl.lit("%），超出"), pl.col("s_excess"), pl.coalesce("（" + p + "%）", pl.lit("（基数为零）"))),
+        message_en=pl.concat_str(
+            pl.col("name"), pl.lit(" "), fy, pl.lit(": target "), pl.col("target_id"), pl.lit(" missed: "), men, pl.lit(" "),
+            pl.col("s_value"), pl.lit(" above the cap "), pl.col("s_cap"), pl.lit(" (baseline: "), men, pl.lit(" "),
+            pl.col("base_en"), pl.col("s_baseline"), pl.lit(", "), pl.col("change"), pl.lit("%) by "), pl.col("s_excess"),
+            pl.coalesce(" (" + p + "%)", pl.lit(" (zero baseline)"))),
+        evidence_json=j_obj(target_result_id=j_num(pl.col("rid")), run_id=j_const(ctx.run_id),
+                            batch_ids=j_list(pl.col("batch_ids"))),
+    )
+
+
+def _target_texts(conn: Connection) -> pl.DataFrame:
+    """Per target: title, category, policy reference, the change as written and the measure's names."""
+    t = PolicyTarget.__table__
     out = []
-    for m in rows:
-        code, name = unit_label(ctx, m["unit_id"])
-        detail = json.loads(m["detail_json"])
-        years = [m["fiscal_year"], *detail.get("baseline_years", [])]
-        if m["measure"] == "consumption":
-            u = detail["unit"]
-
-            def show(v, u=u):
-                return f"{Decimal(v).scaleb(-3).normalize():f} {u}"
-        else:
-            def show(v):
-                return f"{format_wan(v, grouping=False)}万元"
-        p = None if m["excess_pct"] is None else str(Decimal(str(m["excess_pct"])).quantize(Decimal("0.1"), ROUND_HALF_UP))
+    for m in conn.execute(select(t.c.id, t.c.title, t.c.source_document, t.c.measure, t.c.category_code,
+                                 t.c.change_pct, t.c.baseline)).mappings():
+        zh, en = both(f"measure.{m['measure']}")
         change = Decimal(str(m["change_pct"])).normalize()
-        # each figure formatted once for both sentences (tens of thousands of flags at national scale)
-        value, cap, base, excess = (show(m[k]) for k in ("value_fen", "cap_fen", "baseline_fen", "excess_fen"))
-        # name the measure compared (决算数 / 预算数 / 用量) and the baseline years, so a budget target never reads
-        # as actual spending
-        measure_zh, measure_en = both(f"measure.{m['measure']}")
-        by = detail.get("baseline_years", [])
-        span = f"{by[0]}" if len(by) == 1 else f"{min(by)}–{max(by)}" if by else ""
-        base_years_zh = f"{span}年{'平均' if len(by) > 1 else ''}" if span else ""
-        base_years_en = f"{'mean of ' if len(by) > 1 else ''}{span} " if span else ""
-        out.append(FlagDraft(
-            rule_code="target_missed", subject=(m["target_id"], code, str(m["fiscal_year"])),
-            unit_id=m["unit_id"], fiscal_year=m["fiscal_year"], category_code=m["category_code"],
-            figures={"value": m["value_fen"], "cap": m["cap_fen"], "baseline": m["baseline_fen"],
-                     "excess": m["excess_fen"], "excess_pct": p, "measure_unit": detail["unit"],
-                     "baseline_years": detail.get("baseline_years", [])},
-            threshold={"target_id": m["target_id"], "baseline": m["baseline"], "change_pct": f"{change:f}"},
-            policy_ref=f"{m['source_document']}：{m['title']}",
-            message_zh=f"{name} {m['fiscal_year']}年：未完成“{m['title']}”，{measure_zh}{value}，"
-            f"上限{cap}（基数：{base_years_zh}{measure_zh}{base}，{change:f}%），"
-            f"超出{excess}{'（' + p + '%）' if p is not None else '（基数为零）'}",
-            message_en=f"{name} {m['fiscal_year']}: target {m['target_id']} missed: {measure_en} "
-            f"{value} above the cap {cap} (baseline: {measure_en} {base_years_en}{base}, "
-            f"{change:f}%) by {excess}"
-            f"{' (' + p + '%)' if p is not None else ' (zero baseline)'}",
-            evidence={"target_result_id": m["id"], "run_id": ctx.run_id,
-                      "batch_ids": sorted({b for y in years for b in batches.get((m["unit_id"], y), ())})},
-        ))
-    return out
+        out.append((m["id"], m["title"], m["measure"], m["category_code"], m["baseline"], f"{change:f}",
+                    f"{m['source_document']}：{m['title']}", zh, en))
+    return pl.DataFrame(out, orient="row", schema={
+        "target_id": pl.String, "title": pl.String, "measure": pl.String, "category_code": pl.String,
+        "baseline": pl.String, "change": pl.String, "policy_ref": pl.String, "measure_zh": pl.String,
+        "measure_en": pl.String})
 
 
-def _batches_by_unit_year(conn: Connection) -> dict[tuple[int, int], set[int]]:
-    """Live batches holding any row of a unit and year (money or consumption)."""
+def _show(v: pl.Expr, measure: pl.Expr, unit: pl.Expr) -> pl.Expr:
+    """A figure as the sentences show it: 万元 for money, the resource's unit (thousandths, trailing zeros
+    dropped as ``Decimal.normalize``) for consumption."""
+    frac = (v.abs() % 1000).cast(pl.String).str.zfill(3).str.strip_chars_end("0")
+    use = pl.concat_str(pl.when(v < 0).then(pl.lit("-")).otherwise(pl.lit("")), (v.abs() // 1000).cast(pl.String),
+                        pl.when(frac == "").then(pl.lit("")).otherwise("." + frac), pl.lit(" "), unit)
+    money = format_amount_expr(v, "wan", 2, grouping=False).fill_null("") + "万元"
+    return pl.when(measure == "consumption").then(use).otherwise(money)
+
+
+def _batches(conn: Connection, rows: pl.DataFrame) -> pl.DataFrame:
+    """``(rid, batch_ids)``: the live batches holding any row (money or consumption) of the result's unit in
+    its year or a baseline year."""
     from ledger.store.models import ConsumptionLine
 
-    out: dict[tuple[int, int], set[int]] = {}
-    for tbl in (Rollup.__table__, ConsumptionLine.__table__):
-        for b, u, y in conn.execute(
-            select(tbl.c.batch_id, tbl.c.unit_id, tbl.c.fiscal_year).where(live(tbl.c.batch_id)).distinct()
-        ):
-            out.setdefault((u, y), set()).add(b)
-    return out
+    parts = [frame(conn, select(tbl.c.batch_id, tbl.c.unit_id, tbl.c.fiscal_year).where(live(tbl.c.batch_id)).distinct(),
+                   {"batch_id": pl.Int64, "unit_id": pl.Int64, "fiscal_year": pl.Int64})
+             for tbl in (Rollup.__table__, ConsumptionLine.__table__)]
+    years = rows.select("rid", "unit_id", pl.concat_list(pl.col("fiscal_year"), pl.col("baseline_years")).alias("y"))
+    return (years.explode("y").join(pl.concat(parts).unique(), left_on=["unit_id", "y"],
+                                    right_on=["unit_id", "fiscal_year"], how="left")
+            .group_by("rid").agg(batch_ids=pl.col("batch_id").drop_nulls().unique().sort()))
 
 
 @rule("duplicate_payment", 1, SEED_000 + "：推行“四费公开”，对开支不规范的予以曝光")

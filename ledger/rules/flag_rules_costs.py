@@ -17,13 +17,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
-from sqlalchemy import BigInteger, Connection, and_, cast, func, or_, select
+from sqlalchemy import BigInteger, Connection, cast, func, or_, select
 
 from ledger.money import format_wan, format_yuan
 from ledger.rules import thresholds as th
 from ledger.rules.registry import Context, FlagDraft, frame, rule, unit_label
 from ledger.store.batches import live
-from ledger.store.models import ExpenseEntry, Unit
+from ledger.store.models import ExpenseEntry, Rollup, Unit
 
 # metric -> (category, count column, 中文, English, what one count is in Chinese and English)
 METRICS = {
@@ -89,16 +89,27 @@ def unit_costs(conn: Connection, year: int | None = None) -> pl.DataFrame:
             pl.lit(metric).alias("metric"), "unit_id", "fiscal_year",
             pl.col(f"amount_{col}").alias("amount"), pl.col(f"count_{col}").alias("count")))
     out = pl.concat(parts).join(levels, on="unit_id", how="left")
-    out = out.with_columns(pl.struct("amount", "count").map_elements(
-        lambda r: _fen(Decimal(r["amount"]) / r["count"]), return_dtype=pl.Int64).alias("cost"))
+    # amount / count in fen rounded half up (away from zero), in integers: count > 0
+    a, n = pl.col("amount"), pl.col("count")
+    mag = (a.abs() * 2 + n) // (n * 2)
+    out = out.with_columns(pl.when(a < 0).then(-mag).otherwise(mag).alias("cost"))
     return out.sort("metric", "fiscal_year", "unit_id")
 
 
-def _evidence(conn: Connection, unit_id: int, year: int, category: str) -> list[int]:
-    e = ExpenseEntry.__table__
-    q = select(e.c.batch_id).where(and_(live(e.c.batch_id), e.c.unit_id == unit_id, e.c.fiscal_year == year,
-                                        e.c.category_code == category)).distinct().order_by(e.c.batch_id)
-    return list(conn.execute(q).scalars())
+def _evidence(conn: Connection) -> dict[tuple[int, int, str], list[int]]:
+    """The live batches holding entries of each unit, year and category the metrics read, in one read.
+
+    ``rollup``'s ``actual`` rows are a batch's expense entries grouped by unit, year, category and currency
+    (``refresh_rollups``), so its batches are the entries' batches without touching the entries.
+    """
+    r = Rollup.__table__
+    cats = sorted({m[0] for m in METRICS.values()})
+    q = select(r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.batch_id).where(
+        live(r.c.batch_id), r.c.measure == "actual", r.c.category_code.in_(cats)).distinct()
+    df = frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.String,
+                         "batch_id": pl.Int64})
+    df = df.group_by("unit_id", "fiscal_year", "category_code").agg(pl.col("batch_id").sort())
+    return {(u, y, c): b for u, y, c, b in df.iter_rows()}
 
 
 SETTINGS = ("iqr_k", "min_above_median_pct", "min_peers", "history_years", "min_history_years", "history_max_pct")
@@ -163,6 +174,7 @@ def comparisons(conn: Connection, config: dict, year: int | None = None) -> tupl
 def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A unit whose cost per delegation, traveller, vehicle, batch, guest or meeting day is above its fence."""
     cfg, rows = comparisons(conn, ctx.config, ctx.year)
+    evidence = _evidence(conn) if any(c["flagged"] for c in rows) else {}
     out = []
     for c in rows:
         if not c["flagged"]:
@@ -192,7 +204,7 @@ def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
             f"万元/{count}{count_zh}），{against_zh}",
             message_en=f"{name} {year}: {en} ¥{format_yuan(cost)} (¥{format_yuan(amount)} for "
             f"{count} {count_en}), {against_en}",
-            evidence={"batch_ids": _evidence(conn, c["unit_id"], year, cat),
+            evidence={"batch_ids": evidence.get((c["unit_id"], year, cat), []),
                       "expense_entries": {"unit_code": code, "fiscal_year": year, "category_code": cat,
                                           "counts_stated": METRICS[metric][1]}},
         ))

@@ -10,9 +10,25 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import Connection, func, select
 
-from ledger.money import format_wan, format_yuan
+from ledger.money import format_amount_expr, format_wan, format_yuan
 from ledger.rules import thresholds as th
-from ledger.rules.registry import Context, FlagDraft, frame, pct, per_currency, rule, unit_label
+from ledger.rules.registry import (
+    Context,
+    FlagDraft,
+    flag_frame,
+    frame,
+    j_const,
+    j_list,
+    j_num,
+    j_obj,
+    j_str,
+    pct,
+    pct_expr,
+    per_currency,
+    rule,
+    unit_label,
+    with_labels,
+)
 from ledger.store.batches import live_procurement
 from ledger.store.models import ProcurementRecord
 
@@ -21,6 +37,16 @@ METHODS_ZH = {
     "competitive_consultation": "竞争性磋商", "single_source": "单一来源", "rfq": "询价", "other": "其他",
 }
 PROCUREMENT_LAW = "《中华人民共和国政府采购法》"
+
+
+def records(conn: Connection, ctx: Context, year: int | None, currency: str | None = "CNY") -> pl.DataFrame:
+    """``procurement_frame`` of every year and currency read once per run (``ctx.frames``), then filtered."""
+    if "procurement" not in ctx.frames:
+        ctx.frames["procurement"] = procurement_frame(conn, None, None).sort("id")
+    df = ctx.frames["procurement"]
+    if currency is not None:
+        df = df.filter(pl.col("currency") == currency)
+    return df if year is None else df.filter(pl.col("fiscal_year") == year)
 
 
 def procurement_frame(conn: Connection, year: int | None, currency: str | None = "CNY") -> pl.DataFrame:
@@ -51,46 +77,54 @@ def procurement_frame(conn: Connection, year: int | None, currency: str | None =
     )
 
 
+@rule("procurement_over_budget", 1, PROCUREMENT_LAW + "：采购人应按照批准的预算执行采购")
+def procurement_over_budget(conn: Connection, ctx: Context) -> pl.DataFrame:
+    """A procurement record whose contract amount is above its budget amount (plus the tolerance)."""
+    tol = th.pct_hundredths(ctx.config, "procurement_over_budget", "tolerance_pct")
+    # one record's two amounts are in one currency: this rule reads every currency
+    df = records(conn, ctx, ctx.year, currency=None).filter(
+        pl.col("budget").is_not_null() & pl.col("contract").is_not_null()
+        & (pl.col("contract") * 10000 > pl.col("budget") * (10000 + tol))
+    ).sort("unit_id", "fiscal_year", "record_key")
+    df = with_labels(df, ctx).with_columns(excess=pl.col("contract") - pl.col("budget")).with_columns(
+        p=pct_expr(pl.col("excess"), pl.col("budget")),
+        title=pl.when(pl.col("title").fill_null("") == "").then(pl.col("record_key")).otherwise(pl.col("title")))
+    cny, cur, p = pl.col("currency") == "CNY", pl.col("currency").fill_null("None"), pl.col("p")
+    fy = pl.col("fiscal_year").cast(pl.String)
+
+    def zh(c):
+        return pl.when(cny).then(format_amount_expr(pl.col(c), "wan", 2, grouping=False) + "万元").otherwise(
+            format_amount_expr(pl.col(c), "yuan") + " " + cur)
+
+    def en(c):
+        return pl.when(cny).then("¥" + format_amount_expr(pl.col(c), "yuan")).otherwise(
+            cur + " " + format_amount_expr(pl.col(c), "yuan"))
+
+    figures = {"contract_fen": j_num(pl.col("contract")), "budget_fen": j_num(pl.col("budget")),
+               "excess_fen": j_num(pl.col("excess")), "excess_pct": j_str(p)}
+    return flag_frame(
+        df, "procurement_over_budget", [pl.col("code"), pl.col("record_key")],
+        unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"),
+        figures_json=pl.when(cny).then(j_obj(**figures)).otherwise(j_obj(**figures, currency=j_str(pl.col("currency")))),
+        threshold_json=j_const({"tolerance_pct": ctx.config["procurement_over_budget"]["tolerance_pct"]}),
+        message_zh=pl.concat_str(pl.col("name"), pl.lit(" "), pl.coalesce(fy + "年", pl.lit("（年度未知）")),
+                                 pl.lit("：采购项目“"), pl.col("title"), pl.lit("”合同金额"), zh("contract"),
+                                 pl.lit("，超出预算"), zh("excess"), pl.lit("（"), pl.coalesce(p + "%", pl.lit("预算为零")),
+                                 pl.lit("）")),
+        message_en=pl.concat_str(pl.col("name"), pl.lit(" "), pl.coalesce(fy, pl.lit("(year unknown)")),
+                                 pl.lit(': procurement "'), pl.col("title"), pl.lit('" contract '), en("contract"),
+                                 pl.lit(" exceeds its budget of "), en("budget"), pl.lit(" by "), en("excess"),
+                                 pl.lit(" ("), pl.coalesce(p + "%", pl.lit("the budget is zero")), pl.lit(")")),
+        evidence_json=j_obj(batch_ids=j_list(pl.concat_list("batch_id")), procurement_record_ids=j_list(pl.concat_list("id"))),
+    )
+
+
 def _zh(fen: int, currency: str) -> str:
     return f"{format_wan(fen, grouping=False)}万元" if currency == "CNY" else f"{format_yuan(fen)} {currency}"
 
 
 def _en(fen: int, currency: str) -> str:
     return f"¥{format_yuan(fen)}" if currency == "CNY" else f"{currency} {format_yuan(fen)}"
-
-
-@rule("procurement_over_budget", 1, PROCUREMENT_LAW + "：采购人应按照批准的预算执行采购")
-def procurement_over_budget(conn: Connection, ctx: Context) -> list[FlagDraft]:
-    """A procurement record whose contract amount is above its budget amount (plus the tolerance)."""
-    tol = th.pct_hundredths(ctx.config, "procurement_over_budget", "tolerance_pct")
-    # one record's two amounts are in one currency: this rule reads every currency
-    df = procurement_frame(conn, ctx.year, currency=None).filter(
-        pl.col("budget").is_not_null() & pl.col("contract").is_not_null()
-        & (pl.col("contract") * 10000 > pl.col("budget") * (10000 + tol))
-    ).sort("unit_id", "fiscal_year", "record_key")
-    out = []
-    for h in df.iter_rows(named=True):
-        code, name = unit_label(ctx, h["unit_id"])
-        excess = h["contract"] - h["budget"]
-        p = pct(excess, h["budget"])
-        title = h["title"] or h["record_key"]
-        cur = h["currency"]
-        year_zh = f"{h['fiscal_year']}年" if h["fiscal_year"] is not None else "（年度未知）"
-        year_en = str(h["fiscal_year"]) if h["fiscal_year"] is not None else "(year unknown)"
-        out.append(FlagDraft(
-            rule_code="procurement_over_budget", subject=(code, h["record_key"]), unit_id=h["unit_id"],
-            fiscal_year=h["fiscal_year"], category_code=None,
-            figures={"contract_fen": h["contract"], "budget_fen": h["budget"], "excess_fen": excess, "excess_pct": p}
-            | ({} if cur == "CNY" else {"currency": cur}),
-            threshold={"tolerance_pct": ctx.config["procurement_over_budget"]["tolerance_pct"]},
-            message_zh=f"{name} {year_zh}：采购项目“{title}”合同金额{_zh(h['contract'], cur)}，"
-            f"超出预算{_zh(excess, cur)}（{p + '%' if p is not None else '预算为零'}）",
-            message_en=f"{name} {year_en}: procurement \"{title}\" contract {_en(h['contract'], cur)} "
-            f"exceeds its budget of {_en(h['budget'], cur)} by {_en(excess, cur)}"
-            f" ({p + '%' if p is not None else 'the budget is zero'})",
-            evidence={"batch_ids": [h["batch_id"]], "procurement_record_ids": [h["id"]]},
-        ))
-    return out
 
 
 def _tag(subject: tuple, cur: str) -> tuple:
@@ -119,7 +153,7 @@ def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
     limits = th.amounts_by_currency(ctx.config, "single_source",
                                     {"max_award_yuan": "max_award", "min_unit_total_yuan": "min_unit_total"})
     max_share = th.pct_hundredths(ctx.config, "single_source", "max_share_pct")
-    all_rows = procurement_frame(conn, ctx.year, currency=None).filter(pl.col("contract").is_not_null())
+    all_rows = records(conn, ctx, ctx.year, currency=None).filter(pl.col("contract").is_not_null())
     ss = pl.col("method") == "single_source"
     out = []
     for cur, df, lim in per_currency(ctx, "single_source", all_rows, limits):
@@ -179,7 +213,7 @@ def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
     limits = th.amounts_by_currency(ctx.config, "split_purchase", {"tender_threshold_yuan": "tender_threshold"})
     days = int(th.get(ctx.config, "split_purchase", "window_days"))
     min_records = int(th.get(ctx.config, "split_purchase", "min_records"))
-    all_rows = procurement_frame(conn, None, currency=None).filter(
+    all_rows = records(conn, ctx, None, currency=None).filter(
         pl.col("contract").is_not_null() & pl.col("supplier").is_not_null() & pl.col("date").is_not_null())
     out = []
     for cur, rows, lim in per_currency(ctx, "split_purchase", all_rows, limits):
@@ -225,7 +259,7 @@ def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
     limits = th.amounts_by_currency(ctx.config, "supplier_concentration", {"min_unit_total_yuan": "min_unit_total"})
     max_share = th.pct_hundredths(ctx.config, "supplier_concentration", "max_share_pct")
     min_suppliers = int(th.get(ctx.config, "supplier_concentration", "min_suppliers"))
-    all_rows = procurement_frame(conn, ctx.year, currency=None).filter(
+    all_rows = records(conn, ctx, ctx.year, currency=None).filter(
         pl.col("contract").is_not_null() & pl.col("supplier").is_not_null())
     out = []
     for cur, df, lim in per_currency(ctx, "supplier_concentration", all_rows, limits):

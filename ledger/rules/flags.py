@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Column, Connection, MetaData, String, Table, select, update
 
 from ledger.rules import flag_rules, flag_rules_costs, flag_rules_procurement  # noqa: F401  (importing them registers their rules)
-from ledger.rules.registry import REGISTRY, Context, FlagDraft
+from ledger.rules.registry import FLAG_COLUMNS, REGISTRY, Context, FlagDraft
 from ledger.store.batches import bulk_insert
 from ledger.store.models import Flag, Unit, utcnow
 
@@ -39,66 +39,78 @@ def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict, rollups=None) -> dict:
+def drafts_frame(drafts: list[FlagDraft], policy_ref: str) -> pl.DataFrame:
+    """Drafts as a frame of ``FLAG_COLUMNS`` (the few rules that still return drafts)."""
+    rows = [(d.id, d.rule_code, d.unit_id, d.fiscal_year, d.category_code, _dumps(d.figures), _dumps(d.threshold),
+             d.policy_ref or policy_ref, d.message_zh, d.message_en, _dumps(d.evidence)) for d in drafts]
+    return pl.DataFrame(rows, schema=FLAG_COLUMNS, orient="row")
+
+
+def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict, rollups=None,
+                resolved=None) -> dict:
     """Run every rule, store new flags, refresh existing ones and resolve the ones no longer raised.
 
     Only flags of ``year`` (every year when None) are considered for resolution. Returns counts
     ``{"raised": n, "new": n, "resolved": n, "reactivated": n, "by_rule": {code: n}, "skipped": [...]}``;
     ``skipped`` lists what a rule could not judge and why (``{"rule", "currency", "records", "reason"}``:
     procurement in a currency with no threshold of its own is never compared with a 元 threshold).
+    Rules return drafts or a frame of ``FLAG_COLUMNS``; all of them are stored in bulk: one insert of the
+    new flags, one ``UPDATE … FROM`` a temporary table for the ones raised again.
     """
     from ledger.store.models import Category
 
-    ctx = Context(run_id, year, config, rollups=rollups)
+    ctx = Context(run_id, year, config, rollups=rollups, resolved=resolved)
     ctx.units = {i: (c, n) for i, c, n in conn.execute(select(Unit.id, Unit.code, Unit.name))}
     ctx.categories = {c: (zh, en) for c, zh, en in conn.execute(select(Category.code, Category.name_zh, Category.name_en))}
-    drafts: dict[str, FlagDraft] = {}
+    frames: list[pl.DataFrame] = []
     by_rule: dict[str, int] = {}
     for code, r in sorted(REGISTRY.items()):
-        found = [d for d in r.func(conn, ctx) if year is None or d.fiscal_year == year]
-        by_rule[code] = len(found)
-        for d in found:
-            d.policy_ref = d.policy_ref or r.policy_ref
-            drafts[d.id] = d
+        found = r.func(conn, ctx)
+        found = found if isinstance(found, pl.DataFrame) else drafts_frame(found, r.policy_ref)
+        if year is not None:
+            found = found.filter(pl.col("fiscal_year") == year)
+        by_rule[code] = found.height
+        frames.append(found.with_columns(pl.col("policy_ref").fill_null(r.policy_ref),
+                                         rule_version=pl.lit(r.version, pl.Int64)))
+    # one flag per id, the last rule's draft winning (as a dict of drafts did)
+    drafts = pl.concat(frames).unique("id", keep="last", maintain_order=True)
     t = Flag.__table__
-    q = select(t.c.id, t.c.data_status)
-    if year is not None:
-        q = q.where(t.c.fiscal_year == year)
-    existing = dict(conn.execute(q).all())
-    # a flag may exist under another year (a correction moved its record to a new year): find it by id too
-    known = dict(existing)
-    unseen = [fid for fid in drafts if fid not in known]
-    for i in range(0, len(unseen), 500):
-        known.update(conn.execute(select(t.c.id, t.c.data_status).where(t.c.id.in_(unseen[i : i + 500]))).all())
+    known = pl.DataFrame(conn.execute(select(t.c.id, t.c.data_status, t.c.fiscal_year)).all(),
+                         schema={"id": pl.String, "data_status": pl.String, "fiscal_year": pl.Int64}, orient="row")
+    # a flag may exist under another year (a correction moved its record to a new year): matched by id
+    existing = known if year is None else known.filter(pl.col("fiscal_year") == year)
     now = utcnow()
-    inserts, updates = [], []
-    reactivated = 0
-    for fid, d in drafts.items():
-        values = {
-            "rule_code": d.rule_code, "rule_version": REGISTRY[d.rule_code].version, "unit_id": d.unit_id,
-            "fiscal_year": d.fiscal_year, "category_code": d.category_code,
-            "figures_json": _dumps(d.figures), "threshold_json": _dumps(d.threshold), "policy_ref": d.policy_ref,
-            "message_zh": d.message_zh, "message_en": d.message_en, "evidence_json": _dumps(d.evidence),
-            "last_run_id": run_id, "data_status": "active", "resolved_at": None,
-        }
-        if fid not in known:
-            inserts.append({"id": fid, "state": "open", "first_run_id": run_id, "created_at": now, **values})
-        else:
-            reactivated += known[fid] == "resolved_by_data"
-            updates.append({"flag_id": fid, **values})
-    # new flags in bulk (COPY on PostgreSQL, executemany with tuples on SQLite): tens of thousands at scale
-    if inserts:
-        bulk_insert(conn, t, pl.DataFrame(inserts, schema=FLAG_SCHEMA))
-    if updates:
-        conn.execute(update(t).where(t.c.id == bindparam("flag_id")), updates)
-    new = len(inserts)
-    gone = [fid for fid, status in existing.items() if fid not in drafts and status == "active"]
+    drafts = drafts.with_columns(last_run_id=pl.lit(run_id, pl.Int64), data_status=pl.lit("active"),
+                                 resolved_at=pl.lit(None, pl.Datetime("us", "UTC")))
+    inserts = drafts.join(known, on="id", how="anti")
+    updates = drafts.join(known.select("id", pl.col("data_status").alias("was")), on="id", how="inner")
+    reactivated = updates.filter(pl.col("was") == "resolved_by_data").height
+    if inserts.height:
+        bulk_insert(conn, t, inserts.with_columns(
+            state=pl.lit("open"), first_run_id=pl.lit(run_id, pl.Int64),
+            created_at=pl.lit(now, pl.Datetime("us", "UTC"))).select(list(FLAG_SCHEMA)))
+    if updates.height:
+        _update_from(conn, t, updates.drop("was"))
+    gone = existing.join(drafts.select("id"), on="id", how="anti").filter(pl.col("data_status") == "active")["id"].to_list()
     for i in range(0, len(gone), 500):
         conn.execute(
             update(t).where(t.c.id.in_(gone[i : i + 500])).values(data_status="resolved_by_data", resolved_at=now)
         )
-    return {"raised": len(drafts), "new": new, "resolved": len(gone), "reactivated": reactivated, "by_rule": by_rule,
-            "skipped": ctx.skipped}
+    return {"raised": drafts.height, "new": inserts.height, "resolved": len(gone), "reactivated": reactivated,
+            "by_rule": by_rule, "skipped": ctx.skipped}
+
+
+def _update_from(conn: Connection, t, rows: pl.DataFrame) -> None:
+    """``UPDATE flag … FROM`` a temporary table holding ``rows`` (one statement, not one per flag)."""
+    cols = [c for c in rows.columns if c != "id"]
+    tmp = Table("flag_refresh", MetaData(), Column("id", String(64), primary_key=True),
+                *(Column(c, t.c[c].type) for c in cols), prefixes=["TEMPORARY"])
+    tmp.create(conn)
+    try:
+        bulk_insert(conn, tmp, rows)
+        conn.execute(update(t).where(t.c.id == tmp.c.id).values({c: tmp.c[c] for c in cols}))
+    finally:
+        tmp.drop(conn)
 
 
 def list_flags(conn: Connection, *, year: int | None = None, rule_code: str | None = None,

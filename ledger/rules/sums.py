@@ -53,11 +53,18 @@ def resolved_sums(conn: Connection, rollups: pl.DataFrame) -> pl.DataFrame:
     return published.resolve(rollups, published.parents(conn))
 
 
-def measure_sums(conn: Connection, rollups: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
-    """Live sums per measure as frames ``(unit_id, fiscal_year, key, amount)``; key = category or resource."""
-    rollups = live_rollups(conn) if rollups is None else rollups
+def measure_sums(conn: Connection, rollups: pl.DataFrame | None = None,
+                 resolved: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """Live sums per measure as frames ``(unit_id, fiscal_year, key, amount)``; key = category or resource.
+
+    ``resolved``: ``resolved_sums`` of every measure of the rollups, when the caller has it (each measure,
+    unit and year resolves on its own, so resolving all and keeping two gives the same figures).
+    """
+    if resolved is None:
+        rollups = live_rollups(conn) if rollups is None else rollups
+        resolved = resolved_sums(conn, rollups.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values()))))
     money = (
-        resolved_sums(conn, rollups.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values()))))
+        resolved.filter(pl.col("measure").is_in(list(MEASURE_ROLLUP.values())))
         .filter(pl.col("amount").is_not_null())
         .select("measure", "unit_id", "fiscal_year", pl.col("category_code").alias("key"), "amount")
     )

@@ -17,7 +17,7 @@ def api(request, databases):
     url = databases.fresh(request.param)
     ids = seed(url)
     with running(url) as client:
-        client.ids = ids
+        client.ids, client.url = ids, url
         yield client
     databases.drop(url)
 
@@ -176,6 +176,29 @@ def test_etag_and_last_modified_give_304(api):
     assert api.get("/api/v1/expenses?unit=U2", headers={"If-None-Match": etag}).status_code == 200
     since = api.get("/api/v1/expenses", headers={"If-Modified-Since": r.headers["last-modified"]})
     assert since.status_code == 304
+
+
+def test_the_response_cache_can_be_turned_off(api, monkeypatch):
+    """``SUNSHINE_RESPONSE_CACHE=0`` (the benchmark's cache-off reads): same bytes and validators, no stored responses."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    monkeypatch.setenv("SUNSHINE_RESPONSE_CACHE", "0")
+    assert Settings.from_env(api.url).response_cache is False
+    monkeypatch.delenv("SUNSHINE_RESPONSE_CACHE")
+    assert Settings.from_env(api.url).response_cache is True
+    cached = api.get("/api/v1/expenses?unit=U1")
+    with running(api.url, response_cache=False) as off:
+        first, again = off.get("/api/v1/expenses?unit=U1"), off.get("/api/v1/expenses?unit=U1")
+        assert first.content == again.content == cached.content and first.headers["etag"] == again.headers["etag"]
+        assert off.get("/api/v1/expenses?unit=U1", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    from litestar.testing import TestClient
+
+    for on in (True, False):
+        app = create_app(api.url, settings=Settings(database_url=api.url, rate_limit=0, response_cache=on))
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            assert client.get("/api/v1/expenses?unit=U1").status_code == 200
+            assert len(app.state.responses.items) == (1 if on else 0)
 
 
 def test_gzip_and_cors_for_reads(api):
