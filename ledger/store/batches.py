@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ledger.store.bulk import tuning
+from ledger.store.bulk.tuning import ANALYZE_MIN_ROWS  # noqa: F401  (re-exported: tests and callers name it here)
 from ledger.store.models import (
     BudgetLine,
     ExpenseEntry,
@@ -48,7 +49,6 @@ from ledger.store.upkeep import partitions
 
 COPY_CHUNK_ROWS = 200_000
 SQLITE_CHUNK_ROWS = 25_000  # rows turned into Python objects at a time (bounds the memory it takes)
-SQLITE_CACHE_KIB = 128 * 1024  # page cache for a bulk insert (a cap, allocated as used; counts in peak RSS)
 
 
 def superseded_ids() -> Select:
@@ -300,7 +300,7 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     SQLite: one prepared ``INSERT`` and ``executemany`` over tuples, ``SQLITE_CHUNK_ROWS`` at a time,
     built column-wise (``zip`` over ``Series.to_list()``: a third cheaper than ``iter_rows``); dates
     and datetimes become ISO text in polars first. The connection's page cache is raised to
-    ``SQLITE_CACHE_KIB`` first (see ``_sqlite_cache``). PostgreSQL: ``COPY … FROM STDIN (FORMAT csv)``
+    ``SQLITE_CACHE_KIB`` first (see ``ledger.store.bulk.tuning``). PostgreSQL: ``COPY … FROM STDIN (FORMAT csv)``
     in chunks.
     """
     if frame.height == 0:
@@ -313,7 +313,7 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         )
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         raw = conn.connection.driver_connection
-        _sqlite_cache(raw)
+        tuning.sqlite_cache(raw)
         cur = raw.cursor()
         try:
             for start in range(0, frame.height, SQLITE_CHUNK_ROWS):
@@ -321,7 +321,7 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
                 cur.executemany(sql, zip(*(part.get_column(c).to_list() for c in columns), strict=True))
         finally:
             cur.close()
-        _analyze_sqlite_if_grown(raw, table.name, frame.height)
+        tuning.analyze_sqlite_if_grown(raw, table.name, frame.height)
         return frame.height
     if table.name in partitions.PARTITIONED and "fiscal_year" in columns:
         partitions.ensure_years(conn, table.name, frame.get_column("fiscal_year").unique().to_list())
@@ -333,62 +333,8 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
                 buf = io.BytesIO()
                 frame.slice(start, COPY_CHUNK_ROWS).write_csv(buf, include_header=False, null_value="\\N")
                 copy.write(buf.getvalue())
-        _analyze_if_grown(cur, table.name, frame.height)
+        tuning.analyze_if_grown(cur, table.name, frame.height)
     return frame.height
-
-
-ANALYZE_MIN_ROWS = 10_000
-
-
-def _analyze_if_grown(cur, table: str, added: int) -> None:
-    """ANALYZE a PostgreSQL table this load grew by a tenth or more (at least ``ANALYZE_MIN_ROWS`` rows).
-
-    Autovacuum would analyze it a minute after the commit; until then the planner believes the old
-    row counts and picks plans for an empty table (a sort of millions of rows instead of an index walk).
-    Run inside the import's transaction, so the statistics arrive with the rows.
-    """
-    if added < ANALYZE_MIN_ROWS:
-        return
-    known = cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,)).fetchone()[0]
-    if known < 0 or added >= 0.1 * known:
-        cur.execute(f"ANALYZE {table}")
-
-
-def _analyze_sqlite_if_grown(raw, table: str, added: int) -> None:
-    """SQLite's counterpart of ``_analyze_if_grown``: ``ANALYZE`` a table this load grew by a tenth or more.
-
-    Without ``sqlite_stat1`` rows (a database migrated empty, whose ANALYZE saw no rows, then loaded)
-    SQLite takes every index for selective: ``?group=three_public`` read 600,000 entries through the
-    category index and sorted them (3 s at 1M entries) instead of walking the table in id order and
-    stopping at 101 rows (1 ms). A full ANALYZE of 1M entries took 0.7 CPU-s; ``analysis_limit``
-    would bound it but sampled ``category_code`` as 1,000 rows a value (it is 125,000), which misled
-    the planner the same way.
-    """
-    if added < ANALYZE_MIN_ROWS:
-        return
-    try:
-        row = raw.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1", (table,)).fetchone()
-    except sqlite3.OperationalError:  # never analyzed: no sqlite_stat1 at all
-        row = None
-    known = int(row[0].split()[0]) if row else 0
-    if added >= 0.1 * known:
-        raw.execute(f"ANALYZE {table}")
-
-
-def _sqlite_cache(raw) -> None:
-    """Give this connection a page cache of ``SQLITE_CACHE_KIB`` (never shrink a larger one).
-
-    The default 2 MB cannot hold ``expense_entry``'s composite index, which rows in file order update
-    at random places; a larger cache (with tuples built column-wise) took the insert of 1M rows from
-    14.7 to 7.8 CPU-s (bench/profiles/import_profile.py). 128 MB, not more, because the cache counts in the
-    import's peak RSS. It is only a cap (pages are allocated as they are read), it changes nothing
-    about durability (WAL and ``synchronous=FULL`` stay), and it stays for the connection's life, so
-    the publish hooks that read the batch back in the same transaction find its pages cached.
-    """
-    (current,) = raw.execute("PRAGMA cache_size").fetchone()
-    size_kib = -current if current < 0 else current * raw.execute("PRAGMA page_size").fetchone()[0] // 1024
-    if size_kib < SQLITE_CACHE_KIB:
-        raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None = None) -> None:

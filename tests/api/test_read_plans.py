@@ -189,7 +189,7 @@ def test_a_large_load_leaves_sqlite_statistics_and_a_group_page_walks_the_id_ord
     """A database migrated empty (its ANALYZE saw no rows) then loaded: without statistics SQLite read a
     whole category through its index and sorted it (3 s at 1M entries); ``bulk_insert`` now analyzes."""
     if backend != "sqlite":
-        pytest.skip("PostgreSQL's bulk_insert analyzes too (batches._analyze_if_grown); its plans are tested elsewhere")
+        pytest.skip("PostgreSQL's bulk_insert analyzes too (ledger.store.bulk.tuning.analyze_if_grown); its plans are tested elsewhere")
     from tests.tlog_support import publish_expenses
 
     publish_expenses(engine, [1] * 12_000)

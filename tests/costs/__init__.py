@@ -1,0 +1,1 @@
+"""Unit costs against peers and own history (issue 18)."""
