@@ -4,14 +4,16 @@ and meeting day, beside its peer group's median and fence (``ledger.rules.flag_r
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
+from litestar.exceptions import HTTPException
 from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 
 from api import respond
 from api.formats import negotiate
+from ledger import i18n
 from ledger.read.queries import QueryError
 from ledger.rules.flag_rules_costs import METRICS, unit_cost_table
-from ledger.rules.thresholds import load_flag_config
+from ledger.rules.thresholds import ConfigError, load_flag_config
 
 FIELDS = [("unit_code", "string"), ("unit_name", "string"), ("fiscal_year", "integer"), ("metric", "string"),
           ("metric_zh", "string"), ("metric_en", "string"), ("category_code", "string"), ("level", "string"),
@@ -22,7 +24,11 @@ FIELDS = [("unit_code", "string"), ("unit_name", "string"), ("fiscal_year", "int
 
 
 def _read(request: Request, year: int | None, unit: str | None, metric: str | None) -> tuple[dict, list[dict]]:
-    config = load_flag_config()
+    try:
+        config = load_flag_config()
+    except ConfigError as exc:  # the thresholds are the server's configuration, not the caller's mistake
+        detail = " / ".join(i18n.t("unit_costs.no_config", lang, reason=str(exc)) for lang in ("zh", "en"))
+        raise HTTPException(status_code=503, detail=detail) from None
     with respond.read(request) as conn:
         try:
             rows = unit_cost_table(conn, config, year=year, unit_code=unit, metric=metric)

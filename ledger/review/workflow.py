@@ -72,7 +72,8 @@ def _flag(conn: Connection, flag_id: str):
 
 def importers_of(conn: Connection, evidence_json: str) -> set[str]:
     """Who submitted the batches a flag's evidence rests on."""
-    ids = json.loads(evidence_json or "{}").get("batch_ids", [])
+    evidence = json.loads(evidence_json or "{}")
+    ids = evidence.get("batch_ids", []) if isinstance(evidence, dict) else []  # older flags stored a bare list
     if not ids:
         return set()
     return set(conn.execute(select(ImportBatch.submitted_by).where(ImportBatch.id.in_(ids))).scalars())

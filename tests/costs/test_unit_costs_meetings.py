@@ -121,3 +121,13 @@ def test_a_small_peer_group_falls_back_to_the_unit_s_own_history(engine, tmp_pat
     with running(db_url) as client:
         h2 = client.get("/api/v1/unit-costs", params={"unit": "H2", "metric": "per_meeting_day"}).json()["data"]
     assert [(r["basis"], r["peer_group_size"], r["history_years"], r["flagged"]) for r in h2] == [("none", 2, 0, False)]
+
+
+def test_without_thresholds_the_api_says_so(meetings, db_url, monkeypatch, tmp_path):
+    run(meetings)
+    monkeypatch.setenv("SUNSHINE_CONFIG", str(tmp_path / "missing.toml"))
+    with running(db_url) as client:
+        api = client.get("/api/v1/unit-costs", params={"unit": "M6"})
+    assert api.status_code == 503
+    assert api.json()["detail"].startswith("单位成本的阈值无法读取")
+    assert "missing.toml" in api.json()["detail"]

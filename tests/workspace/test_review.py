@@ -111,3 +111,12 @@ def test_a_clerk_cannot_open_the_review_workspace(engine, db_url):
         sign_in(c, "finance")
         assert c.get("/workspace/review").status_code == 403
         assert c.get("/workspace/review/abc").status_code == 403
+
+
+def test_a_flag_whose_evidence_is_a_bare_list_names_no_importer(engine):
+    from ledger.review.workflow import importers_of
+    from ledger.store.db import reading as _reading
+
+    with _reading(engine) as conn:
+        assert importers_of(conn, "[]") == set()
+        assert importers_of(conn, '{"batch_ids": []}') == set()
