@@ -96,7 +96,8 @@ def trend(conn: Connection, r: Request) -> Figure:
     codes, what, cat, group = _category_scope(conn, r.category, r.lang)
     a = q.amounts(conn, unit["id"] if unit else None, codes)
     per_year = a.group_by("fiscal_year").agg(
-        pl.col("actual_fen").sum().alias("actual_fen"),
+        # a year with no actual filed is missing (no bar, "—"), never a 0.00 bar
+        pl.when(pl.col("actual_fen").count() > 0).then(pl.col("actual_fen").sum()).alias("actual_fen"),
         pl.when(pl.col("budget_fen").count() > 0).then(pl.col("budget_fen").sum()).alias("budget_fen"),
     )
     res = q.latest_target_results(conn, unit["id"] if unit else None)

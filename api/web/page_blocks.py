@@ -103,8 +103,9 @@ def regions_block(conn, year: int | None) -> dict[str, Any]:
         reporting[c["region"]] = reporting.get(c["region"], 0) + 1
     rows = []
     for c in _three_public(conn, ["region"], year):
-        rows.append({"region": c["region"], "name": c["region"] or NO_REGION, "actual": fmt_wan(c["actual_fen"]),
-                     "actual_fen": c["actual_fen"], "budget": fmt_wan(c["budget_original_fen"]),
+        actual = c["actual_fen"] if c.get("actual_count") else None  # no actual filed: missing, not 0.00
+        rows.append({"region": c["region"], "name": c["region"] or NO_REGION, "actual": fmt_wan(actual),
+                     "actual_fen": actual, "budget": fmt_wan(c["budget_original_fen"]),
                      "reporting": reporting.get(c["region"], 0), "units": units_in.get(c["region"], 0)})
     return {"rows": rows, "year": year}
 

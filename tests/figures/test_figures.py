@@ -304,3 +304,15 @@ def test_budget_in_force_is_chosen_per_part_before_a_total_is_summed(engine):
     total = next(i for i in report["rows"][0]["items"] if i["item"] == "total")
     assert keys["three_public_budget_fen"] == total["budget_fen"] == 35_000
     assert keys["three_public_actual_fen"] == total["actual_fen"] == 37_000
+
+
+def test_a_ledger_of_budgets_alone_shows_no_actual_as_missing_not_zero(engine):
+    # 预算 filed, 决算 not yet: the trend chart and the region table say "—", never a 0.00 actual
+    from charts.build import Request, render_chart
+    from ledger.store.db import reading
+    from tests.chart_support import svg_texts
+
+    imp(engine, "budgets", "budgets-execution-wan.csv")
+    with reading(engine) as conn:
+        texts = svg_texts(render_chart(conn, Request("trend"), "svg"))
+    assert "0.00" not in texts and "—" in texts
