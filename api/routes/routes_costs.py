@@ -8,7 +8,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 
-from api import respond
+from api import params, respond
 from api.formats import negotiate
 from ledger import i18n
 from ledger.read.queries import QueryError
@@ -46,6 +46,7 @@ async def unit_costs(
     metric: Annotated[str | None, QueryParameter(description=f"One of {', '.join(METRICS)}",
                                                  schema_extra={"enum": list(METRICS)})] = None,
     format: Annotated[str | None, QueryParameter(description="json (default), csv or ndjson")] = None,
+    as_of: params.AsOfQ = None,  # read by api.respond.read, which pins the reads to that checkpoint
 ) -> Response[dict[str, Any]]:
     """One row per unit, year and metric that states a count (团组数, 人次, 保有量, 接待批次, 天数): the cost in
     fen (amount over count, rounded half up), and ``basis``: ``peers`` (units of the same level, same year:

@@ -131,3 +131,14 @@ def test_without_thresholds_the_api_says_so(meetings, db_url, monkeypatch, tmp_p
     assert api.status_code == 503
     assert api.json()["detail"].startswith("单位成本的阈值无法读取")
     assert "missing.toml" in api.json()["detail"]
+
+
+def test_unit_costs_as_of_a_checkpoint_carry_its_root(meetings, db_url):
+    with running(db_url) as client:
+        latest = client.get("/api/v1/log/checkpoint").json()
+        now = client.get("/api/v1/unit-costs", params={"unit": "M6"}).json()
+        pinned = client.get("/api/v1/unit-costs", params={"unit": "M6", "as_of": latest["size"]})
+        unknown = client.get("/api/v1/unit-costs", params={"unit": "M6", "as_of": latest["size"] + 100})
+    assert pinned.status_code == 200 and pinned.json()["data"] == now["data"]
+    assert pinned.headers["x-checkpoint-root"] == latest["root_hash"] == pinned.json()["checkpoint"]["root_hash"]
+    assert unknown.status_code == 404
