@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.workspace import session as ws
+from ledger.i18n import t
 from ledger.review import accounts
 from ledger.review.tokens import ROLES
 from ledger.store.db import reading, writing
@@ -51,7 +52,7 @@ def create_account(request: Request, data: Form, lang: Lang = None) -> Template:
                                    actor=session.account.username)
     except accounts.AccountRefused as exc:
         kept = {k: str(data.get(k) or "") for k in ("username", "display_name", "role")}
-        return _page(request, error=str(exc), status_code=422, form=kept)
+        return _page(request, error=exc.text(ws.lang_of(request)), status_code=422, form=kept)
     return _page(request, message=_["account_created"].format(name=made.username))
 
 
@@ -60,11 +61,12 @@ def create_account(request: Request, data: Form, lang: Lang = None) -> Template:
 def disable_account(request: Request, username: FromPath[str], data: Form, lang: Lang = None) -> Any:
     session = ws.check_csrf(request, data)
     if username == session.account.username:  # an admin cannot lock every admin out by mistake
-        return _page(request, error="you cannot disable the account you are signed in with", status_code=422)
+        return _page(request, error=t("account.refused.self", ws.lang_of(request)), status_code=422)
     with writing(request.app.state.engine) as conn:
         done = accounts.disable(conn, username, actor=session.account.username)
     if not done:
-        return _page(request, error=f"no active account named {username}", status_code=404)
+        return _page(request, error=t("account.refused.unknown", ws.lang_of(request), username=username),
+                     status_code=404)
     return Redirect("/workspace/admin" + ws.q(ws.lang_of(request)), status_code=303)
 
 

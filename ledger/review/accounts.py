@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, insert, select, update
 
+from ledger.i18n import t
 from ledger.review import tokens
 from ledger.review.tokens import ROLES
 from ledger.store import audit
@@ -36,7 +37,17 @@ _DUMMY = _hasher.hash("not a password of anyone")
 
 
 class AccountRefused(ValueError):
-    """An account change the rules do not allow; the message says why."""
+    """An account change the rules do not allow; the message (from the catalogue) says why.
+
+    ``str(exc)`` is in the language in force (the CLI's); ``text(lang)`` in a page's language.
+    """
+
+    def __init__(self, msgid: str, **fields):
+        self.msgid, self.fields = msgid, fields
+        super().__init__(t(msgid, **fields))
+
+    def text(self, lang: str) -> str:
+        return t(self.msgid, lang, **self.fields)
 
 
 @dataclass(frozen=True)
@@ -80,13 +91,13 @@ def create(conn: Connection, *, username: str, password: str, role: str, display
     """Create an account; ``AccountRefused`` for a bad name, role, short password or a name in use."""
     username = username.strip().lower()
     if not USERNAME.match(username):
-        raise AccountRefused("a username is 2–50 lower-case letters, digits, dots, dashes or underscores")
+        raise AccountRefused("account.refused.username")
     if role not in ROLES:
-        raise AccountRefused(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise AccountRefused("account.refused.role", roles=", ".join(ROLES), role=role)
     if len(password) < MIN_PASSWORD:
-        raise AccountRefused(f"a password needs at least {MIN_PASSWORD} characters")
+        raise AccountRefused("account.refused.password", min=MIN_PASSWORD)
     if conn.execute(select(Account.id).where(Account.username == username)).first():
-        raise AccountRefused(f"the username {username} is taken (accounts are never deleted)")
+        raise AccountRefused("account.refused.taken", username=username)
     now = utcnow()
     account_id = conn.execute(insert(Account).values(
         username=username, display_name=(display_name or username).strip(), role=role,

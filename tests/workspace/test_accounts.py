@@ -30,7 +30,10 @@ def test_accounts_cli_create_list_disable(db_url):
     assert again.exit_code == 1 and json.loads(again.output)["ok"] is False
     short = runner.invoke(root, ["--database", db_url, "accounts", "create", "lisi", "--role", "admin", "--json"],
                           env={"SUNSHINE_ACCOUNT_PASSWORD": "short"})
-    assert short.exit_code == 1 and "10 characters" in json.loads(short.output)["error"]
+    assert short.exit_code == 1 and json.loads(short.output)["error"] == "密码至少需要 10 个字符。"
+    english = runner.invoke(root, ["--lang", "en", "--database", db_url, "accounts", "create", "lisi", "--role",
+                                   "admin", "--json"], env={"SUNSHINE_ACCOUNT_PASSWORD": "short"})
+    assert json.loads(english.output)["error"] == "A password needs at least 10 characters."
 
 
 def test_password_is_an_argon2id_hash_and_lockout_after_five_failures(engine):

@@ -85,12 +85,20 @@ def test_an_admin_creates_and_disables_accounts(engine, db_url):
                                                          "role": "finance"}).status_code == 403  # no token
         short = c.post("/workspace/admin/accounts", data={"csrf": token, "username": "zhao", "password": "short",
                                                           "role": "finance", "display_name": "赵六"})
-        assert short.status_code == 422 and "10 characters" in short.text and 'value="赵六"' in short.text
+        assert short.status_code == 422 and "密码至少需要 10 个字符" in short.text and 'value="赵六"' in short.text
+        short_en = c.post("/workspace/admin/accounts?lang=en", data={"csrf": token, "username": "zhao",
+                                                                     "password": "short", "role": "finance"})
+        assert short_en.status_code == 422 and "A password needs at least 10 characters." in short_en.text
+        bad_role = c.post("/workspace/admin/accounts", data={"csrf": token, "username": "zhao",
+                                                             "password": "long enough 1", "role": "boss"})
+        assert bad_role.status_code == 422 and "而不是“boss”" in bad_role.text
         made = c.post("/workspace/admin/accounts", data={"csrf": token, "username": "zhao", "display_name": "赵六",
                                                          "password": "long enough 1", "role": "finance"})
         assert made.status_code == 200 and "账户 zhao 已创建" in made.text
         own = c.post("/workspace/admin/accounts/wang.wu/disable", data={"csrf": token})
-        assert own.status_code == 422
+        assert own.status_code == 422 and "不能停用您当前登录所用的账户" in own.text
+        nobody = c.post("/workspace/admin/accounts/nobody/disable?lang=en", data={"csrf": token})
+        assert nobody.status_code == 404 and "No active account is named nobody." in nobody.text
         gone = c.post("/workspace/admin/accounts/zhang.san/disable", data={"csrf": token}, follow_redirects=False)
         assert gone.status_code == 303
         log = c.get("/workspace/admin").text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.common import database_option, database_url, h, json_option, print_json, refuse
+from ledger.i18n import t
 
 
 @click.group("accounts", help=h("help.accounts"))
@@ -45,7 +46,7 @@ def create(ctx, username: str, role: str, display_name: str | None, password: st
     if as_json:
         print_json({"ok": True, "id": info.id, "username": info.username, "role": info.role})
     else:
-        click.echo(f"account {info.username} ({info.role}) created")
+        click.echo(t("account.created", username=info.username, role=info.role))
 
 
 @command.command("list", help=h("help.accounts.list"))
@@ -86,8 +87,8 @@ def disable(ctx, username: str, as_json: bool) -> None:
         done = accounts.disable(conn, username, actor="cli")
     engine.dispose()
     if not done:
-        refuse(f"no active account named {username} (see sunshine accounts list)", as_json)
+        refuse(t("account.refused.unknown", username=username) + " (sunshine accounts list)", as_json)
     if as_json:
         print_json({"ok": True, "username": username, "disabled": True})
     else:
-        click.echo(f"account {username} disabled")
+        click.echo(t("account.disabled", username=username))
