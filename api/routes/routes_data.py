@@ -181,7 +181,7 @@ def report(
     as_of: AsOf = None,
 ) -> Response[dict[str, Any]]:
     """From ``ledger.read.published.reports``: money in fen, percentages as exact decimal strings (null when undefined), and
-    ``text``, the explanatory paragraph. CSV gives one row per unit and item (per method for procurement)."""
+    ``text``, the explanatory paragraph (``text_en`` in English). CSV gives one row per unit and item (per method for procurement)."""
     from ledger.read.published import report_text, reports
 
     if kind not in REPORT_KINDS:
@@ -191,7 +191,8 @@ def report(
         result = reports.report(conn, kind, year, unit)
     header, rows = report_text.report_table(result)
     fields = [(h, "string" if h in _TEXT_COLUMNS else "number") for h in header]
-    body = {**result, "text": report_text.report_text(result), **respond.meta(request)}
+    body = {**result, "text": report_text.report_text(result), "text_en": report_text.report_text(result, "en"),
+            **respond.meta(request)}
     return respond.table(request, fmt, fields, [tuple(r) for r in rows], body)
 
 

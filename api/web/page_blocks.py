@@ -76,7 +76,7 @@ def disclosure_block(conn, lang: str, year: int | None, unit: dict | None) -> di
             "change_pct": "—" if i["change_pct"] is None else ("+" if change > 0 else "") + f"{i['change_pct']}%",
             "actual_fen": i["actual_fen"], "budget_fen": i["budget_fen"], "change_fen": change,
         })
-    block["text"] = report_text.report_text(d["report"])
+    block["text"] = report_text.report_text(d["report"], lang)
     return block
 
 

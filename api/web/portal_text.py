@@ -5,6 +5,8 @@ Merged into the pages' ``_`` (``api.web.pages._base``), so templates look them u
 
 from __future__ import annotations
 
+from ledger.read.published.report_text_en import ITEM_EN
+
 _PAIRS = {
     "colon": ("：", ": "),
     "search": ("搜索", "Search"),
@@ -31,7 +33,6 @@ _PAIRS = {
     "change_pct": ("增减幅度", "Change %"),
     "vs_prior": ("增减为本年决算数比上年决算数。", "Changes compare this year's actual with the prior year's."),
     "explanation": ("说明", "Explanation"),
-    "explanation_zh_only": ("（说明文字按公开惯例以中文生成。）", "(The explanation is generated in Chinese, as published.)"),
     "units_reporting": ("有数据的单位", "Units with data"),
     "choose_year": ("选择年度", "Year"),
     "show": ("显示", "Show"),
@@ -74,10 +75,6 @@ KIND_NAMES = {
     "title": ("采购项目", "Procurement title"), "description": ("支出摘要", "Expense description"),
 }
 
-ITEM_EN = {
-    "total": "Total", "overseas_travel": "Overseas travel", "vehicles": "Official vehicles (purchase and operation)",
-    "vehicle_purchase": "Vehicle purchase", "vehicle_operation": "Vehicle operation", "reception": "Official reception",
-}
 
 
 def texts(lang: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ import click
 
 from api.formats import safe_text
 from cli.common import database_option, database_url, h, print_json, refuse
-from ledger.i18n import t
+from ledger.i18n import language, t
 from ledger.money import format_wan
 from ledger.read import asof
 from ledger.read.published.report_text import coverage_line, report_table, report_text
@@ -45,7 +45,7 @@ def command(ctx: click.Context, kind: str, year: int, unit: str | None, fmt: str
     if fmt == "json":
         print_json(data)
     elif fmt == "text":
-        click.echo(report_text(data))
+        click.echo(report_text(data, language()))
     else:
         header, rows = report_table(data)
         if fmt == "csv":

@@ -35,6 +35,12 @@ def test_seed_procurement_figures_come_out_of_real_records(engine):
         "节约预算资金1.59亿元，资金节约率11.76%（节约率＝节约资金÷采购预算）。"
         "按采购方式：公开招标8.80亿元（73.76%），竞争性谈判2.33亿元（19.53%），询价0.80亿元（6.71%）。"
     )
+    assert report_text(r, "en") == (
+        "2009: government procurement of CNY 1,193.00 million (contract values, 3 records), up CNY 432.00 million "
+        "(56.8%) on the year before; procurement budgets CNY 1,352.00 million, saved CNY 159.00 million, a savings "
+        "rate of 11.76% (savings ÷ procurement budget). By method: open tender CNY 880.00 million (73.76%), "
+        "competitive negotiation CNY 233.00 million (19.53%), request for quotation CNY 80.00 million (6.71%)."
+    )
     header, rows = report_table(r)
     assert header[:4] == ["fiscal_year", "unit", "method", "name_zh"] and len(rows) == 4
     assert rows[-1][2:4] == ["total", "合计"]
@@ -88,6 +94,18 @@ def test_three_public_table_in_the_standard_layout(engine):
         "公务接待费支出2.05万元，比上年减少0.28万元，下降12.0%，接待3批次、15人次。"
     )
     assert text[1].startswith("B2009年“三公”经费支出0.09万元，上年无数据。")
+    english = report_text(r, "en").splitlines()
+    assert english[0] == (
+        "A, 2009: the “three public expenses” were CNY 301,500.00, up CNY 170,200.00 (129.6%) on the year before. "
+        "Of these: Overseas travel CNY 40,000.00, down CNY 10,000.00 (20.0%) on the year before, 2 delegation(s), "
+        "6 person-trips; Official vehicles (purchase and operation) CNY 241,000.00, up CNY 183,000.00 (315.5%) on "
+        "the year before (of which: Vehicle purchase CNY 180,000.00, no figure for the year before, 1 vehicle(s) "
+        "bought; Vehicle operation CNY 61,000.00, up CNY 3,000.00 (5.2%) on the year before, 13 vehicle(s) held at "
+        "year end); Official reception CNY 20,500.00, down CNY 2,800.00 (12.0%) on the year before, 3 reception(s), "
+        "15 guest visits."
+    )
+    assert english[1].startswith("B, 2009: the “three public expenses” were CNY 900.00, no figure for the year "
+                                 "before.")
     header, rows = report_table(r)
     assert len(rows) == 18 and header[-1] == "reception_persons"
 
@@ -113,4 +131,10 @@ def test_four_fees_per_unit(engine):
     assert report_text(r) == (
         "A2009年“四费”支出0.15万元，比上年增加0.05万元，增长50.0%。其中：接待费支出0.02万元，上年无数据；"
         "会议费支出0.10万元，与上年持平；学习考察费支出0.00万元，上年无数据；交通费支出0.03万元，上年无数据。"
+    )
+    assert report_text(r, "en") == (
+        "A, 2009: the “four fees” were CNY 1,500.00, up CNY 500.00 (50.0%) on the year before. Of these: Official "
+        "reception CNY 200.00, no figure for the year before; Meetings CNY 1,000.00, unchanged from the year before; "
+        "Study tours CNY 0.00, no figure for the year before; Official transport CNY 300.00, no figure for the year "
+        "before."
     )

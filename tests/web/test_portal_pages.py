@@ -39,6 +39,11 @@ def test_unit_page_shows_the_disclosure_table_of_its_latest_year(client):
     text = client.get("/api/v1/reports/three-public", params={"year": 2023, "unit": "EDU"}).json()["text"]
     assert text.startswith("教育局2023年“三公”经费支出19.00万元，比上年减少2.00万元，下降9.5%。其中：")
     assert f'<p class="explanation" lang="zh-CN">{text}</p>' in html.replace("&#34;", '"')
+    english = client.get("/api/v1/reports/three-public", params={"year": 2023, "unit": "EDU"}).json()["text_en"]
+    assert english.startswith("教育局, 2023: the “three public expenses” were CNY 190,000.55, down CNY 19,999.45 "
+                              "(9.5%) on the year before. Of these:")
+    en_html = client.get("/en/units/EDU").text.replace("&#34;", '"')
+    assert f'<p class="explanation" lang="en">{english}</p>' in en_html and "generated in Chinese" not in en_html
 
 
 def test_year_links_keep_the_state_in_the_url(client):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from ledger.money import format_wan, format_yi, format_yuan
+from ledger.read.published.report_text_en import report_text_en
 
 COUNT_WORDS = {
     "overseas_travel": (("overseas_groups", "组团{}个"), ("overseas_persons", "{}人次")),
@@ -124,8 +125,10 @@ def _other_currencies(others: dict, lead: str) -> str:
     return out
 
 
-def report_text(report: dict) -> str:
-    """The explanatory paragraph(s) for a report from ``ledger.read.published.reports``."""
+def report_text(report: dict, lang: str = "zh") -> str:
+    """The explanatory paragraph(s) for a report from ``ledger.read.published.reports``, in ``lang``."""
+    if lang == "en":
+        return report_text_en(report)
     return _procurement_text(report) if report["report"] == "procurement" else _table_text(report)
 
 
