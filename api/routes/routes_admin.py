@@ -66,12 +66,14 @@ class UnitEvent(msgspec.Struct):
 
 
 def _unit_event(request: Request, action) -> Response[UnitEvent]:
+    from ledger.log import events
     from ledger.store.unit_events import UnitEventError
 
     token = token_of(request)
     try:
         with writing(request.app.state.engine) as conn:
             event = action(conn, token)
+            events.unit_event_recorded(conn, event["id"], role=token.role)  # a leaf, in the same transaction
     except UnitEventError as exc:
         raise HTTPException(status_code=404 if exc.code == "unit-not-found" else 409, detail=str(exc)) from None
     after_write(request)

@@ -20,13 +20,16 @@ def command() -> None:
 
 
 def _write(ctx, as_json: bool, action):
+    from ledger.log import events
     from ledger.store.db import make_engine, writing
     from ledger.store.unit_events import UnitEventError
 
     engine = make_engine(database_url(ctx))
     try:
         with writing(engine) as conn:
-            return action(conn)
+            event = action(conn)
+            events.unit_event_recorded(conn, event["id"])  # a leaf of the log, in the same transaction
+            return event
     except UnitEventError as exc:
         refuse(str(exc), as_json, code=exc.code)
     finally:

@@ -46,3 +46,8 @@ def review_recorded(conn: Connection, review_id: int, *, role: str | None = None
 def finding_published(conn: Connection, review_ids: list[int], *, role: str | None = None) -> None:
     """Everything that must happen when a finding's notes are published: a leaf per review, a checkpoint."""
     tlog.record_publication(conn, review_ids, role=role)
+
+
+def unit_event_recorded(conn: Connection, event_id: int, *, role: str | None = None) -> None:
+    """Everything that must happen when a unit is merged or retired: a leaf and a checkpoint."""
+    tlog.record_unit_event(conn, event_id, role=role)

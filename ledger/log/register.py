@@ -6,6 +6,12 @@ to the register as it stands after the publish (``units_sha256`` and ``unit_coun
 name, parent, level and region of every unit); when the register changed, a CRC-32 per unit is
 stored beside it (``log_row_digest``, table ``unit``) so ``sunshine verify`` can name the unit.
 
+**Unit events.** A merge moves a unit's figures into another's totals; a retirement stops counting it
+missing. Each ``unit_event`` row is a leaf of its own (``event: "unit"``: kind, unit and successor ids,
+year, actor, the note's SHA-256, time), so a merge slipped in, altered or removed behind the log's back
+is named by ``sunshine verify``, which also names any event without its leaf (events are never logged
+late: that would launder one slipped in behind the log's back).
+
 **Rollups.** ``rollup`` and ``reception_persons_rollup`` are sums of published rows kept at
 publish time for fast aggregates; verify recomputes them from the rows and compares.
 """
@@ -19,7 +25,7 @@ from array import array
 
 from sqlalchemy import Connection, func, literal, select
 
-from ledger.log.canonical import pack_locator, row_line, unpack_locator
+from ledger.log.canonical import MANIFEST_VERSION, pack_locator, row_line, unpack_locator, utc_seconds
 from ledger.store.models import (
     BudgetLine,
     ExpenseEntry,
@@ -28,6 +34,7 @@ from ledger.store.models import (
     ReceptionPersonsRollup,
     Rollup,
     Unit,
+    UnitEvent,
 )
 
 UNIT_COLUMNS = ("id", "code", "name", "parent_id", "level", "region")
@@ -146,3 +153,57 @@ def check_rollups(conn: Connection, report) -> None:
             report.add("rollup-changed", f"reception persons rollup of batch {key[0]} (unit {key[1]}, {key[2]}) no "
                        "longer matches its rows", table="reception_persons_rollup", batch_id=key[0])
             return
+
+
+UNIT_EVENT_FIELDS = ("kind", "unit_id", "successor_id", "fiscal_year", "actor", "note_sha256", "time")
+
+
+def unit_event_manifest(event, actor_role: str | None) -> dict:
+    """The manifest of a ``unit_event`` row (ids as strings, like every manifest; the note by its hash)."""
+    return {
+        "v": MANIFEST_VERSION,
+        "event": "unit",
+        "unit_event_id": str(event.id),
+        "kind": event.kind,
+        "unit_id": str(event.unit_id),
+        "successor_id": None if event.successor_id is None else str(event.successor_id),
+        "fiscal_year": None if event.fiscal_year is None else str(event.fiscal_year),
+        "actor": event.actor,
+        "actor_role": actor_role,
+        "note_sha256": None if event.note is None else hashlib.sha256(event.note.encode()).hexdigest(),
+        "time": utc_seconds(event.created_at),
+    }
+
+
+def logged_unit_events(conn: Connection) -> dict[str, tuple[int, dict]]:
+    """``unit_event`` id → (leaf index, manifest) of every logged unit event."""
+    out = {}
+    for index, ref, text in conn.execute(select(LogLeaf.leaf_index, LogLeaf.ref_id, LogLeaf.manifest)
+                                         .where(LogLeaf.event == "unit")):
+        try:
+            out[ref] = (index, json.loads(text))
+        except ValueError:
+            out[ref] = (index, {})
+    return out
+
+
+def check_unit_events(conn: Connection, report) -> None:
+    """Every unit event must match its leaf; an event without one, or a leaf without its event, is named."""
+    logged = logged_unit_events(conn)
+    seen = set()
+    for event in conn.execute(select(UnitEvent.__table__).order_by(UnitEvent.id)):
+        seen.add(str(event.id))
+        if str(event.id) not in logged:
+            report.add("unit-event-not-logged", f"unit event {event.id} ({event.kind} of unit {event.unit_id}) is "
+                       "recorded but not in the log", table="unit_event", row_id=event.id)
+            continue
+        index, stored = logged[str(event.id)]
+        now = unit_event_manifest(event, stored.get("actor_role"))
+        changed = [f for f in UNIT_EVENT_FIELDS if now[f] != stored.get(f)]
+        if changed:
+            report.add("unit-event-changed", f"unit_event row {event.id}: {', '.join(changed)} no longer match "
+                       f"leaf {index}", leaf_index=index, table="unit_event", row_id=event.id)
+    for ref, (index, _) in sorted(logged.items(), key=lambda kv: kv[1][0]):
+        if ref not in seen:
+            report.add("unit-event-deleted", f"unit event {ref} is in leaf {index} but no longer in the store",
+                       leaf_index=index, table="unit_event", row_id=int(ref) if ref.isdigit() else None)

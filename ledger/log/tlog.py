@@ -40,6 +40,7 @@ from ledger.store.models import (
     LogCheckpoint,
     LogLeaf,
     LogRowDigest,
+    UnitEvent,
     utcnow,
 )
 
@@ -225,6 +226,14 @@ def record_publication(conn: Connection, review_ids: list[int], role: str | None
     if out:
         sign_checkpoint(conn)
     return out
+
+
+def record_unit_event(conn: Connection, event_id: int, role: str | None = None) -> int:
+    """Log a unit event (merge, retire) as a leaf and sign a new checkpoint."""
+    event = conn.execute(select(UnitEvent.__table__).where(UnitEvent.id == event_id)).one()
+    index = append_leaf(conn, "unit", str(event_id), register.unit_event_manifest(event, role))
+    sign_checkpoint(conn)
+    return index
 
 
 def leaves(conn: Connection, start: int = 0, limit: int = 1000) -> list[dict]:

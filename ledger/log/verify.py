@@ -81,6 +81,7 @@ def verify(conn: Connection, exported: dict | None = None) -> Report:
     _check_batches(conn, report)
     register.check_units(conn, report)
     register.check_rollups(conn, report)
+    register.check_unit_events(conn, report)
     _check_reviews(conn, report)
     return report
 

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, text
 
 from ledger.review import workflow
 from ledger.store.db import reading, writing
-from ledger.store.models import CheckRun, ExpenseEntry, Flag, FlagReview, Unit
+from ledger.store.models import CheckRun, ExpenseEntry, Flag, FlagReview, LogLeaf, Unit, UnitEvent
 from tests.tlog_support import publish_expenses
 
 SUNSHINE = str(Path(sys.executable).parent / "sunshine")
@@ -202,3 +202,46 @@ def test_the_append_only_triggers_refuse_these_rewrites(engine, ledger):
             conn.execute(text(sql))
     with writing(engine) as conn:  # what --update-units does stays allowed
         conn.execute(text("UPDATE unit SET name = '市财政局（新）' WHERE code = 'U1'"))
+
+
+def _merge(db_url):
+    done = sunshine(db_url, "units", "merge", "U1", "U2", "--by", "财政甲", "--note", "并入", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["event"]["id"]
+
+
+def test_a_unit_merge_is_a_leaf_and_verifies(engine, db_url, ledger):
+    event = _merge(db_url)
+    with reading(engine) as conn:
+        leaf = conn.execute(select(LogLeaf.event, LogLeaf.ref_id, LogLeaf.manifest)
+                            .order_by(LogLeaf.leaf_index.desc()).limit(1)).one()
+        ids = dict(conn.execute(select(Unit.code, Unit.id)).all())
+    manifest = json.loads(leaf.manifest)
+    assert (leaf.event, leaf.ref_id) == ("unit", str(event))
+    assert {k: manifest[k] for k in ("kind", "unit_id", "successor_id", "fiscal_year", "actor")} == {
+        "kind": "merge", "unit_id": str(ids["U1"]), "successor_id": str(ids["U2"]), "fiscal_year": None,
+        "actor": "财政甲"}
+    assert json.loads(sunshine(db_url, "verify", "--json").stdout)["ok"] is True
+
+
+def test_a_merge_slipped_in_behind_the_log_is_named(engine, db_url, ledger):
+    with writing(engine) as conn:  # no trigger stops an insert: only the log can tell
+        u1, u2 = (conn.execute(select(Unit.id).where(Unit.code == c)).scalar_one() for c in ("U1", "U2"))
+        slipped = conn.execute(insert(UnitEvent).values(kind="merge", unit_id=u1, successor_id=u2, actor="?")
+                               .returning(UnitEvent.id)).scalar_one()
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["row_id"]) == ("unit-event-not-logged", "unit_event", slipped)
+
+
+def test_an_edited_or_deleted_merge_is_named(engine, db_url, ledger):
+    event = _merge(db_url)
+    drop_triggers(engine, "unit_event")
+    with writing(engine) as conn:
+        conn.execute(text("UPDATE unit_event SET actor = '别人', note = '从未合并' WHERE id = :i"), {"i": event})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["row_id"]) == ("unit-event-changed", "unit_event", event)
+    assert "actor, note_sha256" in p["message"]
+    with writing(engine) as conn:
+        conn.execute(text("DELETE FROM unit_event WHERE id = :i"), {"i": event})
+    codes = [x["code"] for x in json.loads(sunshine(db_url, "verify", "--json").stdout)["problems"]]
+    assert "unit-event-deleted" in codes
