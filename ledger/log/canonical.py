@@ -315,8 +315,17 @@ def batch_manifest(batch: ImportBatch | object, rows: RowsSummary, actor_role: s
     }
 
 
+def note_commitment(review) -> str | None:
+    """SHA-256 of the review's salt and note (``salt + "\n" + note``, UTF-8): binds the restricted note
+    without revealing it. None for a review recorded before notes had a salt."""
+    salt = getattr(review, "note_salt", None)
+    return None if salt is None else hashlib.sha256(f"{salt}\n{review.note}".encode()).hexdigest()
+
+
 def review_manifest(review, actor_role: str | None) -> dict:
-    """The manifest of a review decision. The note stays out: it is restricted until published."""
+    """The manifest of a review decision. The note stays out (it is restricted until published); its salted
+    commitment and its visibility (public, internal) go in, so neither can be changed before publication."""
+    commitment = note_commitment(review)
     return {
         "v": MANIFEST_VERSION,
         "event": "review",
@@ -327,6 +336,7 @@ def review_manifest(review, actor_role: str | None) -> dict:
         "reviewer": review.reviewer,
         "actor_role": actor_role,
         "time": utc_seconds(review.created_at),
+        **({"note_commitment": commitment, "visibility": review.visibility} if commitment else {}),
     }
 
 
@@ -345,6 +355,8 @@ def publication_manifest(review, actor_role: str | None) -> dict:
         "note_sha256": hashlib.sha256(review.note.encode()).hexdigest(),
         "published_at": utc_seconds(review.published_at),
         "actor_role": actor_role,
+        # revealed with the note, so anyone can check the review leaf's commitment
+        **({"note_salt": review.note_salt} if getattr(review, "note_salt", None) else {}),
     }
 
 
@@ -352,7 +364,8 @@ def publication_manifest(review, actor_role: str | None) -> dict:
 BATCH_FIELDS = ("event", "batch_id", "kind", "file_name", "source_sha256", "rows_sha256", "row_count",
                 "control_total_fen", "supersedes", "time")
 REVIEW_FIELDS = ("event", "review_id", "flag_id", "from_state", "to_state", "time")
-REVIEW_FIELDS_SINCE_ISSUE_14 = ("reviewer",)  # compared when the stored leaf has them (older leaves do not)
+# compared when the stored leaf has them (older leaves do not)
+REVIEW_FIELDS_SINCE_ISSUE_14 = ("reviewer", "note_commitment", "visibility")
 PUBLICATION_FIELDS = ("event", "review_id", "flag_id", "reviewer", "note_sha256", "published_at")
 
 

@@ -229,7 +229,7 @@ def _check_reviews(conn: Connection, report: Report) -> None:
         index, stored = logged[str(review.id)]
         now = review_manifest(review, stored.get("actor_role"))
         fields = REVIEW_FIELDS + tuple(f for f in REVIEW_FIELDS_SINCE_ISSUE_14 if f in stored)
-        changed = [f for f in fields if now[f] != stored.get(f)]
+        changed = [f for f in fields if now.get(f) != stored.get(f)]
         if changed:
             report.add("review-changed", f"flag_review row {review.id}: {', '.join(changed)} no longer match leaf {index}",
                        leaf_index=index, table="flag_review", row_id=review.id)
@@ -258,7 +258,8 @@ def _check_publication(review, logged: tuple[int, dict] | None, report: Report) 
                    leaf_index=index, table="flag_review", row_id=review.id)
         return
     now = publication_manifest(review, stored.get("actor_role"))
-    changed = [f for f in PUBLICATION_FIELDS if now[f] != stored.get(f)]
+    fields = PUBLICATION_FIELDS + (("note_salt",) if "note_salt" in stored else ())
+    changed = [f for f in fields if now.get(f) != stored.get(f)]
     if changed:
         report.add("publication-changed", f"published review {review.id}: {', '.join(changed)} no longer match "
                    f"leaf {index}", leaf_index=index, table="flag_review", row_id=review.id)

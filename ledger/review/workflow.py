@@ -10,6 +10,7 @@ public until then.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
@@ -112,7 +113,7 @@ def record_review(conn: Connection, flag_id: str, to_state: str, *, note: str, r
     review_id = conn.execute(
         FlagReview.__table__.insert().values(
             flag_id=flag.id, from_state=flag.state, to_state=to_state, reviewer=reviewer.strip(), note=note.strip(),
-            created_at=now, visibility=visibility,
+            created_at=now, visibility=visibility, note_salt=secrets.token_hex(16),
         ).returning(FlagReview.__table__.c.id)
     ).scalar_one()
     conn.execute(update(Flag.__table__).where(Flag.__table__.c.id == flag.id).values(state=to_state))

@@ -300,6 +300,9 @@ class FlagReview(Base):
     published_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     # public: released when the finding is published; internal: never leaves the workspace.
     visibility: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
+    # A random salt: the review leaf commits to SHA-256(salt ‖ note) while the note is restricted, so the
+    # note cannot be rewritten before publication, and the leaf gives no clue to a short note's text.
+    note_salt: Mapped[str | None] = mapped_column(String(32))
 
 
 class Rollup(Base):

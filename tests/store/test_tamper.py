@@ -7,13 +7,14 @@ open → under_review → explained by 纪委甲 and published, and an exported 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import String, func, insert, select, text
 
 from ledger.review import workflow
 from ledger.store.db import reading, writing
@@ -141,9 +142,10 @@ def test_edited_published_note_is_named(engine, db_url, ledger):
     with writing(engine) as conn:
         last = conn.execute(select(FlagReview.id).order_by(FlagReview.id.desc()).limit(1)).scalar_one()
         conn.execute(text("UPDATE flag_review SET note = '无问题' WHERE id = :i"), {"i": last})
-    p = first_problem(db_url)
-    assert (p["code"], p["table"], p["row_id"]) == ("publication-changed", "flag_review", last)
-    assert "note_sha256" in p["message"]
+    problems = json.loads(sunshine(db_url, "verify", "--json").stdout)["problems"]
+    # both leaves bind the note: the review's salted commitment, then the publication's hash
+    assert [(p["code"], p["row_id"]) for p in problems] == [("review-changed", last), ("publication-changed", last)]
+    assert "note_commitment" in problems[0]["message"] and "note_sha256" in problems[1]["message"]
 
 
 def test_unpublishing_a_note_is_named(engine, db_url, ledger):
@@ -245,3 +247,23 @@ def test_an_edited_or_deleted_merge_is_named(engine, db_url, ledger):
         conn.execute(text("DELETE FROM unit_event WHERE id = :i"), {"i": event})
     codes = [x["code"] for x in json.loads(sunshine(db_url, "verify", "--json").stdout)["problems"]]
     assert "unit-event-deleted" in codes
+
+
+def test_a_restricted_note_rewritten_before_publication_is_named(engine, db_url, ledger):
+    with writing(engine) as conn:
+        made = workflow.record_review(conn, "flag1", "closed", note="发现虚报接待人数", reviewer="纪委甲",
+                                      visibility="internal")
+        salt, leaf = conn.execute(select(FlagReview.note_salt, LogLeaf.manifest).join(
+            LogLeaf, LogLeaf.ref_id == func.cast(FlagReview.id, String)).where(
+            FlagReview.id == made.id, LogLeaf.event == "review")).one()
+    manifest = json.loads(leaf)
+    assert "发现虚报" not in leaf and len(salt) == 32  # the leaf binds the note without showing it
+    assert manifest["note_commitment"] == hashlib.sha256(f"{salt}\n发现虚报接待人数".encode()).hexdigest()
+    assert manifest["visibility"] == "internal"
+    drop_triggers(engine, "flag_review")
+    with writing(engine) as conn:
+        conn.execute(text("UPDATE flag_review SET note = '无问题', visibility = 'public' WHERE id = :i"),
+                     {"i": made.id})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["row_id"]) == ("review-changed", "flag_review", made.id)
+    assert "note_commitment, visibility" in p["message"]
