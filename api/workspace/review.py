@@ -41,7 +41,7 @@ def _names(lang: str) -> dict[str, Any]:
 @get("/review", sync_to_thread=True, include_in_schema=False, guards=DISCIPLINE)
 def queue_page(request: Request, lang: Lang = None,
                rule: Annotated[str | None, QueryParameter(description="Rule code", max_length=40)] = None,
-               flag_state: Annotated[str | None, QueryParameter(query="state", description="Review state",
+               flag_state: Annotated[str | None, QueryParameter(name="state", description="Review state",
                                                                 max_length=30)] = None,
                unit: Annotated[str | None, QueryParameter(description="Unit code", max_length=100)] = None,
                year: Annotated[int | None, QueryParameter(description="Fiscal year", ge=1900, le=2200)] = None,
