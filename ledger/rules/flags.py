@@ -81,9 +81,16 @@ def rule_fingerprints(conn: Connection, year: int | None, config: dict) -> dict[
 
 
 def digest(frame: pl.DataFrame) -> pl.Series:
-    """The sha256 of each flag's ``CONTENT`` (null and empty told apart)."""
-    keys = frame.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in CONTENT],
-                                      separator="\x1f")).to_series()
+    """The sha256 of each flag's ``CONTENT`` (null and empty told apart).
+
+    Evidence naming a run's own rows (``target_missed``: ``run_id``, ``target_result_id``) is left out: a
+    flag whose figures are unchanged keeps pointing at the run that last wrote it (its ``last_run_id``)
+    and that run's result, which says the same.
+    """
+    parts = [pl.col(c).cast(pl.String).fill_null("\x00") for c in CONTENT]
+    parts[CONTENT.index("evidence_json")] = parts[CONTENT.index("evidence_json")].str.replace_all(
+        r'"(?:run_id|target_result_id)": \d+', "")
+    keys = frame.select(pl.concat_str(parts, separator="\x1f")).to_series()
     return pl.Series("digest", [hashlib.sha256(k.encode()).hexdigest() for k in keys], dtype=pl.String)
 
 

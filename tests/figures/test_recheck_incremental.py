@@ -7,7 +7,7 @@ import copy
 from sqlalchemy import text
 
 from ledger.rules.registry import REGISTRY
-from tests.ledgertext import CONFIG, load_ledger, load_procurement, run
+from tests.ledgertext import CONFIG, load_ledger, load_policy, load_procurement, run, target_toml
 
 PROCUREMENT_RULES = ["procurement_over_budget", "single_source", "split_purchase", "supplier_concentration"]
 
@@ -35,18 +35,21 @@ def _count(engine, table: str) -> int:
         return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
-def test_a_correction_to_one_unit_rewrites_only_its_flags(engine):
+def test_a_correction_to_one_unit_rewrites_only_its_flags(engine, tmp_path):
     ids = {u: load_ledger(engine, _unit(u)) for u in range(1, 5)}
+    # reception 2009 above 90% of 2008 everywhere: four missed targets, whose evidence names the run's result
+    load_policy(engine, tmp_path, target_toml("cut", measure="actual", category="reception", baseline="prior_year",
+                                             change_pct=-10, year_from=2009))
     load_procurement(engine, """
         project unit year title method budget contract supplier date
         P1 U1 2009 桌子 open_tender 1000 1500 甲公司 2009-05-01
     """)
     first = run(engine)
     assert first.flags | {"by_rule": None} == {
-        "raised": 17, "new": 17, "changed": 0, "resolved": 0, "reactivated": 0, "by_rule": None, "skipped": [],
+        "raised": 21, "new": 21, "changed": 0, "resolved": 0, "reactivated": 0, "by_rule": None, "skipped": [],
         "rules_not_rerun": []}
     before = _flags(engine)
-    assert len(before) == 17  # 4 units × 4 overruns, and the procurement over its budget
+    assert len(before) == 21  # 4 units × (4 overruns + a missed target), and the procurement over its budget
 
     # unchanged data: the run is reused, nothing is written, the same results are reported
     runs, results = _count(engine, "check_run"), _count(engine, "target_result")
@@ -60,7 +63,7 @@ def test_a_correction_to_one_unit_rewrites_only_its_flags(engine):
     fixed = run(engine)
     assert not fixed.reused
     assert {k: fixed.flags[k] for k in ("raised", "new", "changed", "resolved", "reactivated")} == {
-        "raised": 17, "new": 1, "changed": 3, "resolved": 1, "reactivated": 0}
+        "raised": 21, "new": 1, "changed": 4, "resolved": 1, "reactivated": 0}
     # the procurement rules read no expense batch: not run again, their counts carried over
     assert fixed.flags["rules_not_rerun"] == PROCUREMENT_RULES
     assert fixed.flags["by_rule"]["procurement_over_budget"] == 1
@@ -69,9 +72,10 @@ def test_a_correction_to_one_unit_rewrites_only_its_flags(engine):
     with engine.connect() as conn:
         u2 = set(conn.execute(text("SELECT f.id FROM flag f JOIN unit u ON u.id = f.unit_id WHERE u.code = 'U2'"))
                  .scalars())
-    # U2's five flags: 2008's two overruns keep their figures but cite the new batch, 2009 reception
-    # changed, meeting resolved, training new; no other unit's row moved (not even last_run_id)
-    assert touched == u2 and len(u2) == 5
+    # U2's six flags: 2008's two overruns keep their figures but cite the new batch, 2009 reception's
+    # overrun and missed target changed, meeting resolved, training new; no other unit's row moved (not even
+    # last_run_id, nor a missed target's evidence: it still names the first run's result, which says the same)
+    assert touched == u2 and len(u2) == 6
 
     # every rule run again from scratch (a threshold section changed in form only) finds nothing to write
     config = copy.deepcopy(CONFIG)
