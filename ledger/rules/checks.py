@@ -25,7 +25,8 @@ integer columns; ``detail_json`` says which.
 
 A run is stored with a fingerprint of everything it read (live batches, units, targets, thresholds,
 rule versions, year); running again when the fingerprint is unchanged reuses the last run and
-writes nothing.
+writes nothing. Otherwise each flag rule whose own inputs (``flags.rule_fingerprints``) are those of
+the latest run is not run again, and only flags whose content changed are rewritten.
 """
 
 from __future__ import annotations
@@ -247,6 +248,8 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
     if last is not None and last.fingerprint == fp and last.summary_json:
         s = json.loads(last.summary_json)
         return RunSummary(last.id, True, fp, year, s["results"], s["flags"])
+    rule_fps = flags.rule_fingerprints(conn, year, config)
+    unchanged = _unchanged_rules(conn, year, rule_fps)
     run_id = conn.execute(
         runs.insert().values(started_at=utcnow(), fingerprint=fp, fiscal_year=year).returning(runs.c.id)
     ).scalar_one()
@@ -256,14 +259,29 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
     results = evaluate_all(conn, year, rollups, resolved).with_columns(run_id=pl.lit(run_id, pl.Int64))
     bulk_insert(conn, TargetResult.__table__, results)
     counts = {s: 0 for s in STATUSES} | dict(results.group_by("status").len().iter_rows())
-    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups, resolved=resolved)
+    flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups, resolved=resolved,
+                                     unchanged=unchanged)
     summary = {"results": counts, "flags": flag_summary}
-    conn.execute(
-        update(runs).where(runs.c.id == run_id).values(finished_at=utcnow(), summary_json=json.dumps(summary))
-    )
+    conn.execute(update(runs).where(runs.c.id == run_id).values(
+        finished_at=utcnow(), summary_json=json.dumps(summary | {"rule_fingerprints": rule_fps})))
     audit.record(conn, actor=actor, action="check.run", object_type="check_run", object_id=run_id,
                  details={"fiscal_year": year, "fingerprint": fp, **summary})
     return RunSummary(run_id, False, fp, year, counts, flag_summary)
+
+
+def _unchanged_rules(conn: Connection, year: int | None, rule_fps: dict[str, str]) -> dict[str, dict]:
+    """The rules whose inputs are those of the latest run, when it covered the same years: their flags
+    are as it left them (no later run touched them), with its counts. Any other latest run: none."""
+    runs = CheckRun.__table__
+    last = conn.execute(select(runs.c.fiscal_year, runs.c.summary_json).where(runs.c.summary_json.is_not(None))
+                        .order_by(runs.c.id.desc()).limit(1)).first()
+    if last is None or last.fiscal_year != year:
+        return {}
+    s = json.loads(last.summary_json)
+    before = s.get("rule_fingerprints", {})
+    return {code: {"raised": s["flags"]["by_rule"].get(code, 0),
+                   "skipped": [x for x in s["flags"].get("skipped", []) if x["rule"] == code]}
+            for code, fp in rule_fps.items() if before.get(code) == fp}
 
 
 def latest_run_id(conn: Connection, year: int | None = None) -> int | None:

@@ -140,12 +140,14 @@ def _compare(row: dict, peers: list[int], history: list[int], cfg: dict,
             "history_median_fen": _fen(med), "fence_fen": _fen(fence), "flagged": row["cost"] > fence}
 
 
-def comparisons(conn: Connection, config: dict, year: int | None = None) -> tuple[dict, list[dict]]:
+def comparisons(conn: Connection, config: dict, year: int | None = None,
+                flagged_only: bool = False) -> tuple[dict, list[dict]]:
     """Every unit cost of ``year`` (every year when None) beside its peer group's median and fence.
 
     Returns the thresholds read from ``config`` (``[flags.unit_cost_outlier]``) and one dict per unit,
     year and metric: ``metric``, ``unit_id``, ``fiscal_year``, ``level``, ``unit_cost_fen``, ``amount_fen``,
-    ``count`` and ``_compare``'s figures. The flags (``unit_cost_outlier``) are the rows ``flagged``.
+    ``count`` and ``_compare``'s figures. The flags (``unit_cost_outlier``) are the rows ``flagged``;
+    ``flagged_only`` returns those alone, the same dicts, without building one for every other row.
     """
     cfg = {key: th.get(config, "unit_cost_outlier", key) for key in SETTINGS}
     costs = unit_costs(conn)
@@ -160,21 +162,32 @@ def comparisons(conn: Connection, config: dict, year: int | None = None) -> tupl
         for level, cost in group.select("level", "cost").iter_rows():
             by_level.setdefault(level, []).append(cost)
         level_quartiles = {lv: quartiles(c) for lv, c in by_level.items() if len(c) >= cfg["min_peers"]}
+        if flagged_only:  # a peer group's unit is flagged only above its fence and median bar (_compare's test)
+            bars = {lv: _bars(q, cfg) for lv, q in level_quartiles.items()}
+            group = group.filter(pl.Series([level not in bars or (cost > bars[level][0] and cost * 100 >= bars[level][1])
+                                            for level, cost in group.select("level", "cost").iter_rows()],
+                                           dtype=pl.Boolean))
         for row in group.iter_rows(named=True):
             own = past[(metric, row["unit_id"])]
             history = [own[h] for h in range(y - cfg["history_years"], y) if h in own]
             out.append({"metric": metric, "unit_id": row["unit_id"], "fiscal_year": y, "level": row["level"],
                         "unit_cost_fen": row["cost"], "amount_fen": row["amount"], "count": row["count"],
                         **_compare(row, by_level[row["level"]], history, cfg, level_quartiles.get(row["level"]))})
-    return cfg, out
+    return cfg, [r for r in out if r["flagged"]] if flagged_only else out
+
+
+def _bars(peer_quartiles: tuple[Decimal, Decimal, Decimal], cfg: dict) -> tuple[Decimal, Decimal]:
+    """A peer group's fence and its median bar (× 100), as ``_compare`` holds a cost against them."""
+    q1, med, q3 = peer_quartiles
+    return q3 + Decimal(str(cfg["iqr_k"])) * (q3 - q1), med * (100 + cfg["min_above_median_pct"])
 
 
 @rule("unit_cost_outlier", 2, "中共中央、国务院《党政机关厉行节约反对浪费条例》：严格控制国内差旅、因公临时出国（境）、"
       "公务接待、公务用车、会议等支出；单位成本与同级单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
 def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A unit whose cost per delegation, traveller, vehicle, batch, guest or meeting day is above its fence."""
-    cfg, rows = comparisons(conn, ctx.config, ctx.year)
-    evidence = _evidence(conn) if any(c["flagged"] for c in rows) else {}
+    cfg, rows = comparisons(conn, ctx.config, ctx.year, flagged_only=True)
+    evidence = _evidence(conn) if rows else {}
     out = []
     for c in rows:
         if not c["flagged"]:

@@ -13,8 +13,8 @@ from sqlalchemy import Connection, func, select
 from ledger.money import format_amount_expr, format_wan, format_yuan
 from ledger.rules import thresholds as th
 from ledger.rules.registry import (
+    FLAG_COLUMNS,
     Context,
-    FlagDraft,
     flag_frame,
     frame,
     j_const,
@@ -22,11 +22,9 @@ from ledger.rules.registry import (
     j_num,
     j_obj,
     j_str,
-    pct,
     pct_expr,
     per_currency,
     rule,
-    unit_label,
     with_labels,
 )
 from ledger.store.batches import live_procurement
@@ -37,6 +35,7 @@ METHODS_ZH = {
     "competitive_consultation": "竞争性磋商", "single_source": "单一来源", "rfq": "询价", "other": "其他",
 }
 PROCUREMENT_LAW = "《中华人民共和国政府采购法》"
+READS = ("procurement", "ocds")  # procurement records come from these batches only
 
 
 def records(conn: Connection, ctx: Context, year: int | None, currency: str | None = "CNY") -> pl.DataFrame:
@@ -77,7 +76,7 @@ def procurement_frame(conn: Connection, year: int | None, currency: str | None =
     )
 
 
-@rule("procurement_over_budget", 1, PROCUREMENT_LAW + "：采购人应按照批准的预算执行采购")
+@rule("procurement_over_budget", 1, PROCUREMENT_LAW + "：采购人应按照批准的预算执行采购", READS)
 def procurement_over_budget(conn: Connection, ctx: Context) -> pl.DataFrame:
     """A procurement record whose contract amount is above its budget amount (plus the tolerance)."""
     tol = th.pct_hundredths(ctx.config, "procurement_over_budget", "tolerance_pct")
@@ -127,23 +126,51 @@ def _en(fen: int, currency: str) -> str:
     return f"¥{format_yuan(fen)}" if currency == "CNY" else f"{currency} {format_yuan(fen)}"
 
 
-def _tag(subject: tuple, cur: str) -> tuple:
+def _zh_expr(e: pl.Expr, currency: str) -> pl.Expr:
+    """``_zh`` over a column of fen."""
+    if currency == "CNY":
+        return format_amount_expr(e, "wan", 2, grouping=False) + "万元"
+    return format_amount_expr(e, "yuan") + f" {currency}"
+
+
+def _en_expr(e: pl.Expr, currency: str) -> pl.Expr:
+    """``_en`` over a column of fen."""
+    return ("¥" if currency == "CNY" else f"{currency} ") + format_amount_expr(e, "yuan")
+
+
+def _year_expr(e: pl.Expr, lang: str) -> pl.Expr:
+    """``2009年`` / ``2009``, or the words for an unknown year, as the sentences have always said."""
+    fy = e.cast(pl.String)
+    return pl.coalesce(fy + "年", pl.lit("（年度未知）")) if lang == "zh" else pl.coalesce(fy, pl.lit("(year unknown)"))
+
+
+def _subject(cur: str, *parts: pl.Expr) -> list[pl.Expr]:
     """A flag's subject: CNY keeps the subject it always had (same id); another currency is named in it."""
-    return subject if cur == "CNY" else (*subject, cur)
+    return [*parts] if cur == "CNY" else [*parts, pl.lit(cur)]
 
 
-def _y(year: int | None, lang: str) -> str:
-    if lang == "zh":
-        return f"{year}年" if year is not None else "（年度未知）"
-    return str(year) if year is not None else "(year unknown)"
+def _figures(cur: str, **fields: pl.Expr) -> pl.Expr:
+    return j_obj(**fields) if cur == "CNY" else j_obj(**fields, currency=j_str(pl.lit(cur)))
 
 
-def _cur(cur: str) -> dict:
-    return {} if cur == "CNY" else {"currency": cur}
+def _threshold(cfg: dict, currency: str, key: str) -> dict:
+    """A 元 threshold ``key`` as a flag states it: ``{key: value}`` for CNY; for another currency the
+    currency and its own figure (``max_award_yuan`` → ``[flags.<rule>.currency.EUR] max_award``)."""
+    if currency == "CNY":
+        return {key: cfg[key]}
+    name = key.removesuffix("_yuan")
+    return {"currency": currency, name: cfg["currency"][currency][name]}
 
 
-@rule("single_source", 2, PROCUREMENT_LAW + "：单一来源采购仅限法定情形；公开招标应作为政府采购的主要采购方式")
-def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
+def _flags(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat([pl.DataFrame(schema=FLAG_COLUMNS), *frames])
+
+
+_NAME, _CODE = pl.col("name"), pl.col("code")
+
+
+@rule("single_source", 2, PROCUREMENT_LAW + "：单一来源采购仅限法定情形；公开招标应作为政府采购的主要采购方式", READS)
+def single_source(conn: Connection, ctx: Context) -> pl.DataFrame:
     """A single-source award above the value threshold, or a unit-year whose single-source share is above the limit.
 
     Per currency: amounts are held against that currency's thresholds (``[flags.single_source.currency.X]``);
@@ -155,54 +182,59 @@ def single_source(conn: Connection, ctx: Context) -> list[FlagDraft]:
     max_share = th.pct_hundredths(ctx.config, "single_source", "max_share_pct")
     all_rows = records(conn, ctx, ctx.year, currency=None).filter(pl.col("contract").is_not_null())
     ss = pl.col("method") == "single_source"
+    title = pl.when(pl.col("title").fill_null("") == "").then(pl.col("record_key")).otherwise(pl.col("title"))
+    supplier = pl.col("supplier_name").fill_null("")
     out = []
     for cur, df, lim in per_currency(ctx, "single_source", all_rows, limits):
         max_award, min_total = lim["max_award_yuan"], lim["min_unit_total_yuan"]
-        threshold = {"max_award_yuan": cfg["max_award_yuan"]} if cur == "CNY" else {"currency": cur, "max_award": cfg["currency"][cur]["max_award"]}
-        for h in df.filter(ss & (pl.col("contract") > max_award)).sort("unit_id", "fiscal_year", "record_key").iter_rows(named=True):
-            code, name = unit_label(ctx, h["unit_id"])
-            title = h["title"] or h["record_key"]
-            out.append(FlagDraft(
-                rule_code="single_source", subject=_tag((code, "award", h["record_key"]), cur), unit_id=h["unit_id"],
-                fiscal_year=h["fiscal_year"], category_code=None,
-                figures={"kind": "award", "contract_fen": h["contract"], "supplier": h["supplier_name"]} | _cur(cur),
-                threshold=threshold,
-                message_zh=f"{name} {_y(h['fiscal_year'], 'zh')}：采购项目“{title}”以单一来源方式授予"
-                f"{h['supplier_name'] or '供应商'}，合同金额{_zh(h['contract'], cur)}，超过{_zh(max_award, cur)}",
-                message_en=f"{name} {_y(h['fiscal_year'], 'en')}: \"{title}\" awarded single-source to "
-                f"{h['supplier_name'] or 'a supplier'} for {_en(h['contract'], cur)}, above {_en(max_award, cur)}",
-                evidence={"batch_ids": [h["batch_id"]], "procurement_record_ids": [h["id"]]},
-            ))
+        awards = with_labels(df.filter(ss & (pl.col("contract") > max_award))
+                             .sort("unit_id", "fiscal_year", "record_key"), ctx)
+        out.append(flag_frame(
+            awards, "single_source", _subject(cur, _CODE, pl.lit("award"), pl.col("record_key")),
+            unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"),
+            figures_json=_figures(cur, kind=pl.lit('"award"'), contract_fen=j_num(pl.col("contract")),
+                                  supplier=j_str(pl.col("supplier_name"))),
+            threshold_json=j_const(_threshold(cfg, cur, "max_award_yuan")),
+            message_zh=pl.concat_str(
+                _NAME, pl.lit(" "), _year_expr(pl.col("fiscal_year"), "zh"), pl.lit("：采购项目“"), title,
+                pl.lit("”以单一来源方式授予"), pl.when(supplier == "").then(pl.lit("供应商")).otherwise(supplier),
+                pl.lit("，合同金额"), _zh_expr(pl.col("contract"), cur), pl.lit(f"，超过{_zh(max_award, cur)}")),
+            message_en=pl.concat_str(
+                _NAME, pl.lit(" "), _year_expr(pl.col("fiscal_year"), "en"), pl.lit(': "'), title,
+                pl.lit('" awarded single-source to '), pl.when(supplier == "").then(pl.lit("a supplier")).otherwise(supplier),
+                pl.lit(" for "), _en_expr(pl.col("contract"), cur), pl.lit(f", above {_en(max_award, cur)}")),
+            evidence_json=j_obj(batch_ids=j_list(pl.concat_list("batch_id")), procurement_record_ids=j_list(pl.concat_list("id"))),
+        ))
         shares = df.group_by("unit_id", "fiscal_year").agg(
             total=pl.col("contract").sum(), single=pl.col("contract").filter(ss).sum(),
             ids=pl.col("id").filter(ss).sort(), batch_ids=pl.col("batch_id").filter(ss).unique().sort(),
         ).filter(
             (pl.col("total") >= min_total) & (pl.col("total") > 0) & (pl.col("single") * 10000 > pl.col("total") * max_share)
         ).sort("unit_id", "fiscal_year")
-        threshold = {"max_share_pct": cfg["max_share_pct"]} | (
-            {"min_unit_total_yuan": cfg["min_unit_total_yuan"]} if cur == "CNY"
-            else {"currency": cur, "min_unit_total": cfg["currency"][cur]["min_unit_total"]})
-        for h in shares.iter_rows(named=True):
-            code, name = unit_label(ctx, h["unit_id"])
-            p = pct(h["single"], h["total"])
-            out.append(FlagDraft(
-                rule_code="single_source", subject=_tag((code, str(h["fiscal_year"]), "share"), cur), unit_id=h["unit_id"],
-                fiscal_year=h["fiscal_year"], category_code=None,
-                figures={"kind": "share", "single_source_fen": h["single"], "total_fen": h["total"], "share_pct": p}
-                | _cur(cur),
-                threshold=threshold,
-                message_zh=f"{name} {_y(h['fiscal_year'], 'zh')}：单一来源采购{_zh(h['single'], cur)}，"
-                f"占采购合同总额{_zh(h['total'], cur)}的{p}%，超过{cfg['max_share_pct']}%",
-                message_en=f"{name} {_y(h['fiscal_year'], 'en')}: single-source contracts {_en(h['single'], cur)} are {p}% of "
-                f"{_en(h['total'], cur)} contracted, above {cfg['max_share_pct']}%",
-                evidence={"batch_ids": h["batch_ids"], "procurement_record_ids": h["ids"]},
-            ))
-    return out
+        shares = with_labels(shares, ctx).with_columns(p=pct_expr(pl.col("single"), pl.col("total")))
+        p, most = pl.col("p"), f"{cfg['max_share_pct']}%"
+        out.append(flag_frame(
+            shares, "single_source", _subject(cur, _CODE, pl.col("fiscal_year"), pl.lit("share")),
+            unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"),
+            figures_json=_figures(cur, kind=pl.lit('"share"'), single_source_fen=j_num(pl.col("single")),
+                                  total_fen=j_num(pl.col("total")), share_pct=j_str(p)),
+            threshold_json=j_const({"max_share_pct": cfg["max_share_pct"]} | _threshold(cfg, cur, "min_unit_total_yuan")),
+            message_zh=pl.concat_str(
+                _NAME, pl.lit(" "), _year_expr(pl.col("fiscal_year"), "zh"), pl.lit("：单一来源采购"),
+                _zh_expr(pl.col("single"), cur), pl.lit("，占采购合同总额"), _zh_expr(pl.col("total"), cur),
+                pl.lit("的"), p, pl.lit(f"%，超过{most}")),
+            message_en=pl.concat_str(
+                _NAME, pl.lit(" "), _year_expr(pl.col("fiscal_year"), "en"), pl.lit(": single-source contracts "),
+                _en_expr(pl.col("single"), cur), pl.lit(" are "), p, pl.lit("% of "), _en_expr(pl.col("total"), cur),
+                pl.lit(f" contracted, above {most}")),
+            evidence_json=j_obj(batch_ids=j_list(pl.col("batch_ids")), procurement_record_ids=j_list(pl.col("ids"))),
+        ))
+    return _flags(out)
 
 
 @rule("split_purchase", 2, PROCUREMENT_LAW + "：采购人不得将应当以公开招标方式采购的货物或者服务化整为零"
-      "或者以其他任何方式规避公开招标采购")
-def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
+      "或者以其他任何方式规避公开招标采购", READS)
+def split_purchase(conn: Connection, ctx: Context) -> pl.DataFrame:
     """Purchases by one unit from one supplier, each below the tender threshold, within the window, summing to it or more.
 
     The window ends at each purchase and reaches back ``window_days - 1`` days (``window_days`` = 90:
@@ -228,29 +260,32 @@ def split_purchase(conn: Connection, ctx: Context) -> list[FlagDraft]:
         if ctx.year is not None:
             win = win.filter(pl.col("year") == ctx.year)
         best = win.sort(["total", "date"], descending=[True, False]).group_by("unit_id", "supplier", "year").first()
-        amount = ({"tender_threshold_yuan": cfg["tender_threshold_yuan"]} if cur == "CNY"
-                  else {"currency": cur, "tender_threshold": cfg["currency"][cur]["tender_threshold"]})
-        for h in best.sort("unit_id", "supplier", "year").iter_rows(named=True):
-            code, name = unit_label(ctx, h["unit_id"])
-            out.append(FlagDraft(
-                rule_code="split_purchase", subject=_tag((code, h["supplier"], str(h["year"])), cur), unit_id=h["unit_id"],
-                fiscal_year=h["year"], category_code=None,
-                figures={"supplier": h["supplier_name"], "purchases": h["n"], "total_fen": h["total"],
-                         "first_date": str(h["first"]), "last_date": str(h["date"])} | _cur(cur),
-                threshold=amount | {"window_days": days, "min_records": min_records},
-                message_zh=f"{name} {_y(h['year'], 'zh')}：{h['first']}至{h['date']}向“{h['supplier_name']}”采购{h['n']}次，"
-                f"每次低于公开招标数额标准{_zh(limit, cur)}，合计{_zh(h['total'], cur)}，"
-                "疑似拆分采购规避招标",
-                message_en=f"{name} {_y(h['year'], 'en')}: {h['n']} purchases from \"{h['supplier_name']}\" between {h['first']} and "
-                f"{h['date']}, each below the tender threshold of {_en(limit, cur)}, total {_en(h['total'], cur)}: "
-                "possible split purchase to avoid tendering",
-                evidence={"batch_ids": h["batch_ids"], "procurement_record_ids": list(h["ids"])},
-            ))
-    return out
+        best = with_labels(best.sort("unit_id", "supplier", "year"), ctx)
+        first, last = pl.col("first").cast(pl.String), pl.col("date").cast(pl.String)
+        name, n = pl.col("supplier_name").fill_null("None"), pl.col("n").cast(pl.String)
+        out.append(flag_frame(
+            best, "split_purchase", _subject(cur, _CODE, pl.col("supplier"), pl.col("year")),
+            unit_id=pl.col("unit_id"), fiscal_year=pl.col("year"),
+            figures_json=_figures(cur, supplier=j_str(pl.col("supplier_name")), purchases=j_num(pl.col("n")),
+                                  total_fen=j_num(pl.col("total")), first_date=j_str(first), last_date=j_str(last)),
+            threshold_json=j_const(_threshold(cfg, cur, "tender_threshold_yuan")
+                                   | {"window_days": days, "min_records": min_records}),
+            message_zh=pl.concat_str(
+                _NAME, pl.lit(" "), _year_expr(pl.col("year"), "zh"), pl.lit("："), first, pl.lit("至"), last,
+                pl.lit("向“"), name, pl.lit("”采购"), n, pl.lit(f"次，每次低于公开招标数额标准{_zh(limit, cur)}，合计"),
+                _zh_expr(pl.col("total"), cur), pl.lit("，疑似拆分采购规避招标")),
+            message_en=pl.concat_str(
+                _NAME, pl.lit(" "), _year_expr(pl.col("year"), "en"), pl.lit(": "), n, pl.lit(' purchases from "'),
+                name, pl.lit('" between '), first, pl.lit(" and "), last,
+                pl.lit(f", each below the tender threshold of {_en(limit, cur)}, total "), _en_expr(pl.col("total"), cur),
+                pl.lit(": possible split purchase to avoid tendering")),
+            evidence_json=j_obj(batch_ids=j_list(pl.col("batch_ids")), procurement_record_ids=j_list(pl.col("ids"))),
+        ))
+    return _flags(out)
 
 
-@rule("supplier_concentration", 2, PROCUREMENT_LAW + "：政府采购应当遵循公开透明原则、公平竞争原则")
-def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
+@rule("supplier_concentration", 2, PROCUREMENT_LAW + "：政府采购应当遵循公开透明原则、公平竞争原则", READS)
+def supplier_concentration(conn: Connection, ctx: Context) -> pl.DataFrame:
     """One supplier taking more than the configured share of a unit's contract value in a year.
 
     Shares are taken within one currency; a currency without ``min_unit_total`` is skipped with its reason.
@@ -275,23 +310,24 @@ def supplier_concentration(conn: Connection, ctx: Context) -> list[FlagDraft]:
             (pl.col("total") >= min_total) & (pl.col("total") > 0) & (pl.col("suppliers") >= min_suppliers)
             & (pl.col("amount") * 10000 > pl.col("total") * max_share)
         ).sort("unit_id", "fiscal_year", "supplier")
-        threshold = {k: cfg[k] for k in ("max_share_pct", "min_suppliers")} | (
-            {"min_unit_total_yuan": cfg["min_unit_total_yuan"]} if cur == "CNY"
-            else {"currency": cur, "min_unit_total": cfg["currency"][cur]["min_unit_total"]})
-        for h in hits.iter_rows(named=True):
-            code, name = unit_label(ctx, h["unit_id"])
-            p = pct(h["amount"], h["total"])
-            out.append(FlagDraft(
-                rule_code="supplier_concentration", subject=_tag((code, str(h["fiscal_year"]), h["supplier"]), cur),
-                unit_id=h["unit_id"], fiscal_year=h["fiscal_year"], category_code=None,
-                figures={"supplier": h["supplier_name"], "supplier_fen": h["amount"], "unit_total_fen": h["total"],
-                         "share_pct": p, "contracts": h["n"], "suppliers": h["suppliers"]} | _cur(cur),
-                threshold=threshold,
-                message_zh=f"{name} {_y(h['fiscal_year'], 'zh')}：供应商“{h['supplier_name']}”获得采购合同"
-                f"{_zh(h['amount'], cur)}，占该单位合同总额{_zh(h['total'], cur)}的"
-                f"{p}%，超过{cfg['max_share_pct']}%",
-                message_en=f"{name} {_y(h['fiscal_year'], 'en')}: supplier \"{h['supplier_name']}\" won {_en(h['amount'], cur)}, "
-                f"{p}% of the unit's {_en(h['total'], cur)} contracted, above {cfg['max_share_pct']}%",
-                evidence={"batch_ids": h["batch_ids"], "procurement_record_ids": h["ids"]},
-            ))
-    return out
+        hits = with_labels(hits, ctx).with_columns(p=pct_expr(pl.col("amount"), pl.col("total")))
+        p, most, name = pl.col("p"), f"{cfg['max_share_pct']}%", pl.col("supplier_name").fill_null("None")
+        out.append(flag_frame(
+            hits, "supplier_concentration", _subject(cur, _CODE, pl.col("fiscal_year"), pl.col("supplier")),
+            unit_id=pl.col("unit_id"), fiscal_year=pl.col("fiscal_year"),
+            figures_json=_figures(cur, supplier=j_str(pl.col("supplier_name")), supplier_fen=j_num(pl.col("amount")),
+                                  unit_total_fen=j_num(pl.col("total")), share_pct=j_str(p),
+                                  contracts=j_num(pl.col("n")), suppliers=j_num(pl.col("suppliers"))),
+            threshold_json=j_const({k: cfg[k] for k in ("max_share_pct", "min_suppliers")}
+                                   | _threshold(cfg, cur, "min_unit_total_yuan")),
+            message_zh=pl.concat_str(
+                _NAME, pl.lit(" "), _year_expr(pl.col("fiscal_year"), "zh"), pl.lit("：供应商“"), name,
+                pl.lit("”获得采购合同"), _zh_expr(pl.col("amount"), cur), pl.lit("，占该单位合同总额"),
+                _zh_expr(pl.col("total"), cur), pl.lit("的"), p, pl.lit(f"%，超过{most}")),
+            message_en=pl.concat_str(
+                _NAME, pl.lit(" "), _year_expr(pl.col("fiscal_year"), "en"), pl.lit(': supplier "'), name,
+                pl.lit('" won '), _en_expr(pl.col("amount"), cur), pl.lit(", "), p, pl.lit("% of the unit's "),
+                _en_expr(pl.col("total"), cur), pl.lit(f" contracted, above {most}")),
+            evidence_json=j_obj(batch_ids=j_list(pl.col("batch_ids")), procurement_record_ids=j_list(pl.col("ids"))),
+        ))
+    return _flags(out)

@@ -9,10 +9,15 @@ evidence (row ids, batch ids, the target result).
 A flag's id is a hash of its rule code and subject (unit code, year, category, supplier …), so a
 re-run finds the same flag. A flag not raised again by a later run covering its year is marked
 ``data_status = resolved_by_data`` (never deleted); raised again, it becomes ``active`` again.
+
+A check writes only what changed: a flag raised again with the same content (``digest``) keeps its row
+untouched (``last_run_id`` is the last run that wrote it); a rule whose inputs (``rule_fingerprints``)
+are those of the latest run is not run at all, and its flags stay as that run left them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import polars as pl
@@ -20,19 +25,73 @@ from sqlalchemy import Column, Connection, MetaData, String, Table, select, upda
 
 from ledger.rules import flag_rules, flag_rules_costs, flag_rules_procurement  # noqa: F401  (importing them registers their rules)
 from ledger.rules.registry import FLAG_COLUMNS, REGISTRY, Context, FlagDraft
-from ledger.store.batches import bulk_insert
-from ledger.store.models import Flag, Unit, utcnow
+from ledger.store.batches import bulk_insert, live
+from ledger.store.models import (
+    Category,
+    CategoryGroupMember,
+    Flag,
+    ImportBatch,
+    PolicyTarget,
+    Unit,
+    UnitEvent,
+    utcnow,
+)
 
 _TEXT = ("rule_code", "category_code", "figures_json", "threshold_json", "policy_ref", "message_zh", "message_en",
          "evidence_json", "data_status")
 FLAG_SCHEMA = {"id": pl.String, "state": pl.String, "first_run_id": pl.Int64, "created_at": pl.Datetime("us", "UTC"),
                "rule_version": pl.Int64, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "last_run_id": pl.Int64,
-               "resolved_at": pl.Datetime("us", "UTC"), **dict.fromkeys(_TEXT, pl.String)}
+               "resolved_at": pl.Datetime("us", "UTC"), **dict.fromkeys(_TEXT, pl.String), "digest": pl.String}
+# what a flag says: its digest covers these (its id covers rule and subject)
+CONTENT = ("rule_version", "unit_id", "fiscal_year", "category_code", "figures_json", "threshold_json", "policy_ref",
+           "message_zh", "message_en", "evidence_json")
 
 
 def rule_versions() -> dict[str, int]:
     """``{rule_code: version}`` of every registered rule."""
     return {c: r.version for c, r in sorted(REGISTRY.items())}
+
+
+def rule_fingerprints(conn: Connection, year: int | None, config: dict) -> dict[str, str]:
+    """``{rule_code: sha256}`` of what each rule reads: its version and thresholds, the year, the units
+    (codes, names, register events), the category tree and groups, the targets, and the live batches
+    of the kinds it reads (every kind unless the rule says ``reads``)."""
+    base = hashlib.sha256(f"y{year}".encode())
+    for q in (select(Unit.id, Unit.code, Unit.name, Unit.level).order_by(Unit.id),
+              select(UnitEvent.id, UnitEvent.kind, UnitEvent.unit_id, UnitEvent.successor_id,
+                     UnitEvent.fiscal_year).order_by(UnitEvent.id),
+              select(Category.code, Category.parent_code, Category.name_zh, Category.name_en).order_by(Category.code),
+              select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)
+              .order_by(CategoryGroupMember.group_code, CategoryGroupMember.category_code),
+              select(PolicyTarget.id, PolicyTarget.definition_sha256).order_by(PolicyTarget.id)):
+        for row in conn.execute(q):
+            base.update(repr(tuple(row)).encode())
+    b = ImportBatch.__table__
+    by_kind: dict[str, list] = {}
+    for row in conn.execute(select(b.c.kind, b.c.id, b.c.sha256, b.c.status).where(live(b.c.id)).order_by(b.c.id)):
+        by_kind.setdefault(row.kind, []).append(tuple(row))
+    out = {}
+    for code, r in sorted(REGISTRY.items()):
+        h = base.copy()
+        h.update(_dumps([code, r.version, r.policy_ref, config.get(code)]).encode())
+        for kind in sorted(by_kind if r.reads is None else r.reads):
+            h.update(repr(by_kind.get(kind, [])).encode())
+        out[code] = h.hexdigest()
+    return out
+
+
+def digest(frame: pl.DataFrame) -> pl.Series:
+    """The sha256 of each flag's ``CONTENT`` (null and empty told apart).
+
+    Evidence naming a run's own rows (``target_missed``: ``run_id``, ``target_result_id``) is left out: a
+    flag whose figures are unchanged keeps pointing at the run that last wrote it (its ``last_run_id``)
+    and that run's result, which says the same.
+    """
+    parts = [pl.col(c).cast(pl.String).fill_null("\x00") for c in CONTENT]
+    parts[CONTENT.index("evidence_json")] = parts[CONTENT.index("evidence_json")].str.replace_all(
+        r'"(?:run_id|target_result_id)": \d+', "")
+    keys = frame.select(pl.concat_str(parts, separator="\x1f")).to_series()
+    return pl.Series("digest", [hashlib.sha256(k.encode()).hexdigest() for k in keys], dtype=pl.String)
 
 
 def _dumps(obj) -> str:
@@ -47,24 +106,31 @@ def drafts_frame(drafts: list[FlagDraft], policy_ref: str) -> pl.DataFrame:
 
 
 def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict, rollups=None,
-                resolved=None) -> dict:
-    """Run every rule, store new flags, refresh existing ones and resolve the ones no longer raised.
+                resolved=None, unchanged: dict[str, dict] | None = None) -> dict:
+    """Run every rule, store new flags, rewrite the changed ones and resolve the ones no longer raised.
 
-    Only flags of ``year`` (every year when None) are considered for resolution. Returns counts
-    ``{"raised": n, "new": n, "resolved": n, "reactivated": n, "by_rule": {code: n}, "skipped": [...]}``;
-    ``skipped`` lists what a rule could not judge and why (``{"rule", "currency", "records", "reason"}``:
-    procurement in a currency with no threshold of its own is never compared with a 元 threshold).
+    Only flags of ``year`` (every year when None) are considered for resolution. ``unchanged``: the rules
+    whose inputs are those of the latest run (``rule_fingerprints``), each with that run's ``raised`` count
+    and ``skipped`` entries; they are not run and their flags are left as they are. Returns counts
+    ``{"raised": n, "new": n, "changed": n, "resolved": n, "reactivated": n, "by_rule": {code: n},
+    "skipped": [...], "rules_not_rerun": [code, ...]}``; ``changed`` counts the flags raised again whose
+    content differs (reactivated ones included), the only ones rewritten. ``skipped`` lists what a rule
+    could not judge and why (``{"rule", "currency", "records", "reason"}``: procurement in a currency with
+    no threshold of its own is never compared with a 元 threshold).
     Rules return drafts or a frame of ``FLAG_COLUMNS``; all of them are stored in bulk: one insert of the
-    new flags, one ``UPDATE … FROM`` a temporary table for the ones raised again.
+    new flags, one ``UPDATE … FROM`` a temporary table for the changed ones.
     """
-    from ledger.store.models import Category
-
+    unchanged = unchanged or {}
     ctx = Context(run_id, year, config, rollups=rollups, resolved=resolved)
     ctx.units = {i: (c, n) for i, c, n in conn.execute(select(Unit.id, Unit.code, Unit.name))}
     ctx.categories = {c: (zh, en) for c, zh, en in conn.execute(select(Category.code, Category.name_zh, Category.name_en))}
-    frames: list[pl.DataFrame] = []
+    frames: list[pl.DataFrame] = [pl.DataFrame(schema=FLAG_COLUMNS | {"rule_version": pl.Int64})]
     by_rule: dict[str, int] = {}
     for code, r in sorted(REGISTRY.items()):
+        if code in unchanged:  # its flags are those the latest run stored: nothing to read or write
+            by_rule[code] = unchanged[code]["raised"]
+            ctx.skipped.extend(unchanged[code]["skipped"])
+            continue
         found = r.func(conn, ctx)
         found = found if isinstance(found, pl.DataFrame) else drafts_frame(found, r.policy_ref)
         if year is not None:
@@ -74,30 +140,36 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
                                          rule_version=pl.lit(r.version, pl.Int64)))
     # one flag per id, the last rule's draft winning (as a dict of drafts did)
     drafts = pl.concat(frames).unique("id", keep="last", maintain_order=True)
+    drafts = drafts.with_columns(digest(drafts))
     t = Flag.__table__
-    known = pl.DataFrame(conn.execute(select(t.c.id, t.c.data_status, t.c.fiscal_year)).all(),
-                         schema={"id": pl.String, "data_status": pl.String, "fiscal_year": pl.Int64}, orient="row")
+    known = pl.DataFrame(conn.execute(select(t.c.id, t.c.data_status, t.c.fiscal_year, t.c.rule_code, t.c.digest)).all(),
+                         schema={"id": pl.String, "data_status": pl.String, "fiscal_year": pl.Int64,
+                                 "rule_code": pl.String, "digest": pl.String}, orient="row")
     # a flag may exist under another year (a correction moved its record to a new year): matched by id
     existing = known if year is None else known.filter(pl.col("fiscal_year") == year)
+    existing = existing.filter(~pl.col("rule_code").is_in(list(unchanged)))
     now = utcnow()
     drafts = drafts.with_columns(last_run_id=pl.lit(run_id, pl.Int64), data_status=pl.lit("active"),
                                  resolved_at=pl.lit(None, pl.Datetime("us", "UTC")))
     inserts = drafts.join(known, on="id", how="anti")
-    updates = drafts.join(known.select("id", pl.col("data_status").alias("was")), on="id", how="inner")
+    was = known.select("id", pl.col("data_status").alias("was"), pl.col("digest").alias("had"))
+    updates = drafts.join(was, on="id", how="inner").filter(
+        (pl.col("was") == "resolved_by_data") | pl.col("had").is_null() | (pl.col("had") != pl.col("digest")))
     reactivated = updates.filter(pl.col("was") == "resolved_by_data").height
     if inserts.height:
         bulk_insert(conn, t, inserts.with_columns(
             state=pl.lit("open"), first_run_id=pl.lit(run_id, pl.Int64),
             created_at=pl.lit(now, pl.Datetime("us", "UTC"))).select(list(FLAG_SCHEMA)))
     if updates.height:
-        _update_from(conn, t, updates.drop("was"))
+        _update_from(conn, t, updates.drop("was", "had"))
     gone = existing.join(drafts.select("id"), on="id", how="anti").filter(pl.col("data_status") == "active")["id"].to_list()
     for i in range(0, len(gone), 500):
         conn.execute(
             update(t).where(t.c.id.in_(gone[i : i + 500])).values(data_status="resolved_by_data", resolved_at=now)
         )
-    return {"raised": drafts.height, "new": inserts.height, "resolved": len(gone), "reactivated": reactivated,
-            "by_rule": by_rule, "skipped": ctx.skipped}
+    return {"raised": drafts.height + sum(u["raised"] for u in unchanged.values()), "new": inserts.height,
+            "changed": updates.height, "resolved": len(gone), "reactivated": reactivated, "by_rule": by_rule,
+            "skipped": ctx.skipped, "rules_not_rerun": sorted(unchanged)}
 
 
 def _update_from(conn: Connection, t, rows: pl.DataFrame) -> None:

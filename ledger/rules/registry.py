@@ -44,6 +44,7 @@ class Rule:
     version: int
     policy_ref: str
     func: Callable
+    reads: tuple[str, ...] | None = None  # the batch kinds whose rows it reads; None: every kind
 
 
 @dataclass
@@ -64,11 +65,15 @@ class Context:
 
 REGISTRY: dict[str, Rule] = {}
 
-def rule(code: str, version: int, policy_ref: str) -> Callable:
-    """Register ``func`` as the rule ``code``; bump ``version`` whenever its logic changes."""
+def rule(code: str, version: int, policy_ref: str, reads: tuple[str, ...] | None = None) -> Callable:
+    """Register ``func`` as the rule ``code``; bump ``version`` whenever its logic changes.
+
+    ``reads``: the kinds of batch (``procurement``, ``ocds`` …) whose rows the rule reads, when it reads
+    no others; a check skips the rule when none of them, its thresholds, the units and the targets changed.
+    """
 
     def wrap(func: Callable) -> Callable:
-        REGISTRY[code] = Rule(code, version, policy_ref, func)
+        REGISTRY[code] = Rule(code, version, policy_ref, func, reads)
         return func
 
     return wrap

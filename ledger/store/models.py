@@ -284,6 +284,7 @@ class Flag(Base):
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("check_run.id"))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    digest: Mapped[str | None] = mapped_column(String(64))  # sha256 of what it says: unchanged flags are not rewritten
 
 
 class FlagReview(Base):

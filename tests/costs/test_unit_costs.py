@@ -83,3 +83,27 @@ def test_peers_within_the_fence_raise_nothing_and_missing_counts_are_not_zero(en
     _levels(engine)
     run(engine)
     assert _flags(engine) == []
+
+
+def test_the_rule_judges_only_the_rows_that_can_be_flagged_and_finds_the_same_ones(engine):
+    # 40 units × 3 years of reception with seeded costs, a few far above: peers and history both judged
+    import random
+
+    from ledger.rules.flag_rules_costs import comparisons
+    from tests.ledgertext import CONFIG
+
+    rng = random.Random(18)
+    lines = ["unit year category actual batches persons"]
+    for u in range(1, 41):
+        for year in (2022, 2023, 2024):
+            cost = rng.choice([rng.randint(900, 1300), rng.randint(900, 1300), rng.randint(2000, 9000)])
+            lines.append(f"U{u:02d} {year} reception {cost * 10} 10 {rng.randint(5, 40)}")
+    lines += ["C1 2022 reception 1000 1 1", "C1 2023 reception 1100 1 1", "C1 2024 reception 3000 1 1"]
+    load_ledger(engine, "\n".join(lines))
+    _levels(engine)
+    with engine.connect() as conn:
+        _cfg, every = comparisons(conn, CONFIG)
+        _cfg, flagged = comparisons(conn, CONFIG, flagged_only=True)
+    assert flagged == [r for r in every if r["flagged"]]
+    assert {r["basis"] for r in flagged} == {"peers", "history"} and len(flagged) > 10
+    assert len(every) == 2 * 123  # per batch and per guest, 41 units × 3 years
