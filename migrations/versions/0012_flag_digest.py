@@ -1,7 +1,7 @@
 """flag.digest: a hash of what a flag says, so a re-check rewrites only the flags whose content changed
 
 Revision ID: 0012_flag_digest
-Revises: 0011_partition
+Revises: 0012_note_salt
 
 ``flag.digest`` is the sha256 of a flag's rule version, subject columns, figures, threshold, policy,
 sentences and evidence (``ledger.rules.flags.digest``). A check compares it with the new draft's and
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_flag_digest"
-down_revision = "0011_partition"
+down_revision = "0012_note_salt"
 branch_labels = None
 depends_on = None
 
