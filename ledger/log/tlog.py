@@ -27,11 +27,10 @@ from ledger.log.canonical import (
     batch_manifest,
     canonical_chunks,
     dumps,
-    publication_manifest,
-    review_manifest,
     summarise_rows,
     utc_seconds,
 )
+from ledger.log.reviews import publication_manifest, review_manifest
 from ledger.store.models import (
     AuditLog,
     FlagReview,

@@ -16,18 +16,20 @@ from sqlalchemy import Connection, select
 from ledger.log import merkle, register, tlog
 from ledger.log.canonical import (
     BATCH_FIELDS,
-    PUBLICATION_FIELDS,
-    REVIEW_FIELDS,
-    REVIEW_FIELDS_SINCE_ISSUE_14,
     ROW_COLUMNS,
     ROW_COLUMNS_BY_VERSION,
     RowsSummary,
     batch_manifest,
-    publication_manifest,
-    review_manifest,
     summarise_rows,
     unpack_locator,
     utc_seconds,
+)
+from ledger.log.reviews import (
+    PUBLICATION_FIELDS,
+    REVIEW_FIELDS,
+    REVIEW_FIELDS_SINCE_ISSUE_14,
+    publication_manifest,
+    review_manifest,
 )
 from ledger.store.models import Flag, FlagReview, ImportBatch, LogCheckpoint, LogLeaf, LogRowDigest
 
