@@ -17,6 +17,7 @@ from ledger.rules.thresholds import ConfigError, load_flag_config
 
 FIELDS = [("unit_code", "string"), ("unit_name", "string"), ("fiscal_year", "integer"), ("metric", "string"),
           ("metric_zh", "string"), ("metric_en", "string"), ("category_code", "string"), ("level", "string"),
+          ("kind", "string"), ("peer_group_zh", "string"), ("peer_group_en", "string"),
           ("unit_cost_fen", "integer"), ("amount_fen", "integer"), ("count", "integer"), ("basis", "string"),
           ("peer_group_size", "integer"), ("peer_q1_fen", "integer"), ("peer_median_fen", "integer"),
           ("peer_q3_fen", "integer"), ("history_years", "integer"), ("history_median_fen", "integer"),
@@ -49,7 +50,8 @@ async def unit_costs(
     as_of: params.AsOfQ = None,  # read by api.respond.read, which pins the reads to that checkpoint
 ) -> Response[dict[str, Any]]:
     """One row per unit, year and metric that states a count (团组数, 人次, 保有量, 接待批次, 天数): the cost in
-    fen (amount over count, rounded half up), and ``basis``: ``peers`` (units of the same level, same year:
+    fen (amount over count, rounded half up), and ``basis``: ``peers`` (units of the same level and kind
+    (单位性质; units of no stated kind are a group of their own), same year, named by ``peer_group_zh`` / ``_en``:
     ``peer_group_size``, quartiles, median and ``fence_fen`` = Q3 + k × IQR), ``history`` (too few peers: the
     median of the unit's own previous years and its fence) or ``none`` (too little of either: not judged).
     ``flagged`` is true exactly where the ``unit_cost_outlier`` flag is raised. ``thresholds`` are those of
