@@ -12,7 +12,7 @@ from api import params, respond
 from api.formats import negotiate
 from ledger import i18n
 from ledger.read.queries import QueryError
-from ledger.rules.flag_rules_costs import METRICS, unit_cost_table
+from ledger.rules.flag_rules_costs import METRICS, skipped_currencies, unit_cost_table
 from ledger.rules.thresholds import ConfigError, load_flag_config
 
 FIELDS = [("unit_code", "string"), ("unit_name", "string"), ("fiscal_year", "integer"), ("metric", "string"),
@@ -24,7 +24,7 @@ FIELDS = [("unit_code", "string"), ("unit_name", "string"), ("fiscal_year", "int
           ("fence_fen", "integer"), ("flagged", "boolean")]
 
 
-def _read(request: Request, year: int | None, unit: str | None, metric: str | None) -> tuple[dict, list[dict]]:
+def _read(request: Request, year: int | None, unit: str | None, metric: str | None) -> tuple[dict, list[dict], list]:
     try:
         config = load_flag_config()
     except ConfigError as exc:  # the thresholds are the server's configuration, not the caller's mistake
@@ -35,7 +35,8 @@ def _read(request: Request, year: int | None, unit: str | None, metric: str | No
             rows = unit_cost_table(conn, config, year=year, unit_code=unit, metric=metric)
         except ValueError as exc:
             raise QueryError("metric", str(exc)) from None
-    return config["unit_cost_outlier"], rows
+        skipped = skipped_currencies(conn, year)
+    return config["unit_cost_outlier"], rows, skipped
 
 
 @get("/unit-costs", tags=["data"], summary="Unit costs beside their peer group's median and fence")
@@ -54,11 +55,12 @@ async def unit_costs(
     (单位性质; units of no stated kind are a group of their own), same year, named by ``peer_group_zh`` / ``_en``:
     ``peer_group_size``, quartiles, median and ``fence_fen`` = Q3 + k × IQR), ``history`` (too few peers: the
     median of the unit's own previous years and its fence) or ``none`` (too little of either: not judged).
-    ``flagged`` is true exactly where the ``unit_cost_outlier`` flag is raised. ``thresholds`` are those of
+    ``flagged`` is true exactly where the ``unit_cost_outlier`` flag is raised. Only CNY amounts are compared:
+    ``skipped`` counts, per other currency, the entries stating a count that were left out. ``thresholds`` are those of
     ``[flags.unit_cost_outlier]`` in ``sunshine.toml``."""
     fmt = negotiate(request, format)
-    thresholds, rows = await respond.blocking(request, _read, request, year, unit, metric)
-    body = {"thresholds": thresholds, "data": rows, **respond.meta(request)}
+    thresholds, rows, skipped = await respond.blocking(request, _read, request, year, unit, metric)
+    body = {"thresholds": thresholds, "data": rows, "skipped": skipped, **respond.meta(request)}
     return respond.table(request, fmt, FIELDS, [tuple(r.get(n) for n, _ in FIELDS) for r in rows], body)
 
 

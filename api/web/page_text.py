@@ -21,6 +21,7 @@ _PAIRS = {
     "peer_group": ("比较对象", "Compared with"),
     "peer_median": ("中位数（元）", "Median (CNY)"),
     "fence": ("上限（元）", "Fence (CNY)"),
+    "unit_kind": ("单位性质", "Unit kind"),
     "basis_peers": ("同级同类（{group}）{n}个单位", "{n} units of the same level and kind ({group})"),
     "basis_history": ("本单位前{years}年（同级同类（{group}）仅{n}个）",
                       "its previous {years} years (only {n} units of the same level and kind, {group})"),
