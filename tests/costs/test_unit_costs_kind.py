@@ -16,6 +16,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
+from importers.pipeline import Options
+from importers.run import import_file
 from ledger.rules.flag_rules_costs import quartiles
 from ledger.rules.flags import list_flags
 from ledger.store.db import writing
@@ -74,3 +76,28 @@ def test_the_api_and_the_page_name_the_group_and_a_unit_of_no_kind_stands_alone(
     assert ",level,kind,peer_group_zh,peer_group_en," in head and ",市级,事业单位,市级·事业单位,city · public institution," in line
     assert "<td>同级同类（市级·行政单位）5个单位</td>" in page
     assert "5 units of the same level and kind (city · public institution)" in page_en
+
+
+def test_amounts_in_another_currency_are_not_compared_and_the_run_says_so(engine, tmp_path, db_url):
+    """Six units' reception per batch in 元 (1,000 … 1,250 and 5,000); G1 files a 50,000 GBP reception of 10
+    batches and E1 two EUR lines: none of them is a peer of the 元 units, and the run lists them as skipped."""
+    path = tmp_path / "e.csv"
+    rows = [f"Y{i},单位{i},2024,公务接待费,{c},10,CNY,v{i}" for i, c in enumerate((10000, 10500, 11000, 11500, 12500,
+                                                                                 50000), 1)]
+    rows += ["G1,伦敦办事处,2024,公务接待费,500000,10,GBP,g1", "E1,欧洲办事处,2024,公务接待费,900,3,EUR,e1",
+             "E1,欧洲办事处,2024,因公出国(境)费,700,1,EUR,e2", "E1,欧洲办事处,2024,公务接待费,50,,EUR,e3"]
+    path.write_text("单位编码,单位名称,年度,类别,金额,批次,币种,凭证号\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert import_file(engine, "expenses", path, Options(submitted_by="test")).status == "loaded"
+    summary = run(engine)
+    assert summary.flags["skipped"] == [
+        {"rule": "unit_cost_outlier", "currency": "EUR", "records": 2, "reason": "unit-costs-cny-only"},
+        {"rule": "unit_cost_outlier", "currency": "GBP", "records": 1, "reason": "unit-costs-cny-only"}]
+    with engine.connect() as conn:
+        flags = list_flags(conn, rule_code="unit_cost_outlier")
+    # Y6 among the six 元 units: Q1 1,062.5, median 1,125, Q3 1,225, fence 1,468.75; G1's 50,000 GBP is no peer
+    assert [(f["unit_code"], f["figures"]["peer_group_size"], f["figures"]["fence_fen"]) for f in flags] == [
+        ("Y6", 6, 146_875)]
+    with running(db_url) as client:
+        answer = client.get("/api/v1/unit-costs", params={"year": 2024}).json()
+    assert sorted({r["unit_code"] for r in answer["data"]}) == [f"Y{i}" for i in range(1, 7)]
+    assert [(s["currency"], s["records"]) for s in answer["skipped"]] == [("EUR", 2), ("GBP", 1)]
