@@ -5,12 +5,13 @@ A unit cost is the amount of the entries that state a count over that count (a d
 团组数 / 人次 / 保有量 / 接待批次, or line items' persons and batches), in fen rounded half up. The peer
 group is every unit of the same level and kind (the unit register's ``level`` and ``kind``, 单位性质)
 with the same cost in the same year; units whose kind is not stated form their own group within their
-level (``ledger.store.unit_terms``), never mixed with a stated kind. The fence is Tukey's: Q3 + k × IQR, quartiles by linear interpolation (numpy's default), so a
-few very high peers cannot drag it up the way a mean would; and the cost must also be at least
-``min_above_median_pct`` above the peers' median, so near-identical peers do not turn a 1% difference
-into an accusation. A peer group smaller than ``min_peers``
-says little: the unit is then held against its own history (the median of its previous years' costs
-times ``history_max_pct``), and with too little history it is not judged at all.
+level (``ledger.store.unit_terms``), never mixed with a stated kind. Only CNY amounts are compared
+(``skipped_currencies``). The fence is Tukey's: Q3 + k × IQR, quartiles by linear interpolation (numpy's
+default), so a few very high peers cannot drag it up the way a mean would; and the cost must also be at
+least ``min_above_median_pct`` above the peers' median, so near-identical peers do not turn a 1%
+difference into an accusation. A peer group smaller than ``min_peers`` says little: the unit is then held
+against its own history (the median of its previous years' costs times ``history_max_pct``), and with
+too little history it is not judged at all.
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ def comparisons(conn: Connection, config: dict, year: int | None = None) -> tupl
 
 
 @rule("unit_cost_outlier", 3, "中共中央、国务院《党政机关厉行节约反对浪费条例》：严格控制国内差旅、因公临时出国（境）、"
-      "公务接待、公务用车、会议等支出；单位成本与同级单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
+      "公务接待、公务用车、会议等支出；单位成本与同级同类单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
 def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A unit whose cost per delegation, traveller, vehicle, batch, guest or meeting day is above its fence."""
     cfg, rows = comparisons(conn, ctx.config, ctx.year)
@@ -213,10 +214,12 @@ def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
                           f"{figures['peer_group_size']} units of the same level and kind [{group_en}] (median "
                           f"¥{format_yuan(figures['peer_median_fen'])}, Q3 + {cfg['iqr_k']} × IQR)")
         else:
-            against_zh = (f"同级同类（{group_zh}）单位不足{cfg['min_peers']}个，按本单位前{figures['history_years']}年中位数"
+            against_zh = (f"同级同类（{group_zh}）单位不足{cfg['min_peers']}个，"
+                          f"按本单位前{figures['history_years']}年中位数"
                           f"{format_yuan(figures['history_median_fen'])}元的{cfg['history_max_pct']}%"
                           f"（{format_yuan(figures['fence_fen'])}元）衡量，超出")
-            against_en = (f"fewer than {cfg['min_peers']} peers of the same level and kind [{group_en}], so against its own previous "
+            against_en = (f"fewer than {cfg['min_peers']} peers of the same level and kind [{group_en}], "
+                          "so against its own previous "
                           f"{figures['history_years']} years: above {cfg['history_max_pct']}% of their median "
                           f"¥{format_yuan(figures['history_median_fen'])} (¥{format_yuan(figures['fence_fen'])})")
         cost, amount, count = c["unit_cost_fen"], c["amount_fen"], c["count"]

@@ -65,6 +65,7 @@ def test_the_api_and_the_page_name_the_group_and_a_unit_of_no_kind_stands_alone(
         csv = client.get("/api/v1/unit-costs", params={"unit": "S3", "format": "csv"}).text
         page = client.get("/units/A5").text
         page_en = client.get("/en/units/S3").text
+        units = {u["code"]: u["unit_kind"] for u in client.get("/api/v1/units", params={"limit": 50}).json()["data"]}
     assert {u: (r["kind"], r["peer_group_size"], r["basis"], r["flagged"]) for u, r in rows.items()} == {
         **{f"A{i}": ("行政单位", 5, "peers", i == 5) for i in range(1, 6)},
         **{f"S{i}": ("事业单位", 5, "peers", False) for i in range(1, 6)},
@@ -75,6 +76,9 @@ def test_the_api_and_the_page_name_the_group_and_a_unit_of_no_kind_stands_alone(
     head, line = csv.splitlines()[:2]
     assert ",level,kind,peer_group_zh,peer_group_en," in head and ",市级,事业单位,市级·事业单位,city · public institution," in line
     assert "<td>同级同类（市级·行政单位）5个单位</td>" in page
+    assert '<p class="note" data-unit-kind="行政单位">单位性质：行政单位</p>' in page
+    assert '<p class="note" data-unit-kind="事业单位">Unit kind: public institution</p>' in page_en
+    assert (units["A1"], units["S1"], units["N1"]) == ("行政单位", "事业单位", None)
     assert "5 units of the same level and kind (city · public institution)" in page_en
 
 
