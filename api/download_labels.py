@@ -21,6 +21,7 @@ LANGS = ("zh", "en")
 HEADERS = {
     "id": ("编号", "ID"), "batch_id": ("导入批次", "Import batch"), "source_row": ("源文件行号", "Source row"),
     "unit_code": ("单位编码", "Unit code"), "unit_name": ("单位名称", "Unit name"), "unit_level": ("单位级次", "Unit level"),
+    "unit_kind": ("单位性质", "Unit kind"),
     "fiscal_year": ("年度", "Fiscal year"), "entry_date": ("日期", "Date"), "category_code": ("类别代码", "Category code"),
     "currency": ("币种", "Currency"), "payee": ("收款方", "Payee"), "description": ("摘要", "Description"),
     "payee_type": ("收款方类型", "Payee type"), "supplier_type": ("供应商类型", "Supplier type"),

@@ -137,6 +137,7 @@ FlagRow = ROWS["flags"]
 class FlagDetail(msgspec.Struct, kw_only=True):
     flag: FlagRow  # type: ignore[valid-type]
     reviews: list[Review]
+    checkpoint: dict[str, Any] | None = None  # only with as_of: the signed checkpoint the answer is as of
 
 
 class DownloadItem(msgspec.Struct):
@@ -147,10 +148,11 @@ class DownloadItem(msgspec.Struct):
     media_type: str
 
 
-class DownloadList(msgspec.Struct):
+class DownloadList(msgspec.Struct, kw_only=True):
     datasets: list[DownloadItem]
     datapackage: str
     license: str
+    checkpoint: dict[str, Any] | None = None  # only with as_of
 
 
 class TokenCreated(msgspec.Struct):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from importers.sheets.columns import DISCLOSURE_ITEMS, DISCLOSURE_STAGES, REQUIRED
 from importers.sheets.sources import TEMPLATE_SHEETS
+from ledger.store.unit_terms import KINDS_EN
 
 DATA_SHEET = "填写"
 EXAMPLE_SHEET, NOTES_SHEET = TEMPLATE_SHEETS  # importers.sheets.sources skips these by name: never imported
@@ -30,6 +31,7 @@ CATEGORIES = ["因公出国(境)费", "公务用车购置费", "公务用车运�
 STAGES = ["年初预算", "调整预算"]
 METHODS = ["公开招标", "邀请招标", "竞争性谈判", "竞争性磋商", "单一来源", "询价"]
 LEVELS = ["省级", "市级", "区县级", "乡镇级"]
+UNIT_KINDS = list(KINDS_EN)
 RESOURCES = ["电", "油", "水"]
 MEASURE_UNITS = ["千瓦时", "度", "升", "立方米", "吨"]
 FIXED = dt.datetime(2026, 1, 1)  # workbook timestamps, so the same template is the same bytes
@@ -43,7 +45,7 @@ class Column:
     zh: str
     en: str
     kind: str = "text"  # text | code | year | date | amount | count | quantity | category | stage | method | level
-    #                     | resource | measure
+    #                     | unit_kind | resource | measure
 
 
 def _common(example_code="101001", example_name="阳光市人民政府办公室") -> list[Column]:
@@ -67,6 +69,9 @@ TEMPLATES: dict[str, list[Column]] = {
         Column("级次", "level", "市级", "从下拉列表选：省级、市级、区县级、乡镇级",
                "pick from the list: province, city, district/county, township", "level"),
         Column("地区", "region", "市本级", "所在地区或行政区划", "region or administrative area"),
+        Column("单位性质", "kind", "行政单位", "从下拉列表选：行政单位、参照公务员法管理事业单位（参公）、事业单位、其他；可留空",
+               "pick from the list: administrative unit, public institution managed as civil service (参公), "
+               "public institution, other; may be blank", "unit_kind"),
     ],
     "expenses": [
         *_common(),
@@ -167,7 +172,7 @@ def xlsx_bytes(kind: str, categories: list[str] | None = None, rows: list[list[s
 
     cols = TEMPLATES[kind]
     lists = {"category": categories or CATEGORIES, "stage": STAGES, "method": METHODS, "level": LEVELS,
-             "resource": RESOURCES, "measure": MEASURE_UNITS}
+             "unit_kind": UNIT_KINDS, "resource": RESOURCES, "measure": MEASURE_UNITS}
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
     wb.set_properties({"title": f"阳光账本导入模板：{kind}", "created": FIXED, "author": "Sunshine Ledger"})
@@ -182,8 +187,8 @@ def xlsx_bytes(kind: str, categories: list[str] | None = None, rows: list[list[s
     for ws in (data, example):
         ws.freeze_panes(1, 0)
         for j, c in enumerate(cols):
-            fmt = text if c.kind in ("code", "date", "text", "category", "stage", "method", "level", "resource",
-                                     "measure") else (
+            fmt = text if c.kind in ("code", "date", "text", "category", "stage", "method", "level", "unit_kind",
+                                     "resource", "measure") else (
                 money if c.kind == "amount" else None)
             ws.set_column(j, j, max(12, len(c.header) * 2 + 2), fmt)
             ws.write_string(0, j, c.header, need if c.field in required else head)

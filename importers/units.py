@@ -1,13 +1,15 @@
-"""``sunshine import units FILE``: the unit register (单位编码, 名称, 上级单位, 级次, 地区) as reference data.
+"""``sunshine import units FILE``: the unit register (单位编码, 名称, 上级单位, 级次, 地区, 单位性质) as reference data.
 
-Units the ledger has not seen are created with their parent, level and region. An existing unit is
+Units the ledger has not seen are created with their parent, level, region and kind. An existing unit is
 never rewritten silently: an attribute the ledger lacks (a unit first named by an expense file has no
-level, parent or region) is added and reported (``unit-added``); an attribute that differs from the
+level, parent, region or kind) is added and reported (``unit-added``); an attribute that differs from the
 ledger is reported (``unit-changed``) and held back unless ``Options.update_units``
 (``--update-units``) is given. Every unit created or changed gets its own audit entry with the
 values before and after. The file is one batch (its sha256 goes into the transparency log like any
 other import); the same file again is a no-op. Parent codes must name a unit in the file or the
-ledger, and the parent chain must not loop.
+ledger, and the parent chain must not loop. A kind (单位性质) must be one of ``ledger.store.unit_terms``'s
+four, in any of their spellings (行政 → 行政单位, 参公 → 参照公务员法管理事业单位, …): any other is an error
+naming the cell, since peer groups for unit costs are built on it.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from ledger.store import audit
 from ledger.store.batches import create_batch, find_published, insert_ignoring_conflicts, lock_file
 from ledger.store.db import reading, writing
 from ledger.store.models import Unit, utcnow
+from ledger.store.unit_terms import kind_of
 
-FIELDS = ("unit_code", "unit_name", "parent_code", "level", "region")
-ATTRS = {"unit_name": "name", "parent_code": "parent", "level": "level", "region": "region"}  # file field -> ledger
-MAX_LEN = {"unit_code": 64, "unit_name": 300, "parent_code": 64, "level": 40, "region": 100}
+FIELDS = ("unit_code", "unit_name", "parent_code", "level", "region", "kind")
+ATTRS = {"unit_name": "name", "parent_code": "parent", "level": "level", "region": "region",
+         "kind": "kind"}  # file field -> ledger
+MAX_LEN = {"unit_code": 64, "unit_name": 300, "parent_code": 64, "level": 40, "region": 100, "kind": 40}
 LEVELS = {"省级": "省级", "province": "省级", "provincial": "省级",
           "市级": "市级", "市本级": "市级", "city": "市级", "municipal": "市级",
           "区县级": "区县级", "区级": "区县级", "县级": "区县级", "区(县)级": "区县级", "district": "区县级", "county": "区县级",
@@ -93,6 +97,8 @@ def _normalise(raw: pl.DataFrame, fields: dict[str, str], sheet: str | None) -> 
     return out.with_columns(
         pl.when(lowered.is_in(list(levels))).then(lowered.replace(levels)).otherwise(pl.col("level")).alias("level"),
         pl.col("level").alias("level_raw"),
+        pl.col("kind").map_elements(kind_of, return_dtype=pl.String).alias("kind"),
+        pl.col("kind").alias("kind_raw"),
         pl.lit(sheet, pl.String).alias("sheet"),
         pl.all_horizontal([pl.col(f).is_null() for f in FIELDS]).alias("blank"),
     )
@@ -113,6 +119,8 @@ def _check_rows(rows: list[dict], problems: Problems) -> dict[str, dict]:
                 problems.add("text-too-long", column=f, value=r[f][:80], **at)
         if r["level"] is not None and r["level"] not in LEVELS.values():
             problems.add("level-unknown", column="level", value=r["level_raw"], severity="warning", **at)
+        if r["kind_raw"] is not None and r["kind"] is None:
+            problems.add("kind-unknown", column="kind", value=r["kind_raw"], **at)
         if r["unit_code"] is None:
             continue
         if r["unit_code"] in by_code:
@@ -125,10 +133,10 @@ def _check_rows(rows: list[dict], problems: Problems) -> dict[str, dict]:
 
 def _ledger_units(conn) -> dict[str, dict]:
     parent = aliased(Unit)
-    q = select(Unit.id, Unit.code, Unit.name, parent.code, Unit.level, Unit.region).outerjoin(
+    q = select(Unit.id, Unit.code, Unit.name, parent.code, Unit.level, Unit.region, Unit.kind).outerjoin(
         parent, parent.id == Unit.parent_id)
-    return {code: {"id": i, "name": n, "parent": p, "level": lv, "region": rg}
-            for i, code, n, p, lv, rg in conn.execute(q).all()}
+    return {code: {"id": i, "name": n, "parent": p, "level": lv, "region": rg, "kind": k}
+            for i, code, n, p, lv, rg, k in conn.execute(q).all()}
 
 
 def _load(engine, rows: list[dict], problems: Problems, meta: FileMeta, options: Options, stats: dict) -> Result:
@@ -226,7 +234,7 @@ def _write(conn, meta, options, by_code, ledger, plan, parents, report, stats) -
     now = utcnow()
     insert_ignoring_conflicts(conn, Unit.__table__, [
         {"code": c, "name": by_code[c]["unit_name"], "level": by_code[c]["level"], "region": by_code[c]["region"],
-         "batch_id": batch_id, "created_at": now} for c in plan["new"]], "code")
+         "kind": by_code[c]["kind"], "batch_id": batch_id, "created_at": now} for c in plan["new"]], "code")
     ids = {code: i for code, i in conn.execute(select(Unit.code, Unit.id)).all()}
     for code in plan["new"]:
         if parents.get(code):
@@ -234,7 +242,8 @@ def _write(conn, meta, options, by_code, ledger, plan, parents, report, stats) -
         r = by_code[code]
         audit.record(conn, actor=options.submitted_by, role=options.role, action="unit.create", object_type="unit",
                      object_id=ids[code], details={"batch_id": batch_id, "code": code, "name": r["unit_name"],
-                                                   "parent": r["parent_code"], "level": r["level"], "region": r["region"]})
+                                                   "parent": r["parent_code"], "level": r["level"], "region": r["region"],
+                                                   "kind": r["kind"]})
     for code, change in plan["updates"].items():
         values = {{"parent": "parent_id"}.get(a, a): (ids[new] if a == "parent" else new) for a, (_, new) in change.items()}
         conn.execute(update(Unit).where(Unit.id == ids[code]).values(**values))

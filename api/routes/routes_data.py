@@ -88,10 +88,16 @@ def _row_handler(name: str, id_type: type):
                summary=f"One row of {name} by id", description=ds.description)(handler)
 
 
-@get("/categories", sync_to_thread=True, tags=["data"], summary="Expense categories and their groups")
-def list_categories(request: Request) -> Response[list[schemas.Category]]:
-    with reading(request.app.state.engine) as conn:
-        return respond.reply(request, queries.categories(conn))
+def _categories(request: Request) -> list[dict]:
+    with respond.read(request) as conn:  # reference data: the same at every checkpoint, but as_of is checked
+        return queries.categories(conn)
+
+
+@get("/categories", tags=["data"], summary="Expense categories and their groups")
+async def list_categories(request: Request, as_of: AsOf = None) -> Response[list[schemas.Category]]:
+    """With ``as_of`` the checkpoint is resolved like every public read (404 when there is none) and named
+    in the ``X-Checkpoint-Size`` / ``X-Checkpoint-Root`` headers; the answer stays a list."""
+    return respond.reply(request, await respond.blocking(request, _categories, request))
 
 
 @get("/category-groups", sync_to_thread=True, tags=["data"], summary="Category groups (三公, 四费, …)")
@@ -100,17 +106,24 @@ def list_category_groups(request: Request) -> Response[list[schemas.CategoryGrou
         return respond.reply(request, queries.category_groups(conn))
 
 
-@get("/flags/{flag_id:str}", sync_to_thread=True, tags=["data"], summary="A red flag with its review history")
-def get_flag(request: Request, flag_id: FromPath[str]) -> Response[schemas.FlagDetail]:
-    """Review notes appear once published; a discipline token sees restricted notes too."""
+def _flag(request: Request, flag_id: str) -> dict[str, Any]:
     from api.auth import token_of
 
     token = token_of(request)
     restricted = token is not None and token.role == "discipline"
-    with reading(request.app.state.engine) as conn:
+    with respond.read(request) as conn:
         flag = queries.get_row(conn, "flags", flag_id, reveal=token is not None)
         reviews = flag_reviews(conn, flag_id, include_restricted=restricted)
-    return respond.reply(request, {"flag": flag, "reviews": reviews})
+    cp = respond.checkpoint_of(request)
+    return {"flag": flag, "reviews": reviews, **({"checkpoint": cp} if cp is not None else {})}
+
+
+@get("/flags/{flag_id:str}", tags=["data"], summary="A red flag with its review history")
+async def get_flag(request: Request, flag_id: FromPath[str], as_of: AsOf = None) -> Response[schemas.FlagDetail]:
+    """Review notes appear once published; a discipline token sees restricted notes too. With ``as_of``:
+    the flag as that checkpoint saw it (404 if raised after it), its reviews logged by then, a note shown
+    only if its publication was logged by then, and ``checkpoint`` in the answer."""
+    return respond.reply(request, await respond.blocking(request, _flag, request, flag_id))
 
 
 def _aggregate_fields(drilldown: list[str]) -> list[tuple[str, str]]:

@@ -25,21 +25,44 @@ def _public():
     return [ds for ds in DATASETS.values() if ds.public]
 
 
+async def _as_of_suffix(request: Request) -> str:
+    if request.query_params.get("as_of") is None:
+        return ""
+    await respond.blocking(request, _resolve, request)
+    cp = respond.checkpoint_of(request)
+    return f"?as_of={cp['size']}"
+
+
+def _resolve(request: Request) -> None:
+    with respond.read(request):  # resolves as_of (404 when there is no such checkpoint) and records it
+        pass
+
+
+def _checkpoint(request: Request) -> dict:
+    cp = respond.checkpoint_of(request)
+    return {} if cp is None else {"checkpoint": cp}
+
+
 @get("/downloads", tags=["downloads"], summary="Every dataset as a CSV download")
-async def list_downloads(request: Request) -> Response[schemas.DownloadList]:
+async def list_downloads(request: Request, as_of: params.AsOfQ = None) -> Response[schemas.DownloadList]:
+    """With ``as_of``: every link carries the resolved checkpoint's size and the answer names the checkpoint."""
+    suffix = await _as_of_suffix(request)
     items = [
-        {"name": ds.name, "title": ds.title, "description": ds.description, "url": f"{BASE}/{ds.name}.csv",
+        {"name": ds.name, "title": ds.title, "description": ds.description, "url": f"{BASE}/{ds.name}.csv{suffix}",
          "media_type": "text/csv"}
         for ds in _public()
     ]
-    return respond.reply(request, {"datasets": items, "datapackage": f"{BASE}/datapackage.json",
-                                   "license": request.app.state.settings.data_license})
+    return respond.reply(request, {"datasets": items, "datapackage": f"{BASE}/datapackage.json{suffix}",
+                                   "license": request.app.state.settings.data_license, **_checkpoint(request)})
 
 
 @get("/downloads/datapackage.json", tags=["downloads"],
      summary="Frictionless data package describing every download")
-async def datapackage(request: Request) -> Response[dict]:
+async def datapackage(request: Request, as_of: params.AsOfQ = None) -> Response[dict]:
+    """With ``as_of``: each resource's path carries the resolved checkpoint's size (``expenses.csv?as_of=2``),
+    so the package describes the data as of that checkpoint, which it names (``checkpoint``)."""
     settings = request.app.state.settings
+    suffix = await _as_of_suffix(request)
     resources = []
     for ds in _public():
         resources.append({
@@ -48,7 +71,7 @@ async def datapackage(request: Request) -> Response[dict]:
             "description": ds.description,
             # Relative to this descriptor (Frictionless): never built from the Host header, which the
             # response cache does not key on.
-            "path": f"{ds.name}.csv",
+            "path": f"{ds.name}.csv{suffix}",
             "profile": "tabular-data-resource",
             "format": "csv",
             "mediatype": "text/csv",
@@ -70,6 +93,7 @@ async def datapackage(request: Request) -> Response[dict]:
         "licenses": [{"name": settings.data_license}],
         "sources": [{"title": settings.data_source}],
         "resources": resources,
+        **_checkpoint(request),
     }
     return respond.reply(request, body)
 

@@ -35,7 +35,8 @@ def unit_costs_block(conn, lang: str, unit_code: str, words: dict[str, str]) -> 
     out = []
     for r in rows:
         median = r.get("peer_median_fen", r.get("history_median_fen"))
-        basis = words[f"basis_{r['basis']}"].format(n=r["peer_group_size"], years=r.get("history_years"))
+        basis = words[f"basis_{r['basis']}"].format(n=r["peer_group_size"], years=r.get("history_years"),
+                                                    group=r["peer_group_en" if en else "peer_group_zh"])
         out.append({"year": r["fiscal_year"], "metric": r["metric"], "name": r["metric_en" if en else "metric_zh"],
                     "cost_fen": r["unit_cost_fen"], "cost": format_yuan(r["unit_cost_fen"]),
                     "count": f"{r['count']} {r['count_unit_en']}" if en else f"{r['count']}{r['count_unit_zh']}",

@@ -10,18 +10,21 @@ _PAIRS = {
     "home": ("首页", "Home"),
     "flags": ("风险标记", "Red flags"),
     "unit_costs": ("单位成本与同级比较", "Unit costs against peers"),
-    "unit_costs_note": ("单位成本 = 标明数量的支出 ÷ 数量；同级单位（同一级次、同一年度）按四分位距围栏比较：上限 = Q3 + k × 四分位距；"
-                        "同级单位不足时与本单位往年中位数比较。",
-                        "Unit cost = spending that states a count ÷ the count; compared with units of the same level in the "
-                        "same year by a fence: Q3 + k × IQR; with too few peers, against the unit's own previous years."),
+    "unit_costs_note": ("单位成本 = 标明数量的支出 ÷ 数量；同级同类单位（同一级次、同一单位性质、同一年度；未填单位性质的单位"
+                        "自成一组）按四分位距围栏比较：上限 = Q3 + k × 四分位距；同级同类单位不足时与本单位往年中位数比较。",
+                        "Unit cost = spending that states a count ÷ the count; compared with units of the same level and "
+                        "kind in the same year (units of no stated kind form their own group) by a fence: Q3 + k × IQR; "
+                        "with too few peers, against the unit's own previous years."),
     "unit_cost": ("单位成本（元）", "Unit cost (CNY)"),
     "cost_metric": ("项目", "Measure"),
     "cost_count": ("数量", "Count"),
     "peer_group": ("比较对象", "Compared with"),
     "peer_median": ("中位数（元）", "Median (CNY)"),
     "fence": ("上限（元）", "Fence (CNY)"),
-    "basis_peers": ("同级{n}个单位", "{n} peers of the same level"),
-    "basis_history": ("本单位前{years}年（同级仅{n}个）", "its previous {years} years (only {n} peers)"),
+    "unit_kind": ("单位性质", "Unit kind"),
+    "basis_peers": ("同级同类（{group}）{n}个单位", "{n} units of the same level and kind ({group})"),
+    "basis_history": ("本单位前{years}年（同级同类（{group}）仅{n}个）",
+                      "its previous {years} years (only {n} units of the same level and kind, {group})"),
     "basis_none": ("同级与往年数据均不足，不作比较", "too few peers and years: not judged"),
     "above_fence": ("超出上限", "above the fence"),
     "procurement": ("政府采购", "Procurement"),

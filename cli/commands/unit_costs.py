@@ -45,7 +45,8 @@ def command(ctx: click.Context, year: int | None, unit_code: str | None, metric:
         unit = r["count_unit_en"] if en else r["count_unit_zh"]
         head = dict(unit=r["unit_code"], year=r["fiscal_year"], metric=what, cost=_yuan(r["unit_cost_fen"]),
                     amount=_yuan(r["amount_fen"]), count=r["count"], count_unit=unit,
-                    flagged=t("unit-costs.flagged") if r["flagged"] else "")
+                    flagged=t("unit-costs.flagged") if r["flagged"] else "",
+                    group=r["peer_group_en" if en else "peer_group_zh"])
         if r["basis"] == "peers":
             click.echo(t("unit-costs.peers", **head, n=r["peer_group_size"], median=_yuan(r["peer_median_fen"]),
                          fence=_yuan(r["fence_fen"])))

@@ -96,6 +96,7 @@ KINDS["units"] = {
     "parent_code": ("code", ["上级单位编码", "上级单位代码", "上级编码", "parent_code", "parent code", "parent"]),
     "level": ("text", ["级次", "单位级次", "级别", "层级", "level"]),
     "region": ("text", ["地区", "行政区划", "区域", "region"]),
+    "kind": ("text", ["单位性质", "单位类型", "单位类别", "kind", "unit type", "unit kind"]),
 }
 KINDS["consumption"] = COMMON | {
     "date": ("date", ["日期", "抄表日期", "date"]),

@@ -3,8 +3,13 @@
 **Units.** Every published row points at a unit by id, so swapping two units' codes (or renaming
 one) would move figures between departments without touching a row. Each batch manifest commits
 to the register as it stands after the publish (``units_sha256`` and ``unit_count`` over id, code,
-name, parent, level and region of every unit); when the register changed, a CRC-32 per unit is
+name, parent, level, region and kind of every unit); when the register changed, a CRC-32 per unit is
 stored beside it (``log_row_digest``, table ``unit``) so ``sunshine verify`` can name the unit.
+
+The register's lines have a form (``units_v`` in the manifest): form 1 (id … region; leaves written
+before the unit kind existed carry no ``units_v``) and form 2 (form 1 and ``kind``, every leaf from now
+on). Verify reads the register in the form of the leaf it compares with, so old leaves still verify and
+a kind changed after a form-2 leaf is named.
 
 **Unit events.** A merge moves a unit's figures into another's totals; a retirement stops counting it
 missing. Each ``unit_event`` row is a leaf of its own (``event: "unit"``: kind, unit and successor ids,
@@ -37,12 +42,14 @@ from ledger.store.models import (
     UnitEvent,
 )
 
-UNIT_COLUMNS = ("id", "code", "name", "parent_id", "level", "region")
+UNIT_FORMS = {"1": ("id", "code", "name", "parent_id", "level", "region"),
+              "2": ("id", "code", "name", "parent_id", "level", "region", "kind")}
+UNIT_FORM = "2"  # the form new leaves commit to
 
 
-def unit_lines(conn: Connection) -> tuple[list[int], list[bytes]]:
-    """The unit register as canonical lines (``["unit","3","U1","市财政局",null,…]``), by id."""
-    cols = [Unit.__table__.c[c] for c in UNIT_COLUMNS]
+def unit_lines(conn: Connection, form: str = UNIT_FORM) -> tuple[list[int], list[bytes]]:
+    """The unit register as canonical lines of ``form`` (``["unit","3","U1","市财政局",null,…]``), by id."""
+    cols = [Unit.__table__.c[c] for c in UNIT_FORMS[form]]
     ids, lines = [], []
     for row in conn.execute(select(*cols).order_by(Unit.id)):
         ids.append(row[0])
@@ -72,24 +79,33 @@ def last_units_leaf(conn: Connection) -> tuple[int, dict] | None:
 
 
 def units_commitment(conn: Connection, batch_id: int) -> dict:
-    """The register's SHA-256 and count for a batch manifest; stores a unit locator when the register changed."""
-    ids, lines = unit_lines(conn)
+    """The register's SHA-256 and count for a batch manifest; stores a unit locator when the register changed.
+
+    The form is ``UNIT_FORM``; form 1 writes no ``units_v`` (the manifests written before forms existed).
+    """
+    form = UNIT_FORM
+    ids, lines = unit_lines(conn, form)
     sha = _digest(lines)
     last = last_units_leaf(conn)
-    if last is None or last[1].get("units_sha256") != sha:
+    if last is None or last[1].get("units_sha256") != sha:  # a new form changes the lines too
         blob = pack_locator(array("q", ids), array("I", map(zlib.crc32, lines)))
         conn.execute(LogRowDigest.__table__.insert().values(batch_id=batch_id, table_name="unit", chunk_no=0,
                                                             row_count=len(ids), digests=blob))
-    return {"units_sha256": sha, "unit_count": str(len(ids))}
+    return {"units_sha256": sha, "unit_count": str(len(ids))} | ({} if form == "1" else {"units_v": form})
 
 
 def check_units(conn: Connection, report) -> None:
     """The register now must be the one the latest ``units`` leaf commits to; name the first unit that is not."""
     last = last_units_leaf(conn)
-    ids, lines = unit_lines(conn)
     if last is None:  # a log from before manifests carried the register: nothing to compare yet
         return
     index, stored = last
+    form = str(stored.get("units_v", "1"))
+    if form not in UNIT_FORMS:
+        report.add("units-form-unknown", f"leaf {index} commits to the unit register in form {form!r}, which this "
+                   "code does not know", leaf_index=index, table="unit")
+        return
+    ids, lines = unit_lines(conn, form)  # the columns that leaf committed to, no more
     if stored.get("units_sha256") == _digest(lines) and stored.get("unit_count") == str(len(ids)):
         return
     row = conn.execute(select(LogRowDigest.row_count, LogRowDigest.digests).where(LogRowDigest.table_name == "unit")

@@ -197,6 +197,8 @@ UNITS = Dataset(
         Column("name", _unit.c.name, "string", "Unit name (单位名称)"),
         Column("level", _unit.c.level, "string", "Unit level"),
         Column("region", _unit.c.region, "string", "Region"),
+        Column("unit_kind", _unit.c.kind, "string",
+               "Unit kind (单位性质): 行政单位, 参照公务员法管理事业单位, 事业单位 or 其他; empty when not stated"),
         Column("parent_code", _parent.c.code, "string", "Parent unit code"),
         Column("created_at", _unit.c.created_at, "datetime", "When the unit was first seen"),
     ),

@@ -74,8 +74,8 @@ def units(conn: Connection) -> pl.DataFrame:
 
 
 def unit_by_code(conn: Connection, code: str) -> dict | None:
-    """One unit as a dict (id, code, name, level), or None."""
-    row = conn.execute(select(Unit.id, Unit.code, Unit.name, Unit.level).where(Unit.code == code)).first()
+    """One unit as a dict (id, code, name, level, kind), or None."""
+    row = conn.execute(select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.kind).where(Unit.code == code)).first()
     return None if row is None else dict(row._mapping)
 
 

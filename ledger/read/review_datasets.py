@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from ledger.read.types import Column, Dataset, NotFound, is_in, utc
-from ledger.store.batches import Pin
+from ledger.store.batches import Pin, current_pin
 from ledger.store.models import (
     AuditLog,
     CheckRun,
@@ -224,16 +224,24 @@ def as_of(ds: Dataset, pin: Pin) -> Dataset:
 
 
 def flag_reviews(conn: Connection, flag_id: str, *, include_restricted: bool = False) -> list[dict[str, Any]]:
-    """A flag's review history, oldest first; unpublished notes only with ``include_restricted``."""
-    if conn.execute(select(_f.c.id).where(_f.c.id == flag_id)).first() is None:
+    """A flag's review history, oldest first; unpublished notes only with ``include_restricted``.
+
+    Under ``pinned`` (``as_of``): the flag only if raised before the checkpoint's time, the reviews logged
+    among its leaves, and a publication only if its ``publish`` leaf is among them too."""
+    pin = current_pin()
+    exists = select(_f.c.id).where(_f.c.id == flag_id, *([_f.c.created_at < pin.time] if pin else []))
+    if conn.execute(exists).first() is None:
         raise NotFound(f"no flag with id {flag_id}")
-    rows = conn.execute(
-        select(_fr.c.id, _fr.c.from_state, _fr.c.to_state, _fr.c.reviewer, _fr.c.note, _fr.c.created_at, _fr.c.published_at)
-        .where(_fr.c.flag_id == flag_id)
-        .order_by(_fr.c.id)
-    )
+    q = select(_fr.c.id, _fr.c.from_state, _fr.c.to_state, _fr.c.reviewer, _fr.c.note, _fr.c.created_at,
+               _fr.c.published_at).where(_fr.c.flag_id == flag_id).order_by(_fr.c.id)
+    published_by_then = None
+    if pin is not None:
+        q = q.where(_fr.c.id.in_(logged_reviews("review", pin.size)))
+        published_by_then = set(conn.execute(logged_reviews("publish", pin.size)).scalars())
     out = []
-    for rid, frm, to, reviewer, note, created, published in rows:
+    for rid, frm, to, reviewer, note, created, published in conn.execute(q):
+        if published_by_then is not None and rid not in published_by_then:
+            published = None  # published after the checkpoint: restricted as of then
         visible = include_restricted or published is not None
         out.append(
             {

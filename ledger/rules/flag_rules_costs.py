@@ -3,13 +3,15 @@ reception batch and guest, per meeting day and person-day, compared with the uni
 
 A unit cost is the amount of the entries that state a count over that count (a disclosure table's
 团组数 / 人次 / 保有量 / 接待批次, or line items' persons and batches), in fen rounded half up. The peer
-group is every unit of the same level (the unit register's ``level``) with the same cost in the same
-year. The fence is Tukey's: Q3 + k × IQR, quartiles by linear interpolation (numpy's default), so a
-few very high peers cannot drag it up the way a mean would; and the cost must also be at least
-``min_above_median_pct`` above the peers' median, so near-identical peers do not turn a 1% difference
-into an accusation. A peer group smaller than ``min_peers``
-says little: the unit is then held against its own history (the median of its previous years' costs
-times ``history_max_pct``), and with too little history it is not judged at all.
+group is every unit of the same level and kind (the unit register's ``level`` and ``kind``, 单位性质)
+with the same cost in the same year; units whose kind is not stated form their own group within their
+level (``ledger.store.unit_terms``), never mixed with a stated kind. Only CNY amounts are compared
+(``skipped_currencies``). The fence is Tukey's: Q3 + k × IQR, quartiles by linear interpolation (numpy's
+default), so a few very high peers cannot drag it up the way a mean would; and the cost must also be at
+least ``min_above_median_pct`` above the peers' median, so near-identical peers do not turn a 1%
+difference into an accusation. A peer group smaller than ``min_peers`` says little: the unit is then held
+against its own history (the median of its previous years' costs times ``history_max_pct``), and with
+too little history it is not judged at all.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ledger.rules import thresholds as th
 from ledger.rules.registry import Context, FlagDraft, frame, rule, unit_label
 from ledger.store.batches import live
 from ledger.store.models import ExpenseEntry, Rollup, Unit
+from ledger.store.unit_terms import group_name
 
 # metric -> (category, count column, 中文, English, what one count is in Chinese and English)
 METRICS = {
@@ -68,7 +71,7 @@ def _fen(value: Decimal) -> int:
 
 
 def unit_costs(conn: Connection, year: int | None = None) -> pl.DataFrame:
-    """``(metric, unit_id, level, fiscal_year, amount, count, cost)`` of every unit and year that states counts."""
+    """``(metric, unit_id, fiscal_year, amount, count, level, kind, cost)`` of every unit and year that states counts."""
     e = ExpenseEntry.__table__
     cats = sorted({m[0] for m in METRICS.values()})
     counted = {c: e.c[c] for c in COUNTS if c != "person_days"} | {
@@ -82,7 +85,8 @@ def unit_costs(conn: Connection, year: int | None = None) -> pl.DataFrame:
         e.c.unit_id, e.c.fiscal_year, e.c.category_code)
     sums = frame(conn, q, dict(zip(["unit_id", "fiscal_year", "category_code", *(
         f"{k}_{c}" for c in COUNTS for k in ("amount", "count"))], SCHEMA.values(), strict=True)))
-    levels = frame(conn, select(Unit.id, Unit.level), {"unit_id": pl.Int64, "level": pl.String})
+    levels = frame(conn, select(Unit.id, Unit.level, Unit.kind), {"unit_id": pl.Int64, "level": pl.String,
+                                                                  "kind": pl.String})
     parts = []
     for metric, (cat, col, *_rest) in METRICS.items():
         parts.append(sums.filter((pl.col("category_code") == cat) & (pl.col(f"count_{col}") > 0)).select(
@@ -94,6 +98,20 @@ def unit_costs(conn: Connection, year: int | None = None) -> pl.DataFrame:
     mag = (a.abs() * 2 + n) // (n * 2)
     out = out.with_columns(pl.when(a < 0).then(-mag).otherwise(mag).alias("cost"))
     return out.sort("metric", "fiscal_year", "unit_id")
+
+
+def skipped_currencies(conn: Connection, year: int | None = None) -> list[dict]:
+    """Entries stating a count in a currency other than CNY: not compared (a cost in one currency is never
+    held against peers in another; the sentences speak 元). ``{"rule", "currency", "records", "reason"}``
+    per currency, the form ``ctx.skipped`` keeps (as the procurement rules record a currency they skip)."""
+    e = ExpenseEntry.__table__
+    cats = sorted({m[0] for m in METRICS.values()})
+    counted = [e.c[c] > 0 for c in COUNTS if c != "person_days"]
+    q = select(e.c.currency, func.count()).where(
+        live(e.c.batch_id), e.c.currency != "CNY", e.c.category_code.in_(cats), or_(*counted),
+        *([e.c.fiscal_year == year] if year is not None else [])).group_by(e.c.currency).order_by(e.c.currency)
+    return [{"rule": "unit_cost_outlier", "currency": cur, "records": int(n), "reason": "unit-costs-cny-only"}
+            for cur, n in conn.execute(q)]
 
 
 def _evidence(conn: Connection) -> dict[tuple[int, int, str], list[int]]:
@@ -129,7 +147,7 @@ def _compare(row: dict, peers: list[int], history: list[int], cfg: dict,
         q1, med, q3 = peer_quartiles or quartiles(peers)
         fence = q3 + k * (q3 - q1)
         above = row["cost"] > fence and row["cost"] * 100 >= med * (100 + cfg["min_above_median_pct"])
-        return {"basis": "peers", "peer_group_size": len(peers), "peer_level": row["level"],
+        return {"basis": "peers", "peer_group_size": len(peers), "peer_level": row["level"], "peer_kind": row["kind"],
                 "peer_median_fen": _fen(med), "peer_q1_fen": _fen(q1), "peer_q3_fen": _fen(q3), "fence_fen": _fen(fence),
                 "flagged": above}
     if len(history) < cfg["min_history_years"]:
@@ -145,8 +163,9 @@ def comparisons(conn: Connection, config: dict, year: int | None = None,
     """Every unit cost of ``year`` (every year when None) beside its peer group's median and fence.
 
     Returns the thresholds read from ``config`` (``[flags.unit_cost_outlier]``) and one dict per unit,
-    year and metric: ``metric``, ``unit_id``, ``fiscal_year``, ``level``, ``unit_cost_fen``, ``amount_fen``,
-    ``count`` and ``_compare``'s figures. The flags (``unit_cost_outlier``) are the rows ``flagged``;
+    year and metric: ``metric``, ``unit_id``, ``fiscal_year``, ``level``, ``kind``, ``unit_cost_fen``,
+    ``amount_fen``, ``count`` and ``_compare``'s figures. Peers are the units of the same ``(level, kind)``;
+    a null kind is a group of its own. The flags (``unit_cost_outlier``) are the rows ``flagged``;
     ``flagged_only`` returns those alone, the same dicts, without building one for every other row.
     """
     cfg = {key: th.get(config, "unit_cost_outlier", key) for key in SETTINGS}
@@ -158,21 +177,24 @@ def comparisons(conn: Connection, config: dict, year: int | None = None,
     for (metric, y), group in costs.group_by("metric", "fiscal_year", maintain_order=True):
         if year is not None and y != year:
             continue
-        by_level: dict[str | None, list[int]] = {}
-        for level, cost in group.select("level", "cost").iter_rows():
-            by_level.setdefault(level, []).append(cost)
-        level_quartiles = {lv: quartiles(c) for lv, c in by_level.items() if len(c) >= cfg["min_peers"]}
+        by_group: dict[tuple[str | None, str | None], list[int]] = {}
+        for level, kind, cost in group.select("level", "kind", "cost").iter_rows():
+            by_group.setdefault((level, kind), []).append(cost)
+        group_quartiles = {g: quartiles(c) for g, c in by_group.items() if len(c) >= cfg["min_peers"]}
         if flagged_only:  # a peer group's unit is flagged only above its fence and median bar (_compare's test)
-            bars = {lv: _bars(q, cfg) for lv, q in level_quartiles.items()}
-            group = group.filter(pl.Series([level not in bars or (cost > bars[level][0] and cost * 100 >= bars[level][1])
-                                            for level, cost in group.select("level", "cost").iter_rows()],
+            bars = {g: _bars(q, cfg) for g, q in group_quartiles.items()}
+            group = group.filter(pl.Series([(lv, k) not in bars or (cost > bars[(lv, k)][0]
+                                                                   and cost * 100 >= bars[(lv, k)][1])
+                                            for lv, k, cost in group.select("level", "kind", "cost").iter_rows()],
                                            dtype=pl.Boolean))
         for row in group.iter_rows(named=True):
             own = past[(metric, row["unit_id"])]
             history = [own[h] for h in range(y - cfg["history_years"], y) if h in own]
+            peers = (row["level"], row["kind"])
             out.append({"metric": metric, "unit_id": row["unit_id"], "fiscal_year": y, "level": row["level"],
-                        "unit_cost_fen": row["cost"], "amount_fen": row["amount"], "count": row["count"],
-                        **_compare(row, by_level[row["level"]], history, cfg, level_quartiles.get(row["level"]))})
+                        "kind": row["kind"], "unit_cost_fen": row["cost"], "amount_fen": row["amount"],
+                        "count": row["count"],
+                        **_compare(row, by_group[peers], history, cfg, group_quartiles.get(peers))})
     return cfg, [r for r in out if r["flagged"]] if flagged_only else out
 
 
@@ -182,11 +204,12 @@ def _bars(peer_quartiles: tuple[Decimal, Decimal, Decimal], cfg: dict) -> tuple[
     return q3 + Decimal(str(cfg["iqr_k"])) * (q3 - q1), med * (100 + cfg["min_above_median_pct"])
 
 
-@rule("unit_cost_outlier", 2, "中共中央、国务院《党政机关厉行节约反对浪费条例》：严格控制国内差旅、因公临时出国（境）、"
-      "公务接待、公务用车、会议等支出；单位成本与同级单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
+@rule("unit_cost_outlier", 3, "中共中央、国务院《党政机关厉行节约反对浪费条例》：严格控制国内差旅、因公临时出国（境）、"
+      "公务接待、公务用车、会议等支出；单位成本与同级同类单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
 def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A unit whose cost per delegation, traveller, vehicle, batch, guest or meeting day is above its fence."""
     cfg, rows = comparisons(conn, ctx.config, ctx.year, flagged_only=True)
+    ctx.skipped.extend(skipped_currencies(conn, ctx.year))
     evidence = _evidence(conn) if rows else {}
     out = []
     for c in rows:
@@ -195,18 +218,22 @@ def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
         metric, year = c["metric"], c["fiscal_year"]
         cat, _, zh, en, count_zh, count_en = METRICS[metric]
         code, name = unit_label(ctx, c["unit_id"])
-        figures = {k: v for k, v in c.items() if k not in ("unit_id", "fiscal_year", "level", "flagged")}
+        figures = {k: v for k, v in c.items() if k not in ("unit_id", "fiscal_year", "level", "kind", "flagged")}
+        group_zh, group_en = (group_name(c["level"], c["kind"], lang) for lang in ("zh", "en"))
         if figures["basis"] == "peers":
-            against_zh = (f"高于同级{figures['peer_group_size']}个单位的上限{format_yuan(figures['fence_fen'])}元"
+            against_zh = (f"高于同级同类（{group_zh}）{figures['peer_group_size']}个单位的上限"
+                          f"{format_yuan(figures['fence_fen'])}元"
                           f"（中位数{format_yuan(figures['peer_median_fen'])}元，Q3+{cfg['iqr_k']}×四分位距）")
             against_en = (f"above the fence of ¥{format_yuan(figures['fence_fen'])} among "
-                          f"{figures['peer_group_size']} units of the same level (median "
+                          f"{figures['peer_group_size']} units of the same level and kind [{group_en}] (median "
                           f"¥{format_yuan(figures['peer_median_fen'])}, Q3 + {cfg['iqr_k']} × IQR)")
         else:
-            against_zh = (f"同级单位不足{cfg['min_peers']}个，按本单位前{figures['history_years']}年中位数"
+            against_zh = (f"同级同类（{group_zh}）单位不足{cfg['min_peers']}个，"
+                          f"按本单位前{figures['history_years']}年中位数"
                           f"{format_yuan(figures['history_median_fen'])}元的{cfg['history_max_pct']}%"
                           f"（{format_yuan(figures['fence_fen'])}元）衡量，超出")
-            against_en = (f"fewer than {cfg['min_peers']} peers, so against its own previous "
+            against_en = (f"fewer than {cfg['min_peers']} peers of the same level and kind [{group_en}], "
+                          "so against its own previous "
                           f"{figures['history_years']} years: above {cfg['history_max_pct']}% of their median "
                           f"¥{format_yuan(figures['history_median_fen'])} (¥{format_yuan(figures['fence_fen'])})")
         cost, amount, count = c["unit_cost_fen"], c["amount_fen"], c["count"]
@@ -244,6 +271,8 @@ def unit_cost_table(conn: Connection, config: dict, *, year: int | None = None, 
         cat, counted, zh, en, count_zh, count_en = METRICS[r["metric"]]
         out.append({"unit_code": code, "unit_name": name, "fiscal_year": r["fiscal_year"], "metric": r["metric"],
                     "metric_zh": zh, "metric_en": en, "category_code": cat, "counts": counted,
+                    "peer_group_zh": group_name(r["level"], r["kind"], "zh"),
+                    "peer_group_en": group_name(r["level"], r["kind"], "en"),
                     "count_unit_zh": count_zh, "count_unit_en": count_en,
                     **{k: v for k, v in r.items() if k not in ("unit_id", "fiscal_year", "metric")}})
     order = list(METRICS)

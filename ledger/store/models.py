@@ -95,6 +95,7 @@ class Unit(Base):
     region: Mapped[str | None] = mapped_column(String(100))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow, server_default=func.now())
+    kind: Mapped[str | None] = mapped_column(String(40))  # 单位性质: ledger.store.unit_terms.KINDS
 
 
 class UnitEvent(Base):

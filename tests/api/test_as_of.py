@@ -14,12 +14,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
+from sqlalchemy import func, insert, select
 
 from api.app import create_app
 from cli.main import root
 from importers.pipeline import Options
 from importers.run import import_file
 from ledger.log import tlog
+from ledger.review import workflow
+from ledger.store.db import writing
+from ledger.store.models import CheckRun, Flag, LogCheckpoint, Unit
 
 FIRST = """单位编码,单位名称,年度,日期,类别,金额,收款方,摘要,凭证号
 EDU,教育局,2023,2023-03-01,公务接待费,1200.00,阳光大酒店有限公司,接待省教育厅调研组,V1
@@ -277,3 +281,52 @@ def test_a_row_published_after_the_checkpoint_is_not_there_yet(ledger):
     assert ledger.get(f"/api/v1/import-batches/{ledger.batches[1]}?as_of=1").status_code == 404
     assert ledger.get(f"/api/v1/import-batches/{ledger.batches[0]}?as_of=2").status_code == 200  # superseded, kept
     assert ledger.get("/api/v1/aggregate?as_of=0001-01-01T00:00:00%2B01:00").status_code == 400
+
+
+def _flag_with_reviews(engine) -> int:
+    """A flag raised now (after checkpoints 1 and 2, signed in 2024), reviewed twice and published; returns the
+    size after the two reviews (each review is a leaf with its own checkpoint)."""
+    with writing(engine) as conn:
+        run = conn.execute(insert(CheckRun).values(fingerprint="f" * 64).returning(CheckRun.id)).scalar_one()
+        unit = conn.execute(select(Unit.id).where(Unit.code == "EDU")).scalar_one()
+        conn.execute(insert(Flag).values(
+            id="flag1", rule_code="budget_overrun", rule_version=1, unit_id=unit, fiscal_year=2023,
+            category_code="reception", state="open", figures_json="{}", message_zh="超预算", message_en="Over budget",
+            evidence_json="{}", first_run_id=run, last_run_id=run))
+        workflow.record_review(conn, "flag1", "under_review", note="核查凭证", reviewer="纪委甲")
+        workflow.record_review(conn, "flag1", "explained", note="已说明", reviewer="纪委甲")
+        reviewed = conn.execute(select(func.max(LogCheckpoint.tree_size))).scalar_one()
+        workflow.publish_finding(conn, "flag1", reviewer="纪委甲")
+    return reviewed
+
+
+def test_a_flag_as_of_a_checkpoint_shows_the_reviews_and_publications_logged_by_then(ledger, engine):
+    reviewed = _flag_with_reviews(engine)
+    assert reviewed == 4
+    assert ledger.get("/api/v1/flags/flag1?as_of=2").status_code == 404  # raised after checkpoint 2
+    then = ledger.get(f"/api/v1/flags/flag1?as_of={reviewed}")
+    assert then.status_code == 200 and then.headers["x-checkpoint-size"] == "4"
+    body = then.json()
+    assert (body["checkpoint"]["size"], body["flag"]["state"]) == (4, "explained")
+    assert [(r["to_state"], r["note"], r["restricted"], r["published_at"]) for r in body["reviews"]] == [
+        ("under_review", None, True, None), ("explained", None, True, None)]  # not yet published at size 4
+    now = ledger.get("/api/v1/flags/flag1").json()
+    assert "checkpoint" not in now
+    assert [(r["note"], r["restricted"]) for r in now["reviews"]] == [("核查凭证", False), ("已说明", False)]
+
+
+def test_categories_downloads_and_datapackage_take_as_of(ledger):
+    cats = ledger.get("/api/v1/categories?as_of=1")
+    assert cats.status_code == 200 and cats.headers["x-checkpoint-size"] == "1"
+    assert cats.json() == ledger.get("/api/v1/categories").json()  # reference data: the same list
+    listing = ledger.get("/api/v1/downloads", params={"as_of": "2024-03-01"}).json()  # a date: checkpoint 1
+    assert listing["checkpoint"]["size"] == 1 and listing["datapackage"] == "/api/v1/downloads/datapackage.json?as_of=1"
+    assert {d["name"]: d["url"] for d in listing["datasets"]}["expenses"] == "/api/v1/downloads/expenses.csv?as_of=1"
+    package = ledger.get("/api/v1/downloads/datapackage.json?as_of=1").json()
+    assert package["checkpoint"]["root_hash"] == listing["checkpoint"]["root_hash"]
+    assert {r["name"]: r["path"] for r in package["resources"]}["expenses"] == "expenses.csv?as_of=1"
+    current = ledger.get("/api/v1/downloads/datapackage.json").json()
+    assert "checkpoint" not in current and {r["name"]: r["path"] for r in current["resources"]}["expenses"] == "expenses.csv"
+    for path in ("/api/v1/categories", "/api/v1/downloads", "/api/v1/downloads/datapackage.json", "/api/v1/flags/x"):
+        r = ledger.get(path, params={"as_of": "3"})
+        assert r.status_code == 404 and "没有树大小为 3 的已签名检查点" in r.json()["detail"], (path, r.text)

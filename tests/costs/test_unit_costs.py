@@ -52,14 +52,15 @@ def test_a_unit_far_above_its_peers_is_flagged_with_the_fence_explained(engine):
     # costs 900, 1,000 (the line without a batch count is left out), 1,050, 1,100, 1,200, 5,000 元 per batch
     assert u6["figures"] == {
         "metric": "per_reception_batch", "unit_cost_fen": 500000, "amount_fen": 5000000, "count": 10,
-        "basis": "peers", "peer_group_size": 6, "peer_level": "county_dept", "peer_median_fen": 107500,
+        "basis": "peers", "peer_group_size": 6, "peer_level": "county_dept", "peer_kind": None,
+        "peer_median_fen": 107500,
         "peer_q1_fen": 101250, "peer_q3_fen": 117500, "fence_fen": 141875,
     }
     assert u6["category_code"] == "reception"
-    assert "公务接待费每批次5,000.00元（5.00万元/10批次），高于同级6个单位的上限1,418.75元（中位数1,075.00元" \
+    assert "公务接待费每批次5,000.00元（5.00万元/10批次），高于同级同类（county_dept·未填单位性质）6个单位的上限1,418.75元（中位数1,075.00元" \
         in u6["message_zh"]
     assert "official reception per batch ¥5,000.00 (¥50,000.00 for 10 batches), above the fence of ¥1,418.75 " \
-        "among 6 units of the same level (median ¥1,075.00" in u6["message_en"]
+        "among 6 units of the same level and kind [county_dept · kind not stated] (median ¥1,075.00" in u6["message_en"]
 
 
 def test_a_unit_without_enough_peers_is_held_against_its_own_history(engine):
@@ -74,7 +75,8 @@ def test_a_unit_without_enough_peers_is_held_against_its_own_history(engine):
         "basis": "history", "peer_group_size": 1, "history_years": 3, "history_median_fen": 110000,
         "fence_fen": 165000,
     })]
-    assert "按本单位前3年中位数1,100.00元的150%（1,650.00元）衡量，超出" in c1[0]["message_zh"]
+    assert "同级同类（city_dept·未填单位性质）单位不足5个，按本单位前3年中位数1,100.00元的150%（1,650.00元）衡量，超出" \
+        in c1[0]["message_zh"]
 
 
 def test_peers_within_the_fence_raise_nothing_and_missing_counts_are_not_zero(engine):

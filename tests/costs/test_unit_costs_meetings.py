@@ -35,7 +35,7 @@ M6,六局,2024,会议费,30000.00,20,1,v6
 M7,七局,2024,会议费,3000.00,,2,v7
 """
 M6_DAY = {"metric": "per_meeting_day", "unit_cost_fen": 3_000_000, "amount_fen": 3_000_000, "count": 1,
-          "basis": "peers", "peer_group_size": 7, "peer_level": "county_dept", "peer_q1_fen": 550_000,
+          "basis": "peers", "peer_group_size": 7, "peer_level": "county_dept", "peer_kind": None, "peer_q1_fen": 550_000,
           "peer_median_fen": 600_000, "peer_q3_fen": 675_000, "fence_fen": 862_500}
 
 
@@ -64,11 +64,12 @@ def test_cost_per_meeting_day_and_person_day_against_peers(meetings):
     assert flags[("M6", "per_meeting_day")]["figures"] == M6_DAY
     assert flags[("M6", "per_meeting_person_day")]["figures"] == {
         "metric": "per_meeting_person_day", "unit_cost_fen": 150_000, "amount_fen": 3_000_000, "count": 20,
-        "basis": "peers", "peer_group_size": 6, "peer_level": "county_dept", "peer_q1_fen": 28_500,
+        "basis": "peers", "peer_group_size": 6, "peer_level": "county_dept", "peer_kind": None, "peer_q1_fen": 28_500,
         "peer_median_fen": 30_000, "peer_q3_fen": 31_875, "fence_fen": 36_938}
     day = flags[("M6", "per_meeting_day")]
     assert day["category_code"] == "meeting"
-    assert day["message_zh"] == ("六局 2024年：会议费每会议天30,000.00元（3.00万元/1天），高于同级7个单位的上限8,625.00元"
+    assert day["message_zh"] == ("六局 2024年：会议费每会议天30,000.00元（3.00万元/1天），高于同级同类（county_dept·未填单位性质）"
+                                 "7个单位的上限8,625.00元"
                                  "（中位数6,000.00元，Q3+1.5×四分位距）")
 
 
@@ -90,14 +91,15 @@ def test_the_three_surfaces_show_cost_median_and_fence(meetings, db_url):
     assert bad.status_code == 400
     # the unit page: the cost beside the median and the fence, flagged
     assert 'data-metric="per_meeting_day" data-year="2024" class="over"' in page
-    assert '<td class="num" data-fen="3000000">30,000.00</td><td class="num">1天</td><td>同级7个单位</td>' in page
+    assert '<td class="num" data-fen="3000000">30,000.00</td><td class="num">1天</td><td>同级同类（county_dept·未填单位性质）7个单位</td>' in page
     assert 'data-fen="600000">6,000.00</td>' in page and 'data-fen="862500">8,625.00</td>' in page
-    assert "meetings per meeting day" in page_en and "7 peers of the same level" in page_en
+    assert "meetings per meeting day" in page_en and "7 units of the same level and kind (county_dept · kind not stated)" in page_en
     # the CLI, text and JSON
     out = CliRunner().invoke(root, ["--database", db_url, "unit-costs", "--year", "2024", "--unit", "M6",
                                     "--metric", "per_meeting_day"])
     assert out.exit_code == 0, out.output
-    assert out.output == ("M6 2024年 会议费每会议天：30,000.00元（30,000.00元/1天）；同级7个单位中位数6,000.00元，"
+    assert out.output == ("M6 2024年 会议费每会议天：30,000.00元（30,000.00元/1天）；"
+                          "同级同类（county_dept·未填单位性质）7个单位中位数6,000.00元，"
                           "上限8,625.00元  ← 超出上限（风险标记）\n")
     out = CliRunner().invoke(root, ["--database", db_url, "unit-costs", "--unit", "M1", "--json"])
     [m1] = [r for r in json.loads(out.output)["data"] if r["metric"] == "per_meeting_day"]
