@@ -98,3 +98,16 @@ def test_a_missing_parent_still_fails_the_load(engine, backend):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM expense_entry")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM import_batch")).scalar() == 0
+
+
+def test_an_insert_trigger_of_someone_else_still_fires(engine, backend):
+    if backend != "postgres":
+        pytest.skip("session_replication_role is PostgreSQL's")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE FUNCTION test_no_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                             "RAISE EXCEPTION 'no rows today'; END $$")
+        conn.exec_driver_sql("CREATE TRIGGER test_no_rows BEFORE INSERT ON expense_entry "
+                             "FOR EACH STATEMENT EXECUTE FUNCTION test_no_rows()")
+    with pytest.raises(Exception, match="no rows today"), writing(engine) as conn:
+        bid, units = _batch(conn)
+        batches.bulk_insert(conn, ExpenseEntry.__table__, _frame(bid, units, ROWS))
