@@ -80,44 +80,56 @@ def _wrap(times: dict, label: str, module: str, attr: str) -> None:
     if fn is None:  # a phase an older revision does not have (comparing before and after)
         return
 
-    def add(w: float, c: float) -> None:
-        t = times.setdefault(label, [0.0, 0.0])
+    def add(w: float, c: float, s: float) -> None:
+        t = times.setdefault(label, [0.0, 0.0, 0.0])
         t[0] += time.perf_counter() - w
         t[1] += time.process_time() - c
+        t[2] += _server_cpu() - s
 
     @functools.wraps(fn)
     def timed(*a, **k):
-        w, c = time.perf_counter(), time.process_time()
+        w, c, s = time.perf_counter(), time.process_time(), _server_cpu()
         try:
             return fn(*a, **k)
         finally:
-            add(w, c)
+            add(w, c, s)
 
     @functools.wraps(fn)
     def timed_gen(*a, **k):  # a generator: time each step, not the consumer's work between steps
         gen = fn(*a, **k)
         while True:
-            w, c = time.perf_counter(), time.process_time()
+            w, c, s = time.perf_counter(), time.process_time(), _server_cpu()
             try:
                 item = next(gen)
             except StopIteration:
                 return
             finally:
-                add(w, c)
+                add(w, c, s)
             yield item
 
     setattr(obj, last, timed_gen if inspect.isgeneratorfunction(fn) else timed)
+
+
+_SERVER_PID: list[int] = []  # the PostgreSQL backend behind the import's pooled connection, once known
+
+
+def _server_cpu(missing: float | None = 0.0) -> float | None:
+    """CPU seconds of that backend so far (``missing`` on SQLite, or when it is not on this machine)."""
+    if not _SERVER_PID:
+        return missing
+    try:
+        fields = Path(f"/proc/{_SERVER_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return missing
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _backend_cpu(engine) -> float | None:
     """CPU seconds (user + system) of the server process behind the engine's pooled connection, if local."""
     with engine.connect() as conn:
         pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    _SERVER_PID[:] = [pid]
+    return _server_cpu(None)
 
 
 def phases(csv: Path, backend: str) -> dict:
@@ -131,10 +143,11 @@ def phases(csv: Path, backend: str) -> dict:
     from ledger.store.db import make_engine
 
     engine = make_engine(url)
+    server0 = _backend_cpu(engine) if backend == "postgres" else None  # the pool keeps this one connection
     w, c = time.perf_counter(), time.process_time()
     result = import_file(engine, "expenses", csv, Options(submitted_by="bench"))
     total = [time.perf_counter() - w, time.process_time() - c]
-    server = _backend_cpu(engine) if backend == "postgres" else None
+    server = _backend_cpu(engine) - (server0 or 0) if server0 is not None else None
     engine.dispose()
     assert result.status == "loaded", result.report
     rows = result.report["rows"]["loaded"]
@@ -143,7 +156,8 @@ def phases(csv: Path, backend: str) -> dict:
         print(f"  PostgreSQL backend CPU   {server:8.2f} s (the server process of the import's connection)")
     for label, _, _ in PHASES:
         if label in times:
-            print(f"  {label:24s} {times[label][0]:8.2f} s wall {times[label][1]:8.2f} s CPU")
+            t = times[label]
+            print(f"  {label:24s} {t[0]:8.2f} s wall {t[1]:8.2f} s CPU" + (f" {t[2]:8.2f} s server CPU" if server is not None else ""))
     return {"rows": rows, "total": total, "phases": times}
 
 

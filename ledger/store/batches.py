@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ledger.store.bulk import tuning
+from ledger.store.bulk import keys, statements, tuning
 from ledger.store.bulk.tuning import ANALYZE_MIN_ROWS  # noqa: F401  (re-exported: tests and callers name it here)
 from ledger.store.models import (
     BudgetLine,
@@ -311,14 +311,14 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
             [pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date]
             + [pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S.%6f") for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
         )
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        bound, sql = statements.sqlite_insert(table, frame)
         raw = conn.connection.driver_connection
         tuning.sqlite_cache(raw)
         cur = raw.cursor()
         try:
             for start in range(0, frame.height, SQLITE_CHUNK_ROWS):
                 part = frame.slice(start, SQLITE_CHUNK_ROWS)
-                cur.executemany(sql, zip(*(part.get_column(c).to_list() for c in columns), strict=True))
+                cur.executemany(sql, statements.rows(part, bound))
         finally:
             cur.close()
         tuning.analyze_sqlite_if_grown(raw, table.name, frame.height)
@@ -327,14 +327,18 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         partitions.ensure_years(conn, table.name, frame.get_column("fiscal_year").unique().to_list())
     raw = conn.connection.driver_connection
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-    with raw.cursor() as cur:
+    with keys.unchecked(conn, table, frame.height,
+                        lambda c: frame.get_column(c).drop_nulls().unique().to_list() if c in columns else []), \
+            raw.cursor() as cur:
         with cur.copy(sql) as copy:
             for start in range(0, frame.height, COPY_CHUNK_ROWS):
                 buf = io.BytesIO()
                 frame.slice(start, COPY_CHUNK_ROWS).write_csv(buf, include_header=False, null_value="\\N")
                 copy.write(buf.getvalue())
+    with raw.cursor() as cur:
         tuning.analyze_if_grown(cur, table.name, frame.height)
     return frame.height
+
 
 
 def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None = None) -> None:

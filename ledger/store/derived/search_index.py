@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Integer, String, cast, func, insert, literal, null, select, text
 
+from ledger.store.bulk import keys
 from ledger.store.models import ExpenseEntry, ProcurementRecord, ProcurementReplacement, SearchEntry, Unit
 
 FTS_TABLE = "search_fts"
@@ -28,8 +29,10 @@ def index_batch(conn: Connection, batch_id: int | None = None) -> None:
     units = select(u.c.batch_id, literal("unit"), u.c.id, no_int, u.c.name, literal(1), no_int, no_currency, no_int) \
         .where(u.c.batch_id.is_not(None))
     parts = [units.where(u.c.batch_id == batch_id) if batch_id is not None else units, *text_selects(batch_id)]
-    for q in parts:
-        conn.execute(insert(s).from_select(COLUMNS, q))
+    # the texts' keys (batch, unit) are copied from stored rows whose own keys were checked: no per-row check
+    with keys.unchecked(conn, s, keys.MIN_ROWS, None):
+        for q in parts:
+            conn.execute(insert(s).from_select(COLUMNS, q))
     if conn.dialect.name == "sqlite":
         where = "" if batch_id is None else " WHERE batch_id = :b"
         conn.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, body FROM search_entry{where}"),
