@@ -31,6 +31,7 @@ MEASURES = ("actual", "budget_original", "budget_adjusted")
 KEYS = ["measure", "unit_id", "fiscal_year", "category_code", "currency"]
 KEEP = 2  # resolved ledgers kept per process: the current one and one read as of a checkpoint
 _lock = threading.Lock()
+_resolving = threading.Lock()  # one resolution of the whole ledger at a time per process
 _kept: dict[tuple, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = {}
 UNIT_DIMENSIONS = {"unit", "unit_level", "level", "region", "parent"}
 
@@ -47,22 +48,26 @@ def needed(conn: Connection) -> bool:
     return any(category in nodes for _, _, category, *_ in totals.live_totals(conn))
 
 
-def _rows(conn: Connection) -> pl.DataFrame:
-    """Every live rollup row of ``MEASURES`` with its batch's kind."""
+def _rows(conn: Connection, unit_ids: list[int] | None = None) -> pl.DataFrame:
+    """Every live rollup row of ``MEASURES`` (of these units) with its batch's kind."""
     r, b = Rollup.__table__, ImportBatch.__table__
     q = (select(r.c.batch_id, b.c.kind, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.currency,
                 r.c.amount_fen, r.c.row_count)
          .join(b, b.c.id == r.c.batch_id).where(live(r.c.batch_id), r.c.measure.in_(MEASURES)))
+    if unit_ids is not None:
+        q = q.where(r.c.unit_id.in_(unit_ids))
     schema = {"batch_id": pl.Int64, "kind": pl.String, "measure": pl.String, "unit_id": pl.Int64,
               "fiscal_year": pl.Int64, "category_code": pl.String, "currency": pl.String, "amount": pl.Int64,
               "row_count": pl.Int64}
     return pl.DataFrame(conn.execute(q).all(), schema=schema, orient="row")
 
 
-def _units(conn: Connection) -> pl.DataFrame:
-    """Every unit's code, level, region and parent's code (the unit dimensions)."""
+def _units(conn: Connection, codes: list[str] | None = None) -> pl.DataFrame:
+    """Every unit's (or these units') code, level, region and parent's code (the unit dimensions)."""
     u, up = Unit.__table__, Unit.__table__.alias("up")
     q = select(u.c.id, u.c.code, u.c.level, u.c.region, up.c.code).outerjoin(up, up.c.id == u.c.parent_id)
+    if codes:
+        q = q.where(u.c.code.in_(codes))
     units = pl.DataFrame(conn.execute(q).all(), schema={"unit_id": pl.Int64, "unit": pl.String, "unit_level": pl.String,
                                                          "region": pl.String, "parent": pl.String}, orient="row")
     return units.with_columns(pl.col("unit_level").alias("level"))
@@ -75,9 +80,9 @@ def _ancestors(tree: dict[str, str | None], code: str) -> list[str]:
     return out
 
 
-def _resolved(conn: Connection, tree: dict[str, str | None]) -> pl.DataFrame:
+def _resolved(conn: Connection, tree: dict[str, str | None], unit_ids: list[int] | None = None) -> pl.DataFrame:
     """One figure per (measure, unit, year, category, currency) over every live row, with the rows under it."""
-    rows = _rows(conn)
+    rows = _rows(conn, unit_ids)
     resolved = []
     for (currency,), part in rows.group_by("currency"):
         f = published.resolve(part.select(list(published.ROWS_SCHEMA)), tree)
@@ -92,14 +97,18 @@ def _resolved(conn: Connection, tree: dict[str, str | None]) -> pl.DataFrame:
     return fig.select(*KEYS, "amount").join(counts, on=KEYS, how="left").with_columns(pl.col("rows").fill_null(0))
 
 
-def _kept_figures(conn: Connection, tree: dict[str, str | None]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _kept_figures(conn: Connection, tree: dict[str, str | None], units: pl.DataFrame | None = None,
+                  ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
     """``(resolved figures, the same summed over units, units)``, resolved once per data version (and
     checkpoint, under ``pinned``). Most answers name no unit: they read the few rows summed over units.
 
     Resolving every live row takes seconds at 1M entries; the answer depends only on the batches (each
     one's id, status, sha256, time and what it supersedes: a restored backup reusing an id differs), the
     units (changed only by imports, which are batches; their count and newest id are in the key too), the
-    checkpoint pinned and the category tree, all in the key.
+    checkpoint pinned and the category tree, all in the key. The first answer after a change pays for
+    the whole ledger (tens of seconds at 1M entries on a busy machine), once per process: other requests
+    wait for it rather than resolve it too. Given ``units`` (a cut naming units) and nothing kept, only
+    those units' rows are resolved, as before, and nothing is kept: a unit's page never waits for the ledger.
     """
     pin = current_pin()
     u = Unit.__table__
@@ -108,15 +117,22 @@ def _kept_figures(conn: Connection, tree: dict[str, str | None]) -> tuple[pl.Dat
            None if pin is None else (pin.size, pin.live), tuple(sorted(tree.items(), key=lambda kv: kv[0])))
     with _lock:
         got = _kept.get(key)
-    if got is None:
-        fig = _resolved(conn, tree)
-        over_units = fig.group_by("measure", "fiscal_year", "category_code", "currency").agg(
-            pl.col("amount").sum(), pl.col("rows").sum())
-        got = (fig, over_units, _units(conn))
+    if got is not None:
+        return got
+    if units is not None:
+        return _resolved(conn, tree, units["unit_id"].to_list()), None, None
+    with _resolving:
         with _lock:
-            while len(_kept) >= KEEP:
-                _kept.pop(next(iter(_kept)))
-            _kept[key] = got
+            got = _kept.get(key)
+        if got is None:
+            fig = _resolved(conn, tree)
+            over_units = fig.group_by("measure", "fiscal_year", "category_code", "currency").agg(
+                pl.col("amount").sum(), pl.col("rows").sum())
+            got = (fig, over_units, _units(conn))
+            with _lock:
+                while len(_kept) >= KEEP:
+                    _kept.pop(next(iter(_kept)))
+                _kept[key] = got
     return got
 
 
@@ -131,14 +147,16 @@ def cells(conn: Connection, drilldown: list[str], cuts: Filters) -> tuple[dict[t
     members: dict[str, list[str]] = {}
     for g, c in conn.execute(select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)):
         members.setdefault(g, []).append(c)
-    fig, over_units, units = _kept_figures(conn, tree)
-    if not (cuts.unit or cuts.unit_level or cuts.region or UNIT_DIMENSIONS & set(drilldown)):
-        fig = over_units  # the sums below add figures up: summing over units first changes nothing
+    chosen = None
     if cuts.unit or cuts.unit_level or cuts.region:
-        chosen = units
+        chosen = _units(conn, cuts.unit)
         for name, column in (("unit", "unit"), ("unit_level", "unit_level"), ("region", "region")):
             if getattr(cuts, name):
                 chosen = chosen.filter(pl.col(column).is_in(getattr(cuts, name)))
+    fig, over_units, units = _kept_figures(conn, tree, chosen if cuts.unit else None)
+    if over_units is not None and chosen is None and not UNIT_DIMENSIONS & set(drilldown):
+        fig = over_units  # the sums below add figures up: summing over units first changes nothing
+    if chosen is not None:
         fig = fig.filter(pl.col("unit_id").is_in(chosen["unit_id"].implode()))
     if cuts.year:
         fig = fig.filter(pl.col("fiscal_year").is_in(cuts.year))
@@ -150,7 +168,7 @@ def cells(conn: Connection, drilldown: list[str], cuts: Filters) -> tuple[dict[t
     if successor and "unit_id" in fig.columns:
         fig = fig.with_columns(pl.col("unit_id").replace(successor))
     if UNIT_DIMENSIONS & set(drilldown):
-        fig = fig.join(units, on="unit_id", how="left")
+        fig = fig.join(units if units is not None else _units(conn), on="unit_id", how="left")
 
     allowed = set(tree)
     if cuts.category:
