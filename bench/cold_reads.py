@@ -11,21 +11,30 @@ naming a table scan or an index are the ones that matter. ``tests/api/test_read_
 on SQLite that no case scans a whole large table.
 
 Filter values are taken from a row in the middle of each dataset, so each filter matches something.
+
+``--aggregate`` times instead the uncached aggregates and one random unit's first page, as the HTTP
+benchmark asks them (``bench/scenarios.py``): each case once to warm the process (the per-batch totals,
+kept resolved figures and page plans are per process, as in a server worker), then ``--repeat`` times;
+``--profile`` adds a cProfile of each case. Unit codes are drawn at random (seed 7) from the
+``bench/generate.py`` codes (``44`` and seven digits).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import json
 import math
+import pstats
+import random
 import statistics
 import time
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-from ledger.read import queries
+from ledger.read import aggregate, queries
 from ledger.read.datasets import DATASETS
 from ledger.read.published import pages as queries_pages
 from ledger.read.types import Filters
@@ -149,13 +158,53 @@ def _p99(times: list[float]) -> float:
     return ranked[max(0, math.ceil(0.99 * len(ranked)) - 1)]
 
 
+def _unit(units: int) -> str:
+    return f"44{random.randint(1, units):07d}"
+
+
+AGGREGATES = {
+    "aggregate drilldown=category&year=2023": lambda c, n: aggregate.aggregate(c, ["category"], Filters(year=[2023])),
+    "aggregate drilldown=year": lambda c, n: aggregate.aggregate(c, ["year"], Filters()),
+    "aggregate drilldown=year,category&group=three_public":
+        lambda c, n: aggregate.aggregate(c, ["year", "category"], Filters(group=["three_public"])),
+    "aggregate drilldown=year&unit=<random>": lambda c, n: aggregate.aggregate(c, ["year"], Filters(unit=[_unit(n)])),
+    "expenses?unit=<random> (first page)": lambda c, n: queries.list_rows(c, "expenses", Filters(unit=[_unit(n)])),
+}
+
+
+def measure_aggregates(url: str, repeat: int, units: int = 10_000, profile: bool = False) -> None:
+    engine = make_engine(url)
+    random.seed(7)
+    for name, run in AGGREGATES.items():
+        with reading(engine) as conn:
+            run(conn, units)
+        times, prof = [], cProfile.Profile() if profile else None
+        for _ in range(repeat):
+            with reading(engine) as conn:
+                start = time.perf_counter()
+                if prof:
+                    prof.enable()
+                run(conn, units)
+                if prof:
+                    prof.disable()
+                times.append((time.perf_counter() - start) * 1000)
+        print(f"{name}: min {min(times):.1f} median {statistics.median(times):.1f} max {max(times):.1f} ms")
+        if prof:
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(15)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", required=True)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", help="comma-separated datasets")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--aggregate", action="store_true", help="time the uncached aggregates and unit pages instead")
+    parser.add_argument("--profile", action="store_true", help="with --aggregate: a cProfile of each case")
     args = parser.parse_args(argv)
+    if args.aggregate:
+        measure_aggregates(args.database, args.repeat, profile=args.profile)
+        return 0
     results = measure(args.database, args.repeat, args.only.split(",") if args.only else None)
     for r in results:
         exact = "" if r["total_exact"] in (True, None) else " (capped)"

@@ -116,19 +116,20 @@ def aggregate(conn: Connection, drilldown: list[str] | None = None, cuts: Filter
     """
     merged = _codes_merged(conn)
     cuts = _expand_unit_cut(cuts or Filters(), merged)
-    result = _apart(conn, drilldown, cuts, merged)
+    result = _apart(conn, drilldown, cuts, merged, aggregate_figures.needed(conn))
     return replace(result, coverage=_coverage(conn, result.cells, cuts))
 
 
-def _apart(conn: Connection, drilldown: list[str] | None, cuts: Filters, merged: dict[str, str]) -> Aggregate:
+def _apart(conn: Connection, drilldown: list[str] | None, cuts: Filters, merged: dict[str, str],
+           resolved: bool) -> Aggregate:
     """Sums and counts of actual and budget per drilldown cell, plus the summary over all cells.
 
     Amounts in different currencies are never added: see the module docstring (``by_currency``).
     """
     drilldown = list(dict.fromkeys(drilldown or []))
     inner = drilldown if "currency" in drilldown else [*drilldown, "currency"]
-    raw = _sums(conn, inner, cuts, merged)
-    per_currency = raw if inner == ["currency"] else _sums(conn, ["currency"], cuts, merged)
+    raw = _sums(conn, inner, cuts, merged, resolved)
+    per_currency = raw if inner == ["currency"] else _sums(conn, ["currency"], cuts, merged, resolved)
     by_currency = {c["currency"]: _strip(c, ["currency"]) for c in per_currency.cells}
     cells: dict[tuple, list[dict]] = {}
     for cell in raw.cells:
@@ -163,7 +164,8 @@ def _fold(drilldown: list[str], key: tuple, parts: list[dict]) -> dict[str, Any]
     return {**head, **_sum_apart(by_currency), "by_currency": by_currency}
 
 
-def _sums(conn: Connection, drilldown: list[str], cuts: Filters | None, merged: dict[str, str]) -> Aggregate:
+def _sums(conn: Connection, drilldown: list[str], cuts: Filters | None, merged: dict[str, str],
+          resolved: bool) -> Aggregate:
     """The cells as stored sums give them (``drilldown`` includes ``currency``, so none mixes two).
 
     ``cuts`` accepts the rollup's dimensions: unit, unit_level, region, year, year_from, year_to,
@@ -181,7 +183,7 @@ def _sums(conn: Connection, drilldown: list[str], cuts: Filters | None, merged: 
         raise QueryError(name, "aggregates can be cut by unit, unit_level, region, year, year_from, year_to, "
                                "category and group")
 
-    if aggregate_figures.needed(conn):
+    if resolved:  # ``aggregate_figures.needed``, asked once per answer
         # published tables (or rows at a node of the tree) are in: one figure per unit, year and category
         found, summary = aggregate_figures.cells(conn, drilldown, cuts)
         if len(found) > MAX_CELLS:
@@ -217,7 +219,7 @@ def _sums(conn: Connection, drilldown: list[str], cuts: Filters | None, merged: 
             raise QueryError("drilldown", f"more than {MAX_CELLS} cells; cut by year or unit first")
     if need_group:
         # A category sits in several groups, so the summary is taken without the group join.
-        return Aggregate(drilldown, _cells(drilldown, cells), _sums(conn, [], cuts, merged).summary)
+        return Aggregate(drilldown, _cells(drilldown, cells), _sums(conn, [], cuts, merged, resolved).summary)
     summary = {"num_cells": len(cells), **_measures(totals)}
     return Aggregate(drilldown, _cells(drilldown, cells), summary)
 

@@ -16,62 +16,61 @@ question on those figures: per unit and year each category resolved, then
 
 from __future__ import annotations
 
-import polars as pl
-from sqlalchemy import Connection, select
+import threading
 
+import polars as pl
+from sqlalchemy import Connection, func, select
+
+from ledger.read import totals
 from ledger.read.types import Filters
 from ledger.store import published, unit_events
-from ledger.store.batches import live
+from ledger.store.batches import current_pin, live
 from ledger.store.models import CategoryGroupMember, ImportBatch, Rollup, Unit
 
 MEASURES = ("actual", "budget_original", "budget_adjusted")
+KEYS = ["measure", "unit_id", "fiscal_year", "category_code", "currency"]
+KEEP = 2  # resolved ledgers kept per process: the current one and one read as of a checkpoint
+_lock = threading.Lock()
+_resolving = threading.Lock()  # one resolution of the whole ledger at a time per process
+_kept: dict[tuple, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = {}
+UNIT_DIMENSIONS = {"unit", "unit_level", "level", "region", "parent"}
 
 
 def needed(conn: Connection) -> bool:
-    """Whether a live disclosure batch or a live row at a node of the tree exists (else stored sums are the figures)."""
-    b, r = ImportBatch.__table__, Rollup.__table__
+    """Whether a live disclosure batch or a live row at a node of the tree exists (else stored sums are the figures).
+
+    The rows at a node are looked up in the per-batch totals kept in process (``ledger.read.totals``):
+    ``rollup`` has no index on the category, and scanning it on every aggregate cost seconds at 1M rows."""
+    b = ImportBatch.__table__
     if conn.execute(select(b.c.id).where(b.c.kind == "disclosure", live(b.c.id)).limit(1)).first() is not None:
         return True
-    nodes = sorted({p for p in published.parents(conn).values() if p is not None})
-    return conn.execute(select(r.c.id).where(r.c.category_code.in_(nodes), live(r.c.batch_id)).limit(1)).first() \
-        is not None
+    nodes = {p for p in published.parents(conn).values() if p is not None}
+    return any(category in nodes for _, _, category, *_ in totals.live_totals(conn))
 
 
-def _rows(conn: Connection, cuts: Filters) -> pl.DataFrame:
-    r, b, u = Rollup.__table__, ImportBatch.__table__, Unit.__table__
-    up = Unit.__table__.alias("up")  # the unit's parent, for the ``parent`` dimension
-    q = (select(r.c.batch_id, b.c.kind, r.c.measure, r.c.unit_id, u.c.code, u.c.level, u.c.region, up.c.code,
-                r.c.fiscal_year, r.c.category_code, r.c.currency, r.c.amount_fen, r.c.row_count)
-         .join(b, b.c.id == r.c.batch_id).join(u, u.c.id == r.c.unit_id).outerjoin(up, up.c.id == u.c.parent_id)
-         .where(live(r.c.batch_id), r.c.measure.in_(MEASURES)))
-    if cuts.unit:
-        q = q.where(u.c.code.in_(cuts.unit))
-    if cuts.unit_level:
-        q = q.where(u.c.level.in_(cuts.unit_level))
-    if cuts.region:
-        q = q.where(u.c.region.in_(cuts.region))
-    if cuts.year:
-        q = q.where(r.c.fiscal_year.in_(cuts.year))
-    if cuts.year_from is not None:
-        q = q.where(r.c.fiscal_year >= cuts.year_from)
-    if cuts.year_to is not None:
-        q = q.where(r.c.fiscal_year <= cuts.year_to)
-    schema = {"batch_id": pl.Int64, "kind": pl.String, "measure": pl.String, "unit_id": pl.Int64, "unit": pl.String,
-              "unit_level": pl.String, "region": pl.String, "parent": pl.String, "fiscal_year": pl.Int64, "category_code": pl.String, "currency": pl.String,
-              "amount": pl.Int64, "row_count": pl.Int64}
+def _rows(conn: Connection, unit_ids: list[int] | None = None) -> pl.DataFrame:
+    """Every live rollup row of ``MEASURES`` (of these units) with its batch's kind."""
+    r, b = Rollup.__table__, ImportBatch.__table__
+    q = (select(r.c.batch_id, b.c.kind, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.currency,
+                r.c.amount_fen, r.c.row_count)
+         .join(b, b.c.id == r.c.batch_id).where(live(r.c.batch_id), r.c.measure.in_(MEASURES)))
+    if unit_ids is not None:
+        q = q.where(r.c.unit_id.in_(unit_ids))
+    schema = {"batch_id": pl.Int64, "kind": pl.String, "measure": pl.String, "unit_id": pl.Int64,
+              "fiscal_year": pl.Int64, "category_code": pl.String, "currency": pl.String, "amount": pl.Int64,
+              "row_count": pl.Int64}
     return pl.DataFrame(conn.execute(q).all(), schema=schema, orient="row")
 
 
-def _unit_attributes(conn: Connection, ids: list[int], units: pl.DataFrame) -> pl.DataFrame:
-    """``units`` plus the successors of merged units (which may have no rows of their own)."""
+def _units(conn: Connection, codes: list[str] | None = None) -> pl.DataFrame:
+    """Every unit's (or these units') code, level, region and parent's code (the unit dimensions)."""
     u, up = Unit.__table__, Unit.__table__.alias("up")
-    q = (select(u.c.id, u.c.code, u.c.level, u.c.region, up.c.code).outerjoin(up, up.c.id == u.c.parent_id)
-         .where(u.c.id.in_(ids)))
-    more = pl.DataFrame(conn.execute(q).all(), schema={"unit_id": pl.Int64, "unit": pl.String,
-                                                        "unit_level": pl.String, "region": pl.String,
-                                                        "parent": pl.String}, orient="row")
-    more = more.with_columns(pl.col("unit_level").alias("level"))
-    return pl.concat([units.filter(~pl.col("unit_id").is_in(ids)), more.select(units.columns)])
+    q = select(u.c.id, u.c.code, u.c.level, u.c.region, up.c.code).outerjoin(up, up.c.id == u.c.parent_id)
+    if codes:
+        q = q.where(u.c.code.in_(codes))
+    units = pl.DataFrame(conn.execute(q).all(), schema={"unit_id": pl.Int64, "unit": pl.String, "unit_level": pl.String,
+                                                         "region": pl.String, "parent": pl.String}, orient="row")
+    return units.with_columns(pl.col("unit_level").alias("level"))
 
 
 def _ancestors(tree: dict[str, str | None], code: str) -> list[str]:
@@ -81,22 +80,13 @@ def _ancestors(tree: dict[str, str | None], code: str) -> list[str]:
     return out
 
 
-def cells(conn: Connection, drilldown: list[str], cuts: Filters) -> tuple[dict[tuple, dict[str, list[int]]],
-                                                                           dict[str, list[int]]]:
-    """``({drilldown key: {measure: [fen, rows]}}, {measure: [fen, rows]})`` over resolved figures."""
-    tree = published.parents(conn)
-    members: dict[str, list[str]] = {}
-    for g, c in conn.execute(select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)):
-        members.setdefault(g, []).append(c)
-    rows = _rows(conn, cuts)
-    keys = ["measure", "unit_id", "fiscal_year", "category_code", "currency"]
+def _resolved(conn: Connection, tree: dict[str, str | None], unit_ids: list[int] | None = None) -> pl.DataFrame:
+    """One figure per (measure, unit, year, category, currency) over every live row, with the rows under it."""
+    rows = _rows(conn, unit_ids)
     resolved = []
     for (currency,), part in rows.group_by("currency"):
         f = published.resolve(part.select(list(published.ROWS_SCHEMA)), tree)
         resolved.append(f.filter(pl.col("amount").is_not_null()).with_columns(pl.lit(currency).alias("currency")))
-    units = rows.select("unit_id", "unit", "unit_level", "region", "parent").unique("unit_id").with_columns(
-        pl.col("unit_level").alias("level"))
-    successor = unit_events.read(conn).successor  # a merged unit counts as its successor (resolved apart, summed)
     # rows stored under each node: every row counts for its category and each ancestor
     anc = pl.DataFrame([(c, a) for c in tree for a in _ancestors(tree, c)], schema=["category_code", "node"],
                        orient="row")
@@ -104,11 +94,81 @@ def cells(conn: Connection, drilldown: list[str], cuts: Filters) -> tuple[dict[t
               .agg(pl.col("row_count").sum().alias("rows")).rename({"node": "category_code"}))
     fig = (pl.concat(resolved) if resolved else pl.DataFrame(schema={**published.RESOLVED_SCHEMA,
                                                                    "currency": pl.String}))
-    fig = fig.select(*keys, "amount").join(counts, on=keys, how="left").with_columns(pl.col("rows").fill_null(0))
-    if successor:
+    return fig.select(*KEYS, "amount").join(counts, on=KEYS, how="left").with_columns(pl.col("rows").fill_null(0))
+
+
+def _kept_figures(conn: Connection, tree: dict[str, str | None], units: pl.DataFrame | None = None,
+                  ) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """``(resolved figures, the same summed over units, units)``, resolved once per data version (and
+    checkpoint, under ``pinned``). Most answers name no unit: they read the few rows summed over units.
+
+    Resolving every live row takes seconds at 1M entries; the answer depends only on the batches (each
+    one's id, status, sha256, time and what it supersedes: a restored backup reusing an id differs), the
+    units (changed only by imports, which are batches; their count and newest id are in the key too), the
+    checkpoint pinned and the category tree, all in the key. The first answer after a change pays for
+    the whole ledger (tens of seconds at 1M entries on a busy machine), once per process: other requests
+    wait for it rather than resolve it too. Given ``units`` (a cut naming units) and nothing kept, only
+    those units' rows are resolved, as before, and nothing is kept: a unit's page never waits for the ledger.
+    """
+    pin = current_pin()
+    u = Unit.__table__
+    key = (conn.engine.url.render_as_string(hide_password=True), totals.batch_identity(conn),
+           tuple(conn.execute(select(func.count(), func.max(u.c.id))).one()),
+           None if pin is None else (pin.size, pin.live), tuple(sorted(tree.items(), key=lambda kv: kv[0])))
+    with _lock:
+        got = _kept.get(key)
+    if got is not None:
+        return got
+    if units is not None:
+        return _resolved(conn, tree, units["unit_id"].to_list()), None, None
+    with _resolving:
+        with _lock:
+            got = _kept.get(key)
+        if got is None:
+            fig = _resolved(conn, tree)
+            over_units = fig.group_by("measure", "fiscal_year", "category_code", "currency").agg(
+                pl.col("amount").sum(), pl.col("rows").sum())
+            got = (fig, over_units, _units(conn))
+            with _lock:
+                while len(_kept) >= KEEP:
+                    _kept.pop(next(iter(_kept)))
+                _kept[key] = got
+    return got
+
+
+def cells(conn: Connection, drilldown: list[str], cuts: Filters) -> tuple[dict[tuple, dict[str, list[int]]],
+                                                                           dict[str, list[int]]]:
+    """``({drilldown key: {measure: [fen, rows]}}, {measure: [fen, rows]})`` over resolved figures.
+
+    A cut by unit, level, region or year keeps whole (unit, year) groups, so it is applied to the figures
+    resolved over every row, which are the same as the figures of the rows cut (by the unit's own code,
+    level and region: a merged unit's row is cut as itself, then counts as its successor)."""
+    tree = published.parents(conn)
+    members: dict[str, list[str]] = {}
+    for g, c in conn.execute(select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)):
+        members.setdefault(g, []).append(c)
+    chosen = None
+    if cuts.unit or cuts.unit_level or cuts.region:
+        chosen = _units(conn, cuts.unit)
+        for name, column in (("unit", "unit"), ("unit_level", "unit_level"), ("region", "region")):
+            if getattr(cuts, name):
+                chosen = chosen.filter(pl.col(column).is_in(getattr(cuts, name)))
+    fig, over_units, units = _kept_figures(conn, tree, chosen if cuts.unit else None)
+    if over_units is not None and chosen is None and not UNIT_DIMENSIONS & set(drilldown):
+        fig = over_units  # the sums below add figures up: summing over units first changes nothing
+    if chosen is not None:
+        fig = fig.filter(pl.col("unit_id").is_in(chosen["unit_id"].implode()))
+    if cuts.year:
+        fig = fig.filter(pl.col("fiscal_year").is_in(cuts.year))
+    if cuts.year_from is not None:
+        fig = fig.filter(pl.col("fiscal_year") >= cuts.year_from)
+    if cuts.year_to is not None:
+        fig = fig.filter(pl.col("fiscal_year") <= cuts.year_to)
+    successor = unit_events.read(conn).successor  # a merged unit counts as its successor (resolved apart, summed)
+    if successor and "unit_id" in fig.columns:
         fig = fig.with_columns(pl.col("unit_id").replace(successor))
-        units = _unit_attributes(conn, sorted(set(successor.values())), units)
-    fig = fig.join(units, on="unit_id", how="left")
+    if UNIT_DIMENSIONS & set(drilldown):
+        fig = fig.join(units if units is not None else _units(conn), on="unit_id", how="left")
 
     allowed = set(tree)
     if cuts.category:

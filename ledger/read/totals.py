@@ -44,6 +44,11 @@ def _batches(conn: Connection) -> list[tuple]:
     return rows if pin is None else [b for b in rows if b[0] in pin.batches]
 
 
+def batch_identity(conn: Connection) -> tuple:
+    """Every batch as ``(id, status, sha256, time, supersedes)``, sorted: changes whenever a batch does."""
+    return tuple(sorted((b[0], b[1], b[2], str(b[3]), b[4]) for b in _batches(conn)))
+
+
 def live_ids(conn: Connection) -> list[int]:
     """Ids of the live (not superseded) batches, in order."""
     batches = _batches(conn)
@@ -110,23 +115,23 @@ def rollup_sums(conn: Connection, *, years: list[int] | None = None, unit_ids: l
 MISSING_LISTED = 100  # missing unit codes listed per year; ``missing`` always counts them all
 
 
-_pairs_kept: dict[tuple, tuple[tuple, list[tuple[int, int]]]] = {}
+_kept_coverage: dict[tuple, tuple[tuple, dict]] = {}
+COVERAGE_KEPT = 64  # answers kept per process (engine, measures, years, units): a handful of shapes in practice
 
 
-def _reported_pairs(conn: Connection, measures: tuple[str, ...]) -> list[tuple[int, int]]:
+def _reported_pairs(conn: Connection, measures: tuple[str, ...], ident: tuple) -> list[tuple[int, int]]:
     """Distinct ``(unit_id, fiscal_year)`` with a live rollup row of ``measures``; read again only when the
     list of batches changes (a page asks several times: key figures, the unit table, the charts)."""
-    ident = tuple(sorted(map(tuple, ((i, s, sha, str(t), sup) for i, s, sha, t, sup in _batches(conn)))))
-    key = (conn.engine.url.render_as_string(hide_password=True), tuple(sorted(measures)))
+    key = ("pairs", conn.engine.url.render_as_string(hide_password=True), tuple(sorted(measures)))
     with _lock:
-        kept = _pairs_kept.get(key)
+        kept = _kept_coverage.get(key)
     if kept is not None and kept[0] == ident:
-        return kept[1]
+        return kept[1]["pairs"]
     r = Rollup.__table__
     pairs = [(int(u), int(y)) for u, y in conn.execute(select(r.c.unit_id, r.c.fiscal_year).distinct().where(
         live(r.c.batch_id), r.c.measure.in_(list(measures))))]
     with _lock:
-        _pairs_kept[key] = (ident, pairs)
+        _kept_coverage[key] = (ident, {"pairs": pairs})
     return pairs
 
 
@@ -141,24 +146,61 @@ def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: l
     counts as its successor. A unit has reported a year when it has a live row of ``measures`` for it,
     in any category. ``complete`` means every expected unit reported. ``unit_codes`` narrows both sides
     to these units (as counted after merges). Years default to every year with a row of ``measures``.
+
+    The answer is kept per list of batches, register of merges and retirements and number of units
+    (units change only by imports, which are batches): working it out walks every unit and year.
     """
     reg = unit_events.read(conn)
+    batches = batch_identity(conn)
+    ident = (batches, tuple(sorted(reg.successor.items())), tuple(sorted(reg.retired.items())),
+             tuple(conn.execute(select(func.count(Unit.id), func.max(Unit.id))).one()))
+    key = (conn.engine.url.render_as_string(hide_password=True), tuple(sorted(measures)),
+           None if years is None else tuple(sorted(set(years))), None if unit_codes is None else tuple(sorted(unit_codes)))
+    with _lock:
+        kept = _kept_coverage.get(key)
+    if kept is None or kept[0] != ident:
+        kept = (ident, _coverage(conn, measures, years, unit_codes, reg, ident))
+        with _lock:
+            if len(_kept_coverage) >= COVERAGE_KEPT:
+                _kept_coverage.pop(next((k for k in _kept_coverage if k[0] not in ("pairs", "base")), None), None)
+            _kept_coverage[key] = kept
+    return {y: {**c, "missing_units": list(c["missing_units"])} for y, c in kept[1].items()}  # callers may edit
+
+
+def _base(conn: Connection, measures: tuple[str, ...], reg: unit_events.Register, ident: tuple) -> dict:
+    """Who reported which year (after merges), each unit's first year, the unit codes and the expected
+    universe: kept per ``ident`` like the answers, so a cut by one unit does not walk every unit again."""
+    key = ("base", conn.engine.url.render_as_string(hide_password=True), tuple(sorted(measures)))
+    with _lock:
+        kept = _kept_coverage.get(key)
+    if kept is not None and kept[0] == ident:
+        return kept[1]
     b = ImportBatch.__table__
-    pairs = _reported_pairs(conn, measures)
     reported: dict[int, set[int]] = {}
     first: dict[int, int] = {}
-    for unit_id, year in pairs:
+    for unit_id, year in _reported_pairs(conn, measures, ident[0]):
         u = reg.final(unit_id)
         reported.setdefault(year, set()).add(u)
         first[u] = min(year, first.get(u, year))
     code_of = dict(conn.execute(select(Unit.id, Unit.code)).all())
     has_register = conn.execute(select(b.c.id).where(b.c.kind == "units", live(b.c.id)).limit(1)).first() is not None
     universe = {i for i in code_of if i not in reg.successor} if has_register else set(first)
+    base = {"reported": reported, "first": first, "code_of": code_of, "id_of": {c: i for i, c in code_of.items()},
+            "has_register": has_register, "universe": universe}
+    with _lock:
+        _kept_coverage[key] = (ident, base)
+    return base
+
+
+def _coverage(conn: Connection, measures: tuple[str, ...], years: list[int] | None, unit_codes: list[str] | None,
+              reg: unit_events.Register, ident: tuple) -> dict[int, dict]:
+    base = _base(conn, measures, reg, ident)
+    reported, first, code_of, universe = base["reported"], base["first"], base["code_of"], base["universe"]
     if unit_codes is not None:
-        wanted = {i for i, c in code_of.items() if c in set(unit_codes)}
-        keep = {reg.final(i) for i in wanted}
-        universe &= keep
+        keep = {reg.final(base["id_of"][c]) for c in set(unit_codes) if c in base["id_of"]}
+        universe = universe & keep
         reported = {y: us & keep for y, us in reported.items()}
+    basis = "register" if base["has_register"] else "reporters"
     out = {}
     for year in sorted(set(reported) if years is None else set(years)):
         expected = {u for u in universe if first.get(u, year) <= year and reg.retired.get(u, year + 1) > year}
@@ -166,7 +208,7 @@ def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: l
         missing = sorted(code_of[u] for u in expected - got)
         out[year] = {"fiscal_year": year, "reported": len(got), "expected": len(expected), "missing": len(missing),
                      "complete": bool(expected) and not missing, "missing_units": missing[:MISSING_LISTED],
-                     "basis": "register" if has_register else "reporters"}
+                     "basis": basis}
     return out
 
 

@@ -316,3 +316,34 @@ def test_a_ledger_of_budgets_alone_shows_no_actual_as_missing_not_zero(engine):
     with reading(engine) as conn:
         texts = svg_texts(render_chart(conn, Request("trend"), "svg"))
     assert "0.00" not in texts and "—" in texts
+
+
+def test_resolved_aggregate_follows_a_correction_and_stays_as_of_the_checkpoint(engine, tmp_path):
+    """The resolved figures are kept per process: a correction, a new table and a pinned read each see their own."""
+    import datetime as dt
+
+    from ledger.read import aggregate
+    from ledger.read.types import Filters
+    from ledger.store.batches import Pin, pinned
+    from ledger.store.db import reading
+
+    def total(drilldown=("year",), cuts=None):
+        with reading(engine) as conn:
+            got = aggregate.aggregate(conn, list(drilldown), cuts or Filters())
+        return [(c.get("year"), c["actual_fen"]) for c in got.cells], got.summary["actual_fen"]
+
+    first = imp(engine, "disclosure", "mof-central-yi.csv")["batch_id"]
+    assert total() == ([(2010, MOF_2010["total"]), (2011, MOF_2011["total"])], MOF_2010["total"] + MOF_2011["total"])
+    fixed = tmp_path / "mof-fixed-yi.csv"
+    text = (F / "mof-central-yi.csv").read_text(encoding="utf-8-sig").replace(",94.70,17.73,61.69,,,15.28,", ",95.70,18.73,61.69,,,15.28,")
+    fixed.write_text(text, encoding="utf-8")
+    result = import_file(engine, "disclosure", fixed, Options(submitted_by="财政局", supersedes=first))
+    assert result.status == "loaded", result.report["problems"]
+    # a unit's cut first (its rows resolved alone, nothing kept), then the whole ledger (resolved and kept)
+    assert total(("unit", "year"), Filters(unit=["100000"]))[1] == 9570 * YI // 100 + MOF_2011["total"]
+    assert total() == ([(2010, 9570 * YI // 100), (2011, MOF_2011["total"])], 9570 * YI // 100 + MOF_2011["total"])
+    assert total(("category",), Filters(year=[2010], unit=["100000"]))[1] == 9570 * YI // 100
+    then = Pin(size=1, batches=frozenset({first}), live=frozenset({first}), time=dt.datetime.now(dt.UTC))
+    with pinned(then):
+        assert total() == ([(2010, MOF_2010["total"]), (2011, MOF_2011["total"])], MOF_2010["total"] + MOF_2011["total"])
+    assert total()[1] == 9570 * YI // 100 + MOF_2011["total"]

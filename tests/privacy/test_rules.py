@@ -54,3 +54,13 @@ def test_the_sole_trader_rules_are_configuration(tmp_path):
     bad.write_text('[flags]\n[privacy]\ninitials_surname = "yes"\n', encoding="utf-8")
     with pytest.raises(PrivacyConfigError, match="initials_surname must be true or false"):
         load(bad)
+
+
+def test_rules_replaced_after_use_are_hashed_and_matched_afresh():
+    before = RULES.fingerprint()
+    assert RULES.classify("张三丰") == "han_name"
+    more = dataclasses.replace(RULES, org_words_zh=(*RULES.org_words_zh, "三丰", "丰"))
+    assert more.fingerprint() != before and RULES.fingerprint() == before
+    assert more.classify("张三丰") is None  # a word inside the name, and a one-character word at its end
+    assert dataclasses.replace(RULES, org_words_zh=("丰",)).classify("张丰三") == "han_name"  # 丰 not at the end
+    assert dataclasses.replace(RULES, org_words_zh=("丰",)).classify("张三丰") is None
