@@ -47,3 +47,23 @@ def test_a_large_load_is_analyzed_and_a_small_one_is_not(databases):
     finally:
         engine.dispose()
         databases.drop(url)
+
+
+def test_indexes_set_aside_for_a_large_sqlite_load_come_back_with_statistics(engine, monkeypatch):
+    """The load's ANALYZE runs while its indexes are set aside; they must still have statistics after."""
+    from ledger.store.bulk import indexes
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL keeps its indexes through a load")
+    monkeypatch.setattr(indexes, "MIN_ROWS", 1)
+    with writing(engine) as conn:
+        batch = batches.create_batch(conn, kind="expenses", file_name="big.csv", sha256="0" * 64, submitted_by="test")
+        unit = conn.execute(Unit.__table__.insert().values(code="U1", name="U1").returning(Unit.id)).scalar_one()
+        with indexes.set_aside(conn, ExpenseEntry.__table__, ANALYZE_MIN_ROWS) as dropped:
+            bulk_insert(conn, ExpenseEntry.__table__, _rows(ANALYZE_MIN_ROWS, batch, unit))
+        assert dropped
+        stats = dict(conn.execute(text("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'expense_entry'")).all())
+        wanted = {name for (name,) in conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'expense_entry' AND sql IS NOT NULL"))}
+    assert wanted and wanted <= set(stats)
+    assert stats["ix_expense_entry_category_code"].split()[:2] == [str(ANALYZE_MIN_ROWS), str(ANALYZE_MIN_ROWS)]

@@ -42,3 +42,6 @@ def set_aside(conn: Connection, table: Table, adding: int) -> Iterator[bool]:
     yield True
     for _, sql in indexes:
         conn.exec_driver_sql(sql)
+    # The load's own ANALYZE ran while the indexes were gone, so it left no statistics for them, and
+    # without them SQLite takes every index for selective (`?group=` sorted 3M rows at 5M: 15.6 s).
+    conn.exec_driver_sql(f"ANALYZE {table.name}")
