@@ -128,7 +128,7 @@ def load_phase(ctx, backend: str) -> dict:
     else:
         seconds = peers.pg_copy(expenses, ctx["pg_conninfo"](ctx["urls"]["postgres"]))
         out["peers"]["COPY (psycopg 3)"] = {"seconds": round(seconds, 3), "rows_per_s": round(rows / seconds)}
-        ctx["urls"]["postgres"] = ctx["fresh_pg"](ctx["pg_admin"], f"bench_{ctx['args'].scale}")
+        ctx["urls"]["postgres"] = ctx["fresh_pg"](ctx["pg_admin"], ctx["pg_name"])
     try:
         _ok(_sunshine(ctx, backend, "db", "upgrade"), "sunshine db upgrade")
         run = _ok(_sunshine(ctx, backend, "import", "expenses", str(expenses), "--json", measure=True), "import expenses")
