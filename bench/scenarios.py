@@ -19,6 +19,7 @@ import psycopg
 from bench import generate, peers
 from bench.measure import (
     ROOT,
+    Watch,
     _measure,
     _measure_units,
     free_port,
@@ -26,6 +27,7 @@ from bench.measure import (
     measured,
     pg_conninfo,
     server,
+    socket_errors,
     wrk,
 )
 
@@ -345,8 +347,9 @@ def mixed_phase(ctx, backend: str) -> dict:
         while not stop.is_set():
             path = work / f"mixed-{backend}-{part}.csv"
             generate.write_expenses(path, scale, 7, scale.extra_entries, stream=100 + part)
+            t = time.perf_counter() - started
             run = _sunshine(ctx, backend, "import", "expenses", str(path), "--json", measure=True)
-            imports.append({"seconds": round(run.seconds, 2), "rc": run.returncode, "rows": scale.extra_entries,
+            imports.append({"at": round(t, 1), "seconds": round(run.seconds, 2), "rc": run.returncode, "rows": scale.extra_entries,
                             "peak_rss": run.peak_rss,
                             "error": run.stderr[-200:] if run.returncode else None})
             path.unlink()
@@ -355,15 +358,19 @@ def mixed_phase(ctx, backend: str) -> dict:
     with _our_server(ctx, backend, port):
         get_json_bytes(base + PAGE_PATH)
         importer = threading.Thread(target=keep_importing)
-        started = time.perf_counter()
-        importer.start()
-        load, text = wrk(base + "/", connections=16, seconds=args.mixed_seconds, script=script)
-        stop.set()
-        importer.join()
+        conninfo = ctx["pg_conninfo"](ctx["urls"]["postgres"]) if backend == "postgres" else None
+        with Watch(base + PAGE_PATH, conninfo) as watch:
+            started = watch.t0
+            importer.start()
+            load, text = wrk(base + "/", connections=16, seconds=args.mixed_seconds, script=script)
+            wrk_done = time.perf_counter() - started
+            stop.set()
+            importer.join()
         elapsed = time.perf_counter() - started
     return {
         "seconds": load.seconds, "requests": load.requests, "rps": round(load.rps, 1), "p50_ms": load.p50_ms,
         "p99_ms": load.p99_ms, "errors": load.errors, "non_2xx": load.non_2xx, "paths": MIXED_PATHS,
         "imports": imports, "import_rows": sum(i["rows"] for i in imports if i["rc"] == 0),
         "import_failures": sum(1 for i in imports if i["rc"]), "elapsed": round(elapsed, 1),
+        "socket_errors": socket_errors(text), "wrk_done": round(wrk_done, 1), "watch": watch.summary(),
     }
