@@ -362,10 +362,12 @@ def mixed_phase(ctx, backend: str) -> dict:
         with Watch(base + PAGE_PATH, conninfo) as watch:
             started = watch.t0
             importer.start()
-            load, text = wrk(base + "/", connections=16, seconds=args.mixed_seconds, script=script)
-            wrk_done = time.perf_counter() - started
-            stop.set()
-            importer.join()
+            try:  # a failed wrk must not leave the importer running forever
+                load, text = wrk(base + "/", connections=16, seconds=args.mixed_seconds, script=script)
+            finally:
+                wrk_done = time.perf_counter() - started
+                stop.set()
+                importer.join()
         elapsed = time.perf_counter() - started
     return {
         "seconds": load.seconds, "requests": load.requests, "rps": round(load.rps, 1), "p50_ms": load.p50_ms,
