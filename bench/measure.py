@@ -172,7 +172,7 @@ def wrk(url: str, *, connections: int = 32, seconds: int = 10, script: Path | No
 
 
 def get_json_bytes(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as resp:
+    with urllib.request.urlopen(url, timeout=120) as resp:  # a cold first read at 5M takes tens of seconds on a busy machine
         return resp.read()
 
 
