@@ -237,3 +237,18 @@ def report(before: list[dict], after: list[dict], db: str) -> str:
         lines.append(f"| {r['dataset']} | `{r['case']}` | {b['min_ms'] if b else '—'} | {r['min_ms']} | {r['median_ms']} "
                      f"| {total} | {'; '.join(f'`{k}`' for k in key)} |")
     return "\n".join(lines)
+
+
+def side_by_side(sqlite: list[dict], postgres: list[dict], aim_ms: float = 50.0) -> str:
+    """A markdown table: each case's p99 (min / median) on both databases; over ``aim_ms`` in bold."""
+    def cell(r: dict | None) -> str:
+        if r is None:
+            return "—"
+        p99 = f"{r['p99_ms']:,.1f}"
+        return f"{'**' + p99 + '**' if r['p99_ms'] > aim_ms else p99} ({r['min_ms']:,.1f} / {r['median_ms']:,.1f})"
+    pg = {(r["dataset"], r["case"]): r for r in postgres}
+    seen = [(r["dataset"], r["case"]) for r in sqlite] + [k for k in pg if k not in {(r["dataset"], r["case"]) for r in sqlite}]
+    lite = {(r["dataset"], r["case"]): r for r in sqlite}
+    lines = ["| dataset | case | SQLite p99 (min / median), ms | PostgreSQL p99 (min / median), ms |", "|---|---|---|---|"]
+    lines += [f"| {d} | `{c}` | {cell(lite.get((d, c)))} | {cell(pg.get((d, c)))} |" for d, c in seen]
+    return "\n".join(lines)

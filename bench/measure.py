@@ -172,7 +172,7 @@ def wrk(url: str, *, connections: int = 32, seconds: int = 10, script: Path | No
 
 
 def get_json_bytes(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as resp:
+    with urllib.request.urlopen(url, timeout=120) as resp:  # a cold first read at 5M takes tens of seconds on a busy machine
         return resp.read()
 
 
@@ -208,3 +208,58 @@ def _measure_units(base: str, prefix: str, ctx, name: str) -> dict:
     load, _ = wrk(base + "/", connections=ctx["args"].connections, seconds=ctx["args"].seconds, script=script)
     return {"rps": round(load.rps, 1), "p50_ms": load.p50_ms, "p99_ms": load.p99_ms, "errors": load.errors,
             "requests": load.requests}
+
+
+class Watch:
+    """While a load runs: every ``every`` s, time one GET of ``url`` and (PostgreSQL) list the backends of
+    database ``dbname`` that wait on a lock, so a stall shows when it happened and what it waited for."""
+
+    def __init__(self, url: str, conninfo: str | None = None, every: float = 0.5):
+        self.url, self.conninfo, self.every = url, conninfo, every
+        self.samples: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.t0 = time.perf_counter()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _locks(self, conn) -> list[str]:
+        return [f"{w}/{e} {state} {round(age, 1)}s: {q}" for w, e, state, age, q in conn.execute(
+            "SELECT wait_event_type, wait_event, state, extract(epoch FROM now() - query_start), left(query, 90) "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND wait_event_type = 'Lock'").fetchall()]
+
+    def _run(self) -> None:
+        import psycopg
+
+        conn = psycopg.connect(self.conninfo, autocommit=True) if self.conninfo else None
+        try:
+            while not self._stop.wait(self.every):
+                started = time.perf_counter()
+                try:
+                    status = urllib.request.urlopen(self.url, timeout=60).status
+                except Exception as exc:  # a failed probe is a figure too
+                    status = f"{type(exc).__name__}: {exc}"[:120]
+                ms = (time.perf_counter() - started) * 1000
+                self.samples.append({"t": round(started - self.t0, 2), "ms": round(ms, 1), "status": status,
+                                     "locks": self._locks(conn) if conn else []})
+        finally:
+            if conn:
+                conn.close()
+
+    def summary(self) -> dict:
+        """The slowest probes and the samples that saw a lock wait."""
+        slow = sorted(self.samples, key=lambda s: -s["ms"])[:5]
+        return {"probes": len(self.samples), "slowest": slow, "lock_waits": [s for s in self.samples if s["locks"]][:10]}
+
+
+def socket_errors(text: str) -> dict:
+    """wrk's socket errors by kind (connect, read, write, timeout)."""
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return dict(zip(("connect", "read", "write", "timeout"), map(int, sock.groups()), strict=True)) if sock else {}

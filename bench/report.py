@@ -190,7 +190,9 @@ def _mixed_rows(t: Rows, res: dict) -> None:
             continue
         t.add(f"mixed public reads for {mixed['seconds']:.0f} s while importing (req/s; p50 / p99 ms)", backend,
               f"{_n(mixed['rps'])}; {mixed['p50_ms']:.1f} / {mixed['p99_ms']:.1f}")
-        t.add("…errors (socket + non-2xx)", backend, _n(mixed["errors"]), "", "", None, "0", mixed["errors"] == 0)
+        kinds = ", ".join(f"{k} {v}" for k, v in mixed.get("socket_errors", {}).items() if v)
+        t.add("…errors (socket + non-2xx)", backend, _n(mixed["errors"]) + (f" ({kinds})" if kinds else ""), "", "", None,
+              "0", mixed["errors"] == 0)
         done = [i for i in mixed["imports"] if i["rc"] == 0]
         if done:
             secs = sum(i["seconds"] for i in done)

@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--only", default=",".join(PHASES), help=f"phases to run, of {','.join(PHASES)}")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-name", help="the PostgreSQL database to (re)create, default bench_<scale>")
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per HTTP measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--mixed-seconds", type=int, default=30)
@@ -75,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     results["commands"] = [c for c in results.get("commands", []) if c != results["command"]] + [results["command"]]
     urls = {"sqlite": f"sqlite:///{work / 'ledger.sqlite3'}"}
     ctx = {"work": work, "files": files, "urls": urls, "args": args, "pg_admin": args.pg, "fresh_pg": fresh_pg,
-           "pg_conninfo": pg_conninfo, "bin": BIN}
+           "pg_conninfo": pg_conninfo, "bin": BIN, "pg_name": args.pg_name or f"bench_{args.scale}"}
     if "postgres" in backends:
-        name = f"bench_{args.scale}"
+        name = args.pg_name or f"bench_{args.scale}"
         urls["postgres"] = fresh_pg(args.pg, name) if "load" in phases else make_pg_url(args.pg, name)
     for phase, fn in (("load", load_phase), ("check", check_phase), ("http", http_phase), ("mixed", mixed_phase)):
         if phase not in phases:
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 section[backend] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
             print(json.dumps(section[backend], default=str)[:600], flush=True)
         results_path.parent.mkdir(exist_ok=True)
+        results = _merged(results_path, results, phase, backends)
         results_path.write_text(json.dumps(results, indent=1, default=str, ensure_ascii=False))
 
     table = report.table(results)
@@ -103,6 +105,23 @@ def main(argv: list[str] | None = None) -> int:
         report.write_doc(ROOT / "docs" / "benchmarks.md", ROOT / "bench" / "results")
         print("wrote docs/benchmarks.md")
     return 0
+
+
+def _merged(path, results: dict, phase: str, backends: list[str]) -> dict:
+    """``results`` laid over the file as it is now: a run for the other backend may have written meanwhile."""
+    latest = json.loads(path.read_text()) if path.exists() else {}
+    mine = results[phase]
+    for key, value in results.items():
+        if key not in PHASES:
+            latest[key] = value
+    latest["commands"] = list(dict.fromkeys(latest.get("commands", []) + results["commands"]))
+    section = latest.setdefault(phase, {})
+    for backend in backends:
+        if backend in mine:
+            section[backend] = mine[backend]
+    results.update({k: v for k, v in latest.items() if k != phase})
+    results[phase] = section
+    return results
 
 
 def make_pg_url(admin_url: str, name: str) -> str:
