@@ -111,15 +111,8 @@ class Landing:
         self.app, self.responses = app, responses
 
     async def __call__(self, scope, receive, send):
-        async def sending(message) -> None:
-            # Released when the answer starts: a cached body is stored by then; a streamed one (a download)
-            # is never stored, and the others must not wait for its end but open their own.
-            if message["type"] == "http.response.start" and FLIGHT in scope:
-                self.responses.land(scope)
-            await send(message)
-
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, send)
         finally:
             if FLIGHT in scope:
                 self.responses.land(scope)
