@@ -6,16 +6,10 @@ header it makes a validator without running the read itself. The same key indexe
 cache of finished responses, so a hot page or aggregate is read from the database once per data
 version. The version itself is re-read at most every ``SUNSHINE_VERSION_TTL`` seconds (default
 1) and at once after a write made through this process.
-
-A miss runs once: while one request computes an answer, others asking for the same key wait for it
-(up to ``FLIGHT_WAIT_S``) and are served from the cache. Without that, on PostgreSQL (reads run on
-threads) every connection asking for a cold aggregate at once ran the same seconds-long read side by
-side, and at 5M rows all of them passed wrk's 5 s timeout together (docs/benchmarks.md, mixed traffic).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import threading
 import time
@@ -32,8 +26,6 @@ PUBLIC_PREFIX = "/api/v1/"
 NO_CACHE = ("/api/v1/schema", "/api/v1/audit", "/api/v1/imports", "/api/v1/tokens", "/api/v1/health")
 MAX_ENTRIES = 1024
 MAX_BODY = 4 * 1024 * 1024
-FLIGHT_WAIT_S = 30.0  # a request waits this long for another computing the same answer, then computes it itself
-FLIGHT = "sunshine.flight"  # scope key: the cache key this request is computing for others
 # headers that belong to a cached answer, served again with it (the checkpoint an as_of answer is from)
 KEPT_HEADERS = ("Link", "X-Total-Count", "X-Total-Exact", "X-Coverage", "X-Checkpoint-Size", "X-Checkpoint-Root")
 
@@ -68,7 +60,6 @@ class Responses:
     def __init__(self):
         self.items: OrderedDict[str, tuple[bytes, int, str, dict]] = OrderedDict()
         self.lock = threading.Lock()
-        self.flights: dict[str, asyncio.Event] = {}  # keys being computed now (event loop only)
 
     def get(self, etag: str):
         with self.lock:
@@ -82,40 +73,6 @@ class Responses:
             self.items[etag] = value
             while len(self.items) > MAX_ENTRIES:
                 self.items.popitem(last=False)
-
-    async def wait_or_take(self, etag: str, scope: dict):
-        """The cached answer once another request computing it is done; None when this request must compute
-        it (it is then the flight others wait for, until ``land``)."""
-        flight = self.flights.get(etag)
-        if flight is not None:
-            try:
-                await asyncio.wait_for(flight.wait(), FLIGHT_WAIT_S)
-            except TimeoutError:
-                return None
-            return self.get(etag)
-        self.flights[etag] = asyncio.Event()
-        scope[FLIGHT] = etag
-        return None
-
-    def land(self, scope: dict) -> None:
-        flight = self.flights.pop(scope.pop(FLIGHT, None), None)
-        if flight is not None:
-            flight.set()
-
-
-class Landing:
-    """Outermost: whatever became of a request that computed a cache miss (answered, failed, cut off),
-    release the requests waiting for it."""
-
-    def __init__(self, app, responses: Responses):
-        self.app, self.responses = app, responses
-
-    async def __call__(self, scope, receive, send):
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            if FLIGHT in scope:
-                self.responses.land(scope)
 
 
 def _cacheable(request: Request) -> bool:
@@ -155,9 +112,7 @@ async def before_request(request: Request) -> Response | None:
                     return Response(content=b"", status_code=304, headers=headers)
             except (TypeError, ValueError):
                 pass
-    hit = None
-    if state.settings.response_cache:
-        hit = state.responses.get(etag) or await state.responses.wait_or_take(etag, request.scope)
+    hit = state.responses.get(etag) if state.settings.response_cache else None
     if hit is not None:
         body, status, media_type, extra = hit
         return Response(content=body, status_code=status, media_type=media_type, headers={**extra, **headers})
