@@ -5,7 +5,7 @@ Merged into the pages' ``_`` (``api.web.pages._base``), so templates look them u
 
 from __future__ import annotations
 
-from ledger.read.published.report_text_en import ITEM_EN
+from ledger.read.published.phrasebook import ITEM_EN
 
 _PAIRS = {
     "colon": ("：", ": "),

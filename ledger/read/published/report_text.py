@@ -1,135 +1,90 @@
 """Words and tables from report figures: the explanatory paragraph (--text) and flat rows (--csv).
 
-Generated from the report dict only, so the published sentences and the data cannot drift apart.
+Generated from the report dict only, so the published sentences and the data cannot drift apart. One walker
+says both languages (the words are in ``phrasebook``), so the Chinese and English paragraphs cannot drift either.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from ledger.money import format_wan, format_yi, format_yuan
-from ledger.read.published.report_text_en import report_text_en
+from ledger.read.published.phrasebook import PHRASES, Zh, pct1
 
-COUNT_WORDS = {
-    "overseas_travel": (("overseas_groups", "组团{}个"), ("overseas_persons", "{}人次")),
-    "vehicle_purchase": (("vehicles_purchased", "购置车辆{}辆"),),
-    "vehicle_operation": (("vehicles_held", "年末保有量{}辆"),),
-    "reception": (("reception_batches", "接待{}批次"), ("reception_persons", "{}人次")),
-}
+BIG = 10**10  # fen: from 1亿元 up, a table is said in 亿元 (millions of yuan in English), as 中央本级 publishes it
 
 
-def _pct1(p: Decimal) -> str:
-    return str(abs(p).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-def change_phrase(actual: int, prior: int | None, money=lambda f: f"{format_wan(f, grouping=False)}万元") -> str:
+def change_phrase(actual: int, prior: int | None, money=Zh.small, p=Zh) -> str:
     """比上年增加/减少…, 增长/下降…% — or why the change cannot be stated."""
     if prior is None:
-        return "上年无数据"
+        return p.no_prior
     diff = actual - prior
-    if diff == 0:
-        return "与上年持平"
-    word, trend = ("增加", "增长") if diff > 0 else ("减少", "下降")
-    head = f"比上年{word}{money(abs(diff))}"
-    if prior == 0:
-        return head + "（上年为零，增幅无法计算）"
-    p = Decimal(abs(diff)) * 100 / Decimal(abs(prior))
-    return f"{head}，{trend}{_pct1(p)}%"
+    pct = None if diff == 0 or prior == 0 else pct1(Decimal(abs(diff)) * 100 / Decimal(abs(prior)))
+    return p.change(diff, money(abs(diff)), pct)
 
 
-def _wan(f: int) -> str:
-    return f"{format_wan(f, grouping=False)}万元"
-
-
-def _yi(f: int) -> str:
-    return f"{format_yi(f, grouping=False)}亿元"
-
-
-def item_sentence(item: dict, counts: dict | None = None, name: str | None = None, money=_wan) -> str:
+def item_sentence(item: dict, counts: dict | None = None, name: str | None = None, money=Zh.small, p=Zh) -> str:
     """``公务接待费支出2.05万元，比上年减少0.28万元，下降12.0%`` (+ counts when known)."""
+    name = name or p.item_name(item)
     if item["actual_fen"] is None:
-        return f"{name or item['name_zh']}无决算数据"
-    name = name or item["name_zh"]
-    s = f"{name}支出{money(item['actual_fen'])}，{change_phrase(item['actual_fen'], item['prior_actual_fen'], money)}"
-    words = [w.format(counts[k]) for k, w in COUNT_WORDS.get(item["item"], ()) if counts and counts.get(k) is not None]
-    return s + ("，" + "、".join(words) if words else "")
+        return p.no_final(name)
+    words = [w.format(counts[k]) for k, w in p.count_words.get(item["item"], ()) if counts and counts.get(k) is not None]
+    return p.spent(name, money(item["actual_fen"]), change_phrase(item["actual_fen"], item["prior_actual_fen"], money, p),
+                   words)
 
 
-def _table_text(report: dict) -> str:
+def _table_text(report: dict, p) -> str:
     paras = []
-    rows = list(report["rows"]) + ([report["total"]] if report.get("total") else [])
-    for row in rows:
+    for row in list(report["rows"]) + ([report["total"]] if report.get("total") else []):
         counts = row.get("counts") if report["report"] == "three-public" else None
         items = {i["item"]: i for i in row["items"]}
-        head = f"{row['unit_name']}{row['fiscal_year']}年"
-        # 亿元 when the table is at that scale (中央本级), as published; else 万元
-        money = _yi if max((abs(i["actual_fen"] or 0) for i in row["items"]), default=0) >= 10**10 else _wan
+        money = p.big if max((abs(i["actual_fen"] or 0) for i in row["items"]), default=0) >= BIG else p.small
         if report["report"] == "three-public":
-            first = item_sentence(items["total"], counts, "“三公”经费", money)
-            rest = [item_sentence(items[k], counts, money=money) for k in ("overseas_travel", "vehicles", "reception")]
+            first = item_sentence(items["total"], counts, p.three_public, money, p)
+            rest = [item_sentence(items[k], counts, None, money, p) for k in ("overseas_travel", "vehicles", "reception")]
             if items["vehicle_purchase"]["actual_fen"] is None and items["vehicle_operation"]["actual_fen"] is None:
                 if items["vehicles"]["actual_fen"] is not None:
-                    rest[1] += "（未分列购置费和运行维护费）"
+                    rest[1] += p.vehicles_not_split
             else:
-                sub = [item_sentence(items[k], counts, money=money) for k in ("vehicle_purchase", "vehicle_operation")]
-                rest[1] += f"（其中：{'；'.join(sub)}）"
+                rest[1] += p.of_which([item_sentence(items[k], counts, None, money, p)
+                                       for k in ("vehicle_purchase", "vehicle_operation")])
         else:
-            first = item_sentence(items["total"], None, "“四费”", money)
-            rest = [item_sentence(items[k], money=money) for k in ("reception", "meeting", "study_tour", "transport")]
-        paras.append(f"{head}{first}。其中：{'；'.join(rest)}。")
-    note = coverage_sentence(report.get("coverage"))
+            first = item_sentence(items["total"], None, p.four_fees, money, p)
+            rest = [item_sentence(items[k], None, None, money, p) for k in ("reception", "meeting", "study_tour", "transport")]
+        paras.append(p.paragraph(row["unit_name"], row["fiscal_year"], first, rest))
+    note = coverage_sentence(report.get("coverage"), p)
     if note:
         paras.insert(0, note)
-    return "\n".join(paras) if paras else f"{report['fiscal_year']}年无数据。"
+    return "\n".join(paras) if paras else p.no_data(report["fiscal_year"])
 
 
-def coverage_sentence(cov: dict | None) -> str | None:
+def coverage_sentence(cov: dict | None, p=Zh) -> str | None:
     """``2024年应报送单位40个，已报送2个，未报送38个（缺失，不计为零）：U002、U003…`` when a year is incomplete."""
     if not cov or cov["complete"] or not cov["expected"]:
         return None
-    listed = "、".join(cov["missing_units"][:10]) + ("等" if cov["missing"] > 10 else "")
-    return (f"{cov['fiscal_year']}年应报送单位{cov['expected']}个，已报送{cov['reported']}个，"
-            f"未报送{cov['missing']}个（缺失，不计为零）：{listed}。")
+    return p.coverage(cov, cov["missing_units"][:10], cov["missing"] > 10)
 
 
-def _procurement_text(r: dict) -> str:
-    big = max(r["scale_fen"], r["budget_total_fen"]) >= 10**10
-
-    def money(f):
-        return f"{format_yi(f, grouping=False)}亿元" if big else f"{format_wan(f, grouping=False)}万元"
-
-    who = f"{r['unit']} " if r["unit"] else ""
+def _procurement_text(r: dict, p) -> str:
+    money = p.big if max(r["scale_fen"], r["budget_total_fen"]) >= BIG else p.small
+    who = p.who(r["unit"])
     others = {c: b for c, b in (r.get("by_currency") or {}).items() if c not in ("CNY", "none")}
     if others and not r["records"]:
-        return f"{who}{r['fiscal_year']}年无以人民币计的政府采购。" + _other_currencies(others, "")
-    s = f"{who}{r['fiscal_year']}年政府采购规模{money(r['scale_fen'])}（合同金额合计，{r['records']}项）"
-    s += "，" + change_phrase(r["scale_fen"], r["prior_scale_fen"], money)
+        return p.no_yuan(who, r["fiscal_year"]) + "".join(p.other_currency(c, b, True) for c, b in others.items())
+    s = p.scale(who, r["fiscal_year"], money(r["scale_fen"]), r["records"],
+                change_phrase(r["scale_fen"], r["prior_scale_fen"], money, p))
     if r["savings_rate_pct"] is not None:
-        s += (f"；采购预算{money(r['budget_total_fen'])}，节约预算资金{money(r['savings_fen'])}，"
-              f"资金节约率{r['savings_rate_pct']}%（节约率＝节约资金÷采购预算）")
-    methods = [f"{m['name_zh']}{money(m['scale_fen'])}（{m['share_pct']}%）" for m in r["by_method"]]
-    if methods:
-        s += "。按采购方式：" + "，".join(methods)
-    return s + "。" + _other_currencies(others, "另有")
-
-
-def _other_currencies(others: dict, lead: str) -> str:
-    """One sentence per other currency, in its own unit: never added to the CNY figures."""
-    out = ""
-    for cur, block in others.items():
-        out += (f"{lead}以{cur}计的采购{block['records']}项，合同金额合计{format_yuan(block['scale_fen'])} {cur}"
-                f"，采购预算{format_yuan(block['budget_total_fen'])} {cur}")
-        if block["savings_rate_pct"] is not None:
-            out += f"，资金节约率{block['savings_rate_pct']}%"
-        out += "（不与人民币相加）。"
-    return out
+        s += p.savings(money(r["budget_total_fen"]), money(r["savings_fen"]), r["savings_rate_pct"])
+    if r["by_method"]:
+        s += p.methods([(m["method"], m["name_zh"], money(m["scale_fen"]), m["share_pct"]) for m in r["by_method"]])
+    # other currencies are said in their own unit and never added to the yuan figures
+    return s + p.end + "".join(p.other_currency(c, b, False) for c, b in others.items())
 
 
 def report_text(report: dict, lang: str = "zh") -> str:
-    """The explanatory paragraph(s) for a report from ``ledger.read.published.reports``, in ``lang``."""
-    if lang == "en":
-        return report_text_en(report)
-    return _procurement_text(report) if report["report"] == "procurement" else _table_text(report)
+    """The explanatory paragraph(s) for a report from ``ledger.read.published.reports``, in ``lang`` (zh or en)."""
+    p = PHRASES.get(lang, Zh)
+    text = _procurement_text(report, p) if report["report"] == "procurement" else _table_text(report, p)
+    return text.rstrip()
 
 
 def report_table(report: dict) -> tuple[list[str], list[list]]:
