@@ -85,8 +85,10 @@ def retire(ctx, code: str, year: int, actor: str | None, note: str | None, as_js
 @click.pass_context
 def list_(ctx, as_json: bool) -> None:
     """Every unit with its state (active, merged → successor, retired from a year), and the events."""
+    from ledger.i18n import language
     from ledger.store import unit_events
     from ledger.store.db import make_engine, reading
+    from ledger.store.unit_terms import group_name
 
     engine = make_engine(database_url(ctx))
     try:
@@ -100,4 +102,4 @@ def list_(ctx, as_json: bool) -> None:
     for u in units:
         state = {"merged": f"merged → {u['successor_code']}", "retired": f"retired from {u['retired_from']}"}.get(
             u["state"], "active")
-        click.echo(f"{u['code']}\t{u['name']}\t{state}")
+        click.echo(f"{u['code']}\t{u['name']}\t{group_name(u['level'], u['kind'], language())}\t{state}")

@@ -110,12 +110,13 @@ def retire(conn: Connection, code: str, year: int, *, actor: str, role: str | No
 def units(conn: Connection) -> list[dict]:
     """Every unit with its state: ``active``, ``merged`` (with ``successor_code``) or ``retired`` (from ``retired_from``)."""
     reg = read(conn)
-    rows = conn.execute(select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.region).order_by(Unit.code)).all()
+    rows = conn.execute(select(Unit.id, Unit.code, Unit.name, Unit.level, Unit.region, Unit.kind)
+                        .order_by(Unit.code)).all()
     code_of = {i: c for i, c, *_ in rows}
     out = []
-    for i, code, name, level, region in rows:
+    for i, code, name, level, region, kind in rows:
         state = "merged" if i in reg.successor else "retired" if i in reg.retired else "active"
-        out.append({"code": code, "name": name, "level": level, "region": region, "state": state,
+        out.append({"code": code, "name": name, "level": level, "region": region, "kind": kind, "state": state,
                     "successor_code": code_of.get(reg.successor.get(i)) if i in reg.successor else None,
                     "retired_from": reg.retired.get(i)})
     return out

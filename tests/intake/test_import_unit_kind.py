@@ -88,3 +88,17 @@ def test_an_unknown_kind_is_refused_naming_file_row_column_and_value(engine, tmp
     assert p["message_en"].startswith('unknown unit kind "国有企业": one of 行政单位 (administrative)')
     assert describe(p, "en").startswith("register.csv, row 3, column kind: unknown unit kind")
     assert kinds(engine) == {}
+
+
+def test_units_list_shows_each_units_level_and_kind(engine, tmp_path, db_url):
+    from tests.import_support import sunshine
+
+    assert load(engine, tmp_path, "u.csv", SPELLED).status == "loaded"
+    listed = json.loads(sunshine(db_url, "units", "list", "--json").stdout)["units"]
+    assert [(u["code"], u["kind"]) for u in listed][:3] == [("A1", "行政单位"), ("A2", "参照公务员法管理事业单位"),
+                                                           ("A3", "事业单位")]
+    zh = sunshine(db_url, "units", "list", lang="zh").stdout.splitlines()
+    assert zh[0] == "A1\t市财政局\t市级·行政单位\tactive"
+    assert zh[6] == "A7\t市机关事务中心\t市级·未填单位性质\tactive"
+    en = sunshine(db_url, "units", "list").stdout.splitlines()
+    assert en[0] == "A1\t市财政局\tcity · administrative unit\tactive"
