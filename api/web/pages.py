@@ -39,7 +39,7 @@ from ledger import i18n
 from ledger.money import format_yuan
 from ledger.read import figures as q
 from ledger.store.db import get_engine, reading
-from ledger.store.unit_terms import KINDS_EN
+from ledger.store.unit_terms import KINDS_EN, LEVELS_EN
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
@@ -259,6 +259,7 @@ def _unit_page(request: Request, code: str, year: int | None = None, stage: str 
                 "execution": amounts["execution_fen"].is_not_null().any()}
         ctx.update(unit=unit, kf=kf, figures=_figures(kf, lang), lines=lines, targets=targets, show=show,
                    unit_kind_name=KINDS_EN.get(unit["kind"], unit["kind"]) if lang == "en" else unit["kind"],
+                   level_name=lambda level: LEVELS_EN.get(level, level) if lang == "en" else level,
                    target_charts=target_charts,
                    flags=_flags(q.public_flags(conn, unit["id"]), lang),
                    disclosure=disclosure_block(conn, lang, year, unit),

@@ -68,6 +68,7 @@ _PAIRS = {
                      "Each cell is the actual amount with its change on the prior year below; bars compare totals."),
     "compare_link": ("逐年对比", "Year by year"),
     "compare_peers": ("与同级单位对比", "Against units of the same level"),
+    "paren_open": ("（", " ("), "paren_close": ("）", ")"),
 }
 
 KIND_NAMES = {

@@ -47,6 +47,8 @@ def test_one_unit_over_the_years(client):
 def test_peer_link_and_refusals(client):
     unit = client.get("/units/EDU").text
     assert 'href="/compare?unit=EDU&amp;unit=CITY&amp;unit=HLTH&amp;year=2023"' in unit
+    assert "与同级单位对比（市级）" in unit
+    assert "Against units of the same level (city)</a>" in client.get("/en/units/EDU").text  # the level in English too
     assert client.get("/compare").status_code == 200
     assert client.get("/compare", params={"unit": "NOPE"}).status_code == 400
     assert client.get("/compare", params=[("unit", f"U{i}") for i in range(7)]).status_code == 400
