@@ -146,7 +146,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     # Outside Litestar's routing: a HEAD must become a GET before a route is chosen, and a NUL byte
     # must be refused before any route parses it. KeepTransport goes outside Guards: it must see the
     # server's own ``send`` (Guards wraps it) to find the transport a cut-off download resets.
-    app.asgi_handler = streams.KeepTransport(guards.Guards(app.asgi_handler))
+    app.asgi_handler = http_cache.Landing(streams.KeepTransport(guards.Guards(app.asgi_handler)), app.state.responses)
     logging.getLogger("sunshine.api").setLevel(logging.INFO)
     openapi_problems.document_problems(app)
     return app

@@ -6,10 +6,18 @@ header it makes a validator without running the read itself. The same key indexe
 cache of finished responses, so a hot page or aggregate is read from the database once per data
 version. The version itself is re-read at most every ``SUNSHINE_VERSION_TTL`` seconds (default
 1) and at once after a write made through this process.
+
+A miss runs once: while one request computes an answer, others asking for the same key wait for it
+(up to ``FLIGHT_WAIT_S``) and are served from the cache. Without that, on PostgreSQL (reads run on
+threads) every connection asking for a cold aggregate at once ran the same seconds-long read side by
+side, and at 5M rows all of them passed wrk's 5 s timeout together (docs/benchmarks.md, mixed traffic).
+The waiters are released as soon as the answer is built, not when it has been sent: a download is
+streamed and never cached, and a slow reader of one must not hold back the next request for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -26,6 +34,8 @@ PUBLIC_PREFIX = "/api/v1/"
 NO_CACHE = ("/api/v1/schema", "/api/v1/audit", "/api/v1/imports", "/api/v1/tokens", "/api/v1/health")
 MAX_ENTRIES = 1024
 MAX_BODY = 4 * 1024 * 1024
+FLIGHT_WAIT_S = 30.0  # a request waits this long for another computing the same answer, then computes it itself
+FLIGHT = "sunshine.flight"  # scope key: the cache key this request is computing for others
 # headers that belong to a cached answer, served again with it (the checkpoint an as_of answer is from)
 KEPT_HEADERS = ("Link", "X-Total-Count", "X-Total-Exact", "X-Coverage", "X-Checkpoint-Size", "X-Checkpoint-Root")
 
@@ -60,6 +70,7 @@ class Responses:
     def __init__(self):
         self.items: OrderedDict[str, tuple[bytes, int, str, dict]] = OrderedDict()
         self.lock = threading.Lock()
+        self.flights: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}  # keys being computed now
 
     def get(self, etag: str):
         with self.lock:
@@ -73,6 +84,48 @@ class Responses:
             self.items[etag] = value
             while len(self.items) > MAX_ENTRIES:
                 self.items.popitem(last=False)
+
+    async def wait_or_take(self, etag: str, scope: dict):
+        """The cached answer once another request computing it is done; None when this request must compute
+        it (it is then the flight others wait for, until ``land``)."""
+        with self.lock:
+            flight = self.flights.get(etag)
+            if flight is None:
+                self.flights[etag] = (asyncio.get_running_loop(), asyncio.Event())
+                scope[FLIGHT] = etag
+                return None
+        try:
+            await asyncio.wait_for(flight[1].wait(), FLIGHT_WAIT_S)
+        except TimeoutError:
+            return None
+        return self.get(etag)
+
+    def land(self, scope: dict) -> None:
+        """Release the requests waiting for this one's answer: called once the answer is built (from any
+        thread), before its body is sent, so a streamed download never holds others back while it is read."""
+        with self.lock:
+            flight = self.flights.pop(scope.pop(FLIGHT, None), None)
+        if flight is not None:
+            loop, event = flight
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # the loop is gone (shutdown): nobody is left waiting on it
+                pass
+
+
+class Landing:
+    """Outermost: whatever became of a request that computed a cache miss (answered, failed, cut off),
+    release the requests waiting for it."""
+
+    def __init__(self, app, responses: Responses):
+        self.app, self.responses = app, responses
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if FLIGHT in scope:
+                self.responses.land(scope)
 
 
 def _cacheable(request: Request) -> bool:
@@ -112,7 +165,9 @@ async def before_request(request: Request) -> Response | None:
                     return Response(content=b"", status_code=304, headers=headers)
             except (TypeError, ValueError):
                 pass
-    hit = state.responses.get(etag) if state.settings.response_cache else None
+    hit = None
+    if state.settings.response_cache:
+        hit = state.responses.get(etag) or await state.responses.wait_or_take(etag, request.scope)
     if hit is not None:
         body, status, media_type, extra = hit
         return Response(content=body, status_code=status, media_type=media_type, headers={**extra, **headers})
@@ -140,6 +195,7 @@ def add_headers(response: Response, request: Request, body: bytes | None = None)
             request.app.state.responses.put(request.state.etag, (body, 200, response.media_type, extra))
     elif "cache-control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
+    request.app.state.responses.land(request.scope)  # cached or not (a stream, an error), the waiters may go on
 
 
 def after_write(request: Request) -> None:
