@@ -22,7 +22,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ledger.store.batches import bulk_insert
 from ledger.store.bulk import keys
-from ledger.store.models import ExpenseEntry, ProcurementRecord, ProcurementReplacement, SearchEntry, SearchText, Unit
+from ledger.store.models import (
+    ExpenseEntry,
+    ProcurementRecord,
+    ProcurementReplacement,
+    SearchEntry,
+    SearchText,
+    Unit,
+)
 
 FTS_TABLE = "search_fts"
 UNIQUE_BODY = "uq_search_text_body"  # migration 0013: body on SQLite, md5(body) on PostgreSQL (B-tree keys are bounded)
