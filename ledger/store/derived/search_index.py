@@ -61,9 +61,10 @@ def index_batch(conn: Connection, batch_id: int | None = None, sums: pl.DataFram
         rows, taken_back = [], selects[4:]  # the rows' own texts come from the frames
         if sums.height:
             ids = add_texts(conn, sums.get_column("body").unique().to_list())
-            bulk_insert(conn, SearchEntry.__table__, sums.join(ids, on="body", how="left", maintain_order="left").select(
+            # in text order: the text_id index takes its keys nearly in order (1.0 of 3.9 CPU-s for 1.32M entries)
+            bulk_insert(conn, SearchEntry.__table__, sums.join(ids, on="body", how="left").select(
                 pl.lit(batch_id, pl.Int64).alias("batch_id"), "kind", "unit_id", "fiscal_year", "text_id", "row_count",
-                "amount_fen", "currency"))
+                "amount_fen", "currency").sort("text_id", "kind", "unit_id", "fiscal_year", "currency", nulls_last=True))
     for q in [*rows, *taken_back]:
         _insert_grouped(conn, q)
     if conn.dialect.name == "sqlite":  # tokenise the texts this call added, and only those
