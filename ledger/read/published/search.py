@@ -97,7 +97,8 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
         fts = select(column("rowid")).select_from(table(FTS_TABLE)).where(text(f"{FTS_TABLE} MATCH :phrase"))
         conds.append(s.c.text_id.in_(fts.params(phrase=phrase)))
     else:
-        conds.append(t.c.body.ilike(_like(q), escape="\\"))
+        # the texts first (each once), then their entries through ix_search_entry_text_id
+        conds.append(s.c.text_id.in_(select(t.c.id).where(t.c.body.ilike(_like(q), escape="\\"))))
     order = case({k: i for i, k in enumerate(KINDS)}, value=s.c.kind)
     amount = func.sum(s.c.amount_fen)
     stmt = (
