@@ -6,8 +6,8 @@ over the batch's stored rows: the rollups, the reception head-count rollup and t
 log's canonical lines (``ledger.log.canonical``) and the search index's counts and sums per text
 (``search_sums``). The texts are kept as codes into a vocabulary of the batch's distinct texts (30,008
 for 1M rows), so the partial sums hold integers only: held as strings they cost ~300 MB of peak RSS
-(docs/import-performance.md). Each equals its read-back exactly (``tests/store/test_batch_frames.py``,
-``tests/importers/test_import_frames.py`` hold them to each other on both stores).
+(docs/import-performance.md). Each equals its read-back exactly (``tests/importers/test_import_frames.py`` holds them to each
+other on both stores; ``tests/api/test_search_same_answers.py`` the search answers).
 
 Only what the frames hold is kept, aggregated per part: rollups as partial sums,
 canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``), so memory grows with the
@@ -87,8 +87,8 @@ class BatchFrames:
             first = self._vocabulary.height
             self._vocabulary = pl.concat([self._vocabulary, new.with_columns(
                 pl.int_range(first, first + new.height, dtype=pl.UInt32).alias("code"))])
-        if self._vocabulary.height > MAX_GROUPS:
-            self._search = None
+        if self._vocabulary.height > MAX_GROUPS:  # too many distinct texts: the store's GROUP BYs count them
+            self._search, self._vocabulary = None, self._vocabulary.clear()
             return
         coded = texts.join(self._vocabulary, on="body", how="left").drop("body")
         self._search = _keep(self._search, coded.group_by(SEARCH_KEY).agg(
