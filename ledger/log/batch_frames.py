@@ -30,6 +30,7 @@ MAX_GROUPS = 2_000_000  # partial-sum rows kept per figure before falling back t
 # (kind, column, amount) of each table's searchable texts (``ledger.store.derived.search_index.text_selects``)
 SEARCH_TEXTS = {"expense_entry": [("payee", "payee", "amount_fen"), ("description", "description", "amount_fen")],
                 "procurement_record": [("supplier", "supplier_name", "contract_fen"), ("title", "title", "contract_fen")]}
+SEARCH_KINDS = ["payee", "description", "supplier", "title"]
 SEARCH_KEY = ["kind", "unit_id", "fiscal_year", "code", "currency"]
 _ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
 
@@ -78,9 +79,10 @@ class BatchFrames:
             self._add_texts(table, frame)
 
     def _add_texts(self, table: str, frame: pl.DataFrame) -> None:
-        texts = pl.concat([frame.select(pl.lit(kind).alias("kind"), "unit_id", pl.col("fiscal_year").cast(pl.Int64),
-                                        pl.col(col).cast(pl.String).alias("body"), pl.col(amount).cast(pl.Int64).alias("amount_fen"),
-                                        pl.col("currency").cast(pl.String)).filter(pl.col("body").is_not_null() & (pl.col("body") != ""))
+        texts = pl.concat([frame.select(pl.lit(SEARCH_KINDS.index(kind), pl.UInt8).alias("kind"), "unit_id",
+                                        pl.col("fiscal_year").cast(pl.Int32), pl.col(col).cast(pl.String).alias("body"),
+                                        pl.col(amount).cast(pl.Int64).alias("amount_fen"), pl.col("currency").cast(pl.String))
+                           .filter(pl.col("body").is_not_null() & (pl.col("body") != ""))
                            for kind, col, amount in SEARCH_TEXTS[table]])
         new = texts.select(pl.col("body").unique(maintain_order=True)).join(self._vocabulary, on="body", how="anti")
         if new.height:
@@ -93,18 +95,22 @@ class BatchFrames:
         coded = texts.join(self._vocabulary, on="body", how="left").drop("body")
         self._search = _keep(self._search, coded.group_by(SEARCH_KEY).agg(
             pl.len().cast(pl.Int64).alias("row_count"), pl.col("amount_fen").sum(),
-            pl.col("amount_fen").count().cast(pl.Int64).alias("amounts")), _reduce_search)
+            pl.col("amount_fen").count().cast(pl.UInt32).alias("amounts")), _reduce_search)
 
-    def search_sums(self) -> pl.DataFrame | None:
+    def search_sums(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """The batch's texts per kind, unit, year and currency with their row count and amount, as
-        ``ledger.store.derived.search_index.text_selects`` groups them (None: past the cap)."""
+        ``ledger.store.derived.search_index.text_selects`` groups them, each text as a ``code`` into the
+        second frame (``body``, ``code``: the batch's distinct texts). None: past the cap."""
         if self._search is None:
             return None
         if not self._search:
-            return pl.DataFrame()
-        out = _reduce_search(pl.concat(self._search)).join(self._vocabulary, on="code", how="left")
-        return out.select("kind", "unit_id", "fiscal_year", "body", "row_count",
-                          pl.when(pl.col("amounts") > 0).then(pl.col("amount_fen")).alias("amount_fen"), "currency")
+            return pl.DataFrame(), self._vocabulary
+        out = _reduce_search(pl.concat(self._search))
+        self._search = []
+        return out.select(pl.col("kind").replace_strict(list(range(len(SEARCH_KINDS))), SEARCH_KINDS,
+                                                        return_dtype=pl.String), "unit_id", "fiscal_year", "code",
+                          "row_count", pl.when(pl.col("amounts") > 0).then(pl.col("amount_fen")).alias("amount_fen"),
+                          "currency"), self._vocabulary
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -132,7 +138,8 @@ def _reduce_rollups(partials: pl.DataFrame) -> pl.DataFrame:
 
 
 def _reduce_search(partials: pl.DataFrame) -> pl.DataFrame:
-    return partials.group_by(SEARCH_KEY).agg(pl.all().sum())
+    return partials.group_by(SEARCH_KEY).agg(pl.col("row_count").sum(), pl.col("amount_fen").sum(),
+                                             pl.col("amounts").sum())
 
 
 def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:
