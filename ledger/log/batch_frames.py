@@ -3,10 +3,11 @@
 The import pipeline feeds every frame it inserts (with its ids) to ``BatchFrames.add``; at publish
 ``ledger.log.events.batch_published`` writes from it what it would otherwise compute with a GROUP BY
 over the batch's stored rows: the rollups, the reception head-count rollup and the transparency
-log's canonical lines (``ledger.log.canonical``). The search index is not among them: its texts
-(one row per payee, unit and year: 1.68M rows for 1M entries) held in memory cost more peak RSS
-than the GROUP BY costs time (docs/import-performance.md). Each equals its read-back
-exactly (``tests/store/test_batch_frames.py`` holds them to each other on both stores).
+log's canonical lines (``ledger.log.canonical``) and the search index's counts and sums per text
+(``search_sums``). The texts are kept as codes into a vocabulary of the batch's distinct texts (30,008
+for 1M rows), so the partial sums hold integers only; they still raise peak RSS by ≈ 290 MB at 1M rows
+(docs/benchmarks.md, "The search index: each distinct text once"). Each equals its read-back exactly (``tests/importers/test_import_frames.py`` holds them to each
+other on both stores; ``tests/api/test_search_same_answers.py`` the search answers).
 
 Only what the frames hold is kept, aggregated per part: rollups as partial sums,
 canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``), so memory grows with the
@@ -26,6 +27,11 @@ from ledger.log.canonical import FETCH_ROWS, ROW_COLUMNS, RowsSummary, row_line
 FRAMED = ("expense_entry", "budget_line", "procurement_record")  # tables the pipeline writes from frames
 ROLLUP_KEY = ["unit_id", "fiscal_year", "category_code", "currency"]
 MAX_GROUPS = 2_000_000  # partial-sum rows kept per figure before falling back to the store (see _keep)
+# (kind, column, amount) of each table's searchable texts (``ledger.store.derived.search_index.text_selects``)
+SEARCH_TEXTS = {"expense_entry": [("payee", "payee", "amount_fen"), ("description", "description", "amount_fen")],
+                "procurement_record": [("supplier", "supplier_name", "contract_fen"), ("title", "title", "contract_fen")]}
+SEARCH_KINDS = ["payee", "description", "supplier", "title"]
+SEARCH_KEY = ["kind", "unit_id", "fiscal_year", "code", "currency"]
 _ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
 
 
@@ -38,6 +44,8 @@ class BatchFrames:
         self._tables_seen: list[str] = []
         self._rollups: list[pl.DataFrame] | None = []
         self._persons: list[pl.DataFrame] | None = []
+        self._search: list[pl.DataFrame] | None = []
+        self._vocabulary = pl.DataFrame(schema={"body": pl.String, "code": pl.UInt32})
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         """A part as inserted into ``table``: every stored column, ids included, in id order.
@@ -67,6 +75,42 @@ class BatchFrames:
         elif table == "budget_line":
             self._rollups = _keep(self._rollups, _sums(frame.with_columns(
                 (pl.lit("budget_") + pl.col("stage")).alias("measure")), ["measure", *ROLLUP_KEY]), _reduce_rollups)
+        if table in SEARCH_TEXTS and self._search is not None:
+            self._add_texts(table, frame)
+
+    def _add_texts(self, table: str, frame: pl.DataFrame) -> None:
+        texts = pl.concat([frame.select(pl.lit(SEARCH_KINDS.index(kind), pl.UInt8).alias("kind"), "unit_id",
+                                        pl.col("fiscal_year").cast(pl.Int32), pl.col(col).cast(pl.String).alias("body"),
+                                        pl.col(amount).cast(pl.Int64).alias("amount_fen"), pl.col("currency").cast(pl.String))
+                           .filter(pl.col("body").is_not_null() & (pl.col("body") != ""))
+                           for kind, col, amount in SEARCH_TEXTS[table]])
+        new = texts.select(pl.col("body").unique(maintain_order=True)).join(self._vocabulary, on="body", how="anti")
+        if new.height:
+            first = self._vocabulary.height
+            self._vocabulary = pl.concat([self._vocabulary, new.with_columns(
+                pl.int_range(first, first + new.height, dtype=pl.UInt32).alias("code"))])
+        if self._vocabulary.height > MAX_GROUPS:  # too many distinct texts: the store's GROUP BYs count them
+            self._search, self._vocabulary = None, self._vocabulary.clear()
+            return
+        coded = texts.join(self._vocabulary, on="body", how="left").drop("body")
+        self._search = _keep(self._search, coded.group_by(SEARCH_KEY).agg(
+            pl.len().cast(pl.Int64).alias("row_count"), pl.col("amount_fen").sum(),
+            pl.col("amount_fen").count().cast(pl.UInt32).alias("amounts")), _reduce_search)
+
+    def search_sums(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """The batch's texts per kind, unit, year and currency with their row count and amount, as
+        ``ledger.store.derived.search_index.text_selects`` groups them, each text as a ``code`` into the
+        second frame (``body``, ``code``: the batch's distinct texts). None: past the cap."""
+        if self._search is None:
+            return None
+        if not self._search:
+            return pl.DataFrame(), self._vocabulary
+        out = _reduce_search(pl.concat(self._search))
+        self._search = []
+        return out.select(pl.col("kind").replace_strict(list(range(len(SEARCH_KINDS))), SEARCH_KINDS,
+                                                        return_dtype=pl.String), "unit_id", "fiscal_year", "code",
+                          "row_count", pl.when(pl.col("amounts") > 0).then(pl.col("amount_fen")).alias("amount_fen"),
+                          "currency"), self._vocabulary
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -91,6 +135,11 @@ class BatchFrames:
 
 def _reduce_rollups(partials: pl.DataFrame) -> pl.DataFrame:
     return partials.group_by("measure", *ROLLUP_KEY).agg(pl.col("amount_fen").sum(), pl.col("row_count").sum())
+
+
+def _reduce_search(partials: pl.DataFrame) -> pl.DataFrame:
+    return partials.group_by(SEARCH_KEY).agg(pl.col("row_count").sum(), pl.col("amount_fen").sum(),
+                                             pl.col("amounts").sum())
 
 
 def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:

@@ -34,7 +34,7 @@ def batch_published(conn: Connection, batch_id: int, *, role: str | None = None,
         return
     refresh_rollups(conn, batch_id, frames.rollups())
     refresh_flag_basis(conn, batch_id, frames.reception_persons())
-    search_index.index_batch(conn, batch_id)
+    search_index.index_batch(conn, batch_id, frames.search_sums())
     tlog.record_batch(conn, batch_id, role=role, rows=frames.rows, framed=FRAMED)
 
 

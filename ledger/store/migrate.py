@@ -67,7 +67,7 @@ def check_drift(url: str | None = None) -> list:
         # The sort expressions' indexes (``ix_sort_*``, migration 0010) are not models either.
         if type_ == "index" and (name or "").startswith("ix_sort_"):
             return False
-        return not is_index_object(name, type_) and not (sqlite and name == "ix_search_entry_body_trgm")
+        return not is_index_object(name, type_) and not (sqlite and name == "ix_search_text_body_trgm")
 
     try:
         with engine.connect() as conn:

@@ -354,23 +354,27 @@ class DuplicateCandidate(Base):
     entry_date: Mapped[dt.date] = mapped_column(Date)
 
 
+class SearchText(Base):
+    """A searchable text, once however many entries name it (migration 0013_search_text), so it is tokenised once:
+    SQLite's FTS5 trigram table ``search_fts`` covers ``body``, PostgreSQL a pg_trgm GIN index; unique on both."""
+
+    __tablename__ = "search_text"
+    __table_args__ = (Index("ix_search_text_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
 class SearchEntry(Base):
     """A searchable text of a published batch (unit name, payee, description, supplier, title), once per
-    unit and year with its row count and amount, so search reads no raw rows (``ledger.store.derived.search_index``, ``ledger.read.published.search``).
-
-    SQLite also keeps the FTS5 trigram table ``search_fts`` over ``body``; PostgreSQL a pg_trgm GIN index.
-    """
+    unit and year with its row count and amount, so search reads no raw rows (``ledger.store.derived.search_index``, ``ledger.read.published.search``)."""
 
     __tablename__ = "search_entry"
-    __table_args__ = (
-        Index("ix_search_entry_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
-    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # unit | payee | description | supplier | title
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     fiscal_year: Mapped[int | None] = mapped_column(Integer)
-    body: Mapped[str] = mapped_column(Text)
+    text_id: Mapped[int] = mapped_column(ForeignKey("search_text.id"), index=True)
     row_count: Mapped[int] = mapped_column(BigInteger)
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))  # the amount's currency (a UAH contract stays UAH)

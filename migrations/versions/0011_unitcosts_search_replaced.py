@@ -29,9 +29,21 @@ def upgrade() -> None:
     op.add_column("search_entry", sa.Column("currency", sa.String(3), nullable=True))
     op.add_column("search_entry", sa.Column("replaced_batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
                                             nullable=True))
-    from ledger.store.derived.search_index import rebuild
+    rebuild_with_bodies(op.get_bind())
 
-    rebuild(op.get_bind())
+
+def rebuild_with_bodies(conn) -> None:
+    """The index as this revision stores it (a body per entry; 0013_search_text moved the texts to ``search_text``)."""
+    from ledger.store.derived.search_index import COLUMNS, text_selects
+
+    conn.execute(sa.text("DELETE FROM search_entry"))
+    cols = ", ".join(COLUMNS)
+    conn.execute(sa.text(f"INSERT INTO search_entry ({cols}) SELECT batch_id, 'unit', id, NULL, name, 1, NULL, NULL, NULL "
+                         "FROM unit WHERE batch_id IS NOT NULL"))
+    for q in text_selects(None):
+        conn.execute(sa.text(f"INSERT INTO search_entry ({cols}) {q.compile(conn, compile_kwargs={'literal_binds': True})}"))
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
 
 
 def downgrade() -> None:

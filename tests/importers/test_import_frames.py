@@ -60,8 +60,9 @@ def _same_as_store(conn, batch_id: int) -> None:
     stored = conn.execute(text("SELECT batch_id, unit_id, fiscal_year, amount_fen, persons, row_count "
                                "FROM reception_persons_rollup WHERE batch_id = :b"), {"b": batch_id}).all()
     assert sorted(map(tuple, stored)) == sorted(map(tuple, conn.execute(reception_persons_select(batch_id)).all()))
-    stored = conn.execute(text("SELECT batch_id, kind, unit_id, fiscal_year, body, row_count, amount_fen, currency, replaced_batch_id "
-                               "FROM search_entry WHERE batch_id = :b AND kind <> 'unit'"), {"b": batch_id}).all()
+    stored = conn.execute(text("SELECT batch_id, kind, unit_id, fiscal_year, t.body, row_count, amount_fen, currency, "
+                               "replaced_batch_id FROM search_entry s JOIN search_text t ON t.id = s.text_id "
+                               "WHERE batch_id = :b AND kind <> 'unit'"), {"b": batch_id}).all()
     grouped = [r for q in text_selects(batch_id) for r in conn.execute(q).all()]
     key = lambda r: tuple("" if v is None else str(v) for v in r)  # noqa: E731
     assert sorted(map(tuple, stored), key=key) == sorted(map(tuple, grouped), key=key)

@@ -71,12 +71,24 @@ def _api_reads(url):
 LATER_COLUMNS = [("unit", "kind", "VARCHAR(40)"), ("flag", "digest", "VARCHAR(64)"), ("flag_review", "note_salt", "VARCHAR(32)")]
 
 
+# 0013_search_text (PostgreSQL): the texts in their own table, named by id; taken back into the entries' bodies.
+LATER_SEARCH_TEXT = (["CREATE TABLE search_text (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)",
+                      "CREATE UNIQUE INDEX uq_search_text_body ON search_text (md5(body))",
+                      "ALTER TABLE search_entry ADD COLUMN text_id BIGINT",
+                      "ALTER TABLE search_entry ALTER COLUMN body DROP NOT NULL"],
+                     ["UPDATE search_entry e SET body = t.body FROM search_text t WHERE t.id = e.text_id AND e.body IS NULL",
+                      "ALTER TABLE search_entry ALTER COLUMN body SET NOT NULL",
+                      "ALTER TABLE search_entry DROP COLUMN text_id", "DROP TABLE search_text"])
+
+
 def _later_columns(url: str, add: bool) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         for table, column, kind in LATER_COLUMNS:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}" if add else
                               f"ALTER TABLE {table} DROP COLUMN {column}"))
+        for sql in LATER_SEARCH_TEXT[0 if add else 1]:
+            conn.execute(text(sql))
     engine.dispose()
 
 

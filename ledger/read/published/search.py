@@ -1,13 +1,13 @@
 """Search over units, payees, descriptions, suppliers and procurement titles, Chinese included.
 
 ``ledger.store.derived.search_index.index_batch`` runs in the publish hook (``ledger.log.events.batch_published``): it adds the batch's
-distinct texts to ``search_entry``, once per kind, unit and year with their row count and amount.
-SQLite also feeds the FTS5 table ``search_fts`` (``tokenize='trigram'``); PostgreSQL keeps a pg_trgm
-GIN index on ``search_entry.body`` (migration 0007 builds both and indexes what is already there).
+texts to ``search_entry``, once per kind, unit and year with their row count and amount, each naming its
+text in ``search_text`` (every distinct text once). SQLite's FTS5 table ``search_fts`` (``tokenize='trigram'``)
+and PostgreSQL's pg_trgm GIN index cover ``search_text.body`` (migration 0013_search_text).
 
 Trigrams need at least three characters: a query of three or more uses the index; a shorter one
-(two-character Chinese names such as 王芳 are common) scans ``search_entry`` with LIKE, which holds one
-row per distinct text and unit-year rather than one per line item, so the scan stays small.
+(two-character Chinese names such as 王芳 are common) scans ``search_text`` with LIKE, which holds each
+distinct text once rather than one per line item, so the scan stays small.
 Superseded batches drop out of the answers, as everywhere else, and so does a procurement row replaced by
 a newer state of its ocid (the replacing batch's entries take its count and amount back). Amounts keep
 their currency: a UAH contract is never shown as yuan.
@@ -36,7 +36,7 @@ from ledger.read.privacy import redactor as privacy
 from ledger.read.queries import QueryError
 from ledger.store.batches import live
 from ledger.store.derived.search_index import FTS_TABLE
-from ledger.store.models import SearchEntry, Unit
+from ledger.store.models import SearchEntry, SearchText, Unit
 
 KINDS = ("unit", "payee", "supplier", "title", "description")
 MAX_QUERY = 100
@@ -80,7 +80,7 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
             raise QueryError("kind", f"{k!r} is not one of {', '.join(KINDS)}")
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
-    s, u = SearchEntry.__table__, Unit.__table__
+    s, t, u = SearchEntry.__table__, SearchText.__table__, Unit.__table__
     redact = privacy.for_reader(conn, reveal=reveal)
     hidden = sorted(redact.names())
     # A unit stays findable when the batch that first named it is superseded (units are not per batch).
@@ -90,23 +90,24 @@ def search(conn: Connection, query: str, kinds: list[str] | None = None, limit: 
         conds.append(s.c.kind.in_(kinds))
     if hidden:
         conds.append(or_(s.c.kind.not_in(("payee", "supplier")),
-                         s.c.body.not_in(bindparam("hidden", hidden, expanding=True))))
+                         t.c.body.not_in(bindparam("hidden", hidden, expanding=True))))
     method = "trigram" if len(q) >= TRIGRAM else "scan"
     if method == "trigram" and conn.dialect.name == "sqlite":
         phrase = '"' + q.replace('"', '""') + '"'
         fts = select(column("rowid")).select_from(table(FTS_TABLE)).where(text(f"{FTS_TABLE} MATCH :phrase"))
-        conds.append(s.c.id.in_(fts.params(phrase=phrase)))
+        conds.append(s.c.text_id.in_(fts.params(phrase=phrase)))
     else:
-        conds.append(s.c.body.ilike(_like(q), escape="\\"))
+        # the texts first (each once), then their entries through ix_search_entry_text_id
+        conds.append(s.c.text_id.in_(select(t.c.id).where(t.c.body.ilike(_like(q), escape="\\"))))
     order = case({k: i for i, k in enumerate(KINDS)}, value=s.c.kind)
     amount = func.sum(s.c.amount_fen)
     stmt = (
-        select(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name, func.sum(s.c.row_count), amount, s.c.currency)
-        .select_from(s.outerjoin(u, u.c.id == s.c.unit_id))
+        select(s.c.kind, t.c.body, s.c.fiscal_year, u.c.code, u.c.name, func.sum(s.c.row_count), amount, s.c.currency)
+        .select_from(s.join(t, t.c.id == s.c.text_id).outerjoin(u, u.c.id == s.c.unit_id))
         .where(*conds)
-        .group_by(s.c.kind, s.c.body, s.c.fiscal_year, u.c.code, u.c.name, s.c.currency)
+        .group_by(s.c.kind, t.c.body, s.c.fiscal_year, u.c.code, u.c.name, s.c.currency)
         .having(func.sum(s.c.row_count) > 0)  # a text only replaced states carried is gone
-        .order_by(order, amount.desc().nulls_last(), u.c.code, s.c.fiscal_year.desc(), s.c.body)
+        .order_by(order, amount.desc().nulls_last(), u.c.code, s.c.fiscal_year.desc(), t.c.body)
     )
     hits: list[dict[str, Any]] = []
     # Texts that only matched through a hidden name drop out after the query, so read on until enough remain.
