@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import BigInteger, Boolean, Date, case, func, literal_column, or_, select
+from sqlalchemy import BigInteger, Date, case, func, literal_column, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from ledger.read import review_datasets
@@ -65,7 +66,7 @@ class _OnSqlite(ColumnElement):
     per-batch bound badly (a sequential scan when one batch holds every row)."""
 
     inherit_cache = True
-    type = Boolean()
+    type = NullType()
     _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, clause):
