@@ -42,8 +42,9 @@ def _since(table):
     row created since then, so the page walks ids from the first such row rather than from the table's
     first row. Exact: the bound is the least id the filter keeps. Taken per batch whose newest row is that
     new (the ``(batch_id, created_at)`` index of migration 0013): a batch written wholly since ``v`` gives
-    its first id (the ``batch_id`` index, in id order: ``ORDER BY batch_id, id`` so no other index can
-    serve it without a sort); the batch being written at ``v`` its least id among the entries from ``v``
+    its first id (``ORDER BY batch_id, id``: the ``batch_id`` index in id order, one step, once the index
+    has statistics, which migration 0013 and every large import leave; without them SQLite may sort the
+    batch's entries instead); the batch being written at ``v`` its least id among the entries from ``v``
     on (``min(id + 0)``: with statistics SQLite would otherwise walk that batch in id order)."""
     t, b = table.alias("since_row"), _ib.alias("since_batch")
 
