@@ -15,7 +15,10 @@ Filter values are taken from a row in the middle of each dataset, so each filter
 ``--aggregate`` times instead the uncached aggregates and one random unit's first page, as the HTTP
 benchmark asks them (``bench/scenarios.py``): each case once to warm the process (the per-batch totals,
 kept resolved figures and page plans are per process, as in a server worker), then ``--repeat`` times;
-``--profile`` adds a cProfile of each case. Unit codes are drawn at random (seed 7) from the
+``--profile`` adds a cProfile of each case. ``--first`` times instead what a new process pays the first
+time (the per-batch totals, each aggregate, and the aggregate again once what is kept per list of batches
+is emptied and the newest batch is new, as after an import), with this process's CPU and the PostgreSQL
+backend's (one sample per run; ``--json`` appends a line). Unit codes are drawn at random (seed 7) from the
 ``bench/generate.py`` codes (``44`` and seven digits).
 """
 
@@ -26,6 +29,7 @@ import cProfile
 import datetime as dt
 import json
 import math
+import os
 import pstats
 import random
 import statistics
@@ -193,6 +197,53 @@ def measure_aggregates(url: str, repeat: int, units: int = 10_000, profile: bool
             pstats.Stats(prof).sort_stats("cumulative").print_stats(15)
 
 
+def _cpu(conn: Connection) -> tuple[float, float]:
+    """``(this process's CPU s, the PostgreSQL backend's CPU s)``: the backend's from /proc (same machine)."""
+    backend = 0.0
+    if conn.dialect.name == "postgresql":
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return time.process_time(), backend
+
+
+def measure_first(url: str) -> list[dict[str, Any]]:
+    """What this new process pays the first time: the per-batch totals, each aggregate, then each again
+    after an import would have emptied what is kept per list of batches (coverage, resolved figures) and
+    the newest batch is new to the process. One sample per run: run the command again for more."""
+    from ledger.read import aggregate_figures, totals
+
+    engine = make_engine(url)
+    random.seed(7)
+    steps = [("first totals read (live_totals)", lambda c: totals.live_totals(c))]
+    steps += [(f"first {name}", run) for name, run in AGGREGATES.items() if "unit=" not in name]
+
+    def after_import(conn: Connection) -> None:  # what a new batch does to this process's keeps
+        with totals._lock:
+            for kept in totals._kept.values():
+                kept.pop(max(kept, default=None), None)
+            totals._kept_coverage.clear()
+        aggregate_figures._kept.clear()
+
+    steps += [("after an import: aggregate drilldown=year", lambda c: (after_import(c), aggregate.aggregate(
+        c, ["year"], Filters())))]
+    out = []
+    for name, run in steps:
+        with reading(engine) as conn:
+            cpu0, be0 = _cpu(conn)
+            start = time.perf_counter()
+            run(conn, 10_000) if "aggregate" in name and "after" not in name else run(conn)
+            wall = (time.perf_counter() - start) * 1000
+            cpu1, be1 = _cpu(conn)
+        out.append({"case": name, "wall_ms": round(wall, 1), "cpu_ms": round((cpu1 - cpu0) * 1000, 1),
+                    "backend_cpu_ms": round((be1 - be0) * 1000, 1), "load": os.getloadavg()[0]})
+        print(f"{name}: {wall:.1f} ms wall, {(cpu1 - cpu0) * 1000:.1f} ms CPU, "
+              f"{(be1 - be0) * 1000:.1f} ms backend CPU (load {os.getloadavg()[0]:.1f})")
+    engine.dispose()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", required=True)
@@ -201,7 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the results here too")
     parser.add_argument("--aggregate", action="store_true", help="time the uncached aggregates and unit pages instead")
     parser.add_argument("--profile", action="store_true", help="with --aggregate: a cProfile of each case")
+    parser.add_argument("--first", action="store_true", help="what a new process pays first (one sample per run)")
     args = parser.parse_args(argv)
+    if args.first:
+        results = measure_first(args.database)
+        if args.json:
+            with open(args.json, "a", encoding="utf-8") as f:
+                f.write(json.dumps(results, ensure_ascii=False) + "\n")
+        return 0
     if args.aggregate:
         measure_aggregates(args.database, args.repeat, profile=args.profile)
         return 0

@@ -31,6 +31,7 @@ from array import array
 from sqlalchemy import Connection, func, literal, select
 
 from ledger.log.canonical import MANIFEST_VERSION, pack_locator, row_line, unpack_locator, utc_seconds
+from ledger.store.derived import batch_totals
 from ledger.store.models import (
     BudgetLine,
     ExpenseEntry,
@@ -143,7 +144,8 @@ def _expected_rollups(conn: Connection) -> dict[tuple, tuple[int, int]]:
 
 
 def check_rollups(conn: Connection, report) -> None:
-    """Recompute ``rollup`` and ``reception_persons_rollup`` from the published rows; name the first difference."""
+    """Recompute ``rollup``, ``batch_total`` (the rollup over units) and ``reception_persons_rollup`` from the
+    published rows; name the first difference."""
     want = _expected_rollups(conn)
     r = Rollup.__table__
     have = {(row[0], row[1], row[2], row[3], row[4], row[5]): (int(row[6]), int(row[7])) for row in conn.execute(
@@ -156,6 +158,14 @@ def check_rollups(conn: Connection, report) -> None:
             report.add("rollup-changed", f"rollup of batch {batch} ({measure}, unit {unit}, {year}, {category}) is "
                        f"{have.get(key)} but the rows sum to {want.get(key)} (amount fen, rows)",
                        table="rollup", batch_id=batch)
+            return
+    want_t, have_t = batch_totals.expected(have), batch_totals.stored(conn)  # the rollup over units, kept at publish
+    for key in sorted(set(want_t) | set(have_t), key=str):
+        if want_t.get(key) != have_t.get(key):
+            batch, measure, year, category, currency = key
+            report.add("rollup-changed", f"batch total of batch {batch} ({measure}, {year}, {category}, {currency}) is "
+                       f"{have_t.get(key)} but its rollup sums to {want_t.get(key)} (amount fen, rows)",
+                       table="batch_total", batch_id=batch)
             return
     e, p = ExpenseEntry.__table__, ReceptionPersonsRollup.__table__
     want_p = {(row[0], row[1], row[2]): tuple(int(x) for x in row[3:]) for row in conn.execute(

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import BigInteger, Date, func, literal_column, or_, select
+from sqlalchemy import BigInteger, Date, case, func, literal_column, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ledger.read import review_datasets
 from ledger.read.types import Column, Dataset, is_in
@@ -31,6 +35,53 @@ _ib = ImportBatch.__table__
 
 def _categories_in_groups(groups: list[str]):
     return select(CategoryGroupMember.category_code).where(CategoryGroupMember.group_code.in_(groups))
+
+
+def _since(table):
+    """``updated_since`` on a table of published rows: ``created_at >= v`` and ``id >=`` the least id of a
+    row created since then, so the page walks ids from the first such row rather than from the table's
+    first row. Exact: the bound is the least id the filter keeps. Taken per batch whose newest row is that
+    new (the ``(batch_id, created_at)`` index of migration 0013): a batch written wholly since ``v`` gives
+    its first id (``ORDER BY batch_id, id``: the ``batch_id`` index in id order, one step, once the index
+    has statistics, which migration 0013 and every large import leave; without them SQLite may sort the
+    batch's entries instead); the batch being written at ``v`` its least id among the entries from ``v``
+    on (``min(id + 0)``: with statistics SQLite would otherwise walk that batch in id order)."""
+    t, b = table.alias("since_row"), _ib.alias("since_batch")
+
+    def condition(v):
+        def of_batch(*columns):
+            return select(*columns).where(t.c.batch_id == b.c.id).correlate(b)
+        oldest = of_batch(func.min(t.c.created_at)).scalar_subquery()
+        newest = of_batch(func.max(t.c.created_at)).scalar_subquery()
+        first = of_batch(t.c.id).order_by(t.c.batch_id, t.c.id).limit(1).scalar_subquery()
+        first_since = of_batch(func.min(t.c.id + 0)).where(t.c.created_at >= v).scalar_subquery()
+        bound = (select(func.min(case((oldest >= v, first), else_=first_since))).select_from(b).where(newest >= v)
+                 .scalar_subquery())
+        return (table.c.created_at >= v) & _OnSqlite(table.c.id >= bound)
+    return condition
+
+
+class _OnSqlite(ColumnElement):
+    """A condition SQLite is given and PostgreSQL is not (``1 = 1``): PostgreSQL's own plan for
+    ``updated_since`` (the ``created_at`` index, then the first ids) was already cheap, and it plans the
+    per-batch bound badly (a sequential scan when one batch holds every row)."""
+
+    inherit_cache = True
+    type = NullType()
+    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, clause):
+        self.clause = clause
+
+
+@compiles(_OnSqlite)
+def _everywhere(element, compiler, **kw):
+    return "1 = 1"
+
+
+@compiles(_OnSqlite, "sqlite")
+def _on_sqlite(element, compiler, **kw):
+    return compiler.process(element.clause, **kw)
 
 
 def _common_unit_filters(year_col, unit_alias=_u) -> dict[str, Callable]:
@@ -93,7 +144,7 @@ EXPENSES = Dataset(
         "amount_max": lambda v: _e.c.amount_fen <= v,
         "date_from": lambda v: _e.c.entry_date >= v,
         "date_to": lambda v: _e.c.entry_date <= v,
-        "updated_since": lambda v: _e.c.created_at >= v,
+        "updated_since": _since(_e),
         "batch": is_in(_e.c.batch_id),
     },
     sorts={"id": _e.c.id, "fiscal_year": _e.c.fiscal_year, "amount": _e.c.amount_fen, "date": _date_sort(_e.c.entry_date)},
@@ -128,7 +179,7 @@ BUDGETS = Dataset(
         "stage": is_in(_b.c.stage),
         "amount_min": lambda v: _b.c.amount_fen >= v,
         "amount_max": lambda v: _b.c.amount_fen <= v,
-        "updated_since": lambda v: _b.c.created_at >= v,
+        "updated_since": _since(_b),
         "batch": is_in(_b.c.batch_id),
     },
     sorts={"id": _b.c.id, "fiscal_year": _b.c.fiscal_year, "amount": _b.c.amount_fen},
@@ -174,7 +225,7 @@ PROCUREMENT = Dataset(
         "amount_max": lambda v: _p.c.contract_fen <= v,
         "date_from": lambda v: _p.c.contract_date >= v,
         "date_to": lambda v: _p.c.contract_date <= v,
-        "updated_since": lambda v: _p.c.created_at >= v,
+        "updated_since": _since(_p),
         "batch": is_in(_p.c.batch_id),
     },
     sorts={

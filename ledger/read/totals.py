@@ -2,9 +2,10 @@
 
 ``rollup`` holds one row per batch, measure, unit, year, category and currency: at national
 scale that is millions of rows, too many to sum on every request. Without the unit the same sums
-fit in a few hundred rows per batch. Published batches are append-only (a correction is a new
-batch that supersedes the old one), so each batch's unit-less sums are read from ``rollup`` once,
-by its index, the first time the batch is seen, and kept. Every call re-reads the short list of
+fit in a few hundred rows per batch, kept in ``batch_total`` when the batch is published
+(``ledger.store.derived.batch_totals``). Published batches are append-only (a correction is a new
+batch that supersedes the old one), so each batch's sums are read from ``batch_total`` once, by its
+index, the first time the batch is seen, and kept. Every call re-reads the short list of
 batches, so a new import, a correction or a different database is noticed at once; a batch is
 re-read if its status, sha256 or time changes (a restored backup reusing an id, for instance).
 Sums are Python integers: exact to the fen.
@@ -21,9 +22,9 @@ from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from ledger.store import unit_events
 from ledger.store.batches import current_pin, live
-from ledger.store.models import ImportBatch, Rollup, Unit
+from ledger.store.models import BatchTotal, ImportBatch, Rollup, Unit
 
-_r = Rollup.__table__
+_t = BatchTotal.__table__
 _ib = ImportBatch.__table__
 _lock = threading.Lock()
 # engine URL → batch id → (identity of the batch, its rows)
@@ -65,7 +66,7 @@ def live_totals(conn: Connection) -> list[tuple[str, int, str, str, int, int]]:
     """``(measure, fiscal_year, category_code, currency, amount_fen, row_count)`` of every live batch.
 
     One tuple per batch and key: callers add them up. Reads the batch list every time and
-    ``rollup`` only for batches this process has not seen yet.
+    ``batch_total`` only for batches this process has not seen yet.
     """
     batches = _batches(conn)
     superseded = {b[4] for b in batches if b[4] is not None}
@@ -79,11 +80,11 @@ def live_totals(conn: Connection) -> list[tuple[str, int, str, str, int, int]]:
     fresh: dict[int, list[tuple]] = {i: [] for i in stale}
     for start in range(0, len(stale), READ_CHUNK):
         ids = stale[start : start + READ_CHUNK]
-        stmt = (
-            select(_r.c.batch_id, _r.c.measure, _r.c.fiscal_year, _r.c.category_code, _r.c.currency,
-                   func.sum(_r.c.amount_fen), func.sum(_r.c.row_count))
-            .where(_r.c.batch_id.in_(ids))
-            .group_by(_r.c.batch_id, _r.c.measure, _r.c.fiscal_year, _r.c.category_code, _r.c.currency)
+        stmt = (  # in the order the GROUP BY over ``rollup`` gave them before ``batch_total`` (0013) kept them
+            select(_t.c.batch_id, _t.c.measure, _t.c.fiscal_year, _t.c.category_code, _t.c.currency,
+                   _t.c.amount_fen, _t.c.row_count)
+            .where(_t.c.batch_id.in_(ids))
+            .order_by(_t.c.batch_id, _t.c.measure, _t.c.fiscal_year, _t.c.category_code, _t.c.currency)
         )
         for b, m, y, c, cur, amount, count in conn.execute(stmt):
             fresh[b].append((m, y, c, cur, int(amount), int(count)))

@@ -25,11 +25,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
+from ledger.store.derived.batch_totals import BatchTotal
 from ledger.store.models_accounts import Account, AccountSession, ApiToken, AuditLog, FlagAssignment
 from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
 from ledger.store.models_procurement import ProcurementReplacement, ProcurementSummary
 
-__all__ = ["Account", "AccountSession", "ApiToken", "AuditLog", "Base", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
+__all__ = ["Account", "AccountSession", "ApiToken", "AuditLog", "Base", "BatchTotal", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
            "LogRowDigest", "ProcurementReplacement", "ProcurementSummary", "Timestamp", "utcnow"]  # and the tables below
 
 
@@ -382,12 +383,13 @@ class SearchEntry(Base):
     replaced_batch_id: Mapped[int | None] = mapped_column(BigId)
 
 
-# Indexes behind the public lists' filters and sorts (migration 0010; tests/api/test_read_plans.py
+# Indexes behind the public lists' filters and sorts (migration 0010, (batch_id, created_at) 0013; tests/api/test_read_plans.py
 # runs EXPLAIN QUERY PLAN for each). The sort expressions' indexes (``ix_sort_*``) are in the migration only.
 READ_INDEXES = {
-    "expense_entry": ["category_code", "payee", "amount_fen", "entry_date", "created_at"],
-    "budget_line": ["category_code", "stage", "amount_fen", "created_at"],
-    "procurement_record": ["method", "ocds_method", "supplier_id", "contract_fen", "contract_date", "created_at"],
+    "expense_entry": ["category_code", "payee", "amount_fen", "entry_date", "created_at", ("batch_id", "created_at")],
+    "budget_line": ["category_code", "stage", "amount_fen", "created_at", ("batch_id", "created_at")],
+    "procurement_record": ["method", "ocds_method", "supplier_id", "contract_fen", "contract_date", "created_at",
+                           ("batch_id", "created_at")],
     "unit": ["level", "parent_id", "created_at"],
     "flag": ["unit_id", "fiscal_year", "category_code", "state", "created_at"],
     "target_result": [("run_id", "status"), ("run_id", "unit_id"), ("run_id", "fiscal_year")],

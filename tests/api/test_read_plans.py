@@ -226,3 +226,47 @@ def test_a_replaced_procurement_record_is_neither_listed_nor_counted(engine):
         assert ([r["contract_fen"] for r in page.rows], page.total) == ([150], 1)
         if engine.dialect.name == "sqlite":  # probed per row through the link's index, never listed whole
             assert "ix_procurement_replacement_replaced_id" in plan and "LIST SUBQUERY" not in plan, plan
+
+
+def test_updated_since_keeps_exactly_the_rows_created_since(engine):
+    """``updated_since`` bounds the id walk per batch (SQLite): the rows are those a plain ``created_at``
+    filter keeps, for a time before every batch, inside one (rows of one batch written at two times),
+    between two and after all, in both sort directions, page after page."""
+    from sqlalchemy import text, update
+
+    from ledger.read import queries
+    from ledger.store.models import ExpenseEntry
+    from tests.tlog_support import publish_expenses
+
+    ids = [publish_expenses(engine, [100 * b + i for i in range(1, 6)], name=f"{b}.csv") for b in range(1, 4)]
+    at = [dt.datetime(2024, 1, d, tzinfo=dt.UTC) for d in (1, 2, 3, 4)]
+    with engine.begin() as conn:  # drop the append-only guard for the test's own times
+        for t in ("update", "delete") if conn.dialect.name == "sqlite" else ():
+            conn.execute(text(f"DROP TRIGGER IF EXISTS append_only_expense_entry_{t}"))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
+        e = ExpenseEntry.__table__
+        for batch, (first, second) in zip(ids, [(at[0], at[0]), (at[1], at[2]), (at[3], at[3])], strict=True):
+            rows = conn.execute(text("SELECT id FROM expense_entry WHERE batch_id = :b ORDER BY id"), {"b": batch}).scalars().all()
+            conn.execute(update(e).where(e.c.id.in_(rows[:3])).values(created_at=first))
+            conn.execute(update(e).where(e.c.id.in_(rows[3:])).values(created_at=second))
+    with reading(engine) as conn:
+        every = conn.execute(text("SELECT id, created_at FROM expense_entry")).all()
+    for since in [dt.datetime(2023, 1, 1, tzinfo=dt.UTC), *at, at[1] + dt.timedelta(hours=1), dt.datetime(2025, 1, 1, tzinfo=dt.UTC)]:
+        want = sorted(i for i, created in every if _utc(created) >= since)
+        for sort in ("id", "-id"):
+            got, cursor = [], None
+            while True:
+                with reading(engine) as conn:
+                    page = queries.list_rows(conn, "expenses", Filters(updated_since=since), sort=sort, limit=2, cursor=cursor)
+                got += [r["id"] for r in page.rows]
+                if not page.next_cursor:
+                    break
+                cursor = page.next_cursor
+            assert got == (want if sort == "id" else want[::-1]), (since, sort)
+            assert page.total == len(want)
+
+
+def _utc(value):
+    value = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value

@@ -9,7 +9,8 @@ from ledger.read import queries
 from ledger.read.types import Filters
 from ledger.store import migrate
 from ledger.store.db import make_engine, reading, writing
-from ledger.store.models import ExpenseEntry
+from ledger.store.derived import batch_totals
+from ledger.store.models import BatchTotal, ExpenseEntry
 from ledger.store.upkeep import partitions
 
 
@@ -82,13 +83,22 @@ LATER_SEARCH_TEXT = (["CREATE TABLE search_text (id BIGSERIAL PRIMARY KEY, body 
 
 
 def _later_columns(url: str, add: bool) -> None:
+    """Also the tables of later revisions (``batch_total``, 0013): made and filled from ``rollup`` as that
+    revision does, then dropped, so the upgrade fills them again from what the old revisions wrote."""
     engine = make_engine(url)
     with engine.begin() as conn:
         for table, column, kind in LATER_COLUMNS:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}" if add else
                               f"ALTER TABLE {table} DROP COLUMN {column}"))
-        for sql in LATER_SEARCH_TEXT[0 if add else 1]:
-            conn.execute(text(sql))
+        if add:
+            for sql in LATER_SEARCH_TEXT[0]:
+                conn.execute(text(sql))
+            BatchTotal.__table__.create(conn)
+            conn.execute(insert(BatchTotal).from_select(batch_totals.COLUMNS, batch_totals.from_rollup()))
+        else:
+            BatchTotal.__table__.drop(conn)
+            for sql in LATER_SEARCH_TEXT[1]:
+                conn.execute(text(sql))
     engine.dispose()
 
 
@@ -210,3 +220,35 @@ def test_db_partitions_lists_and_creates_years_ahead(db_url, backend):
         ("budget_line_y2031", 2031, 0), ("budget_line_default", None, 0)]
     again = json.loads(subprocess.run([*sunshine, "--year", "2031"], capture_output=True, text=True).stdout)
     assert again["created"] == {"expense_entry": [], "budget_line": []}
+
+
+def test_0013_fills_batch_totals_from_the_rollups_as_an_import_writes_them(empty_db_url, monkeypatch, tmp_path):
+    """An import writes ``batch_total`` from the rows it summed; downgrading past 0013 and upgrading again
+    refills it from ``rollup`` with the same rows, and verify agrees with both."""
+    from tests.import_support import expenses_csv, sunshine
+    from tests.tlog_support import publish_expenses
+
+    monkeypatch.setenv("SUNSHINE_LOG_KEY", str(tmp_path / "log.key"))
+    migrate.upgrade(empty_db_url)
+    assert sunshine(empty_db_url, "import", "expenses", expenses_csv(tmp_path / "e.csv", 300, "a")).returncode == 0
+    engine = make_engine(empty_db_url)
+    publish_expenses(engine, [100, 250], year=2021, name="2021.csv")  # the SQL path: no frames
+
+    def kept():
+        with reading(engine) as conn:
+            return conn.execute(text("SELECT batch_id, measure, fiscal_year, category_code, currency, amount_fen, "
+                                     "row_count FROM batch_total ORDER BY 1, 2, 3, 4, 5")).all()
+
+    at_publish = kept()
+    with reading(engine) as conn:
+        assert at_publish == sorted(conn.execute(batch_totals.from_rollup()).all())
+        assert sum(r.row_count for r in at_publish if r.measure == "actual") == 302
+        assert verify(conn).ok
+    engine.dispose()
+    migrate.downgrade(empty_db_url, "0012_unit_kind")
+    assert "batch_total" not in inspect(engine).get_table_names()
+    migrate.upgrade(empty_db_url)
+    assert kept() == at_publish
+    with reading(engine) as conn:
+        assert verify(conn).ok
+    engine.dispose()

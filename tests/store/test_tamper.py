@@ -117,11 +117,11 @@ def test_inserted_row_is_named(engine, db_url, ledger):
 @pytest.mark.parametrize("with_checkpoint", [False, True])
 def test_a_whole_deleted_batch_is_named(engine, db_url, ledger, with_checkpoint):
     b = ledger["b"]
-    tables = ["expense_entry", "budget_line", "log_row_digest", "rollup", "reception_persons_rollup",
+    tables = ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "reception_persons_rollup",
               "duplicate_candidate", "search_entry", "import_batch", "unit", "flag", "flag_review", "audit_log"]
     drop_triggers(engine, *tables)
     with writing(engine) as conn:  # rows, digests, rollups, search texts, the batch row
-        for t in ["expense_entry", "budget_line", "log_row_digest", "rollup", "reception_persons_rollup",
+        for t in ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "reception_persons_rollup",
                   "duplicate_candidate", "search_entry"]:
             conn.execute(text(f"DELETE FROM {t} WHERE batch_id = :b"), {"b": b})
         conn.execute(text("UPDATE unit SET batch_id = NULL WHERE batch_id = :b"), {"b": b})
@@ -172,6 +172,25 @@ def test_edited_rollup_is_named(engine, db_url, ledger):
     assert "is (300, 3) but the rows sum to (600, 3)" in p["message"]
 
 
+def test_edited_batch_total_is_named(engine, db_url, ledger):
+    """The rollup summed over units is kept per batch (``batch_total``): verify recomputes it and names the batch."""
+    drop_triggers(engine, "batch_total")
+    with writing(engine) as conn:
+        conn.execute(text("UPDATE batch_total SET amount_fen = amount_fen + 1 WHERE batch_id = :b"), {"b": ledger["b"]})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["batch_id"]) == ("rollup-changed", "batch_total", ledger["b"])
+    assert "(actual, 2023, reception, CNY) is (60001, 3) but its rollup sums to (60000, 3)" in p["message"]
+
+
+def test_a_deleted_batch_total_is_named(engine, db_url, ledger):
+    drop_triggers(engine, "batch_total")
+    with writing(engine) as conn:
+        conn.execute(text("DELETE FROM batch_total WHERE batch_id = :b"), {"b": ledger["a"]})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["batch_id"]) == ("rollup-changed", "batch_total", ledger["a"])
+    assert "is None but its rollup sums to (600, 3)" in p["message"]
+
+
 def test_swapped_unit_codes_are_named(engine, db_url, ledger):
     drop_triggers(engine, "unit")
     with writing(engine) as conn:
@@ -203,7 +222,8 @@ def test_rollback_to_an_older_backup_is_named(engine, db_url, tmp_path):
 def test_the_append_only_triggers_refuse_these_rewrites(engine, ledger):
     from sqlalchemy.exc import DatabaseError
 
-    for sql in ("UPDATE rollup SET amount_fen = 1", "DELETE FROM rollup", "DELETE FROM unit",
+    for sql in ("UPDATE rollup SET amount_fen = 1", "DELETE FROM rollup", "UPDATE batch_total SET amount_fen = 1",
+                "DELETE FROM batch_total", "DELETE FROM unit",
                 "UPDATE unit SET code = 'X' WHERE code = 'U1'", "DELETE FROM flag", "DELETE FROM category_group_member",
                 "UPDATE category SET name_zh = '招待费' WHERE code = 'reception'"):
         with pytest.raises(DatabaseError), writing(engine) as conn:
