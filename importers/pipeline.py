@@ -76,7 +76,7 @@ from ledger.store.models import BudgetLine, DataQualityFinding, ExpenseEntry, Im
 TABLES = {"expense": (ExpenseEntry, EXPENSE_COLUMNS, "amount_fen"),
           "budget": (BudgetLine, BUDGET_COLUMNS, "amount_fen"),
           "procurement": (ProcurementRecord, PROCUREMENT_COLUMNS, "contract_fen")}
-SPOOL_ROWS = 200_000  # normalised rows kept in memory before spilling to Arrow IPC files
+SPOOL_ROWS = 65_536  # normalised rows kept in memory before spilling to Arrow IPC files (one chunk)
 
 
 @dataclass
@@ -282,6 +282,7 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             if magnitude is not None:
                 held = magnitude.check(conn, problems, meta.amount_unit or "yuan", options.supersedes)
                 changed |= {"implausible": held} if held else {}
+                magnitude = None  # its per-figure sums are done with: free them before the write phase
             if problems.count("error"):
                 report = base_report(meta, stats, problems) | {"status": "refused"} | changed
                 if normalised_rows:
@@ -351,7 +352,7 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
     unit_ids = ensure_units(conn, found.units(), batch_id)
     units = pl.DataFrame({"unit_code": list(unit_ids), "unit_id": list(unit_ids.values())},
                          schema={"unit_code": pl.String, "unit_id": pl.Int64})
-    frames = BatchFrames(batch_id)
+    frames = BatchFrames(batch_id, conn)  # row locators are stored part by part, not held to the end
     keep = found.keep_expr(options.allow_duplicates)
     for table, (model, columns, _) in TABLES.items():  # canonical order: ids, and so log lines, table by table
         stored = ["id", "batch_id", "unit_id"] + [c for c in columns if c not in ("sheet", "unit_code", "unit_name")]

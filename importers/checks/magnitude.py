@@ -22,6 +22,7 @@ import math
 import polars as pl
 from sqlalchemy import Connection, func, select
 
+from importers.checks.compact import compact
 from ledger.money import format_yuan
 from ledger.store.batches import live
 from ledger.store.models import Rollup, Unit
@@ -62,14 +63,13 @@ class Magnitude:
                  pl.col("source_row").min().alias("row"), pl.col("column").first())
             .select(list(SCHEMA)).cast(SCHEMA)
         )
+        self.parts = compact(self.parts, _reduce)
 
     def check(self, conn: Connection, problems, unit: str, exclude_batch: int | None) -> list[dict]:
         """Add a ``magnitude-implausible`` error per implausible figure; returns them for the report."""
         if not self.parts:
             return []
-        mine = (pl.concat(self.parts).sort("row").group_by(KEY, maintain_order=True)
-                .agg(pl.col("amount").sum(), pl.col("dated").any(), pl.col("sheet").first(), pl.col("row").min(),
-                     pl.col("column").first()))
+        mine = _reduce(self.parts)
         given = [y for y in mine["fiscal_year"].to_list() if y is not None]  # an unreadable year is its own error
         years = sorted(set(given) | {y - 1 for y in given})
         ledger = _ledger_sums(conn, mine["unit_code"].unique().to_list(), years, exclude_batch)
@@ -97,6 +97,13 @@ class Magnitude:
                         "measure": r["measure"], "value_fen": r["value"], "prior_fen": r["prior"],
                         "read_as": unit, "likely_unit": likely})
         return out
+
+
+def _reduce(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One row per figure from partial sums (associative: reducing reduced parts again gives the same)."""
+    return (pl.concat(parts).sort("row").group_by(KEY, maintain_order=True)
+            .agg(pl.col("amount").sum(), pl.col("dated").any(), pl.col("sheet").first(), pl.col("row").min(),
+                 pl.col("column").first()))
 
 
 def likely_unit(value: int, prior: int, unit: str) -> str:
