@@ -10,6 +10,7 @@ those bounds by counting the rows each stage holds, and its stored figures to th
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from sqlalchemy import func, select
 
 from importers import kinds, pipeline
@@ -100,3 +101,30 @@ def test_folding_gives_what_one_pass_gives():
     folded = duplicates._first_pairs([duplicates._first_pairs(parts[:1]), parts[1]])
     assert once.equals(folded)
     assert once.rows() == [("A", "甲", None, 2), ("B", "乙", None, 3), ("B", "乙2", None, 5), ("C", "丙", None, 7)]
+
+
+def test_sqlite_page_cache_is_held_down_while_the_indexes_are_set_aside(engine, backend, tmp_path, monkeypatch):
+    if backend != "sqlite":
+        pytest.skip("SQLite only: its page cache and sorter count in the import's own RSS")
+    from ledger.store import batches
+    from ledger.store.bulk import indexes, tuning
+
+    path, rows = _file(tmp_path)
+    monkeypatch.setattr(indexes, "MIN_ROWS", 100)  # 1,200 rows into an empty table: indexes set aside
+    seen: dict[str, list[int]] = {}
+    real = batches.bulk_insert
+
+    def spy(conn, table, frame):
+        (size,) = conn.connection.driver_connection.execute("PRAGMA cache_size").fetchone()
+        seen.setdefault(table.name, []).append(size)
+        return real(conn, table, frame)
+
+    monkeypatch.setattr(pipeline, "bulk_insert", spy)
+    monkeypatch.setattr(batches, "bulk_insert", spy)
+    result = import_file(engine, "expenses", path, Options(submitted_by="clerk"))
+    assert result.status == "loaded"
+    held = -tuning.SQLITE_APPEND_CACHE_KIB
+    assert set(seen["expense_entry"]) == {held} and set(seen["rollup"]) == {held}  # the publish too
+    with engine.connect() as conn:  # the pooled connection has its own cache back
+        (size,) = conn.connection.driver_connection.execute("PRAGMA cache_size").fetchone()
+        assert size != held and tuning.CAPPED not in conn.info
