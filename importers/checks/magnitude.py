@@ -28,6 +28,7 @@ from ledger.store.batches import live
 from ledger.store.models import Rollup, Unit
 
 FACTOR = 1000
+PASS_FIGURES = 100_000  # the file's figures compared with the ledger in one pass (more: by groups of units)
 EXPONENT = {"yuan": 0, "wan": 4, "yi": 8}
 UNIT_ZH = {"yuan": "元", "wan": "万元", "yi": "亿元"}
 KEY = ["unit_code", "fiscal_year", "category_code", "measure", "currency"]
@@ -70,16 +71,14 @@ class Magnitude:
         if not self.parts:
             return []
         mine = _reduce(self.parts)
-        given = [y for y in mine["fiscal_year"].to_list() if y is not None]  # an unreadable year is its own error
-        years = sorted(set(given) | {y - 1 for y in given})
-        ledger = _ledger_sums(conn, mine["unit_code"].unique().to_list(), years, exclude_batch)
-        both = pl.concat([ledger, mine.select(*KEY, "amount")]).group_by(KEY).agg(pl.col("amount").sum())
-        prior = both.with_columns(pl.col("fiscal_year") + 1).rename({"amount": "prior"})
-        now = both.rename({"amount": "value"})
-        cmp = (mine.join(now, on=KEY).join(prior, on=KEY)
-               .filter((pl.col("value") != 0) & (pl.col("prior") != 0))
-               .with_columns(pl.col("value").abs().alias("v"), pl.col("prior").abs().alias("p")))
-        bad = cmp.filter((pl.col("v") >= pl.col("p") * FACTOR) | ((pl.col("v") * FACTOR <= pl.col("p")) & ~pl.col("dated")))
+        self.parts = []
+        if mine.height <= PASS_FIGURES:
+            bad = _implausible(conn, mine, exclude_batch)
+        else:  # a unit's figures are compared with its own only: a pass per group of units bounds the joins
+            units = mine.get_column("unit_code").unique().sort(nulls_last=True)
+            step = max(1, len(units) * PASS_FIGURES // mine.height)
+            bad = pl.concat([_implausible(conn, mine.filter(pl.col("unit_code").is_in(units.slice(i, step).implode())),
+                                          exclude_batch) for i in range(0, len(units), step)])
         out = []
         for r in bad.sort("sheet", "row", nulls_last=False).head(1000).iter_rows(named=True):
             likely = likely_unit(r["v"], r["p"], unit)
@@ -97,6 +96,20 @@ class Magnitude:
                         "measure": r["measure"], "value_fen": r["value"], "prior_fen": r["prior"],
                         "read_as": unit, "likely_unit": likely})
         return out
+
+
+def _implausible(conn: Connection, mine: pl.DataFrame, exclude_batch: int | None) -> pl.DataFrame:
+    """The figures of ``mine`` (some units' whole sums) 1,000× off their previous year, ledger included."""
+    given = [y for y in mine["fiscal_year"].to_list() if y is not None]  # an unreadable year is its own error
+    years = sorted(set(given) | {y - 1 for y in given})
+    ledger = _ledger_sums(conn, mine["unit_code"].unique().to_list(), years, exclude_batch)
+    both = pl.concat([ledger, mine.select(*KEY, "amount")]).group_by(KEY).agg(pl.col("amount").sum())
+    prior = both.with_columns(pl.col("fiscal_year") + 1).rename({"amount": "prior"})
+    now = both.rename({"amount": "value"})
+    cmp = (mine.join(now, on=KEY).join(prior, on=KEY)
+           .filter((pl.col("value") != 0) & (pl.col("prior") != 0))
+           .with_columns(pl.col("value").abs().alias("v"), pl.col("prior").abs().alias("p")))
+    return cmp.filter((pl.col("v") >= pl.col("p") * FACTOR) | ((pl.col("v") * FACTOR <= pl.col("p")) & ~pl.col("dated")))
 
 
 def _reduce(parts: list[pl.DataFrame]) -> pl.DataFrame:

@@ -128,3 +128,21 @@ def test_sqlite_page_cache_is_held_down_while_the_indexes_are_set_aside(engine, 
     with engine.connect() as conn:  # the pooled connection has its own cache back
         (size,) = conn.connection.driver_connection.execute("PRAGMA cache_size").fetchone()
         assert size != held and tuning.CAPPED not in conn.info
+
+
+def test_the_magnitude_check_by_groups_of_units_finds_what_one_pass_finds(engine, tmp_path, monkeypatch):
+    head = "unit_code,unit_name,fiscal_year,category,amount\n"
+    last = tmp_path / "2023.csv"
+    last.write_text(head + "".join(f"U{u:02d},单位{u},2023,reception,{100 + u}\n" for u in range(12)), encoding="utf-8")
+    assert import_file(engine, "budgets", last, Options(submitted_by="clerk")).status == "loaded"
+    # U03 and U07 slip (10⁴ off), U10 too in the other direction; U11 is new this year (no prior: no ratio)
+    amount = {3: "1010000", 7: "1070000", 10: "0.01"}
+    body = "".join(f"U{u:02d},单位{u},2024,reception,{amount.get(u, 100 + u)}\n" for u in range(12))
+    now = tmp_path / "2024.csv"
+    now.write_text(head + body, encoding="utf-8")
+    one = import_file(engine, "budgets", now, Options(submitted_by="clerk")).report
+    monkeypatch.setattr(magnitude, "PASS_FIGURES", 2)  # 12 figures: passes of two units each
+    grouped = import_file(engine, "budgets", now, Options(submitted_by="clerk")).report
+    assert one["status"] == grouped["status"] == "refused"
+    assert [f["unit_code"] for f in one["implausible"]] == ["U03", "U07", "U10"]
+    assert grouped["implausible"] == one["implausible"] and grouped["problems"] == one["problems"]
