@@ -26,8 +26,9 @@ from ledger.amount_units import amount_unit_or_none
 
 ROW = "__row"
 # What one step of a big CSV holds: a block of the file, parsed, then normalised in chunks. Peak RSS
-# follows the block (read_csv's buffers, the text, the frame; about 10× the block at 32 MB), not the
-# file: 8 MB (about 65,000 rows of a 125-byte row) took the 1M-row import's peak from 766 to 631 MB.
+# follows the block (read_csv's buffers, the text, the frame: about ten times the block), not the
+# file: reading the 1M-row file peaked at 402 MB with 32 MB blocks, 226 MB with 8 MB (about 65,000
+# rows of 125 bytes; docs/benchmarks.md, "Imports: peak RSS, streamed").
 CHUNK_ROWS = 65_536
 BLOCK_BYTES = 8 << 20
 HEADER_SCAN_ROWS = 30
