@@ -46,6 +46,7 @@ import hashlib
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,14 +70,14 @@ from ledger.store.batches import (
     lock_file,
     reserve_ids,
 )
-from ledger.store.bulk import indexes
+from ledger.store.bulk import indexes, tuning
 from ledger.store.db import reading, writing
 from ledger.store.models import BudgetLine, DataQualityFinding, ExpenseEntry, ImportBatch, ProcurementRecord
 
 TABLES = {"expense": (ExpenseEntry, EXPENSE_COLUMNS, "amount_fen"),
           "budget": (BudgetLine, BUDGET_COLUMNS, "amount_fen"),
           "procurement": (ProcurementRecord, PROCUREMENT_COLUMNS, "contract_fen")}
-SPOOL_ROWS = 200_000  # normalised rows kept in memory before spilling to Arrow IPC files
+SPOOL_ROWS = 65_536  # normalised rows kept in memory before spilling to Arrow IPC files (one chunk)
 
 
 @dataclass
@@ -282,6 +283,7 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             if magnitude is not None:
                 held = magnitude.check(conn, problems, meta.amount_unit or "yuan", options.supersedes)
                 changed |= {"implausible": held} if held else {}
+                magnitude = None  # its per-figure sums are done with: free them before the write phase
             if problems.count("error"):
                 report = base_report(meta, stats, problems) | {"status": "refused"} | changed
                 if normalised_rows:
@@ -351,11 +353,23 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
     unit_ids = ensure_units(conn, found.units(), batch_id)
     units = pl.DataFrame({"unit_code": list(unit_ids), "unit_id": list(unit_ids.values())},
                          schema={"unit_code": pl.String, "unit_id": pl.Int64})
-    frames = BatchFrames(batch_id)
+    frames = BatchFrames(batch_id, conn)  # row locators are stored part by part, not held to the end
     keep = found.keep_expr(options.allow_duplicates)
+    with ExitStack() as cache:
+        _write_rows(conn, meta, options, spool, report, problems, batch_id, units, frames, keep, cache)
+    return batch_id
+
+
+def _write_rows(conn, meta: FileMeta, options: Options, spool: Spool, report: dict, problems: Problems,
+                batch_id: int, units: pl.DataFrame, frames: BatchFrames, keep: pl.Expr, cache: ExitStack) -> None:
+    """Insert the spooled rows table by table, then publish; ``cache`` holds SQLite's page cache down
+    from the first table whose indexes are set aside to the end (``ledger.store.bulk.tuning.appending``)."""
+    rows = report["rows"]
     for table, (model, columns, _) in TABLES.items():  # canonical order: ids, and so log lines, table by table
         stored = ["id", "batch_id", "unit_id"] + [c for c in columns if c not in ("sheet", "unit_code", "unit_name")]
-        with indexes.set_aside(conn, model.__table__, spool.rows(table)):
+        with indexes.set_aside(conn, model.__table__, spool.rows(table)) as aside:
+            if aside:
+                cache.enter_context(tuning.appending(conn))
             for frame in spool.of(table):
                 # file order kept (ids, and so the log's rows and a batch's default order, follow the file)
                 _insert_part(conn, model.__table__,
@@ -376,4 +390,3 @@ def _write(conn, meta: FileMeta, options: Options, spool: Spool, found, report: 
                  object_type="import_batch", object_id=batch_id,
                  details={"kind": meta.kind, "file": meta.name, "sha256": meta.sha256, "rows": rows,
                           "supersedes": options.supersedes})
-    return batch_id

@@ -24,6 +24,7 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, and_, case, func, select, text
 
+from importers.checks.compact import compact
 from ledger.money import format_yuan
 from ledger.store import published
 from ledger.store.batches import bulk_insert, live
@@ -41,6 +42,11 @@ KEYS = {
 TABLE_SALT = {"expense": 0x9E3779B97F4A7C15, "budget": 0xC2B2AE3D27D4EB4F, "procurement": 0x165667B19E3779F9}
 DUP_CODES = {"held": 1, "skip": 2}  # 0 = neither, in the compact index
 MODELS = {"expense": ExpenseEntry, "budget": BudgetLine, "procurement": ProcurementRecord}
+
+
+def _first_pairs(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Each (unit code, unit name) pair at its first row, in file order (folding folded parts gives the same)."""
+    return pl.concat(parts).unique(["unit_code", "unit_name"], keep="first", maintain_order=True)
 
 
 class Finder:
@@ -166,8 +172,8 @@ class Finder:
             summed = published.topmost(frame, ["sheet", "source_row"] + (["stage"] if table == "budget" else []))
         self.sums.append(summed.group_by("currency", "__dup").agg(pl.col(amount).sum().alias("fen"))
                          .with_columns(pl.lit(table).alias("table")))
-        self.unit_frames.append(frame.select("unit_code", "unit_name", "sheet", "source_row")
-                                .unique(["unit_code", "unit_name"], keep="first", maintain_order=True))
+        self.unit_frames.append(_first_pairs([frame.select("unit_code", "unit_name", "sheet", "source_row")]))
+        self.unit_frames = compact(self.unit_frames, _first_pairs)
         return frame
 
     def _note_changed(self, table: str, key: list[str], m: pl.DataFrame) -> None:

@@ -22,11 +22,13 @@ import math
 import polars as pl
 from sqlalchemy import Connection, func, select
 
+from importers.checks.compact import compact
 from ledger.money import format_yuan
 from ledger.store.batches import live
 from ledger.store.models import Rollup, Unit
 
 FACTOR = 1000
+PASS_FIGURES = 100_000  # the file's figures compared with the ledger in one pass (more: by groups of units)
 EXPONENT = {"yuan": 0, "wan": 4, "yi": 8}
 UNIT_ZH = {"yuan": "元", "wan": "万元", "yi": "亿元"}
 KEY = ["unit_code", "fiscal_year", "category_code", "measure", "currency"]
@@ -62,24 +64,21 @@ class Magnitude:
                  pl.col("source_row").min().alias("row"), pl.col("column").first())
             .select(list(SCHEMA)).cast(SCHEMA)
         )
+        self.parts = compact(self.parts, _reduce)
 
     def check(self, conn: Connection, problems, unit: str, exclude_batch: int | None) -> list[dict]:
         """Add a ``magnitude-implausible`` error per implausible figure; returns them for the report."""
         if not self.parts:
             return []
-        mine = (pl.concat(self.parts).sort("row").group_by(KEY, maintain_order=True)
-                .agg(pl.col("amount").sum(), pl.col("dated").any(), pl.col("sheet").first(), pl.col("row").min(),
-                     pl.col("column").first()))
-        given = [y for y in mine["fiscal_year"].to_list() if y is not None]  # an unreadable year is its own error
-        years = sorted(set(given) | {y - 1 for y in given})
-        ledger = _ledger_sums(conn, mine["unit_code"].unique().to_list(), years, exclude_batch)
-        both = pl.concat([ledger, mine.select(*KEY, "amount")]).group_by(KEY).agg(pl.col("amount").sum())
-        prior = both.with_columns(pl.col("fiscal_year") + 1).rename({"amount": "prior"})
-        now = both.rename({"amount": "value"})
-        cmp = (mine.join(now, on=KEY).join(prior, on=KEY)
-               .filter((pl.col("value") != 0) & (pl.col("prior") != 0))
-               .with_columns(pl.col("value").abs().alias("v"), pl.col("prior").abs().alias("p")))
-        bad = cmp.filter((pl.col("v") >= pl.col("p") * FACTOR) | ((pl.col("v") * FACTOR <= pl.col("p")) & ~pl.col("dated")))
+        mine = _reduce(self.parts)
+        self.parts = []
+        if mine.height <= PASS_FIGURES:
+            bad = _implausible(conn, mine, exclude_batch)
+        else:  # a unit's figures are compared with its own only: a pass per group of units bounds the joins
+            units = mine.get_column("unit_code").unique().sort(nulls_last=True)
+            step = max(1, len(units) * PASS_FIGURES // mine.height)
+            bad = pl.concat([_implausible(conn, mine.filter(pl.col("unit_code").is_in(units.slice(i, step).implode())),
+                                          exclude_batch) for i in range(0, len(units), step)])
         out = []
         for r in bad.sort("sheet", "row", nulls_last=False).head(1000).iter_rows(named=True):
             likely = likely_unit(r["v"], r["p"], unit)
@@ -97,6 +96,27 @@ class Magnitude:
                         "measure": r["measure"], "value_fen": r["value"], "prior_fen": r["prior"],
                         "read_as": unit, "likely_unit": likely})
         return out
+
+
+def _implausible(conn: Connection, mine: pl.DataFrame, exclude_batch: int | None) -> pl.DataFrame:
+    """The figures of ``mine`` (some units' whole sums) 1,000× off their previous year, ledger included."""
+    given = [y for y in mine["fiscal_year"].to_list() if y is not None]  # an unreadable year is its own error
+    years = sorted(set(given) | {y - 1 for y in given})
+    ledger = _ledger_sums(conn, mine["unit_code"].unique().to_list(), years, exclude_batch)
+    both = pl.concat([ledger, mine.select(*KEY, "amount")]).group_by(KEY).agg(pl.col("amount").sum())
+    prior = both.with_columns(pl.col("fiscal_year") + 1).rename({"amount": "prior"})
+    now = both.rename({"amount": "value"})
+    cmp = (mine.join(now, on=KEY).join(prior, on=KEY)
+           .filter((pl.col("value") != 0) & (pl.col("prior") != 0))
+           .with_columns(pl.col("value").abs().alias("v"), pl.col("prior").abs().alias("p")))
+    return cmp.filter((pl.col("v") >= pl.col("p") * FACTOR) | ((pl.col("v") * FACTOR <= pl.col("p")) & ~pl.col("dated")))
+
+
+def _reduce(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One row per figure from partial sums (associative: reducing reduced parts again gives the same)."""
+    return (pl.concat(parts).sort("row").group_by(KEY, maintain_order=True)
+            .agg(pl.col("amount").sum(), pl.col("dated").any(), pl.col("sheet").first(), pl.col("row").min(),
+                 pl.col("column").first()))
 
 
 def likely_unit(value: int, prior: int, unit: str) -> str:

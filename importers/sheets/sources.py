@@ -25,8 +25,12 @@ from importers.sheets.safety import DAMAGED_ZIP, Limits, Refused, check_json_tex
 from ledger.amount_units import amount_unit_or_none
 
 ROW = "__row"
-CHUNK_ROWS = 250_000
-BLOCK_BYTES = 32 << 20
+# What one step of a big CSV holds: a block of the file, parsed, then normalised in chunks. Peak RSS
+# follows the block (read_csv's buffers, the text, the frame: about ten times the block), not the
+# file: reading the 1M-row file peaked at 402 MB with 32 MB blocks, 226 MB with 8 MB (about 65,000
+# rows of 125 bytes; docs/benchmarks.md, "Imports: peak RSS, streamed").
+CHUNK_ROWS = 65_536
+BLOCK_BYTES = 8 << 20
 HEADER_SCAN_ROWS = 30
 _TITLE_UNIT = re.compile(r"(?:单位|金额单位)\s*[:：]\s*(万元|亿元|元)")
 _TITLE_UNIT_EN = re.compile(r"^\s*(?:amount\s+)?units?\s*:\s*(.+?)\s*$", re.IGNORECASE)  # Unit: 10,000 yuan

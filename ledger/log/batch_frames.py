@@ -10,7 +10,8 @@ for 1M rows), so the partial sums hold integers only; they still raise peak RSS 
 other on both stores; ``tests/api/test_search_same_answers.py`` the search answers).
 
 Only what the frames hold is kept, aggregated per part: rollups as partial sums,
-canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``), so memory grows with the
+canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``; given the connection, the
+locator is stored part by part in ``log_row_digest`` and not kept), so memory grows with the
 number of groups, not of rows; a figure whose groups pass ``MAX_GROUPS`` is left to the store's
 GROUP BY (``None`` from its method), so memory stays bounded on any file. Tables the frames do not cover (rows an ``after_write`` hook adds)
 are read back from the store by the caller.
@@ -21,8 +22,10 @@ from __future__ import annotations
 import re
 
 import polars as pl
+from sqlalchemy import Connection, insert
 
 from ledger.log.canonical import FETCH_ROWS, ROW_COLUMNS, RowsSummary, row_line
+from ledger.store.models import LogRowDigest
 
 FRAMED = ("expense_entry", "budget_line", "procurement_record")  # tables the pipeline writes from frames
 ROLLUP_KEY = ["unit_id", "fiscal_year", "category_code", "currency"]
@@ -32,14 +35,16 @@ SEARCH_TEXTS = {"expense_entry": [("payee", "payee", "amount_fen"), ("descriptio
                 "procurement_record": [("supplier", "supplier_name", "contract_fen"), ("title", "title", "contract_fen")]}
 SEARCH_KINDS = ["payee", "description", "supplier", "title"]
 SEARCH_KEY = ["kind", "unit_id", "fiscal_year", "code", "currency"]
+FOLD_ROWS = 200_000  # partial-sum rows kept at least before they are folded into one frame
 _ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
 
 
 class BatchFrames:
     """Accumulates, part by part, what a batch's publish derives from its rows."""
 
-    def __init__(self, batch_id: int) -> None:
+    def __init__(self, batch_id: int, conn: Connection | None = None) -> None:
         self.batch_id = batch_id
+        self.conn = conn  # given: each part's row locator is stored as it comes (``log_row_digest``)
         self.rows = RowsSummary()
         self._tables_seen: list[str] = []
         self._rollups: list[pl.DataFrame] | None = []
@@ -63,6 +68,9 @@ class BatchFrames:
         for start in range(0, frame.height, FETCH_ROWS):
             part = frame.slice(start, FETCH_ROWS)
             self.rows.add_chunk(table, part.get_column("id").to_list(), canonical_lines(table, part))
+        if self.conn is not None and (drained := self.rows.drain()):
+            self.conn.execute(insert(LogRowDigest), [
+                dict(batch_id=self.batch_id, table_name=t, chunk_no=n, row_count=c, digests=b) for t, n, c, b in drained])
         if table == "expense_entry":
             self._rollups = _keep(self._rollups, _sums(frame.with_columns(pl.lit("actual").alias("measure")),
                                                         ["measure", *ROLLUP_KEY]), _reduce_rollups)
@@ -147,16 +155,24 @@ def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:
 
 
 def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce) -> list[pl.DataFrame] | None:
-    """Add a part's partial sums; past ``MAX_GROUPS`` rows, reduce them; still past half of it, give up (None).
+    """Add a part's partial sums, folding them as they come; past half of ``MAX_GROUPS`` groups, give up (None).
 
-    Giving up sends that figure back to the store's GROUP BY, which spills to disk: memory stays
-    bounded however large the file (a 50M-row file can hold tens of millions of distinct payees).
+    The partials are reduced to one frame whenever they hold more than twice what the last reduction
+    left (and at least ``FOLD_ROWS``): each part names most units again, so unfolded partials grow
+    with the rows (millions at 5M), folded ones with the groups. Giving up sends that figure back to
+    the store's GROUP BY, which spills to disk: memory stays bounded however large the file (a
+    50M-row file can hold tens of millions of distinct payees).
     """
     if partials is None:
         return None
     partials.append(part)
-    if sum(p.height for p in partials) <= MAX_GROUPS:
-        return partials
+    held = sum(p.height for p in partials)
+    if len(partials) < 2 or held <= max(FOLD_ROWS, 2 * partials[0].height):
+        return partials if held <= MAX_GROUPS else _fold(partials, reduce)
+    return _fold(partials, reduce)
+
+
+def _fold(partials: list[pl.DataFrame], reduce) -> list[pl.DataFrame] | None:
     reduced = reduce(pl.concat(partials))
     return [reduced] if reduced.height <= MAX_GROUPS // 2 else None
 

@@ -314,7 +314,8 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         )
         bound, sql = statements.sqlite_insert(table, frame)
         raw = conn.connection.driver_connection
-        tuning.sqlite_cache(raw)
+        if tuning.CAPPED not in conn.info:  # held down while a load's indexes are set aside
+            tuning.sqlite_cache(raw)
         cur = raw.cursor()
         try:
             for start in range(0, frame.height, SQLITE_CHUNK_ROWS):

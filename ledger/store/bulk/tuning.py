@@ -6,8 +6,12 @@ Called by ``ledger.store.batches.bulk_insert`` inside the import's transaction.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 SQLITE_CACHE_KIB = 128 * 1024  # page cache for a bulk insert (a cap, allocated as used; counts in peak RSS)
+SQLITE_APPEND_CACHE_KIB = 32 * 1024  # while a load's indexes are set aside (``appending``)
+CAPPED = "sunshine_cache_capped"  # key in the connection's ``info`` while ``appending`` holds the cache down
 ANALYZE_MIN_ROWS = 10_000
 
 
@@ -44,6 +48,33 @@ def analyze_sqlite_if_grown(raw, table: str, added: int) -> None:
     known = int(row[0].split()[0]) if row else 0
     if added >= 0.1 * known:
         raw.execute(f"ANALYZE {table}")
+
+
+@contextmanager
+def appending(conn) -> Iterator[None]:
+    """Hold a SQLite connection's page cache at ``SQLITE_APPEND_CACHE_KIB`` for the block, then restore it.
+
+    For a load whose table has no secondary index (``ledger.store.bulk.indexes.set_aside``) and what
+    follows it in the transaction: rows go in by ascending id, so the table's B-tree is appended to
+    and a big cache buys nothing, while it counts in peak RSS, and SQLite's sorter (the ``CREATE
+    INDEX`` rebuilds, the search index's GROUP BYs) takes as much memory as the cache may before it
+    spills sorted runs to temporary files. ``bulk_insert`` does not raise the cache meanwhile.
+    """
+    if conn.dialect.name != "sqlite" or CAPPED in conn.info:
+        yield
+        return
+    raw = conn.connection.driver_connection
+    (before,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_APPEND_CACHE_KIB}")
+    conn.info[CAPPED] = True
+    try:
+        yield
+    finally:
+        conn.info.pop(CAPPED, None)
+        try:
+            raw.execute(f"PRAGMA cache_size={before}")
+        except sqlite3.Error:  # the connection is being thrown away after a failure
+            pass
 
 
 def sqlite_cache(raw) -> None:
