@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     with writing(engine) as conn:
         summary = run_checks(conn, config=config, actor="bench")
     if args.json:
-        from cli.common import print_json_stream
         import contextlib
+
+        from cli.common import print_json_stream
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), reading(engine) as conn:
             print_json_stream({"run_id": summary.run_id}, "targets", iter_target_results(conn, summary.run_id))
     if prof:
