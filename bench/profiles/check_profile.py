@@ -18,7 +18,8 @@ import pstats
 import time
 
 from ledger.rules import thresholds
-from ledger.rules.checks import iter_target_results, run_checks
+from ledger.rules.bulk.result_lines import result_lines
+from ledger.rules.checks import run_checks
 from ledger.store.db import make_engine, reading, writing
 
 CLEAR = ("DELETE FROM flag_review", "DELETE FROM flag", "DELETE FROM target_result", "DELETE FROM check_run")
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from cli.common import print_json_stream
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), reading(engine) as conn:
-            print_json_stream({"run_id": summary.run_id}, "targets", iter_target_results(conn, summary.run_id))
+            print_json_stream({"run_id": summary.run_id}, "targets", result_lines(conn, summary.run_id), encoded=True)
     if prof:
         prof.disable()
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
