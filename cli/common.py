@@ -69,11 +69,12 @@ def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
 
 
-def print_json_stream(head: dict, key: str, items) -> None:
+def print_json_stream(head: dict, key: str, items, *, encoded: bool = False) -> None:
     """``head`` with ``key`` holding every item of the iterable ``items``, written as they come.
 
     For lists of hundreds of thousands (a national check's target results): memory stays bounded, and each
     item is one line, encoded by the C encoder (an indented document is encoded in pure Python).
+    ``encoded``: the items are already JSON text (``ledger.rules.bulk.result_lines``), written as they are.
     """
     text = json.dumps(head, ensure_ascii=False, indent=2, default=_default)
     out = sys.stdout
@@ -81,7 +82,8 @@ def print_json_stream(head: dict, key: str, items) -> None:
     out.write(f'  {json.dumps(key)}: [')
     first = True
     for item in items:
-        out.write(("\n    " if first else ",\n    ") + json.dumps(item, ensure_ascii=False, default=_default))
+        text = item if encoded else json.dumps(item, ensure_ascii=False, default=_default)
+        out.write(("\n    " if first else ",\n    ") + text)
         first = False
     out.write("]\n}\n" if first else "\n  ]\n}\n")
 

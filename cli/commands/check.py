@@ -7,7 +7,8 @@ import click
 from cli.common import database_option, database_url, h, json_option, print_json_stream, refuse
 from ledger.i18n import t
 from ledger.money import format_wan
-from ledger.rules.checks import iter_target_results, run_checks, target_results
+from ledger.rules.bulk.result_lines import result_lines
+from ledger.rules.checks import run_checks, target_results
 from ledger.rules.no_data import no_data_targets
 from ledger.rules.thresholds import ConfigError, load_flag_config
 from ledger.store.db import make_engine, reading, writing
@@ -42,7 +43,8 @@ def command(ctx: click.Context, year: int | None, config_path: str | None, actor
         with reading(engine) as conn:
             print_json_stream({"ok": True, "run_id": summary.run_id, "reused": summary.reused,
                                "fingerprint": summary.fingerprint, "fiscal_year": year, "results": summary.results,
-                               "flags": summary.flags}, "targets", iter_target_results(conn, summary.run_id, year=year))
+                               "flags": summary.flags}, "targets", result_lines(conn, summary.run_id, year=year),
+                              encoded=True)
         return
     r = summary.results
     click.echo(t("check.run", run=summary.run_id, reused=t("check.reused") if summary.reused else "",

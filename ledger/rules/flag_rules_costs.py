@@ -114,11 +114,12 @@ def skipped_currencies(conn: Connection, year: int | None = None) -> list[dict]:
             for cur, n in conn.execute(q)]
 
 
-def _evidence(conn: Connection) -> dict[tuple[int, int, str], list[int]]:
+def _evidence(conn: Connection, keys: set[tuple[int, int, str]] | None = None) -> dict[tuple[int, int, str], list[int]]:
     """The live batches holding entries of each unit, year and category the metrics read, in one read.
 
     ``rollup``'s ``actual`` rows are a batch's expense entries grouped by unit, year, category and currency
     (``refresh_rollups``), so its batches are the entries' batches without touching the entries.
+    ``keys``: only these ``(unit_id, fiscal_year, category_code)`` (the flagged ones) are grouped and kept.
     """
     r = Rollup.__table__
     cats = sorted({m[0] for m in METRICS.values()})
@@ -126,6 +127,10 @@ def _evidence(conn: Connection) -> dict[tuple[int, int, str], list[int]]:
         live(r.c.batch_id), r.c.measure == "actual", r.c.category_code.in_(cats)).distinct()
     df = frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.String,
                          "batch_id": pl.Int64})
+    if keys is not None:
+        wanted = pl.DataFrame(list(keys), schema={"unit_id": pl.Int64, "fiscal_year": pl.Int64,
+                                                  "category_code": pl.String}, orient="row")
+        df = df.join(wanted, on=["unit_id", "fiscal_year", "category_code"], how="semi")
     df = df.group_by("unit_id", "fiscal_year", "category_code").agg(pl.col("batch_id").sort())
     return {(u, y, c): b for u, y, c, b in df.iter_rows()}
 
@@ -210,7 +215,7 @@ def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A unit whose cost per delegation, traveller, vehicle, batch, guest or meeting day is above its fence."""
     cfg, rows = comparisons(conn, ctx.config, ctx.year, flagged_only=True)
     ctx.skipped.extend(skipped_currencies(conn, ctx.year))
-    evidence = _evidence(conn) if rows else {}
+    evidence = _evidence(conn, {(c["unit_id"], c["fiscal_year"], METRICS[c["metric"]][0]) for c in rows}) if rows else {}
     out = []
     for c in rows:
         if not c["flagged"]:
