@@ -7,7 +7,7 @@ log's canonical lines (``ledger.log.canonical``) and the search index's counts a
 (``search_sums``). The texts are kept as codes into a vocabulary of the batch's distinct texts (30,008
 for 1M rows), so the partial sums hold integers only; they still raise peak RSS by ≈ 290 MB at 1M rows
 (docs/benchmarks.md, "The search index: each distinct text once"). Each equals its read-back exactly (``tests/importers/test_import_frames.py`` holds them to each
-other on both stores; ``tests/api/test_search_same_answers.py`` the search answers).
+other on both stores; ``tests/api/search/test_search_same_answers.py`` the search answers).
 
 Only what the frames hold is kept, aggregated per part: rollups as partial sums,
 canonical lines as their SHA-256 and CRC-32 locator (``RowsSummary``; given the connection, the

@@ -17,7 +17,7 @@ import pytest
 
 from importers.pipeline import Options
 from importers.run import import_file
-from tests.api.test_search import EXPENSES
+from tests.api.search.test_search import EXPENSES
 from tests.api_support import served
 from tests.seed_public import seed
 from tests.web.test_pages_browser import ARTIFACTS, CHROMIUM, browser  # noqa: F401 (fixture)

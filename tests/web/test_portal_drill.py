@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from importers.pipeline import Options
 from importers.run import import_file
-from tests.api.test_search import EXPENSES
+from tests.api.search.test_search import EXPENSES
 from tests.seed_public import seed
 
 UNITS = """unit_code,unit_name,parent_code,level,region
