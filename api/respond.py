@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import anyio
 import msgspec
@@ -51,10 +51,20 @@ def pinned_to(request: Request, conn: Connection) -> Iterator[None]:
         yield
 
 
+def query_pairs(request: Request, leave_out: str) -> list[tuple[str, str]]:
+    """The request's query parameters in the order the client sent them, without ``leave_out``.
+
+    Litestar's ``query_params`` groups them in a dict whose order follows the hash seed, so links
+    built from it differed between processes (and so between cached copies of the same answer).
+    """
+    raw = request.scope.get("query_string", b"").decode("utf-8", "replace")
+    return [(k, v) for k, v in parse_qsl(raw, keep_blank_values=True) if k != leave_out]
+
+
 def next_url(request: Request, cursor: str | None) -> str | None:
     if cursor is None:
         return None
-    pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    pairs = query_pairs(request, "cursor")
     return f"{request.scope['path']}?{urlencode([*pairs, ('cursor', cursor)])}"
 
 

@@ -44,7 +44,7 @@ def banner(request: Request, lang: str) -> dict[str, Any] | None:
     cp = respond.checkpoint_of(request)
     if cp is None:
         return None
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "as_of"]
+    kept = respond.query_pairs(request, "as_of")
     current = request.url.path + ("?" + urlencode(kept) if kept else "")
     return {"size": cp["size"], "root_hash": cp["root_hash"], "time": cp["time"],
             "text": i18n.t("asof.banner", lang, size=cp["size"], root=cp["root_hash"][:16], time=cp["time"]),

@@ -87,7 +87,7 @@ def _base(request: Request, conn, page: str, lang: str) -> dict[str, Any]:
         other = path
     else:
         other = "/en" + (path if path != "/" else "")
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    kept = respond.query_pairs(request, "lang")
     if kept:  # the switch keeps the page's state (year, query…)
         other += "?" + urlencode(kept)
     as_of = q.data_date(conn)

@@ -56,6 +56,14 @@ def test_expense_filters(api, query, amounts, total):
     assert body["total"] == total
 
 
+def test_the_next_link_keeps_the_query_as_the_client_wrote_it(api):
+    # Built from a hash-ordered dict before, so two workers gave two URLs for the same page.
+    query = "sort=-amount&limit=1&amount_min=-100000&amount_max=9000000"
+    body = api.get(f"/api/v1/expenses?{query}").json()
+    assert body["next_cursor"] is not None
+    assert body["next"] == f"/api/v1/expenses?{query}&cursor={body['next_cursor']}"
+
+
 def test_keyset_pages_cover_every_row_once_in_a_stable_order(api):
     for sort in ("id", "-amount", "date", "-fiscal_year"):
         seen, url = [], f"/api/v1/expenses?limit=2&sort={sort}"
