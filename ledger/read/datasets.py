@@ -6,9 +6,21 @@ Flags, targets, target results and the audit log are described in ``ledger.read.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import BigInteger, Date, case, func, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    String,
+    TypeDecorator,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.sqltypes import NullType
@@ -16,6 +28,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from ledger.read import review_datasets
 from ledger.read.types import Column, Dataset, is_in
+from ledger.store.base import Timestamp
 from ledger.store.batches import current_pin, known_units, live, live_procurement, logged
 from ledger.store.models import (
     BudgetLine,
@@ -49,6 +62,7 @@ def _since(table):
     t, b = table.alias("since_row"), _ib.alias("since_batch")
 
     def condition(v):
+        v = type_coerce(v, _At())
         def of_batch(*columns):
             return select(*columns).where(t.c.batch_id == b.c.id).correlate(b)
         oldest = of_batch(func.min(t.c.created_at)).scalar_subquery()
@@ -59,6 +73,28 @@ def _since(table):
                  .scalar_subquery())
         return (table.c.created_at >= v) & _OnSqlite(table.c.id >= bound)
     return condition
+
+
+class _At(TypeDecorator):
+    """``updated_since``'s bound. SQLite keeps times as text: a row written by ``CURRENT_TIMESTAMP`` (the
+    server default the bulk path leaves to it) reads ``2024-01-02 03:04:05``, which sorts before the bound
+    ``2024-01-02 03:04:05.000000`` SQLAlchemy writes for that very second, so the row was left out. A
+    bound on the second is written to the second: it sorts at or before every row of that second."""
+
+    impl = Timestamp
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(String() if dialect.name == "sqlite" else Timestamp)
+
+    def process_bind_param(self, value, dialect):
+        if dialect.name != "sqlite" or not isinstance(value, dt.datetime):
+            return value
+        return value.strftime("%Y-%m-%d %H:%M:%S") + (f".{value.microsecond:06d}" if value.microsecond else "")
+
+
+def _since_plain(column):
+    return lambda v: column >= type_coerce(v, _At())
 
 
 class _OnSqlite(ColumnElement):
@@ -105,6 +141,17 @@ def _date_sort(col):
     return func.coalesce(col, literal_column(NO_DATE, Date), type_=Date)
 
 
+# The date filters are written on the sort's expression so that its index (``ix_sort_*_date``) serves
+# filter and sort alike (migration 0014 dropped the plain ``entry_date`` index). An undated row is
+# 0001-01-01 there, so both keep ``> 0001-01-01``: undated rows stay out, as with ``entry_date >= v``.
+def _dated_from(col, v):
+    return (_date_sort(col) >= v) & (_date_sort(col) > literal_column(NO_DATE, Date))
+
+
+def _dated_to(col, v):
+    return (_date_sort(col) > literal_column(NO_DATE, Date)) & (_date_sort(col) <= v)
+
+
 EXPENSES = Dataset(
     name="expenses",
     title="Actual expenses (决算支出)",
@@ -142,8 +189,8 @@ EXPENSES = Dataset(
         "supplier": is_in(_e.c.payee),
         "amount_min": lambda v: _e.c.amount_fen >= v,
         "amount_max": lambda v: _e.c.amount_fen <= v,
-        "date_from": lambda v: _e.c.entry_date >= v,
-        "date_to": lambda v: _e.c.entry_date <= v,
+        "date_from": lambda v: _dated_from(_e.c.entry_date, v),
+        "date_to": lambda v: _dated_to(_e.c.entry_date, v),
         "updated_since": _since(_e),
         "batch": is_in(_e.c.batch_id),
     },
@@ -261,7 +308,7 @@ UNITS = Dataset(
         "level": is_in(_unit.c.level),
         "unit_level": is_in(_unit.c.level),
         "parent": is_in(_parent.c.code),
-        "updated_since": lambda v: _unit.c.created_at >= v,
+        "updated_since": _since_plain(_unit.c.created_at),
     },
     sorts={"id": _unit.c.id, "code": _unit.c.code},
 )
@@ -294,7 +341,7 @@ BATCHES = Dataset(
     filters={
         "kind": is_in(_ib.c.kind),
         "batch": is_in(_ib.c.id),
-        "updated_since": lambda v: _ib.c.created_at >= v,
+        "updated_since": _since_plain(_ib.c.created_at),
     },
     sorts={"id": _ib.c.id},
 )

@@ -270,3 +270,34 @@ def test_updated_since_keeps_exactly_the_rows_created_since(engine):
 def _utc(value):
     value = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def test_updated_since_on_the_very_second_keeps_the_rows_of_that_second(engine):
+    """SQLite keeps ``CURRENT_TIMESTAMP`` (the bulk path's created_at) to the second, ``2024-01-02 03:04:05``,
+    which sorted before the bound ``2024-01-02 03:04:05.000000``: ``updated_since`` on that second left
+    its rows out. Rows written with a fraction and rows of the seconds around it are kept as before."""
+    from sqlalchemy import text
+
+    from ledger.read import counts, queries
+    from tests.tlog_support import publish_expenses
+
+    publish_expenses(engine, [1, 2, 3, 4])
+    sqlite = engine.dialect.name == "sqlite"
+    stored = ["2024-01-02 03:04:04", "2024-01-02 03:04:05", "2024-01-02 03:04:05.250000", "2024-01-02 03:04:06"]
+    with engine.begin() as conn:  # drop the append-only guard for the test's own times
+        if sqlite:
+            conn.execute(text("DROP TRIGGER IF EXISTS append_only_expense_entry_update"))
+        else:
+            conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
+        ids = conn.execute(text("SELECT id FROM expense_entry ORDER BY id")).scalars().all()
+        for i, at in zip(ids, stored, strict=True):  # written as SQLite's CURRENT_TIMESTAMP writes them
+            conn.execute(text("UPDATE expense_entry SET created_at = " + (":at" if sqlite else "CAST(:at AS timestamptz)")
+                              + " WHERE id = :i"), {"at": at + ("" if sqlite else "+00"), "i": i})
+    second = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    for since, kept in [(second, [2, 3, 4]), (second.replace(microsecond=250_000), [3, 4]),
+                        (second.replace(microsecond=1), [3, 4]), (second + dt.timedelta(seconds=1), [4])]:
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "expenses", Filters(updated_since=since), limit=10)
+            exact = counts.total_count(conn, "expenses", Filters(updated_since=since))
+        assert [r["amount_fen"] for r in page.rows] == kept, since
+        assert (page.total, exact) == (len(kept), len(kept)), since
