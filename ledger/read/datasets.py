@@ -51,18 +51,25 @@ def _categories_in_groups(groups: list[str]):
 
 
 def _since(table):
-    """``updated_since`` on a table of published rows: ``created_at >= v`` and ``id >=`` the least id of a
-    row created since then, so the page walks ids from the first such row rather than from the table's
-    first row. Exact: the bound is the least id the filter keeps. Taken per batch whose newest row is that
-    new (the ``(batch_id, created_at)`` index of migration 0013): a batch written wholly since ``v`` gives
-    its first id (``ORDER BY batch_id, id``: the ``batch_id`` index in id order, one step, once the index
-    has statistics, which migration 0013 and every large import leave; without them SQLite may sort the
+    """``updated_since`` on a table of published rows: ``created_at >= v``, bounded per batch through the
+    ``(batch_id, created_at)`` index of migration 0013 (the plain ``created_at`` index went in 0014).
+
+    SQLite: and ``id >=`` the least id of a row created since then, so the page walks ids from the first
+    such row rather than from the table's first row. Exact: the bound is the least id the filter keeps.
+    Taken per batch whose newest row is that new: a batch written wholly since ``v`` gives its first id
+    (``ORDER BY batch_id, id``: the ``batch_id`` index in id order, one step, once the index has
+    statistics, which migration 0013 and every large import leave; without them SQLite may sort the
     batch's entries instead); the batch being written at ``v`` its least id among the entries from ``v``
-    on (``min(id + 0)``: with statistics SQLite would otherwise walk that batch in id order)."""
+    on (``min(id + 0)``: with statistics SQLite would otherwise walk that batch in id order).
+
+    PostgreSQL: and ``batch_id IN`` the batches whose newest row is that new (one backward step of the
+    index per batch), so each such batch's rows since ``v`` are one range of that index. Its indexes on
+    ``batch_id`` are not in id order, so the id bound above would sort a whole batch there."""
     t, b = table.alias("since_row"), _ib.alias("since_batch")
 
     def condition(v):
         v = type_coerce(v, _At())
+
         def of_batch(*columns):
             return select(*columns).where(t.c.batch_id == b.c.id).correlate(b)
         oldest = of_batch(func.min(t.c.created_at)).scalar_subquery()
@@ -71,7 +78,9 @@ def _since(table):
         first_since = of_batch(func.min(t.c.id + 0)).where(t.c.created_at >= v).scalar_subquery()
         bound = (select(func.min(case((oldest >= v, first), else_=first_since))).select_from(b).where(newest >= v)
                  .scalar_subquery())
-        return (table.c.created_at >= v) & _OnSqlite(table.c.id >= bound)
+        recent = select(b.c.id).where(newest >= v)
+        return (table.c.created_at >= v) & _Only("sqlite", table.c.id >= bound) & _Only(
+            "postgresql", table.c.batch_id.in_(recent))
     return condition
 
 
@@ -97,27 +106,21 @@ def _since_plain(column):
     return lambda v: column >= type_coerce(v, _At())
 
 
-class _OnSqlite(ColumnElement):
-    """A condition SQLite is given and PostgreSQL is not (``1 = 1``): PostgreSQL's own plan for
-    ``updated_since`` (the ``created_at`` index, then the first ids) was already cheap, and it plans the
-    per-batch bound badly (a sequential scan when one batch holds every row)."""
+class _Only(ColumnElement):
+    """A condition one database is given and the others not (``1 = 1``): each plans the other's
+    per-batch bound of ``updated_since`` badly (see ``_since``)."""
 
     inherit_cache = True
     type = NullType()
-    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]
+    _traverse_internals = [("dialect", InternalTraversal.dp_string), ("clause", InternalTraversal.dp_clauseelement)]
 
-    def __init__(self, clause):
-        self.clause = clause
-
-
-@compiles(_OnSqlite)
-def _everywhere(element, compiler, **kw):
-    return "1 = 1"
+    def __init__(self, dialect: str, clause):
+        self.dialect, self.clause = dialect, clause
 
 
-@compiles(_OnSqlite, "sqlite")
-def _on_sqlite(element, compiler, **kw):
-    return compiler.process(element.clause, **kw)
+@compiles(_Only)
+def _only(element, compiler, **kw):
+    return compiler.process(element.clause, **kw) if compiler.dialect.name == element.dialect else "1 = 1"
 
 
 def _common_unit_filters(year_col, unit_alias=_u) -> dict[str, Callable]:
