@@ -5,6 +5,7 @@ docs/benchmarks.md and bench/cold_reads.py for those)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -301,3 +302,50 @@ def test_updated_since_on_the_very_second_keeps_the_rows_of_that_second(engine):
             exact = counts.total_count(conn, "expenses", Filters(updated_since=since))
         assert [r["amount_fen"] for r in page.rows] == kept, since
         assert (page.total, exact) == (len(kept), len(kept)), since
+
+
+def test_the_date_filters_read_the_date_sorts_index_and_leave_undated_rows_out(engine):
+    """``date_from`` / ``date_to`` are written on the date sort's expression (migration 0014 dropped the plain
+    ``entry_date`` index): ``ix_sort_expense_entry_date`` serves the filter, its count and the sort, on both
+    databases, and the answers are those of ``entry_date >= v`` / ``<= v``: an undated row (0001-01-01 in
+    that expression) is in neither."""
+    from sqlalchemy import insert
+
+    from ledger.read import queries
+    from ledger.store.db import writing
+    from ledger.store.models import ExpenseEntry
+    from tests.tlog_support import publish_expenses
+
+    bid = publish_expenses(engine, [1], year=2023)  # dated 2023-03-01
+    dates = [None, dt.date(2023, 1, 1), dt.date(2023, 6, 30), dt.date(2023, 7, 1), None, dt.date(2023, 12, 31)]
+    with writing(engine) as conn:
+        for n, day in enumerate(dates, 2):
+            conn.execute(insert(ExpenseEntry).values(batch_id=bid, unit_id=1, fiscal_year=2023, category_code="reception",
+                                                     amount_fen=n, currency="CNY", entry_date=day))
+    with reading(engine) as conn:
+        every = [(r["amount_fen"], r["entry_date"]) for r in queries.list_rows(conn, "expenses", limit=100).rows]
+    pg = engine.dialect.name == "postgresql"
+    for filters in (Filters(date_from=dt.date(2023, 1, 1)), Filters(date_from=dt.date(2023, 6, 30)),
+                    Filters(date_to=dt.date(2023, 6, 30)), Filters(date_to=dt.date(2022, 12, 31)),
+                    Filters(date_from=dt.date(1, 1, 1)), Filters(date_to=dt.date(9999, 12, 31))):
+        low, high = filters.date_from or dt.date.min, filters.date_to or dt.date.max
+        want = sorted(a for a, d in every if d is not None and low <= dt.date.fromisoformat(str(d)) <= high)
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "expenses", filters, sort="date", limit=100)
+            assert sorted(r["amount_fen"] for r in page.rows) == want, filters
+            assert page.total == len(want), filters
+            if pg:  # a handful of rows: make PostgreSQL show the index it would take at scale
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plans = ["\n".join(explain(conn, "expenses", filters, sort)) for sort in ("date", "-date")]
+            compiled = counts.capped_count_statement(conn, DATASETS["expenses"], filters).compile(
+                dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+            params = compiled.params if pg else tuple(compiled.params[n] for n in compiled.positiontup)
+            plans.append("\n".join(str(r[-1]) for r in conn.exec_driver_sql(
+                ("EXPLAIN " if pg else "EXPLAIN QUERY PLAN ") + compiled.string, params).all()))
+        for plan in plans:
+            if pg:  # the partitions' copies of the index, searched on the expression
+                assert re.search(r"Index Cond: \(+COALESCE\(entry_date, '0001-01-01'::date\)", plan), plan
+                assert "Seq Scan" not in plan, plan
+            else:
+                bounds = "<expr>>? AND <expr><?" if filters.date_to else "<expr>>?"  # date_to: above undated rows
+                assert f"USING INDEX ix_sort_expense_entry_date ({bounds})" in plan, plan
