@@ -146,7 +146,7 @@ def _date_sort(col):
 
 # The date filters are written on the sort's expression so that its index (``ix_sort_*_date``) serves
 # filter and sort alike (migration 0014 dropped the plain ``entry_date`` index). An undated row is
-# 0001-01-01 there, so each bound keeps above it: undated rows stay out, as with ``entry_date >= v``.
+# 0001-01-01 there, so each keeps above it: undated rows stay out, as with ``entry_date >= v``.
 # Each is one range, as ``entry_date >= v`` was: SQLite takes two bounds for a narrow range and sorts
 # the half of the table a first page by id walked past (4 s at 1M for ``?date_to=``), and of two lower
 # bounds it may range over the weaker.
