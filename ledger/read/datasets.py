@@ -6,9 +6,21 @@ Flags, targets, target results and the audit log are described in ``ledger.read.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import BigInteger, Date, case, func, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    String,
+    TypeDecorator,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.sqltypes import NullType
@@ -16,6 +28,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from ledger.read import review_datasets
 from ledger.read.types import Column, Dataset, is_in
+from ledger.store.base import Timestamp
 from ledger.store.batches import current_pin, known_units, live, live_procurement, logged
 from ledger.store.models import (
     BudgetLine,
@@ -38,17 +51,25 @@ def _categories_in_groups(groups: list[str]):
 
 
 def _since(table):
-    """``updated_since`` on a table of published rows: ``created_at >= v`` and ``id >=`` the least id of a
-    row created since then, so the page walks ids from the first such row rather than from the table's
-    first row. Exact: the bound is the least id the filter keeps. Taken per batch whose newest row is that
-    new (the ``(batch_id, created_at)`` index of migration 0013): a batch written wholly since ``v`` gives
-    its first id (``ORDER BY batch_id, id``: the ``batch_id`` index in id order, one step, once the index
-    has statistics, which migration 0013 and every large import leave; without them SQLite may sort the
+    """``updated_since`` on a table of published rows: ``created_at >= v``, bounded per batch through the
+    ``(batch_id, created_at)`` index of migration 0013 (the plain ``created_at`` index went in 0014).
+
+    SQLite: and ``id >=`` the least id of a row created since then, so the page walks ids from the first
+    such row rather than from the table's first row. Exact: the bound is the least id the filter keeps.
+    Taken per batch whose newest row is that new: a batch written wholly since ``v`` gives its first id
+    (``ORDER BY batch_id, id``: the ``batch_id`` index in id order, one step, once the index has
+    statistics, which migration 0013 and every large import leave; without them SQLite may sort the
     batch's entries instead); the batch being written at ``v`` its least id among the entries from ``v``
-    on (``min(id + 0)``: with statistics SQLite would otherwise walk that batch in id order)."""
+    on (``min(id + 0)``: with statistics SQLite would otherwise walk that batch in id order).
+
+    PostgreSQL: and ``batch_id IN`` the batches whose newest row is that new (one backward step of the
+    index per batch), so each such batch's rows since ``v`` are one range of that index. Its indexes on
+    ``batch_id`` are not in id order, so the id bound above would sort a whole batch there."""
     t, b = table.alias("since_row"), _ib.alias("since_batch")
 
     def condition(v):
+        v = type_coerce(v, _At())
+
         def of_batch(*columns):
             return select(*columns).where(t.c.batch_id == b.c.id).correlate(b)
         oldest = of_batch(func.min(t.c.created_at)).scalar_subquery()
@@ -57,31 +78,49 @@ def _since(table):
         first_since = of_batch(func.min(t.c.id + 0)).where(t.c.created_at >= v).scalar_subquery()
         bound = (select(func.min(case((oldest >= v, first), else_=first_since))).select_from(b).where(newest >= v)
                  .scalar_subquery())
-        return (table.c.created_at >= v) & _OnSqlite(table.c.id >= bound)
+        recent = select(b.c.id).where(newest >= v)
+        return (table.c.created_at >= v) & _Only("sqlite", table.c.id >= bound) & _Only(
+            "postgresql", table.c.batch_id.in_(recent))
     return condition
 
 
-class _OnSqlite(ColumnElement):
-    """A condition SQLite is given and PostgreSQL is not (``1 = 1``): PostgreSQL's own plan for
-    ``updated_since`` (the ``created_at`` index, then the first ids) was already cheap, and it plans the
-    per-batch bound badly (a sequential scan when one batch holds every row)."""
+class _At(TypeDecorator):
+    """``updated_since``'s bound. SQLite keeps times as text: a row written by ``CURRENT_TIMESTAMP`` (the
+    server default the bulk path leaves to it) reads ``2024-01-02 03:04:05``, which sorts before the bound
+    ``2024-01-02 03:04:05.000000`` SQLAlchemy writes for that very second, so the row was left out. A
+    bound on the second is written to the second: it sorts at or before every row of that second."""
+
+    impl = Timestamp
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(String() if dialect.name == "sqlite" else Timestamp)
+
+    def process_bind_param(self, value, dialect):
+        if dialect.name != "sqlite" or not isinstance(value, dt.datetime):
+            return value
+        return value.strftime("%Y-%m-%d %H:%M:%S") + (f".{value.microsecond:06d}" if value.microsecond else "")
+
+
+def _since_plain(column):
+    return lambda v: column >= type_coerce(v, _At())
+
+
+class _Only(ColumnElement):
+    """A condition one database is given and the others not (``1 = 1``): each plans the other's
+    per-batch bound of ``updated_since`` badly (see ``_since``)."""
 
     inherit_cache = True
     type = NullType()
-    _traverse_internals = [("clause", InternalTraversal.dp_clauseelement)]
+    _traverse_internals = [("dialect", InternalTraversal.dp_string), ("clause", InternalTraversal.dp_clauseelement)]
 
-    def __init__(self, clause):
-        self.clause = clause
-
-
-@compiles(_OnSqlite)
-def _everywhere(element, compiler, **kw):
-    return "1 = 1"
+    def __init__(self, dialect: str, clause):
+        self.dialect, self.clause = dialect, clause
 
 
-@compiles(_OnSqlite, "sqlite")
-def _on_sqlite(element, compiler, **kw):
-    return compiler.process(element.clause, **kw)
+@compiles(_Only)
+def _only(element, compiler, **kw):
+    return compiler.process(element.clause, **kw) if compiler.dialect.name == element.dialect else "1 = 1"
 
 
 def _common_unit_filters(year_col, unit_alias=_u) -> dict[str, Callable]:
@@ -103,6 +142,21 @@ NO_AMOUNT = str(-(2**62))
 
 def _date_sort(col):
     return func.coalesce(col, literal_column(NO_DATE, Date), type_=Date)
+
+
+# The date filters are written on the sort's expression so that its index (``ix_sort_*_date``) serves
+# filter and sort alike (migration 0014 dropped the plain ``entry_date`` index). An undated row is
+# 0001-01-01 there, so each keeps above it: undated rows stay out, as with ``entry_date >= v``.
+# Each is one range, as ``entry_date >= v`` was: SQLite takes two bounds for a narrow range and sorts
+# the half of the table a first page by id walked past (4 s at 1M for ``?date_to=``), and of two lower
+# bounds it may range over the weaker.
+def _dated_from(col, v):
+    v = type_coerce(v, Date())
+    return _date_sort(col) >= case((v > literal_column(NO_DATE, Date), v), else_=literal_column("'0001-01-02'", Date))
+
+
+def _dated_to(col, v):
+    return (_date_sort(col) <= v) & (_date_sort(col) != literal_column(NO_DATE, Date))
 
 
 EXPENSES = Dataset(
@@ -142,8 +196,8 @@ EXPENSES = Dataset(
         "supplier": is_in(_e.c.payee),
         "amount_min": lambda v: _e.c.amount_fen >= v,
         "amount_max": lambda v: _e.c.amount_fen <= v,
-        "date_from": lambda v: _e.c.entry_date >= v,
-        "date_to": lambda v: _e.c.entry_date <= v,
+        "date_from": lambda v: _dated_from(_e.c.entry_date, v),
+        "date_to": lambda v: _dated_to(_e.c.entry_date, v),
         "updated_since": _since(_e),
         "batch": is_in(_e.c.batch_id),
     },
@@ -261,7 +315,7 @@ UNITS = Dataset(
         "level": is_in(_unit.c.level),
         "unit_level": is_in(_unit.c.level),
         "parent": is_in(_parent.c.code),
-        "updated_since": lambda v: _unit.c.created_at >= v,
+        "updated_since": _since_plain(_unit.c.created_at),
     },
     sorts={"id": _unit.c.id, "code": _unit.c.code},
 )
@@ -294,7 +348,7 @@ BATCHES = Dataset(
     filters={
         "kind": is_in(_ib.c.kind),
         "batch": is_in(_ib.c.id),
-        "updated_since": lambda v: _ib.c.created_at >= v,
+        "updated_since": _since_plain(_ib.c.created_at),
     },
     sorts={"id": _ib.c.id},
 )

@@ -371,7 +371,7 @@ class SearchEntry(Base):
 
     __tablename__ = "search_entry"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))  # no index: nothing reads by it (0014)
     kind: Mapped[str] = mapped_column(String(20))  # unit | payee | description | supplier | title
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     fiscal_year: Mapped[int | None] = mapped_column(Integer)
@@ -383,10 +383,10 @@ class SearchEntry(Base):
     replaced_batch_id: Mapped[int | None] = mapped_column(BigId)
 
 
-# Indexes behind the public lists' filters and sorts (migration 0010, (batch_id, created_at) 0013; tests/api/test_read_plans.py
-# runs EXPLAIN QUERY PLAN for each). The sort expressions' indexes (``ix_sort_*``) are in the migration only.
+# Indexes behind the public lists' filters and sorts (0010; (batch_id, created_at) 0013, which with ix_sort_* serves
+# expense_entry's dates and updated_since since 0014; tests/api/test_read_plans.py runs EXPLAIN QUERY PLAN for each).
 READ_INDEXES = {
-    "expense_entry": ["category_code", "payee", "amount_fen", "entry_date", "created_at", ("batch_id", "created_at")],
+    "expense_entry": ["category_code", "payee", "amount_fen", ("batch_id", "created_at")],
     "budget_line": ["category_code", "stage", "amount_fen", "created_at", ("batch_id", "created_at")],
     "procurement_record": ["method", "ocds_method", "supplier_id", "contract_fen", "contract_date", "created_at",
                            ("batch_id", "created_at")],

@@ -5,6 +5,7 @@ docs/benchmarks.md and bench/cold_reads.py for those)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -270,3 +271,81 @@ def test_updated_since_keeps_exactly_the_rows_created_since(engine):
 def _utc(value):
     value = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def test_updated_since_on_the_very_second_keeps_the_rows_of_that_second(engine):
+    """SQLite keeps ``CURRENT_TIMESTAMP`` (the bulk path's created_at) to the second, ``2024-01-02 03:04:05``,
+    which sorted before the bound ``2024-01-02 03:04:05.000000``: ``updated_since`` on that second left
+    its rows out. Rows written with a fraction and rows of the seconds around it are kept as before."""
+    from sqlalchemy import text
+
+    from ledger.read import counts, queries
+    from tests.tlog_support import publish_expenses
+
+    publish_expenses(engine, [1, 2, 3, 4])
+    sqlite = engine.dialect.name == "sqlite"
+    stored = ["2024-01-02 03:04:04", "2024-01-02 03:04:05", "2024-01-02 03:04:05.250000", "2024-01-02 03:04:06"]
+    with engine.begin() as conn:  # drop the append-only guard for the test's own times
+        if sqlite:
+            conn.execute(text("DROP TRIGGER IF EXISTS append_only_expense_entry_update"))
+        else:
+            conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
+        ids = conn.execute(text("SELECT id FROM expense_entry ORDER BY id")).scalars().all()
+        for i, at in zip(ids, stored, strict=True):  # written as SQLite's CURRENT_TIMESTAMP writes them
+            conn.execute(text("UPDATE expense_entry SET created_at = " + (":at" if sqlite else "CAST(:at AS timestamptz)")
+                              + " WHERE id = :i"), {"at": at + ("" if sqlite else "+00"), "i": i})
+    second = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    for since, kept in [(second, [2, 3, 4]), (second.replace(microsecond=250_000), [3, 4]),
+                        (second.replace(microsecond=1), [3, 4]), (second + dt.timedelta(seconds=1), [4])]:
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "expenses", Filters(updated_since=since), limit=10)
+            exact = counts.total_count(conn, "expenses", Filters(updated_since=since))
+        assert [r["amount_fen"] for r in page.rows] == kept, since
+        assert (page.total, exact) == (len(kept), len(kept)), since
+
+
+def test_the_date_filters_read_the_date_sorts_index_and_leave_undated_rows_out(engine):
+    """``date_from`` / ``date_to`` are written on the date sort's expression (migration 0014 dropped the plain
+    ``entry_date`` index): ``ix_sort_expense_entry_date`` serves the filter, its count and the sort, on both
+    databases, and the answers are those of ``entry_date >= v`` / ``<= v``: an undated row (0001-01-01 in
+    that expression) is in neither."""
+    from sqlalchemy import insert
+
+    from ledger.read import queries
+    from ledger.store.db import writing
+    from ledger.store.models import ExpenseEntry
+    from tests.tlog_support import publish_expenses
+
+    bid = publish_expenses(engine, [1], year=2023)  # dated 2023-03-01
+    dates = [None, dt.date(2023, 1, 1), dt.date(2023, 6, 30), dt.date(2023, 7, 1), None, dt.date(2023, 12, 31)]
+    with writing(engine) as conn:
+        for n, day in enumerate(dates, 2):
+            conn.execute(insert(ExpenseEntry).values(batch_id=bid, unit_id=1, fiscal_year=2023, category_code="reception",
+                                                     amount_fen=n, currency="CNY", entry_date=day))
+    with reading(engine) as conn:
+        every = [(r["amount_fen"], r["entry_date"]) for r in queries.list_rows(conn, "expenses", limit=100).rows]
+    pg = engine.dialect.name == "postgresql"
+    for filters in (Filters(date_from=dt.date(2023, 1, 1)), Filters(date_from=dt.date(2023, 6, 30)),
+                    Filters(date_to=dt.date(2023, 6, 30)), Filters(date_to=dt.date(2022, 12, 31)),
+                    Filters(date_from=dt.date(1, 1, 1)), Filters(date_to=dt.date(9999, 12, 31))):
+        low, high = filters.date_from or dt.date.min, filters.date_to or dt.date.max
+        want = sorted(a for a, d in every if d is not None and low <= dt.date.fromisoformat(str(d)) <= high)
+        with reading(engine) as conn:
+            page = queries.list_rows(conn, "expenses", filters, sort="date", limit=100)
+            assert sorted(r["amount_fen"] for r in page.rows) == want, filters
+            assert page.total == len(want), filters
+            if pg:  # a handful of rows: make PostgreSQL show the index it would take at scale
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plans = ["\n".join(explain(conn, "expenses", filters, sort)) for sort in ("date", "-date")]
+            compiled = counts.capped_count_statement(conn, DATASETS["expenses"], filters).compile(
+                dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+            params = compiled.params if pg else tuple(compiled.params[n] for n in compiled.positiontup)
+            plans.append("\n".join(str(r[-1]) for r in conn.exec_driver_sql(
+                ("EXPLAIN " if pg else "EXPLAIN QUERY PLAN ") + compiled.string, params).all()))
+        for plan in plans:
+            if pg:  # the partitions' copies of the index, searched on the expression
+                assert re.search(r"Index Cond: \(+COALESCE\(entry_date, '0001-01-01'::date\)", plan), plan
+                assert "Seq Scan" not in plan, plan
+            else:
+                bound = "<expr><?" if filters.date_to else "<expr>>?"  # one range each, as on entry_date before
+                assert f"USING INDEX ix_sort_expense_entry_date ({bound})" in plan, plan
