@@ -15,6 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 from sqlalchemy import Connection
+from sqlalchemy.exc import CompileError
+
+from ledger.rules.sums import driver_frame
 
 
 @dataclass
@@ -108,20 +111,13 @@ def frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
     the SQLAlchemy path.
     """
     if all(t in _PLAIN or t == pl.Date for t in schema.values()):
+        text_dates = conn.dialect.name == "sqlite"
+        raw = {c: (pl.String if t == pl.Date and text_dates else t) for c, t in schema.items()}
         try:
-            sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-        except Exception:  # a value with no literal form: bound parameters instead
-            sql = None
-        if sql is not None:
-            text_dates = conn.dialect.name == "sqlite"
-            raw = {c: (pl.String if t == pl.Date and text_dates else t) for c, t in schema.items()}
-            cur = conn.connection.driver_connection.cursor()
-            try:
-                cur.execute(sql)
-                rows = cur.fetchall()
-            finally:
-                cur.close()
-            df = pl.DataFrame(rows, schema=raw, orient="row")
+            df = driver_frame(conn, query, raw)
+        except CompileError:  # a value with no literal form (raised before the statement runs): bound parameters
+            df = None
+        if df is not None:
             dates = [c for c, t in schema.items() if t == pl.Date and text_dates]
             if not dates:
                 return df
