@@ -48,6 +48,7 @@ class Rule:
     policy_ref: str
     func: Callable
     reads: tuple[str, ...] | None = None  # the batch kinds whose rows it reads; None: every kind
+    by_unit: bool = False  # a unit's flags depend on that unit's figures alone (run for changed units only)
 
 
 @dataclass
@@ -64,19 +65,23 @@ class Context:
     skipped: list[dict] = field(default_factory=list)
     resolved: object = None  # ``ledger.rules.sums.resolved_sums`` of those rollups, when already computed
     frames: dict = field(default_factory=dict)  # reads several rules share (procurement records), once per run
+    only: list[int] | None = None  # the units whose figures changed, when ``by_unit`` rules run for them alone
 
 
 REGISTRY: dict[str, Rule] = {}
 
-def rule(code: str, version: int, policy_ref: str, reads: tuple[str, ...] | None = None) -> Callable:
+def rule(code: str, version: int, policy_ref: str, reads: tuple[str, ...] | None = None,
+         by_unit: bool = False) -> Callable:
     """Register ``func`` as the rule ``code``; bump ``version`` whenever its logic changes.
 
     ``reads``: the kinds of batch (``procurement``, ``ocds`` …) whose rows the rule reads, when it reads
     no others; a check skips the rule when none of them, its thresholds, the units and the targets changed.
+    ``by_unit``: each flag depends on its unit's figures alone; after a few units' batches the rule is run
+    for those units (``ctx.only``, and ``ctx.resolved`` holds their figures only).
     """
 
     def wrap(func: Callable) -> Callable:
-        REGISTRY[code] = Rule(code, version, policy_ref, func, reads)
+        REGISTRY[code] = Rule(code, version, policy_ref, func, reads, by_unit)
         return func
 
     return wrap
