@@ -141,7 +141,7 @@ def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.Da
 
 def _evaluate(t: Target, known: pl.DataFrame, val: pl.DataFrame, units: pl.DataFrame, year: int | None,
               span: list[int] | None = None) -> pl.DataFrame:
-    span = span if span is not None else known["fiscal_year"].to_list()
+    span = span if span is not None else known["fiscal_year"].unique().to_list()
     if not span:
         return _empty_results()
     lo = t.year_from if t.year_from is not None else min(span)
