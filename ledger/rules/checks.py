@@ -40,6 +40,7 @@ import polars as pl
 from sqlalchemy import Connection, func, select, update
 
 from ledger.rules import flags, thresholds
+from ledger.rules.bulk import changed
 from ledger.rules.no_data import empty_results as _empty_results
 from ledger.rules.no_data import no_data_results, scope_units
 from ledger.rules.sums import live_rollups, measure_sums, resolved_sums
@@ -72,12 +73,17 @@ class RunSummary:
     flags: dict = field(default_factory=dict)
 
 
-def fingerprint(conn: Connection, year: int | None, thresholds_sha: str, rule_versions: dict[str, int]) -> str:
-    """A hash of live batches, units, category groups, targets, thresholds, rule versions and the year."""
+def fingerprint(conn: Connection, year: int | None, thresholds_sha: str, rule_versions: dict[str, int],
+                batches: bool = True) -> str:
+    """A hash of live batches, units, category groups, targets, thresholds, rule versions and the year.
+
+    ``batches=False``: of everything but the batches (what a run evaluating only changed units needs unchanged).
+    """
     h = hashlib.sha256()
     b = ImportBatch.__table__
-    for row in conn.execute(select(b.c.id, b.c.sha256, b.c.status).where(live(b.c.id)).order_by(b.c.id)):
-        h.update(f"b{tuple(row)}".encode())
+    if batches:
+        for row in conn.execute(select(b.c.id, b.c.sha256, b.c.status).where(live(b.c.id)).order_by(b.c.id)):
+            h.update(f"b{tuple(row)}".encode())
     for row in conn.execute(select(Unit.id, Unit.code, Unit.level).order_by(Unit.id)):
         h.update(f"u{tuple(row)}".encode())
     for row in conn.execute(
@@ -115,26 +121,31 @@ def _round_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 
 
 def evaluate_target(t: Target, keys: list[str], sums: pl.DataFrame, units: pl.DataFrame, year: int | None,
-                    ledger_years: list[int] | None = None) -> pl.DataFrame:
+                    ledger_years: list[int] | None = None, span: list[int] | None = None,
+                    evaluated: set[int] | None = None) -> pl.DataFrame:
     """One target's results for every unit and year in scope, as a frame shaped like ``target_result``.
 
     ``ledger_years``: the years the ledger holds any data for (any measure); a target year among them
     for which no unit in scope has any row of the target's measure gets ``no_data`` for every unit in
-    scope (see ``no_data_results``) instead of no results at all.
+    scope (see ``no_data_results``) instead of no results at all. ``span`` (the years the measure has data
+    for, over every unit) and ``evaluated`` (the years any unit in scope was evaluated) are given when
+    ``sums`` and ``units`` hold only some units (``ledger.rules.bulk.changed``).
     """
     # a unit is *known* for a year when it has any row of the measure (any category or resource);
     # it *has data* for this target when it has a row in the target's own categories (or resource)
     known = sums.select("unit_id", "fiscal_year").unique()
     val = sums.filter(pl.col("key").is_in(keys)).group_by("unit_id", "fiscal_year").agg(pl.col("amount").sum())
-    found = _evaluate(t, known, val, units, year)
-    return pl.concat([found, no_data_results(t, found, units, year, ledger_years or [])])
+    found = _evaluate(t, known, val, units, year, span)
+    return pl.concat([found, no_data_results(t, found, units, year, ledger_years or [], evaluated)])
 
 
-def _evaluate(t: Target, known: pl.DataFrame, val: pl.DataFrame, units: pl.DataFrame, year: int | None) -> pl.DataFrame:
-    if known.height == 0:
+def _evaluate(t: Target, known: pl.DataFrame, val: pl.DataFrame, units: pl.DataFrame, year: int | None,
+              span: list[int] | None = None) -> pl.DataFrame:
+    span = span if span is not None else known["fiscal_year"].unique().to_list()
+    if not span:
         return _empty_results()
-    lo = t.year_from if t.year_from is not None else int(known["fiscal_year"].min())
-    hi = t.year_to if t.year_to is not None else int(known["fiscal_year"].max())
+    lo = t.year_from if t.year_from is not None else min(span)
+    hi = t.year_to if t.year_to is not None else max(span)
     years = [y for y in range(lo, hi + 1) if (year is None or y == year) and all(b < y for b in t.baseline_years(y))]
     if not years:
         return _empty_results()
@@ -217,17 +228,29 @@ def units_frame(conn: Connection) -> pl.DataFrame:
 
 
 def evaluate_all(conn: Connection, year: int | None = None, rollups: pl.DataFrame | None = None,
-                 resolved: pl.DataFrame | None = None) -> pl.DataFrame:
+                 resolved: pl.DataFrame | None = None, only: list[int] | None = None,
+                 shape: dict | None = None) -> pl.DataFrame:
     """Every loaded target's results (not stored); the frame ``run_checks`` stores.
 
     ``rollups``: the frame of ``live_rollups`` when the caller has read it already; ``resolved``: its
-    ``resolved_sums``.
+    ``resolved_sums``. ``only``: the results of these units alone, with ``shape`` the years every unit
+    shares (``ledger.rules.bulk.changed.shape`` of a full run over the same years of data).
     """
     sums, units = measure_sums(conn, rollups, resolved), units_frame(conn)
-    ledger_years = sorted(set().union(*(f["fiscal_year"].to_list() for f in sums.values())))
-    frames = [evaluate_target(t, _keys(conn, t), sums[t.measure], units, year, ledger_years)
+    if only is None:
+        ledger_years = sorted(set().union(*(f["fiscal_year"].to_list() for f in sums.values())))
+    else:
+        sums = {m: f.filter(pl.col("unit_id").is_in(only)) for m, f in sums.items()}
+        units = units.filter(pl.col("unit_id").is_in(only))
+        ledger_years = sorted(set().union(*shape["years"].values()))
+    frames = [evaluate_target(t, _keys(conn, t), sums[t.measure], units, year, ledger_years,
+                              *((shape["years"][t.measure], set(shape["found"].get(t.id, []))) if only is not None
+                                else ()))
               for t in list_targets(conn)]
-    return pl.concat([_empty_results(), *frames])
+    out = pl.concat([_empty_results(), *frames])
+    if shape is not None and only is None:
+        shape.update(changed.shape(sums, out))
+    return out
 
 
 def run_checks(conn: Connection, *, year: int | None = None, config: dict | None = None, actor: str = "cli") -> RunSummary:
@@ -250,20 +273,34 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
         return RunSummary(last.id, True, fp, year, s["results"], s["flags"])
     rule_fps = flags.rule_fingerprints(conn, year, config)
     unchanged = _unchanged_rules(conn, year, rule_fps)
+    # everything but the batches, names included (the flags' sentences): unchanged, only changed units are evaluated
+    base = hashlib.sha256((fingerprint(conn, year, thresholds.fingerprint(config), flags.rule_versions(), batches=False)
+                           + flags.base_fingerprint(conn, year)).encode()).hexdigest()
+    batch_ids = changed.live_batches(conn)
+    prev = changed.previous(conn, year, base, batch_ids)  # None: evaluate every unit
+    only = None if prev is None else prev.units
     run_id = conn.execute(
         runs.insert().values(started_at=utcnow(), fingerprint=fp, fiscal_year=year).returning(runs.c.id)
     ).scalar_one()
-    # the live rollups are read and resolved once, for the targets and budget_overrun alike
-    rollups = live_rollups(conn)
+    # the live rollups (of the changed units only, after a few units' batches) are read and resolved once,
+    # for the targets and budget_overrun alike
+    rollups = live_rollups(conn, only)
     resolved = resolved_sums(conn, rollups)
-    results = evaluate_all(conn, year, rollups, resolved).with_columns(run_id=pl.lit(run_id, pl.Int64))
-    bulk_insert(conn, TargetResult.__table__, results)
-    counts = {s: 0 for s in STATUSES} | dict(results.group_by("status").len().iter_rows())
+    if prev is None:
+        shape: dict = {}
+        results = evaluate_all(conn, year, rollups, resolved, shape=shape).with_columns(run_id=pl.lit(run_id, pl.Int64))
+        bulk_insert(conn, TargetResult.__table__, results)
+        counts = {s: 0 for s in STATUSES} | dict(results.group_by("status").len().iter_rows())
+    else:
+        shape = prev.shape
+        changed.copy_results(conn, run_id, prev, evaluate_all(conn, year, rollups, resolved, only=only, shape=shape))
+        counts = {s: 0 for s in STATUSES} | changed.counts(conn, run_id)
     flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups, resolved=resolved,
-                                     unchanged=unchanged)
+                                     unchanged=unchanged, only=only)
     summary = {"results": counts, "flags": flag_summary}
     conn.execute(update(runs).where(runs.c.id == run_id).values(
-        finished_at=utcnow(), summary_json=json.dumps(summary | {"rule_fingerprints": rule_fps})))
+        finished_at=utcnow(), summary_json=json.dumps(summary | {"rule_fingerprints": rule_fps, "base": base,
+                                                                  "live_batches": batch_ids, "shape": shape})))
     audit.record(conn, actor=actor, action="check.run", object_type="check_run", object_id=run_id,
                  details={"fiscal_year": year, "fingerprint": fp, **summary})
     return RunSummary(run_id, False, fp, year, counts, flag_summary)

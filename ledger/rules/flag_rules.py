@@ -46,7 +46,7 @@ SEED_000 = "湖南常德:大力开展创建“人民满意政府”活动（2009
 
 
 @rule("budget_overrun", 1, "《中华人民共和国预算法》：各部门、各单位的支出必须以经批准的预算为依据；"
-      + SEED_000 + "：推行“四费公开”，对严重超标的严肃查处")
+      + SEED_000 + "：推行“四费公开”，对严重超标的严肃查处", by_unit=True)
 def budget_overrun(conn: Connection, ctx: Context) -> pl.DataFrame:
     """Actual above budget for a unit, year and category (adjusted budget when loaded, else original)."""
     min_fen = th.yuan(ctx.config, "budget_overrun", "min_excess_yuan")
@@ -115,14 +115,15 @@ def budget_overrun(conn: Connection, ctx: Context) -> pl.DataFrame:
     )
 
 
-@rule("target_missed", 1, "the policy document named by the target (policies/*.toml)")
+@rule("target_missed", 1, "the policy document named by the target (policies/*.toml)", by_unit=True)
 def target_missed(conn: Connection, ctx: Context) -> pl.DataFrame:
     """A target result of this run with status ``missed`` (built column-wise: one flag per miss)."""
     r = TargetResult.__table__
-    rows = frame(conn, select(
+    q = select(
         r.c.id, r.c.target_id, r.c.unit_id, r.c.fiscal_year, r.c.baseline_fen, r.c.cap_fen, r.c.value_fen,
         r.c.excess_fen, cast(func.round(r.c.excess_pct * 100), BigInteger), r.c.detail_json,
-    ).where(r.c.run_id == ctx.run_id, r.c.status == "missed"), {
+    ).where(r.c.run_id == ctx.run_id, r.c.status == "missed")
+    rows = frame(conn, q if ctx.only is None else q.where(r.c.unit_id.in_(ctx.only)), {
         "rid": pl.Int64, "target_id": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64, "baseline_fen": pl.Int64,
         "cap_fen": pl.Int64, "value_fen": pl.Int64, "excess_fen": pl.Int64, "h": pl.Int64, "detail_json": pl.String})
     if not rows.height:

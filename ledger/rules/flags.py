@@ -56,16 +56,7 @@ def rule_fingerprints(conn: Connection, year: int | None, config: dict) -> dict[
     """``{rule_code: sha256}`` of what each rule reads: its version and thresholds, the year, the units
     (codes, names, register events), the category tree and groups, the targets, and the live batches
     of the kinds it reads (every kind unless the rule says ``reads``)."""
-    base = hashlib.sha256(f"y{year}".encode())
-    for q in (select(Unit.id, Unit.code, Unit.name, Unit.level).order_by(Unit.id),
-              select(UnitEvent.id, UnitEvent.kind, UnitEvent.unit_id, UnitEvent.successor_id,
-                     UnitEvent.fiscal_year).order_by(UnitEvent.id),
-              select(Category.code, Category.parent_code, Category.name_zh, Category.name_en).order_by(Category.code),
-              select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)
-              .order_by(CategoryGroupMember.group_code, CategoryGroupMember.category_code),
-              select(PolicyTarget.id, PolicyTarget.definition_sha256).order_by(PolicyTarget.id)):
-        for row in conn.execute(q):
-            base.update(repr(tuple(row)).encode())
+    base = _base(conn, year)
     b = ImportBatch.__table__
     by_kind: dict[str, list] = {}
     for row in conn.execute(select(b.c.kind, b.c.id, b.c.sha256, b.c.status).where(live(b.c.id)).order_by(b.c.id)):
@@ -78,6 +69,26 @@ def rule_fingerprints(conn: Connection, year: int | None, config: dict) -> dict[
             h.update(repr(by_kind.get(kind, [])).encode())
         out[code] = h.hexdigest()
     return out
+
+
+def _base(conn: Connection, year: int | None):
+    """The hash of what every rule reads but batches: the year, units, register events, categories, targets."""
+    base = hashlib.sha256(f"y{year}".encode())
+    for q in (select(Unit.id, Unit.code, Unit.name, Unit.level).order_by(Unit.id),
+              select(UnitEvent.id, UnitEvent.kind, UnitEvent.unit_id, UnitEvent.successor_id,
+                     UnitEvent.fiscal_year).order_by(UnitEvent.id),
+              select(Category.code, Category.parent_code, Category.name_zh, Category.name_en).order_by(Category.code),
+              select(CategoryGroupMember.group_code, CategoryGroupMember.category_code)
+              .order_by(CategoryGroupMember.group_code, CategoryGroupMember.category_code),
+              select(PolicyTarget.id, PolicyTarget.definition_sha256).order_by(PolicyTarget.id)):
+        for row in conn.execute(q):
+            base.update(repr(tuple(row)).encode())
+    return base
+
+
+def base_fingerprint(conn: Connection, year: int | None) -> str:
+    """sha256 of what every rule reads but batches (``rule_fingerprints`` without the batches)."""
+    return _base(conn, year).hexdigest()
 
 
 def digest(frame: pl.DataFrame) -> pl.Series:
@@ -106,7 +117,7 @@ def drafts_frame(drafts: list[FlagDraft], policy_ref: str) -> pl.DataFrame:
 
 
 def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict, rollups=None,
-                resolved=None, unchanged: dict[str, dict] | None = None) -> dict:
+                resolved=None, unchanged: dict[str, dict] | None = None, only: list[int] | None = None) -> dict:
     """Run every rule, store new flags, rewrite the changed ones and resolve the ones no longer raised.
 
     Only flags of ``year`` (every year when None) are considered for resolution. ``unchanged``: the rules
@@ -118,10 +129,12 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     could not judge and why (``{"rule", "currency", "records", "reason"}``: procurement in a currency with
     no threshold of its own is never compared with a 元 threshold).
     Rules return drafts or a frame of ``FLAG_COLUMNS``; all of them are stored in bulk: one insert of the
-    new flags, one ``UPDATE … FROM`` a temporary table for the changed ones.
+    new flags, one ``UPDATE … FROM`` a temporary table for the changed ones. ``only``: the units whose
+    figures changed since the latest run (``ledger.rules.bulk.changed``); ``by_unit`` rules run for them
+    alone (``rollups`` and ``resolved`` are theirs), their other flags stand as that run left them.
     """
     unchanged = unchanged or {}
-    ctx = Context(run_id, year, config, rollups=rollups, resolved=resolved)
+    ctx = Context(run_id, year, config, rollups=rollups, resolved=resolved, only=only)
     ctx.units = {i: (c, n) for i, c, n in conn.execute(select(Unit.id, Unit.code, Unit.name))}
     ctx.categories = {c: (zh, en) for c, zh, en in conn.execute(select(Category.code, Category.name_zh, Category.name_en))}
     frames: list[pl.DataFrame] = [pl.DataFrame(schema=FLAG_COLUMNS | {"rule_version": pl.Int64})]
@@ -142,12 +155,22 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     drafts = pl.concat(frames).unique("id", keep="last", maintain_order=True)
     drafts = drafts.with_columns(digest(drafts))
     t = Flag.__table__
-    known = pl.DataFrame(conn.execute(select(t.c.id, t.c.data_status, t.c.fiscal_year, t.c.rule_code, t.c.digest)).all(),
+    known = pl.DataFrame(conn.execute(select(t.c.id, t.c.data_status, t.c.fiscal_year, t.c.rule_code, t.c.digest,
+                                             t.c.unit_id)).all(),
                          schema={"id": pl.String, "data_status": pl.String, "fiscal_year": pl.Int64,
-                                 "rule_code": pl.String, "digest": pl.String}, orient="row")
+                                 "rule_code": pl.String, "digest": pl.String, "unit_id": pl.Int64}, orient="row")
     # a flag may exist under another year (a correction moved its record to a new year): matched by id
     existing = known if year is None else known.filter(pl.col("fiscal_year") == year)
     existing = existing.filter(~pl.col("rule_code").is_in(list(unchanged)))
+    kept = 0
+    if only is not None:  # by_unit rules' flags of other units stand, and count, as a full run would raise them
+        narrow = pl.col("rule_code").is_in([c for c, r in REGISTRY.items() if r.by_unit and c not in unchanged])
+        stand = existing.filter(narrow & ~pl.col("unit_id").is_in(only) & (pl.col("data_status") == "active"))
+        for code, n in stand.group_by("rule_code").len().iter_rows():
+            by_rule[code] += n
+        kept = stand.height
+        existing = existing.filter(~narrow | pl.col("unit_id").is_in(only))
+    known = known.drop("unit_id")
     now = utcnow()
     drafts = drafts.with_columns(last_run_id=pl.lit(run_id, pl.Int64), data_status=pl.lit("active"),
                                  resolved_at=pl.lit(None, pl.Datetime("us", "UTC")))
@@ -167,7 +190,7 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
         conn.execute(
             update(t).where(t.c.id.in_(gone[i : i + 500])).values(data_status="resolved_by_data", resolved_at=now)
         )
-    return {"raised": drafts.height + sum(u["raised"] for u in unchanged.values()), "new": inserts.height,
+    return {"raised": drafts.height + kept + sum(u["raised"] for u in unchanged.values()), "new": inserts.height,
             "changed": updates.height, "resolved": len(gone), "reactivated": reactivated, "by_rule": by_rule,
             "skipped": ctx.skipped, "rules_not_rerun": sorted(unchanged)}
 

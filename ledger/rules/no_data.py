@@ -33,18 +33,19 @@ def scope_units(t: Target, units: pl.DataFrame) -> pl.DataFrame:
 
 
 def no_data_results(t: Target, found: pl.DataFrame, units: pl.DataFrame, year: int | None,
-                    ledger_years: list[int]) -> pl.DataFrame:
+                    ledger_years: list[int], evaluated: set[int] | None = None) -> pl.DataFrame:
     """``no_data`` for every unit in scope, for each of the target's years the ledger holds data for
     (and whose baseline years come before it) but no unit in scope has a row of the target's measure.
 
     So a target that cannot be evaluated (the 节电/节油/节水 targets before consumption is imported)
-    says so in the results instead of producing none: absence is never silence, nor zero.
+    says so in the results instead of producing none: absence is never silence, nor zero. ``evaluated``:
+    the years any unit in scope was evaluated, when ``found`` holds some units' results only.
     """
     if not ledger_years:
         return empty_results()
     lo = t.year_from if t.year_from is not None else min(ledger_years)
     hi = t.year_to if t.year_to is not None else max(ledger_years)
-    evaluated = set(found["fiscal_year"].to_list())
+    evaluated = set(found["fiscal_year"].to_list()) if evaluated is None else evaluated
     years = [y for y in ledger_years if lo <= y <= hi and (year is None or y == year) and y not in evaluated
              and all(b < y for b in t.baseline_years(y))]
     scope = scope_units(t, units)

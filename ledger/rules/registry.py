@@ -15,6 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 from sqlalchemy import Connection
+from sqlalchemy.exc import CompileError
+
+from ledger.rules.sums import driver_frame
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Rule:
     policy_ref: str
     func: Callable
     reads: tuple[str, ...] | None = None  # the batch kinds whose rows it reads; None: every kind
+    by_unit: bool = False  # a unit's flags depend on that unit's figures alone (run for changed units only)
 
 
 @dataclass
@@ -61,19 +65,23 @@ class Context:
     skipped: list[dict] = field(default_factory=list)
     resolved: object = None  # ``ledger.rules.sums.resolved_sums`` of those rollups, when already computed
     frames: dict = field(default_factory=dict)  # reads several rules share (procurement records), once per run
+    only: list[int] | None = None  # the units whose figures changed, when ``by_unit`` rules run for them alone
 
 
 REGISTRY: dict[str, Rule] = {}
 
-def rule(code: str, version: int, policy_ref: str, reads: tuple[str, ...] | None = None) -> Callable:
+def rule(code: str, version: int, policy_ref: str, reads: tuple[str, ...] | None = None,
+         by_unit: bool = False) -> Callable:
     """Register ``func`` as the rule ``code``; bump ``version`` whenever its logic changes.
 
     ``reads``: the kinds of batch (``procurement``, ``ocds`` …) whose rows the rule reads, when it reads
     no others; a check skips the rule when none of them, its thresholds, the units and the targets changed.
+    ``by_unit``: each flag depends on its unit's figures alone; after a few units' batches the rule is run
+    for those units (``ctx.only``, and ``ctx.resolved`` holds their figures only).
     """
 
     def wrap(func: Callable) -> Callable:
-        REGISTRY[code] = Rule(code, version, policy_ref, func, reads)
+        REGISTRY[code] = Rule(code, version, policy_ref, func, reads, by_unit)
         return func
 
     return wrap
@@ -108,20 +116,13 @@ def frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
     the SQLAlchemy path.
     """
     if all(t in _PLAIN or t == pl.Date for t in schema.values()):
+        text_dates = conn.dialect.name == "sqlite"
+        raw = {c: (pl.String if t == pl.Date and text_dates else t) for c, t in schema.items()}
         try:
-            sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-        except Exception:  # a value with no literal form: bound parameters instead
-            sql = None
-        if sql is not None:
-            text_dates = conn.dialect.name == "sqlite"
-            raw = {c: (pl.String if t == pl.Date and text_dates else t) for c, t in schema.items()}
-            cur = conn.connection.driver_connection.cursor()
-            try:
-                cur.execute(sql)
-                rows = cur.fetchall()
-            finally:
-                cur.close()
-            df = pl.DataFrame(rows, schema=raw, orient="row")
+            df = driver_frame(conn, query, raw)
+        except CompileError:  # a value with no literal form (raised before the statement runs): bound parameters
+            df = None
+        if df is not None:
             dates = [c for c, t in schema.items() if t == pl.Date and text_dates]
             if not dates:
                 return df

@@ -33,8 +33,9 @@ def driver_frame(conn: Connection, query, schema: dict) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def live_rollups(conn: Connection) -> pl.DataFrame:
-    """Every live CNY rollup row ``(batch_id, measure, unit_id, fiscal_year, category_code, amount)``.
+def live_rollups(conn: Connection, units: list[int] | None = None) -> pl.DataFrame:
+    """Every live CNY rollup row ``(batch_id, measure, unit_id, fiscal_year, category_code, amount)``
+    (of ``units`` only, when given).
 
     Read once per run and shared by the targets and ``budget_overrun``; grouped in polars, since a
     GROUP BY in SQLite sorts.
@@ -42,6 +43,8 @@ def live_rollups(conn: Connection) -> pl.DataFrame:
     r, b = Rollup.__table__, ImportBatch.__table__
     q = select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.amount_fen,
                b.c.kind).join(b, b.c.id == r.c.batch_id).where(live(r.c.batch_id), r.c.currency == "CNY")
+    if units is not None:
+        q = q.where(r.c.unit_id.in_(units))
     return driver_frame(conn, q, ROLLUP_SCHEMA)
 
 

@@ -98,3 +98,59 @@ def test_a_run_of_one_year_is_never_the_basis_for_skipping_in_a_run_of_all(engin
     s = run(engine)
     assert s.flags["rules_not_rerun"] == []  # the latest run covered 2009 only
     assert (s.flags["raised"], s.flags["new"], s.flags["changed"]) == (5, 2, 0)
+
+
+def _results(engine, run_id: int) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            "SELECT id, target_id, unit_id, fiscal_year, status, baseline_fen, cap_fen, value_fen, excess_fen, "
+            "excess_pct, detail_json FROM target_result WHERE run_id = :r ORDER BY id"), {"r": run_id})]
+
+
+def test_a_run_after_one_units_batch_stores_what_a_full_run_stores(engine, tmp_path, monkeypatch):
+    from ledger.rules.bulk import changed
+
+    ids = {u: load_ledger(engine, _unit(u)) for u in range(1, 6)}
+    # U5's meeting lines stop after 2008: the meeting target has a unit to evaluate in 2009 (U1–U4) and a
+    # no_data target (water, never loaded) every unit gets; a levels scope names no unit at all
+    policy = "".join([
+        target_toml("cut", measure="actual", category="reception", baseline="prior_year", change_pct=-10,
+                    year_from=2009),
+        target_toml("flat", measure="actual", category="meeting", baseline="prior_year", change_pct=0),
+        target_toml("plan", measure="budget", category="training", baseline="prior_year", change_pct=0),
+        target_toml("water", measure="consumption", resource="water", baseline="prior_year", change_pct=-5,
+                    year_from=2009),
+        target_toml("nobody", measure="actual", category="reception", baseline="prior_year", change_pct=0,
+                    levels=["provincial"]),
+    ])
+    load_policy(engine, tmp_path, policy)
+    first = run(engine)
+    assert first.results["no_data"] == 5 and first.results["missed"] > 0
+    calls = []
+    monkeypatch.setattr(changed, "copy_results", lambda *a, _f=changed.copy_results: calls.append(a[2].units) or _f(*a))
+
+    # U3 corrects its batch: 2009 reception down (the miss goes), meeting up, training over its budget
+    load_ledger(engine, _unit(3, "training").replace("U3  2009 reception 1000   1100", "U3  2009 reception 1000   700")
+                .replace("U3  2009 meeting   1000   1300", "U3  2009 meeting   1000   1600"), supersedes=ids[3])
+    part = run(engine)
+    with engine.connect() as conn:
+        u3 = conn.execute(text("SELECT id FROM unit WHERE code = 'U3'")).scalar_one()
+    assert calls == [[u3]]  # only U3 was evaluated
+    assert part.flags["new"] + part.flags["changed"] + part.flags["resolved"] > 0
+    flags_after = _flags(engine)
+
+    # the same data evaluated in full (a threshold section changed in form only): the same results, in the
+    # same order (ids one run's worth apart), the same counts, and no flag to write
+    config = copy.deepcopy(CONFIG)
+    for code in REGISTRY:
+        config.setdefault(code, {})["note"] = "forces a full re-run"
+    full = run(engine, config=config)
+    assert len(calls) == 1 and not full.reused
+    got, want = _results(engine, part.run_id), _results(engine, full.run_id)
+    assert len(got) == len(want) == sum(part.results.values())
+    assert [r[1:] for r in got] == [r[1:] for r in want]
+    assert {w[0] - g[0] for g, w in zip(got, want, strict=True)} == {len(got)}
+    assert full.results == part.results
+    assert (full.flags["new"], full.flags["changed"], full.flags["resolved"]) == (0, 0, 0)
+    assert (full.flags["raised"], full.flags["by_rule"]) == (part.flags["raised"], part.flags["by_rule"])
+    assert _flags(engine) == flags_after
