@@ -85,7 +85,7 @@ def _resolved(conn: Connection, tree: dict[str, str | None], unit_ids: list[int]
     rows = _rows(conn, unit_ids)
     resolved = []
     for (currency,), part in rows.group_by("currency"):
-        f = published.resolve(part.select(list(published.ROWS_SCHEMA)), tree)
+        f = published.resolve(part.select(list(published.ROWS_SCHEMA)), tree, amounts_only=True)
         resolved.append(f.filter(pl.col("amount").is_not_null()).with_columns(pl.lit(currency).alias("currency")))
     # rows stored under each node: every row counts for its category and each ancestor
     anc = pl.DataFrame([(c, a) for c in tree for a in _ancestors(tree, c)], schema=["category_code", "node"],
