@@ -89,6 +89,8 @@ def write(conn: Connection, batch_id: int, rollups: pl.DataFrame | None = None) 
     summed, ``ledger.log.batch_frames``) when given, else from the batch's stored ``rollup`` rows."""
     if rollups is None:
         rows = from_rollup(conn, batch_id)
+    elif rollups.height == 0:  # a batch without rollup rows (units, procurement): may have no columns either
+        return
     else:
         units: dict[tuple, set[int]] = {}
         for m, y, us in rollups.group_by("measure", "fiscal_year").agg(pl.col("unit_id").unique()).iter_rows():
