@@ -11,7 +11,9 @@ re-read if its status, sha256 or time changes (a restored backup reusing an id, 
 Sums are Python integers: exact to the fen.
 
 ``coverage`` says per fiscal year how many of the expected units have reported: missing is not zero,
-and a year in which few units have reported is never shown as if it were the whole region.
+and a year in which few units have reported is never shown as if it were the whole region. Who reported
+is read the same way as the sums: each batch's units per measure and year, kept at publish in
+``batch_coverage`` (``ledger.store.derived.batch_coverage``), read once per batch and process.
 """
 
 from __future__ import annotations
@@ -160,6 +162,8 @@ def _batch_units(conn: Connection, batches: list[tuple]) -> dict[int, dict[tuple
     key = conn.engine.url.render_as_string(hide_password=True)
     with _lock:
         kept = _kept_units.setdefault(key, {})
+        for gone in kept.keys() - ident.keys() if current_pin() is None else ():  # pinned: a subset, keep the rest
+            del kept[gone]
         stale = [i for i, who in ident.items() if i not in kept or kept[i][0] != who]
     fresh: dict[int, dict[tuple[str, int], array]] = {i: {} for i in stale}
     c = BatchCoverage.__table__
