@@ -52,7 +52,7 @@ def _rows(conn: Connection, unit_ids: list[int] | None = None) -> pl.DataFrame:
     """Every live rollup row of ``MEASURES`` (of these units) with its batch's kind.
 
     The kind is looked up per batch rather than joined per row, and the rows are taken from the driver's
-    cursor as tuples: at 1M entries (625,830 rows) that is 1.2 CPU-s instead of 2 for the same rows."""
+    cursor as tuples: at 1M entries (625,830 rows) 1.8 CPU-s with the frame instead of 2.9 (polars on one thread)."""
     r, b = Rollup.__table__, ImportBatch.__table__
     q = (select(r.c.batch_id, r.c.measure, r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.currency,
                 r.c.amount_fen, r.c.row_count).where(live(r.c.batch_id), r.c.measure.in_(MEASURES)))
