@@ -216,12 +216,13 @@ def measure_first(url: str) -> list[dict[str, Any]]:
 
     engine = make_engine(url)
     random.seed(7)
-    steps = [("first totals read (live_totals)", lambda c: totals.live_totals(c))]
+    steps = [("first totals read (live_totals)", lambda c: totals.live_totals(c)),
+             ("first coverage (coverage of actual)", lambda c: totals.coverage(c))]
     steps += [(f"first {name}", run) for name, run in AGGREGATES.items() if "unit=" not in name]
 
     def after_import(conn: Connection) -> None:  # what a new batch does to this process's keeps
         with totals._lock:
-            for kept in totals._kept.values():
+            for kept in (*totals._kept.values(), *getattr(totals, "_kept_units", {}).values()):
                 kept.pop(max(kept, default=None), None)
             totals._kept_coverage.clear()
         aggregate_figures._kept.clear()

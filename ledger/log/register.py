@@ -31,7 +31,7 @@ from array import array
 from sqlalchemy import Connection, func, literal, select
 
 from ledger.log.canonical import MANIFEST_VERSION, pack_locator, row_line, unpack_locator, utc_seconds
-from ledger.store.derived import batch_totals
+from ledger.store.derived import batch_coverage, batch_totals
 from ledger.store.models import (
     BudgetLine,
     ExpenseEntry,
@@ -144,8 +144,8 @@ def _expected_rollups(conn: Connection) -> dict[tuple, tuple[int, int]]:
 
 
 def check_rollups(conn: Connection, report) -> None:
-    """Recompute ``rollup``, ``batch_total`` (the rollup over units) and ``reception_persons_rollup`` from the
-    published rows; name the first difference."""
+    """Recompute ``rollup``, ``batch_total`` (the rollup over units), ``batch_coverage`` (its units per measure
+    and year) and ``reception_persons_rollup`` from the published rows; name the first difference."""
     want = _expected_rollups(conn)
     r = Rollup.__table__
     have = {(row[0], row[1], row[2], row[3], row[4], row[5]): (int(row[6]), int(row[7])) for row in conn.execute(
@@ -166,6 +166,15 @@ def check_rollups(conn: Connection, report) -> None:
             report.add("rollup-changed", f"batch total of batch {batch} ({measure}, {year}, {category}, {currency}) is "
                        f"{have_t.get(key)} but its rollup sums to {want_t.get(key)} (amount fen, rows)",
                        table="batch_total", batch_id=batch)
+            return
+    want_c, have_c = batch_coverage.expected(have), batch_coverage.stored(conn)  # who reported, kept at publish
+    for key in sorted(set(want_c) | set(have_c), key=str):
+        if want_c.get(key) != have_c.get(key):
+            batch, measure, year = key
+            got, should = have_c.get(key, (None, ())), want_c.get(key, (None, ()))
+            report.add("rollup-changed", f"batch coverage of batch {batch} ({measure}, {year}) lists {got[0]} units "
+                       f"but its rollup has {should[0]} (units missing: {sorted(set(should[1]) - set(got[1]))[:5]}, "
+                       f"extra: {sorted(set(got[1]) - set(should[1]))[:5]})", table="batch_coverage", batch_id=batch)
             return
     e, p = ExpenseEntry.__table__, ReceptionPersonsRollup.__table__
     want_p = {(row[0], row[1], row[2]): tuple(int(x) for x in row[3:]) for row in conn.execute(

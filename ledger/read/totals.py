@@ -11,18 +11,22 @@ re-read if its status, sha256 or time changes (a restored backup reusing an id, 
 Sums are Python integers: exact to the fen.
 
 ``coverage`` says per fiscal year how many of the expected units have reported: missing is not zero,
-and a year in which few units have reported is never shown as if it were the whole region.
+and a year in which few units have reported is never shown as if it were the whole region. Who reported
+is read the same way as the sums: each batch's units per measure and year, kept at publish in
+``batch_coverage`` (``ledger.store.derived.batch_coverage``), read once per batch and process.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
 
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from ledger.store import unit_events
 from ledger.store.batches import current_pin, live
-from ledger.store.models import BatchTotal, ImportBatch, Rollup, Unit
+from ledger.store.derived import batch_coverage
+from ledger.store.models import BatchCoverage, BatchTotal, ImportBatch, Rollup, Unit
 
 _t = BatchTotal.__table__
 _ib = ImportBatch.__table__
@@ -120,20 +124,57 @@ _kept_coverage: dict[tuple, tuple[tuple, dict]] = {}
 COVERAGE_KEPT = 64  # answers kept per process (engine, measures, years, units): a handful of shapes in practice
 
 
-def _reported_pairs(conn: Connection, measures: tuple[str, ...], ident: tuple) -> list[tuple[int, int]]:
-    """Distinct ``(unit_id, fiscal_year)`` with a live rollup row of ``measures``; read again only when the
-    list of batches changes (a page asks several times: key figures, the unit table, the charts)."""
+def _reported_units(conn: Connection, measures: tuple[str, ...], ident: tuple) -> dict[int, set[int]]:
+    """Per fiscal year the ids of units with a live rollup row of ``measures`` in it, from the units each
+    batch has rows for (``batch_coverage``, kept at publish): each batch's read once per process, like its
+    totals, and the sets again only when the list of batches changes (a page asks several times)."""
     key = ("pairs", conn.engine.url.render_as_string(hide_password=True), tuple(sorted(measures)))
     with _lock:
         kept = _kept_coverage.get(key)
     if kept is not None and kept[0] == ident:
         return kept[1]["pairs"]
-    r = Rollup.__table__
-    pairs = [(int(u), int(y)) for u, y in conn.execute(select(r.c.unit_id, r.c.fiscal_year).distinct().where(
-        live(r.c.batch_id), r.c.measure.in_(list(measures))))]
+    batches = _batches(conn)
+    pin = current_pin()
+    if pin is None:
+        superseded = {b[4] for b in batches if b[4] is not None}
+        live_set = {b[0] for b in batches if b[0] not in superseded}
+    else:  # as ``live`` reads it under a pin
+        live_set = set(pin.live)
+    units = _batch_units(conn, batches)
+    by_year: dict[int, set[int]] = {}
+    for batch_id in live_set:
+        for (measure, year), ids in units.get(batch_id, {}).items():
+            if measure in measures:
+                by_year.setdefault(year, set()).update(ids)
     with _lock:
-        _kept_coverage[key] = (ident, {"pairs": pairs})
-    return pairs
+        _kept_coverage[key] = (ident, {"pairs": by_year})
+    return by_year
+
+
+# engine URL → batch id → (identity of the batch, {(measure, year): unit ids})
+_kept_units: dict[str, dict[int, tuple[tuple, dict[tuple[str, int], array]]]] = {}
+
+
+def _batch_units(conn: Connection, batches: list[tuple]) -> dict[int, dict[tuple[str, int], array]]:
+    """The units of each of ``batches`` per measure and year (``batch_coverage``), read for the batches
+    this process has not seen (or that changed: status, sha256, time)."""
+    ident = {b[0]: (b[1], b[2], str(b[3])) for b in batches}
+    key = conn.engine.url.render_as_string(hide_password=True)
+    with _lock:
+        kept = _kept_units.setdefault(key, {})
+        for gone in kept.keys() - ident.keys() if current_pin() is None else ():  # pinned: a subset, keep the rest
+            del kept[gone]
+        stale = [i for i, who in ident.items() if i not in kept or kept[i][0] != who]
+    fresh: dict[int, dict[tuple[str, int], array]] = {i: {} for i in stale}
+    c = BatchCoverage.__table__
+    for start in range(0, len(stale), READ_CHUNK):
+        for b, m, y, blob in conn.execute(select(c.c.batch_id, c.c.measure, c.c.fiscal_year, c.c.unit_ids)
+                                          .where(c.c.batch_id.in_(stale[start : start + READ_CHUNK]))):
+            fresh[b][(m, int(y))] = batch_coverage.unpack(blob)
+    with _lock:
+        for i, units in fresh.items():
+            kept[i] = (ident[i], units)
+        return {i: kept[i][1] for i in ident if i in kept}
 
 
 def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: list[int] | None = None,
@@ -179,10 +220,11 @@ def _base(conn: Connection, measures: tuple[str, ...], reg: unit_events.Register
     b = ImportBatch.__table__
     reported: dict[int, set[int]] = {}
     first: dict[int, int] = {}
-    for unit_id, year in _reported_pairs(conn, measures, ident[0]):
-        u = reg.final(unit_id)
-        reported.setdefault(year, set()).add(u)
-        first[u] = min(year, first.get(u, year))
+    merged = {u: reg.final(u) for u in reg.successor}
+    for year, ids in sorted(_reported_units(conn, measures, ident[0]).items()):  # set operations: 50,000 pairs at 1M
+        us = (ids - merged.keys()) | {merged[u] for u in ids & merged.keys()} if merged else set(ids)
+        reported[year] = us
+        first.update(dict.fromkeys(us - first.keys(), year))  # years ascending: the first one a unit reported
     code_of = dict(conn.execute(select(Unit.id, Unit.code)).all())
     has_register = conn.execute(select(b.c.id).where(b.c.kind == "units", live(b.c.id)).limit(1)).first() is not None
     universe = {i for i in code_of if i not in reg.successor} if has_register else set(first)

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.store.bulk import keys, statements, tuning
 from ledger.store.bulk.tuning import ANALYZE_MIN_ROWS  # noqa: F401  (re-exported: tests and callers name it here)
-from ledger.store.derived import batch_totals
+from ledger.store.derived import batch_coverage, batch_totals
 from ledger.store.models import (
     BudgetLine,
     ExpenseEntry,
@@ -344,8 +344,8 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
 
 
 def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None = None) -> None:
-    """Sum a batch's entries and budget lines into ``rollup`` (and over units into ``batch_total``) so
-    aggregates never scan raw rows.
+    """Sum a batch's entries and budget lines into ``rollup`` (and over units into ``batch_total``, their
+    units per measure and year into ``batch_coverage``) so aggregates never scan raw rows.
 
     ``rows``: the batch's rollup rows when the caller summed the rows it wrote
     (``ledger.log.batch_frames``); else GROUP BYs over the stored rows.
@@ -356,6 +356,7 @@ def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None =
         for query in rollup_selects(batch_id):
             conn.execute(insert(Rollup).from_select(ROLLUP_COLUMNS, query))
     batch_totals.write(conn, batch_id, rows)  # the same sums over units, a few hundred rows (``batch_total``)
+    batch_coverage.write(conn, batch_id, rows)  # who reported which year, for coverage (``batch_coverage``)
 
 
 ROLLUP_COLUMNS = ["batch_id", "measure", "unit_id", "fiscal_year", "category_code", "currency", "amount_fen", "row_count"]

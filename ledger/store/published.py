@@ -121,15 +121,20 @@ def _add(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.when(a.is_null() & b.is_null()).then(None).otherwise(a.fill_null(0) + b.fill_null(0))
 
 
-def resolve(rows: pl.DataFrame, tree: dict[str, str | None]) -> pl.DataFrame:
+def resolve(rows: pl.DataFrame, tree: dict[str, str | None], amounts_only: bool = False) -> pl.DataFrame:
     """One figure per (measure, unit, year, category) from rollup rows with their batch kind (``RESOLVED_SCHEMA``).
 
     ``table``: the newest live disclosure batch's figure; ``stated``: budget lines of budgets files;
     ``items``: everything else (expense line items); ``published = table ?? stated``; ``children``: the sum
     of the children's figures, ``parts`` of ``parts_expected`` children having one.
+
+    ``amounts_only``: the same figures, only ``KEY`` and ``amount``, unsorted, without the batch lists
+    (the aggregate over a whole ledger: the lists and the sort were most of its seconds).
     """
     if not rows.height:
-        return pl.DataFrame(schema=RESOLVED_SCHEMA)
+        return pl.DataFrame(schema=RESOLVED_SCHEMA).select(*KEY, "amount") if amounts_only else pl.DataFrame(
+            schema=RESOLVED_SCHEMA)
+    lists = not amounts_only
     rows = rows.with_columns(
         pl.when(pl.col("kind") == "disclosure").then(pl.lit("table"))
         .when(pl.col("kind") == "budgets").then(pl.lit("stated")).otherwise(pl.lit("items")).alias("src"))
@@ -137,15 +142,16 @@ def resolve(rows: pl.DataFrame, tree: dict[str, str | None]) -> pl.DataFrame:
               .filter(pl.col("batch_id") == pl.col("batch_id").max().over(KEY)))
     base = (pl.concat([rows.filter(pl.col("src") != "table"), newest])
             .group_by(KEY).agg(
+                *([pl.col("batch_id").unique().sort().alias("batch_ids"),
+                   pl.col("batch_id").filter(pl.col("src") == "table").unique().sort().alias("table_batches"),
+                   pl.col("batch_id").filter(pl.col("src") == "stated").unique().sort().alias("stated_batches")]
+                  if lists else []),
                 table=pl.col("amount").filter(pl.col("src") == "table").sum(),
                 has_table=(pl.col("src") == "table").any(),
                 stated=pl.col("amount").filter(pl.col("src") == "stated").sum(),
                 has_stated=(pl.col("src") == "stated").any(),
                 items=pl.col("amount").filter(pl.col("src") == "items").sum(),
-                has_items=(pl.col("src") == "items").any(),
-                batch_ids=pl.col("batch_id").unique().sort(),
-                table_batches=pl.col("batch_id").filter(pl.col("src") == "table").unique().sort(),
-                stated_batches=pl.col("batch_id").filter(pl.col("src") == "stated").unique().sort())
+                has_items=(pl.col("src") == "items").any())
             .with_columns(*[pl.when(pl.col(f"has_{c}")).then(pl.col(c)).otherwise(None).cast(pl.Int64).alias(c)
                             for c in ("table", "stated", "items")])
             .drop("has_table", "has_stated", "has_items"))
@@ -158,13 +164,14 @@ def resolve(rows: pl.DataFrame, tree: dict[str, str | None]) -> pl.DataFrame:
                     reverse=True)
     done: list[pl.DataFrame] = []
     below = pl.DataFrame(schema={**{k: RESOLVED_SCHEMA[k] for k in KEY}, "amount": pl.Int64, "parent": pl.String,
-                                 "batch_ids": pl.List(pl.Int64)})
+                                 **({"batch_ids": pl.List(pl.Int64)} if lists else {})})
     for d in levels:
         at = base.filter(pl.col("category_code").replace_strict(depth, default=0, return_dtype=pl.Int64) == d)
         sums = (below.filter(pl.col("parent").is_not_null() & pl.col("amount").is_not_null())
                 .group_by("measure", "unit_id", "fiscal_year", "parent")
-                .agg(children=pl.col("amount").sum(), parts=pl.len().cast(pl.Int64),
-                     child_batches=pl.col("batch_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort())
+                .agg(*([pl.col("batch_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
+                        .alias("child_batches")] if lists else []),
+                     children=pl.col("amount").sum(), parts=pl.len().cast(pl.Int64))
                 .rename({"parent": "category_code"}))
         sums = sums.filter(pl.col("category_code").replace_strict(depth, default=-1, return_dtype=pl.Int64) == d)
         level = at.join(sums, on=KEY, how="full", coalesce=True).with_columns(
@@ -181,14 +188,17 @@ def resolve(rows: pl.DataFrame, tree: dict[str, str | None]) -> pl.DataFrame:
             .when(pl.col("stated").is_not_null()).then(pl.lit("budgets"))
             .when(pl.col("children").is_not_null()).then(pl.lit("children"))
             .otherwise(pl.lit("line_items")).alias("source"),
-            pl.when(pl.col("table").is_not_null()).then(pl.col("table_batches"))
-            .when(pl.col("stated").is_not_null()).then(pl.col("stated_batches"))
-            .otherwise(pl.concat_list(pl.col("batch_ids").fill_null([]), pl.col("child_batches").fill_null([]))
-                       .list.unique().list.sort()).alias("batch_ids"),
+            *([pl.when(pl.col("table").is_not_null()).then(pl.col("table_batches"))
+               .when(pl.col("stated").is_not_null()).then(pl.col("stated_batches"))
+               .otherwise(pl.concat_list(pl.col("batch_ids").fill_null([]), pl.col("child_batches").fill_null([]))
+                          .list.unique().list.sort()).alias("batch_ids")] if lists else []),
             pl.col("parts").fill_null(0),
         )
         done.append(level)
-        below = level.select(*KEY, "amount", "parent", "batch_ids")
+        below = level.select(*KEY, "amount", "parent", *(["batch_ids"] if lists else []))
+    if not lists:
+        return pl.concat([f.select(*KEY, "amount") for f in done], how="vertical_relaxed").cast(
+            {k: RESOLVED_SCHEMA[k] for k in (*KEY, "amount")})
     out = pl.concat([f.select(list(RESOLVED_SCHEMA)) for f in done], how="vertical_relaxed")
     return out.cast(RESOLVED_SCHEMA).sort(KEY)
 

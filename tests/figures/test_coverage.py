@@ -148,3 +148,35 @@ def test_a_unit_with_no_prior_year_is_said_so(engine, tmp_path, db_url):
         assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["—", "0.01", "上年无数据"]
         texts = svg_texts(c.get("/api/v1/charts/ranking.svg").content)
         assert "上年无数据" in texts and not [t for t in texts if "上年为零" in t]
+
+
+def test_reported_units_kept_at_publish_are_the_live_rollups_units(engine, tmp_path):
+    """Coverage reads who reported from ``batch_coverage`` (kept at publish), not from ``rollup``: the same
+    units per year as ``SELECT DISTINCT`` over the live rollup, after a correction and as of a checkpoint."""
+    from sqlalchemy import text
+
+    from ledger.read import asof
+    from ledger.store.batches import pinned
+    from tests.tlog_support import publish_expenses
+
+    a = publish_expenses(engine, [100, 200], unit="U1", year=2022)
+    publish_expenses(engine, [300], unit="U2", year=2023, name="u2.csv")
+    publish_expenses(engine, [150], unit="U3", year=2021, supersedes=a, name="fix.csv")  # U1's 2022 gone
+
+    def distinct(conn, live_ids):
+        out: dict[int, set[int]] = {}
+        for u, y in conn.execute(text(f"SELECT DISTINCT unit_id, fiscal_year FROM rollup WHERE measure = 'actual' "
+                                      f"AND batch_id IN ({','.join(map(str, live_ids))})")):
+            out.setdefault(y, set()).add(u)
+        return out
+
+    with reading(engine) as conn:
+        ids = dict(conn.execute(text("SELECT code, id FROM unit")).all())
+        now = totals._reported_units(conn, ("actual",), totals.batch_identity(conn))
+        assert now == distinct(conn, totals.live_ids(conn)) == {2021: {ids["U3"]}, 2023: {ids["U2"]}}
+        assert {y: c["reported"] for y, c in totals.coverage(conn).items()} == {2021: 1, 2023: 1}
+        _, pin = asof.resolve(conn, "2")
+        with pinned(pin):
+            then = totals._reported_units(conn, ("actual",), totals.batch_identity(conn))
+            assert then == distinct(conn, sorted(pin.live)) == {2022: {ids["U1"]}, 2023: {ids["U2"]}}
+            assert {y: c["reported"] for y, c in totals.coverage(conn).items()} == {2022: 1, 2023: 1}

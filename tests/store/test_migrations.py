@@ -9,8 +9,8 @@ from ledger.read import queries
 from ledger.read.types import Filters
 from ledger.store import migrate
 from ledger.store.db import make_engine, reading, writing
-from ledger.store.derived import batch_totals
-from ledger.store.models import BatchTotal, ExpenseEntry
+from ledger.store.derived import batch_coverage, batch_totals
+from ledger.store.models import BatchCoverage, BatchTotal, ExpenseEntry
 from ledger.store.upkeep import partitions
 
 
@@ -83,8 +83,8 @@ LATER_SEARCH_TEXT = (["CREATE TABLE search_text (id BIGSERIAL PRIMARY KEY, body 
 
 
 def _later_columns(url: str, add: bool) -> None:
-    """Also the tables of later revisions (``batch_total``, 0013): made and filled from ``rollup`` as that
-    revision does, then dropped, so the upgrade fills them again from what the old revisions wrote."""
+    """Also the tables of later revisions (``batch_total``, 0013; ``batch_coverage``, 0014): made and filled from
+    ``rollup`` as those revisions do, then dropped, so the upgrade fills them again from what the old revisions wrote."""
     engine = make_engine(url)
     with engine.begin() as conn:
         for table, column, kind in LATER_COLUMNS:
@@ -95,7 +95,11 @@ def _later_columns(url: str, add: bool) -> None:
                 conn.execute(text(sql))
             BatchTotal.__table__.create(conn)
             conn.execute(insert(BatchTotal).from_select(batch_totals.COLUMNS, batch_totals.from_rollup()))
+            BatchCoverage.__table__.create(conn)
+            if rows := batch_coverage.from_rollup(conn):
+                conn.execute(insert(BatchCoverage), rows)
         else:
+            BatchCoverage.__table__.drop(conn)
             BatchTotal.__table__.drop(conn)
             for sql in LATER_SEARCH_TEXT[1]:
                 conn.execute(text(sql))
@@ -247,6 +251,41 @@ def test_0013_fills_batch_totals_from_the_rollups_as_an_import_writes_them(empty
     engine.dispose()
     migrate.downgrade(empty_db_url, "0012_unit_kind")
     assert "batch_total" not in inspect(engine).get_table_names()
+    migrate.upgrade(empty_db_url)
+    assert kept() == at_publish
+    with reading(engine) as conn:
+        assert verify(conn).ok
+    engine.dispose()
+
+
+def test_0014_fills_batch_coverage_from_the_rollups_as_an_import_writes_it(empty_db_url, monkeypatch, tmp_path):
+    """An import writes ``batch_coverage`` from the rows it summed, the SQL path from the stored rollup;
+    downgrading past 0014 and upgrading again refills it with the same rows, and verify agrees with both."""
+    from tests.import_support import expenses_csv, sunshine
+    from tests.tlog_support import publish_expenses
+
+    monkeypatch.setenv("SUNSHINE_LOG_KEY", str(tmp_path / "log.key"))
+    migrate.upgrade(empty_db_url)
+    assert sunshine(empty_db_url, "import", "expenses", expenses_csv(tmp_path / "e.csv", 300, "a")).returncode == 0
+    engine = make_engine(empty_db_url)
+    publish_expenses(engine, [100, 250], year=2021, name="2021.csv")  # the SQL path: no frames
+
+    def kept():
+        with reading(engine) as conn:
+            return [(b, m, y, n, tuple(batch_coverage.unpack(ids))) for b, m, y, n, ids in conn.execute(text(
+                "SELECT batch_id, measure, fiscal_year, unit_count, unit_ids FROM batch_coverage ORDER BY 1, 2, 3"))]
+
+    at_publish = kept()
+    with reading(engine) as conn:
+        pairs = conn.execute(text("SELECT DISTINCT batch_id, measure, fiscal_year, unit_id FROM rollup")).all()
+        assert verify(conn).ok
+    assert [(b, m, y, ids) for b, m, y, _, ids in at_publish] == [
+        (b, m, y, tuple(sorted(u for b2, m2, y2, u in pairs if (b2, m2, y2) == (b, m, y))))
+        for b, m, y in sorted({p[:3] for p in pairs})]
+    assert all(n == len(ids) for *_, n, ids in at_publish) and len(at_publish) >= 2
+    engine.dispose()
+    migrate.downgrade(empty_db_url, "0013_batch_totals")
+    assert "batch_coverage" not in inspect(engine).get_table_names()
     migrate.upgrade(empty_db_url)
     assert kept() == at_publish
     with reading(engine) as conn:

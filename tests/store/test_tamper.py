@@ -117,12 +117,12 @@ def test_inserted_row_is_named(engine, db_url, ledger):
 @pytest.mark.parametrize("with_checkpoint", [False, True])
 def test_a_whole_deleted_batch_is_named(engine, db_url, ledger, with_checkpoint):
     b = ledger["b"]
-    tables = ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "reception_persons_rollup",
-              "duplicate_candidate", "search_entry", "import_batch", "unit", "flag", "flag_review", "audit_log"]
+    tables = ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "batch_coverage",
+              "reception_persons_rollup", "duplicate_candidate", "search_entry", "import_batch", "unit", "flag", "flag_review", "audit_log"]
     drop_triggers(engine, *tables)
     with writing(engine) as conn:  # rows, digests, rollups, search texts, the batch row
-        for t in ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "reception_persons_rollup",
-                  "duplicate_candidate", "search_entry"]:
+        for t in ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "batch_coverage",
+                  "reception_persons_rollup", "duplicate_candidate", "search_entry"]:
             conn.execute(text(f"DELETE FROM {t} WHERE batch_id = :b"), {"b": b})
         conn.execute(text("UPDATE unit SET batch_id = NULL WHERE batch_id = :b"), {"b": b})
         conn.execute(text("DELETE FROM import_batch WHERE id = :b"), {"b": b})
@@ -191,6 +191,31 @@ def test_a_deleted_batch_total_is_named(engine, db_url, ledger):
     assert "is None but its rollup sums to (600, 3)" in p["message"]
 
 
+def test_a_unit_dropped_from_batch_coverage_is_named(engine, db_url, ledger):
+    """The units each batch reported are kept per measure and year (``batch_coverage``) for coverage: verify
+    works them out again from the rollup and names the batch (a unit hidden from coverage, here U2)."""
+    from ledger.store.derived import batch_coverage
+
+    drop_triggers(engine, "batch_coverage")
+    with writing(engine) as conn:
+        u2 = conn.execute(select(Unit.id).where(Unit.code == "U2")).scalar_one()
+        conn.execute(text("UPDATE batch_coverage SET unit_count = 0, unit_ids = :e WHERE batch_id = :b"),
+                     {"b": ledger["b"], "e": batch_coverage.pack([])})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["batch_id"]) == ("rollup-changed", "batch_coverage", ledger["b"])
+    assert p["message"] == (f"batch coverage of batch {ledger['b']} (actual, 2023) lists 0 units but its rollup has 1 "
+                            f"(units missing: [{u2}], extra: [])")
+
+
+def test_a_deleted_batch_coverage_is_named(engine, db_url, ledger):
+    drop_triggers(engine, "batch_coverage")
+    with writing(engine) as conn:
+        conn.execute(text("DELETE FROM batch_coverage WHERE batch_id = :b"), {"b": ledger["a"]})
+    p = first_problem(db_url)
+    assert (p["code"], p["table"], p["batch_id"]) == ("rollup-changed", "batch_coverage", ledger["a"])
+    assert "lists None units but its rollup has 1" in p["message"]
+
+
 def test_swapped_unit_codes_are_named(engine, db_url, ledger):
     drop_triggers(engine, "unit")
     with writing(engine) as conn:
@@ -223,7 +248,7 @@ def test_the_append_only_triggers_refuse_these_rewrites(engine, ledger):
     from sqlalchemy.exc import DatabaseError
 
     for sql in ("UPDATE rollup SET amount_fen = 1", "DELETE FROM rollup", "UPDATE batch_total SET amount_fen = 1",
-                "DELETE FROM batch_total", "DELETE FROM unit",
+                "DELETE FROM batch_total", "UPDATE batch_coverage SET unit_count = 0", "DELETE FROM batch_coverage", "DELETE FROM unit",
                 "UPDATE unit SET code = 'X' WHERE code = 'U1'", "DELETE FROM flag", "DELETE FROM category_group_member",
                 "UPDATE category SET name_zh = '招待费' WHERE code = 'reception'"):
         with pytest.raises(DatabaseError), writing(engine) as conn:
