@@ -1,7 +1,7 @@
 """batch_coverage: the units each batch has rollup rows for, per measure and year (issue 15)
 
 Revision ID: 0014_batch_coverage
-Revises: 0013_batch_totals
+Revises: 0014_entry_indexes
 
 ``batch_coverage`` (``ledger.store.derived.batch_coverage``): one row per batch, measure and year with
 the batch's unit ids packed, written at publish next to the rollups so coverage reads a few rows per
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_batch_coverage"
-down_revision = "0013_batch_totals"
+down_revision = "0014_entry_indexes"
 branch_labels = None
 depends_on = None
 

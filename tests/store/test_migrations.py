@@ -284,7 +284,7 @@ def test_0014_fills_batch_coverage_from_the_rollups_as_an_import_writes_it(empty
         for b, m, y in sorted({p[:3] for p in pairs})]
     assert all(n == len(ids) for *_, n, ids in at_publish) and len(at_publish) >= 2
     engine.dispose()
-    migrate.downgrade(empty_db_url, "0013_batch_totals")
+    migrate.downgrade(empty_db_url, "0014_entry_indexes")
     assert "batch_coverage" not in inspect(engine).get_table_names()
     migrate.upgrade(empty_db_url)
     assert kept() == at_publish
