@@ -36,7 +36,7 @@ SEARCH_TEXTS = {"expense_entry": [("payee", "payee", "amount_fen"), ("descriptio
 SEARCH_KINDS = ["payee", "description", "supplier", "title"]
 SEARCH_KEY = ["kind", "unit_id", "fiscal_year", "code", "currency"]
 FOLD_ROWS = 200_000  # partial-sum rows kept at least before they are folded into one frame
-SEARCH_FOLD = 1.25  # the search partials (1.32M groups at 1M rows) are folded sooner: at 1.25×, not 2×, the last fold
+SEARCH_SPREAD = 0.5  # search groups per text fed past which the frames give up (see BatchFrames._add_texts)
 _ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
 
 
@@ -54,6 +54,7 @@ class BatchFrames:
         self._vocabulary = pl.DataFrame(schema={"body": pl.String, "code": pl.UInt32})
         # the search partials' currency as a code (4 bytes a row, not a 16-byte string view): categories of its own
         self._currency = pl.Categorical(pl.Categories.random())
+        self._texts_fed = 0
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         """A part as inserted into ``table``: every stored column, ids included, in id order.
@@ -107,7 +108,13 @@ class BatchFrames:
         coded = texts.join(self._vocabulary, on="body", how="left").drop("body")
         self._search = _keep(self._search, coded.group_by(SEARCH_KEY).agg(
             pl.len().cast(pl.UInt32).alias("row_count"), pl.col("amount_fen").sum(),
-            pl.col("amount_fen").count().cast(pl.UInt32).alias("amounts")), _reduce_search, SEARCH_FOLD)
+            pl.col("amount_fen").count().cast(pl.UInt32).alias("amounts")), _reduce_search)
+        self._texts_fed += texts.height
+        if self._search is not None and len(self._search) == 1 and self._texts_fed >= FOLD_ROWS \
+                and self._search[0].height > SEARCH_SPREAD * self._texts_fed:
+            # folded, still about a group per text (payees at 1M rows: 999,313 groups for 1M rows): the partials
+            # are as large as the rows and would pass MAX_GROUPS later anyway; the store's GROUP BYs count them
+            self._search, self._vocabulary = None, self._vocabulary.clear()
 
     def search_sums(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """The batch's texts per kind, unit, year and currency with their row count and amount, as
@@ -159,11 +166,11 @@ def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:
     return partials.group_by("unit_id", "fiscal_year").agg(pl.all().sum())
 
 
-def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce, slack: float = 2) -> list[pl.DataFrame] | None:
+def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce) -> list[pl.DataFrame] | None:
     """Add a part's partial sums, folding them as they come; past half of ``MAX_GROUPS`` groups, give up (None).
 
-    The partials are reduced to one frame whenever they hold more than ``slack`` times what the last
-    reduction left (and at least ``FOLD_ROWS``): each part names most units again, so unfolded partials grow
+    The partials are reduced to one frame whenever they hold more than twice what the last reduction
+    left (and at least ``FOLD_ROWS``): each part names most units again, so unfolded partials grow
     with the rows (millions at 5M), folded ones with the groups. Giving up sends that figure back to
     the store's GROUP BY, which spills to disk: memory stays bounded however large the file (a
     50M-row file can hold tens of millions of distinct payees).
@@ -172,7 +179,7 @@ def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce, slack
         return None
     partials.append(part)
     held = sum(p.height for p in partials)
-    if len(partials) < 2 or held <= max(FOLD_ROWS, slack * partials[0].height):
+    if len(partials) < 2 or held <= max(FOLD_ROWS, 2 * partials[0].height):
         return partials if held <= MAX_GROUPS else _fold(partials, reduce)
     return _fold(partials, reduce)
 
