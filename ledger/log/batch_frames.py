@@ -36,7 +36,7 @@ SEARCH_TEXTS = {"expense_entry": [("payee", "payee", "amount_fen"), ("descriptio
 SEARCH_KINDS = ["payee", "description", "supplier", "title"]
 SEARCH_KEY = ["kind", "unit_id", "fiscal_year", "code", "currency"]
 FOLD_ROWS = 200_000  # partial-sum rows kept at least before they are folded into one frame
-SEARCH_SPREAD = 0.5  # search groups per text fed past which the frames give up (see BatchFrames._add_texts)
+SPREAD = 0.5  # groups per row fed past which a folded figure is given up (see _keep)
 _ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
 
 
@@ -54,7 +54,7 @@ class BatchFrames:
         self._vocabulary = pl.DataFrame(schema={"body": pl.String, "code": pl.UInt32})
         # the search partials' currency as a code (4 bytes a row, not a 16-byte string view): categories of its own
         self._currency = pl.Categorical(pl.Categories.random())
-        self._texts_fed = 0
+        self._fed = {"rollups": 0, "search": 0}  # rows (texts) fed to each figure, for _keep's give-up
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         """A part as inserted into ``table``: every stored column, ids included, in id order.
@@ -75,9 +75,11 @@ class BatchFrames:
         if self.conn is not None and (drained := self.rows.drain()):
             self.conn.execute(insert(LogRowDigest), [
                 dict(batch_id=self.batch_id, table_name=t, chunk_no=n, row_count=c, digests=b) for t, n, c, b in drained])
+        if table in ("expense_entry", "budget_line"):
+            self._fed["rollups"] += frame.height
         if table == "expense_entry":
             self._rollups = _keep(self._rollups, _sums(frame.with_columns(pl.lit("actual").alias("measure")),
-                                                        ["measure", *ROLLUP_KEY]), _reduce_rollups)
+                                                        ["measure", *ROLLUP_KEY]), _reduce_rollups, self._fed["rollups"])
             reception = frame.filter((pl.col("category_code") == "reception") & (pl.col("persons") > 0)
                                      & (pl.col("currency") == "CNY"))
             if reception.height:
@@ -86,7 +88,8 @@ class BatchFrames:
                     pl.len().cast(pl.Int64).alias("row_count")), _reduce_persons)
         elif table == "budget_line":
             self._rollups = _keep(self._rollups, _sums(frame.with_columns(
-                (pl.lit("budget_") + pl.col("stage")).alias("measure")), ["measure", *ROLLUP_KEY]), _reduce_rollups)
+                (pl.lit("budget_") + pl.col("stage")).alias("measure")), ["measure", *ROLLUP_KEY]), _reduce_rollups,
+                self._fed["rollups"])
         if table in SEARCH_TEXTS and self._search is not None:
             self._add_texts(table, frame)
 
@@ -106,15 +109,12 @@ class BatchFrames:
             self._search, self._vocabulary = None, self._vocabulary.clear()
             return
         coded = texts.join(self._vocabulary, on="body", how="left").drop("body")
+        self._fed["search"] += texts.height
         self._search = _keep(self._search, coded.group_by(SEARCH_KEY).agg(
             pl.len().cast(pl.UInt32).alias("row_count"), pl.col("amount_fen").sum(),
-            pl.col("amount_fen").count().cast(pl.UInt32).alias("amounts")), _reduce_search)
-        self._texts_fed += texts.height
-        if self._search is not None and len(self._search) == 1 and self._texts_fed >= FOLD_ROWS \
-                and self._search[0].height > SEARCH_SPREAD * self._texts_fed:
-            # folded, still about a group per text (payees at 1M rows: 999,313 groups for 1M rows): the partials
-            # are as large as the rows and would pass MAX_GROUPS later anyway; the store's GROUP BYs count them
-            self._search, self._vocabulary = None, self._vocabulary.clear()
+            pl.col("amount_fen").count().cast(pl.UInt32).alias("amounts")), _reduce_search, self._fed["search"])
+        if self._search is None:
+            self._vocabulary = self._vocabulary.clear()
 
     def search_sums(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """The batch's texts per kind, unit, year and currency with their row count and amount, as
@@ -166,22 +166,28 @@ def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:
     return partials.group_by("unit_id", "fiscal_year").agg(pl.all().sum())
 
 
-def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce) -> list[pl.DataFrame] | None:
+def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce, fed: int = 0) -> list[pl.DataFrame] | None:
     """Add a part's partial sums, folding them as they come; past half of ``MAX_GROUPS`` groups, give up (None).
 
     The partials are reduced to one frame whenever they hold more than twice what the last reduction
     left (and at least ``FOLD_ROWS``): each part names most units again, so unfolded partials grow
     with the rows (millions at 5M), folded ones with the groups. Giving up sends that figure back to
     the store's GROUP BY, which spills to disk: memory stays bounded however large the file (a
-    50M-row file can hold tens of millions of distinct payees).
+    50M-row file can hold tens of millions of distinct payees). ``fed``: the rows fed so far; a fold that
+    leaves more than ``SPREAD`` groups a row (payees at 1M rows: 999,313 groups; budgets, a figure a row)
+    gives up at once: such partials are as large as the rows and would pass the cap later anyway.
     """
     if partials is None:
         return None
     partials.append(part)
     held = sum(p.height for p in partials)
     if len(partials) < 2 or held <= max(FOLD_ROWS, 2 * partials[0].height):
-        return partials if held <= MAX_GROUPS else _fold(partials, reduce)
-    return _fold(partials, reduce)
+        out = partials if held <= MAX_GROUPS else _fold(partials, reduce)
+    else:
+        out = _fold(partials, reduce)
+    if out is not None and len(out) == 1 and fed >= FOLD_ROWS and out[0].height > SPREAD * fed:
+        return None
+    return out
 
 
 def _fold(partials: list[pl.DataFrame], reduce) -> list[pl.DataFrame] | None:

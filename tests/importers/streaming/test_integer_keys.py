@@ -111,3 +111,22 @@ def test_a_file_of_distinct_payees_is_indexed_by_the_store(engine, tmp_path, mon
         count = select(func.count()).select_from(SearchEntry).where(SearchEntry.batch_id == result.batch_id,
                                                                      SearchEntry.kind != "unit")
         assert conn.execute(count).scalar() == 300 + 5 * 4
+
+
+def test_a_budget_of_a_figure_a_row_is_summed_by_the_store(engine, tmp_path, monkeypatch):
+    head = "unit_code,unit_name,fiscal_year,category,amount\n"
+    path = tmp_path / "budgets.csv"  # every row its own rollup group (a national budget file: 1.33M of them)
+    path.write_text(head + "".join(f"U{u:03d},单位{u},2023,reception,{100 + u}\n" for u in range(300)), encoding="utf-8")
+    monkeypatch.setattr(batch_frames, "FOLD_ROWS", 100)
+    given_up = []
+    real = BatchFrames.add
+
+    def spy(self, table, frame):
+        real(self, table, frame)
+        given_up.append(self._rollups is None)
+
+    monkeypatch.setattr(BatchFrames, "add", spy)
+    result = import_file(engine, "budgets", path, Options(submitted_by="clerk"))
+    assert result.status == "loaded" and given_up and given_up[-1] is True
+    with reading(engine) as conn:
+        _same_as_store(conn, result.batch_id)  # the rollups from the store's GROUP BY, as the frames gave them
