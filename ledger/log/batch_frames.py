@@ -5,8 +5,8 @@ The import pipeline feeds every frame it inserts (with its ids) to ``BatchFrames
 over the batch's stored rows: the rollups, the reception head-count rollup and the transparency
 log's canonical lines (``ledger.log.canonical``) and the search index's counts and sums per text
 (``search_sums``). The texts are kept as codes into a vocabulary of the batch's distinct texts (30,008
-for 1M rows), so the partial sums hold integers only; they still raise peak RSS by ≈ 290 MB at 1M rows
-(docs/benchmarks.md, "The search index: each distinct text once"). Each equals its read-back exactly (``tests/importers/test_import_frames.py`` holds them to each
+for 1M rows), so the partial sums hold integers only; texts of about a group a row (payees) are given up
+at the first fold (``SPREAD``; docs/benchmarks.md, "Peak RSS at 5M: integer keys and the search vocabulary"). Each equals its read-back exactly (``tests/importers/test_import_frames.py`` holds them to each
 other on both stores; ``tests/api/search/test_search_same_answers.py`` the search answers).
 
 Only what the frames hold is kept, aggregated per part: rollups as partial sums,
