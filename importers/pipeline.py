@@ -54,6 +54,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, select
 
 from importers.checks import duplicates, reconcile, unit_register
+from importers.checks.compact import compact
 from importers.checks.magnitude import Magnitude
 from importers.kinds import BUDGET_COLUMNS, EXPENSE_COLUMNS, PROCUREMENT_COLUMNS
 from importers.problems import Problems
@@ -258,12 +259,13 @@ def _load(engine: Engine, chunks: Iterable[dict[str, pl.DataFrame]], problems: P
             counted = {"detail": 0}
             normalised_rows = 0
             sums = []  # per chunk, for the reconciliation against the other source (importers.checks.reconcile)
+            text = pl.Categorical(pl.Categories.random())  # its keys' texts as codes, freed with the import
             for chunk in chunks:
                 for table, frame in chunk.items():
                     frame = _refuse_nul(conform(frame, TABLES[table][1]), problems)
                     frame = found.mark(table, frame)
-                    if meta.kind in ("disclosure", "expenses") and (s := reconcile.partial(table, frame)) is not None:
-                        sums.append(s)
+                    if meta.kind in ("disclosure", "expenses") and (s := reconcile.partial(table, frame, text)) is not None:
+                        sums = compact(sums + [s], reconcile.reduce)
                     if magnitude is not None:
                         magnitude.feed(table, frame)
                     spool.add(table, frame)

@@ -32,9 +32,13 @@ PASS_FIGURES = 100_000  # the file's figures compared with the ledger in one pas
 EXPONENT = {"yuan": 0, "wan": 4, "yi": 8}
 UNIT_ZH = {"yuan": "元", "wan": "万元", "yi": "亿元"}
 KEY = ["unit_code", "fiscal_year", "category_code", "measure", "currency"]
-SCHEMA = {"unit_code": pl.String, "fiscal_year": pl.Int64, "category_code": pl.String, "measure": pl.String,
-          "currency": pl.String, "amount": pl.Int64, "dated": pl.Boolean, "sheet": pl.String, "row": pl.Int64,
-          "column": pl.String}
+TEXTS = ["unit_code", "category_code", "measure", "currency", "sheet", "column"]  # held as integer codes
+
+
+def schema(text: pl.DataType) -> dict[str, pl.DataType]:
+    """The sums' columns, each text column of dtype ``text`` (a ``Categorical``: 4 bytes a cell, not a string)."""
+    return {"unit_code": text, "fiscal_year": pl.Int32, "category_code": text, "measure": text, "currency": text,
+            "amount": pl.Int64, "dated": pl.Boolean, "sheet": text, "row": pl.Int64, "column": text}
 
 
 class Magnitude:
@@ -43,6 +47,9 @@ class Magnitude:
     def __init__(self, columns: dict[str, str] | None = None):
         self.columns = columns or {}
         self.parts: list[pl.DataFrame] = []
+        # about 1.2M figures at 5M rows: texts as codes into categories of this check's own (freed with it)
+        self.text = pl.Categorical(pl.Categories.random())
+        self.schema = schema(self.text)
 
     def feed(self, table: str, frame: pl.DataFrame) -> None:
         """Add a marked chunk (``__dup`` null = a row that will load)."""
@@ -57,12 +64,13 @@ class Magnitude:
         self.parts.append(
             frame.filter(pl.col("__dup").is_null() & pl.col("amount_fen").is_not_null())
             .with_columns(measure.alias("measure"), dated.alias("dated"), column.alias("column"),
-                          pl.col("fiscal_year").cast(pl.Int64))
+                          pl.col("fiscal_year").cast(pl.Int32))
+            .with_columns(pl.col(*TEXTS).cast(pl.String).cast(self.text))
             .sort("source_row")
             .group_by(KEY, maintain_order=True)
             .agg(pl.col("amount_fen").sum().alias("amount"), pl.col("dated").any(), pl.col("sheet").first(),
                  pl.col("source_row").min().alias("row"), pl.col("column").first())
-            .select(list(SCHEMA)).cast(SCHEMA)
+            .select(list(self.schema)).cast(self.schema)
         )
         self.parts = compact(self.parts, _reduce)
 
@@ -73,12 +81,13 @@ class Magnitude:
         mine = _reduce(self.parts)
         self.parts = []
         if mine.height <= PASS_FIGURES:
-            bad = _implausible(conn, mine, exclude_batch)
+            bad = _implausible(conn, mine, exclude_batch, self.text)
         else:  # a unit's figures are compared with its own only: a pass per group of units bounds the joins
             units = mine.get_column("unit_code").unique().sort(nulls_last=True)
             step = max(1, len(units) * PASS_FIGURES // mine.height)
             bad = pl.concat([_implausible(conn, mine.filter(pl.col("unit_code").is_in(units.slice(i, step).implode())),
-                                          exclude_batch) for i in range(0, len(units), step)])
+                                          exclude_batch, self.text) for i in range(0, len(units), step)])
+        bad = bad.with_columns(pl.col(*TEXTS).cast(pl.String))
         out = []
         for r in bad.sort("sheet", "row", nulls_last=False).head(1000).iter_rows(named=True):
             likely = likely_unit(r["v"], r["p"], unit)
@@ -98,11 +107,12 @@ class Magnitude:
         return out
 
 
-def _implausible(conn: Connection, mine: pl.DataFrame, exclude_batch: int | None) -> pl.DataFrame:
+def _implausible(conn: Connection, mine: pl.DataFrame, exclude_batch: int | None, text: pl.DataType) -> pl.DataFrame:
     """The figures of ``mine`` (some units' whole sums) 1,000× off their previous year, ledger included."""
-    given = [y for y in mine["fiscal_year"].to_list() if y is not None]  # an unreadable year is its own error
+    given = [y for y in mine["fiscal_year"].unique().to_list() if y is not None]  # an unreadable year is its own error
     years = sorted(set(given) | {y - 1 for y in given})
-    ledger = _ledger_sums(conn, mine["unit_code"].unique().to_list(), years, exclude_batch)
+    units = mine["unit_code"].unique().drop_nulls().cast(pl.String).to_list()
+    ledger = _ledger_sums(conn, units, years, exclude_batch, text)
     both = pl.concat([ledger, mine.select(*KEY, "amount")]).group_by(KEY).agg(pl.col("amount").sum())
     prior = both.with_columns(pl.col("fiscal_year") + 1).rename({"amount": "prior"})
     now = both.rename({"amount": "value"})
@@ -125,7 +135,8 @@ def likely_unit(value: int, prior: int, unit: str) -> str:
     return min(EXPONENT, key=lambda u: (abs(gap - (EXPONENT[u] - EXPONENT[unit])), u != unit))
 
 
-def _ledger_sums(conn: Connection, units: list[str], years: list[int], exclude: int | None) -> pl.DataFrame:
+def _ledger_sums(conn: Connection, units: list[str], years: list[int], exclude: int | None,
+                 text: pl.DataType) -> pl.DataFrame:
     r = Rollup.__table__
     rows = []
     for i in range(0, len(units), 5000):
@@ -136,4 +147,6 @@ def _ledger_sums(conn: Connection, units: list[str], years: list[int], exclude: 
         if exclude is not None:
             q = q.where(r.c.batch_id != exclude)
         rows += conn.execute(q).all()
-    return pl.DataFrame(rows, schema={k: SCHEMA[k] for k in KEY} | {"amount": pl.Int64}, orient="row")
+    kinds = {k: pl.String if v == text else v for k, v in schema(text).items()}
+    return pl.DataFrame(rows, schema={k: kinds[k] for k in KEY} | {"amount": pl.Int64}, orient="row").cast(
+        {k: v for k, v in schema(text).items() if k in KEY})

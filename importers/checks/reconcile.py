@@ -21,16 +21,25 @@ KEY = ["unit_code", "fiscal_year", "category_code", "measure"]
 CHUNK = 1000  # unit codes per IN list
 
 
-def partial(table: str, frame: pl.DataFrame) -> pl.DataFrame | None:
-    """This chunk's CNY sums per unit, year, category (of the 三公 tree) and measure; None when nothing to check."""
+def partial(table: str, frame: pl.DataFrame, text: pl.DataType = pl.String) -> pl.DataFrame | None:
+    """This chunk's CNY sums per unit, year, category (of the 三公 tree) and measure; None when nothing to check.
+
+    ``text``: the dtype of the key's texts (a ``Categorical`` keeps the partials at 4 bytes a key cell;
+    they are folded with ``reduce`` as they come, ``importers.checks.compact``)."""
     if table not in ("expense", "budget") or not frame.height:
         return None
     f = frame.filter((pl.col("currency") == "CNY") & pl.col("category_code").is_in(list(published.SEED_TREE)))
     if not f.height:
         return None
     measure = pl.lit("actual") if table == "expense" else pl.lit("budget_") + pl.col("stage")
-    return f.select("unit_code", pl.col("fiscal_year").cast(pl.Int64), "category_code", measure.alias("measure"),
+    return f.select(pl.col("unit_code").cast(text), pl.col("fiscal_year").cast(pl.Int64),
+                    pl.col("category_code").cast(text), measure.cast(text).alias("measure"),
                     pl.col("amount_fen").alias("amount")).group_by(KEY).agg(pl.col("amount").sum())
+
+
+def reduce(partials: list[pl.DataFrame]) -> pl.DataFrame:
+    """One row per key from partial sums (associative)."""
+    return pl.concat(partials).group_by(KEY).agg(pl.col("amount").sum())
 
 
 def check(conn: Connection, kind: str, partials: list[pl.DataFrame], problems: Problems,
@@ -38,7 +47,7 @@ def check(conn: Connection, kind: str, partials: list[pl.DataFrame], problems: P
     """Add a ``source-mismatch`` finding for each key where this file and the ledger's other source differ."""
     if kind not in ("disclosure", "expenses") or not partials:
         return
-    mine = pl.concat(partials).group_by(KEY).agg(pl.col("amount").sum())
+    mine = reduce(partials).with_columns(pl.col("unit_code", "category_code", "measure").cast(pl.String))
     codes = mine["unit_code"].unique().to_list()
     ids: dict[str, int] = {}
     for start in range(0, len(codes), CHUNK):

@@ -5,8 +5,8 @@ The import pipeline feeds every frame it inserts (with its ids) to ``BatchFrames
 over the batch's stored rows: the rollups, the reception head-count rollup and the transparency
 log's canonical lines (``ledger.log.canonical``) and the search index's counts and sums per text
 (``search_sums``). The texts are kept as codes into a vocabulary of the batch's distinct texts (30,008
-for 1M rows), so the partial sums hold integers only; they still raise peak RSS by ≈ 290 MB at 1M rows
-(docs/benchmarks.md, "The search index: each distinct text once"). Each equals its read-back exactly (``tests/importers/test_import_frames.py`` holds them to each
+for 1M rows), so the partial sums hold integers only; texts of about a group a row (payees) are given up
+at the first fold (``SPREAD``; docs/benchmarks.md, "Peak RSS at 5M: integer keys and the search vocabulary"). Each equals its read-back exactly (``tests/importers/test_import_frames.py`` holds them to each
 other on both stores; ``tests/api/search/test_search_same_answers.py`` the search answers).
 
 Only what the frames hold is kept, aggregated per part: rollups as partial sums,
@@ -36,6 +36,7 @@ SEARCH_TEXTS = {"expense_entry": [("payee", "payee", "amount_fen"), ("descriptio
 SEARCH_KINDS = ["payee", "description", "supplier", "title"]
 SEARCH_KEY = ["kind", "unit_id", "fiscal_year", "code", "currency"]
 FOLD_ROWS = 200_000  # partial-sum rows kept at least before they are folded into one frame
+SPREAD = 0.5  # groups per row fed past which a folded figure is given up (see _keep)
 _ESCAPED = re.compile(r'["\\\x00-\x1f]').pattern  # cells JSON escapes: those lines are built the reference way
 
 
@@ -51,6 +52,9 @@ class BatchFrames:
         self._persons: list[pl.DataFrame] | None = []
         self._search: list[pl.DataFrame] | None = []
         self._vocabulary = pl.DataFrame(schema={"body": pl.String, "code": pl.UInt32})
+        # the search partials' currency as a code (4 bytes a row, not a 16-byte string view): categories of its own
+        self._currency = pl.Categorical(pl.Categories.random())
+        self._fed = {"rollups": 0, "search": 0}  # rows (texts) fed to each figure, for _keep's give-up
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         """A part as inserted into ``table``: every stored column, ids included, in id order.
@@ -71,9 +75,11 @@ class BatchFrames:
         if self.conn is not None and (drained := self.rows.drain()):
             self.conn.execute(insert(LogRowDigest), [
                 dict(batch_id=self.batch_id, table_name=t, chunk_no=n, row_count=c, digests=b) for t, n, c, b in drained])
+        if table in ("expense_entry", "budget_line"):
+            self._fed["rollups"] += frame.height
         if table == "expense_entry":
             self._rollups = _keep(self._rollups, _sums(frame.with_columns(pl.lit("actual").alias("measure")),
-                                                        ["measure", *ROLLUP_KEY]), _reduce_rollups)
+                                                        ["measure", *ROLLUP_KEY]), _reduce_rollups, self._fed["rollups"])
             reception = frame.filter((pl.col("category_code") == "reception") & (pl.col("persons") > 0)
                                      & (pl.col("currency") == "CNY"))
             if reception.height:
@@ -82,14 +88,16 @@ class BatchFrames:
                     pl.len().cast(pl.Int64).alias("row_count")), _reduce_persons)
         elif table == "budget_line":
             self._rollups = _keep(self._rollups, _sums(frame.with_columns(
-                (pl.lit("budget_") + pl.col("stage")).alias("measure")), ["measure", *ROLLUP_KEY]), _reduce_rollups)
+                (pl.lit("budget_") + pl.col("stage")).alias("measure")), ["measure", *ROLLUP_KEY]), _reduce_rollups,
+                self._fed["rollups"])
         if table in SEARCH_TEXTS and self._search is not None:
             self._add_texts(table, frame)
 
     def _add_texts(self, table: str, frame: pl.DataFrame) -> None:
         texts = pl.concat([frame.select(pl.lit(SEARCH_KINDS.index(kind), pl.UInt8).alias("kind"), "unit_id",
                                         pl.col("fiscal_year").cast(pl.Int32), pl.col(col).cast(pl.String).alias("body"),
-                                        pl.col(amount).cast(pl.Int64).alias("amount_fen"), pl.col("currency").cast(pl.String))
+                                        pl.col(amount).cast(pl.Int64).alias("amount_fen"),
+                                        pl.col("currency").cast(pl.String).cast(self._currency))
                            .filter(pl.col("body").is_not_null() & (pl.col("body") != ""))
                            for kind, col, amount in SEARCH_TEXTS[table]])
         new = texts.select(pl.col("body").unique(maintain_order=True)).join(self._vocabulary, on="body", how="anti")
@@ -101,9 +109,12 @@ class BatchFrames:
             self._search, self._vocabulary = None, self._vocabulary.clear()
             return
         coded = texts.join(self._vocabulary, on="body", how="left").drop("body")
+        self._fed["search"] += texts.height
         self._search = _keep(self._search, coded.group_by(SEARCH_KEY).agg(
-            pl.len().cast(pl.Int64).alias("row_count"), pl.col("amount_fen").sum(),
-            pl.col("amount_fen").count().cast(pl.UInt32).alias("amounts")), _reduce_search)
+            pl.len().cast(pl.UInt32).alias("row_count"), pl.col("amount_fen").sum(),
+            pl.col("amount_fen").count().cast(pl.UInt32).alias("amounts")), _reduce_search, self._fed["search"])
+        if self._search is None:
+            self._vocabulary = self._vocabulary.clear()
 
     def search_sums(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """The batch's texts per kind, unit, year and currency with their row count and amount, as
@@ -117,8 +128,9 @@ class BatchFrames:
         self._search = []
         return out.select(pl.col("kind").replace_strict(list(range(len(SEARCH_KINDS))), SEARCH_KINDS,
                                                         return_dtype=pl.String), "unit_id", "fiscal_year", "code",
-                          "row_count", pl.when(pl.col("amounts") > 0).then(pl.col("amount_fen")).alias("amount_fen"),
-                          "currency"), self._vocabulary
+                          pl.col("row_count").cast(pl.Int64),
+                          pl.when(pl.col("amounts") > 0).then(pl.col("amount_fen")).alias("amount_fen"),
+                          pl.col("currency").cast(pl.String)), self._vocabulary
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -154,22 +166,28 @@ def _reduce_persons(partials: pl.DataFrame) -> pl.DataFrame:
     return partials.group_by("unit_id", "fiscal_year").agg(pl.all().sum())
 
 
-def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce) -> list[pl.DataFrame] | None:
+def _keep(partials: list[pl.DataFrame] | None, part: pl.DataFrame, reduce, fed: int = 0) -> list[pl.DataFrame] | None:
     """Add a part's partial sums, folding them as they come; past half of ``MAX_GROUPS`` groups, give up (None).
 
     The partials are reduced to one frame whenever they hold more than twice what the last reduction
     left (and at least ``FOLD_ROWS``): each part names most units again, so unfolded partials grow
     with the rows (millions at 5M), folded ones with the groups. Giving up sends that figure back to
     the store's GROUP BY, which spills to disk: memory stays bounded however large the file (a
-    50M-row file can hold tens of millions of distinct payees).
+    50M-row file can hold tens of millions of distinct payees). ``fed``: the rows fed so far; a fold that
+    leaves more than ``SPREAD`` groups a row (payees at 1M rows: 999,313 groups; budgets, a figure a row)
+    gives up at once: such partials are as large as the rows and would pass the cap later anyway.
     """
     if partials is None:
         return None
     partials.append(part)
     held = sum(p.height for p in partials)
     if len(partials) < 2 or held <= max(FOLD_ROWS, 2 * partials[0].height):
-        return partials if held <= MAX_GROUPS else _fold(partials, reduce)
-    return _fold(partials, reduce)
+        out = partials if held <= MAX_GROUPS else _fold(partials, reduce)
+    else:
+        out = _fold(partials, reduce)
+    if out is not None and len(out) == 1 and fed >= FOLD_ROWS and out[0].height > SPREAD * fed:
+        return None
+    return out
 
 
 def _fold(partials: list[pl.DataFrame], reduce) -> list[pl.DataFrame] | None:
