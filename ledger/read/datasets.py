@@ -60,7 +60,7 @@ def _since(table):
     (``ORDER BY batch_id, id``: the ``batch_id`` index in id order, one step, once the index has
     statistics, which migration 0013 and every large import leave; without them SQLite may sort the
     batch's entries instead); the batch being written at ``v`` its least id among the entries from ``v``
-    on (``min(id + 0)``: with statistics SQLite would otherwise walk that batch in id order).
+    on (``_first_since``: a few index steps, not a read of every such entry).
 
     PostgreSQL: and ``batch_id IN`` the batches whose newest row is that new (one backward step of the
     index per batch), so each such batch's rows since ``v`` are one range of that index. Its indexes on
@@ -75,13 +75,31 @@ def _since(table):
         oldest = of_batch(func.min(t.c.created_at)).scalar_subquery()
         newest = of_batch(func.max(t.c.created_at)).scalar_subquery()
         first = of_batch(t.c.id).order_by(t.c.batch_id, t.c.id).limit(1).scalar_subquery()
-        first_since = of_batch(func.min(t.c.id + 0)).where(t.c.created_at >= v).scalar_subquery()
+        first_since = _first_since(table, b, v)
         bound = (select(func.min(case((oldest >= v, first), else_=first_since))).select_from(b).where(newest >= v)
                  .scalar_subquery())
         recent = select(b.c.id).where(newest >= v)
         return (table.c.created_at >= v) & _Only("sqlite", table.c.id >= bound) & _Only(
             "postgresql", table.c.batch_id.in_(recent))
     return condition
+
+
+def _first_since(table, b, v):
+    """The least id among batch ``b``'s rows created at ``v`` or later, exactly, in a few index steps.
+
+    A batch's rows carry few distinct ``created_at`` values (one per second of its load: 261 for a 5M-row
+    file), and the ``(batch_id, created_at)`` index keeps each value's rows in id order. So: step through
+    the distinct values from ``v`` on (a recursive CTE, one seek each) and take the least of each value's
+    first id. ``min(id)`` over all of those rows read every index entry from ``v`` on instead: 0.2 CPU-s
+    for a time in the middle of a 5M-row batch, against 1 ms.
+    """
+    start, step, first = table.alias("since_start"), table.alias("since_step"), table.alias("since_first")
+    seen = (select(func.min(start.c.created_at).label("at")).where(start.c.batch_id == b.c.id, start.c.created_at >= v)
+            .correlate(b).cte("since_times", recursive=True, nesting=True))
+    later = select(func.min(step.c.created_at)).where(step.c.batch_id == b.c.id, step.c.created_at > seen.c.at).correlate(b, seen)
+    seen = seen.union_all(select(later.scalar_subquery()).where(seen.c.at.is_not(None)))
+    first_id = select(func.min(first.c.id)).where(first.c.batch_id == b.c.id, first.c.created_at == seen.c.at).correlate(b, seen)
+    return select(func.min(first_id.scalar_subquery())).select_from(seen).scalar_subquery()
 
 
 class _At(TypeDecorator):

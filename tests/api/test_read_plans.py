@@ -232,14 +232,15 @@ def test_a_replaced_procurement_record_is_neither_listed_nor_counted(engine):
 def test_updated_since_keeps_exactly_the_rows_created_since(engine):
     """``updated_since`` bounds the id walk per batch (SQLite): the rows are those a plain ``created_at``
     filter keeps, for a time before every batch, inside one (rows of one batch written at two times),
-    between two and after all, in both sort directions, page after page."""
+    between two and after all, in both sort directions, page after page. The fourth batch's later rows
+    carry the earlier time: the bound must not assume times grow with ids."""
     from sqlalchemy import text, update
 
     from ledger.read import queries
     from ledger.store.models import ExpenseEntry
     from tests.tlog_support import publish_expenses
 
-    ids = [publish_expenses(engine, [100 * b + i for i in range(1, 6)], name=f"{b}.csv") for b in range(1, 4)]
+    ids = [publish_expenses(engine, [100 * b + i for i in range(1, 6)], name=f"{b}.csv") for b in range(1, 5)]
     at = [dt.datetime(2024, 1, d, tzinfo=dt.UTC) for d in (1, 2, 3, 4)]
     with engine.begin() as conn:  # drop the append-only guard for the test's own times
         for t in ("update", "delete") if conn.dialect.name == "sqlite" else ():
@@ -247,7 +248,8 @@ def test_updated_since_keeps_exactly_the_rows_created_since(engine):
         if conn.dialect.name == "postgresql":
             conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
         e = ExpenseEntry.__table__
-        for batch, (first, second) in zip(ids, [(at[0], at[0]), (at[1], at[2]), (at[3], at[3])], strict=True):
+        for batch, (first, second) in zip(ids, [(at[0], at[0]), (at[1], at[2]), (at[3], at[3]), (at[2], at[1])],
+                                          strict=True):
             rows = conn.execute(text("SELECT id FROM expense_entry WHERE batch_id = :b ORDER BY id"), {"b": batch}).scalars().all()
             conn.execute(update(e).where(e.c.id.in_(rows[:3])).values(created_at=first))
             conn.execute(update(e).where(e.c.id.in_(rows[3:])).values(created_at=second))
