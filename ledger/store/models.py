@@ -384,8 +384,7 @@ class SearchEntry(Base):
 
 
 # Indexes behind the public lists' filters and sorts (0010; (batch_id, created_at) 0013, which with ix_sort_* serves
-# expense_entry's dates and updated_since since 0014, and updated_since of all three since 0015: a plain created_at index
-# beside it made PostgreSQL walk it for a batch's newest row; tests/api/test_read_plans.py runs EXPLAIN for each).
+# the dates and updated_since (no plain created_at index: 0014, 0015); tests/api/test_read_plans.py runs EXPLAIN for each).
 READ_INDEXES = {
     "expense_entry": ["category_code", "payee", "amount_fen", ("batch_id", "created_at")],
     "budget_line": ["category_code", "stage", "amount_fen", ("batch_id", "created_at")],
