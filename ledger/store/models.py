@@ -384,11 +384,11 @@ class SearchEntry(Base):
 
 
 # Indexes behind the public lists' filters and sorts (0010; (batch_id, created_at) 0013, which with ix_sort_* serves
-# expense_entry's dates and updated_since since 0014; tests/api/test_read_plans.py runs EXPLAIN QUERY PLAN for each).
+# the dates and updated_since (no plain created_at index: 0014, 0015); tests/api/test_read_plans.py runs EXPLAIN for each).
 READ_INDEXES = {
     "expense_entry": ["category_code", "payee", "amount_fen", ("batch_id", "created_at")],
-    "budget_line": ["category_code", "stage", "amount_fen", "created_at", ("batch_id", "created_at")],
-    "procurement_record": ["method", "ocds_method", "supplier_id", "contract_fen", "contract_date", "created_at",
+    "budget_line": ["category_code", "stage", "amount_fen", ("batch_id", "created_at")],
+    "procurement_record": ["method", "ocds_method", "supplier_id", "contract_fen", "contract_date",
                            ("batch_id", "created_at")],
     "unit": ["level", "parent_id", "created_at"],
     "flag": ["unit_id", "fiscal_year", "category_code", "state", "created_at"],
