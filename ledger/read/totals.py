@@ -190,7 +190,7 @@ def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: l
     to these units (as counted after merges). Years default to every year with a row of ``measures``.
 
     The answer is kept per list of batches, register of merges and retirements and number of units
-    (units change only by imports, which are batches): working it out walks every unit and year.
+    (units change only by imports, which are batches): working it out takes set operations over every unit per year.
     """
     reg = unit_events.read(conn)
     batches = batch_identity(conn)
