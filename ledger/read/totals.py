@@ -190,7 +190,7 @@ def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: l
     to these units (as counted after merges). Years default to every year with a row of ``measures``.
 
     The answer is kept per list of batches, register of merges and retirements and number of units
-    (units change only by imports, which are batches): working it out walks every unit and year.
+    (units change only by imports, which are batches): working it out takes set operations over every unit per year.
     """
     reg = unit_events.read(conn)
     batches = batch_identity(conn)
@@ -210,8 +210,9 @@ def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: l
 
 
 def _base(conn: Connection, measures: tuple[str, ...], reg: unit_events.Register, ident: tuple) -> dict:
-    """Who reported which year (after merges), each unit's first year, the unit codes and the expected
-    universe: kept per ``ident`` like the answers, so a cut by one unit does not walk every unit again."""
+    """Who reported which year (after merges), the units first seen each year and the expected universe:
+    kept per ``ident`` like the answers, so a cut by one unit does not walk every unit again. Unit codes are
+    read only when an answer names units (``_codes``)."""
     key = ("base", conn.engine.url.render_as_string(hide_password=True), tuple(sorted(measures)))
     with _lock:
         kept = _kept_coverage.get(key)
@@ -219,36 +220,59 @@ def _base(conn: Connection, measures: tuple[str, ...], reg: unit_events.Register
         return kept[1]
     b = ImportBatch.__table__
     reported: dict[int, set[int]] = {}
-    first: dict[int, int] = {}
+    first: dict[int, set[int]] = {}  # year → the units that first reported in it
+    seen: set[int] = set()
     merged = {u: reg.final(u) for u in reg.successor}
     for year, ids in sorted(_reported_units(conn, measures, ident[0]).items()):  # set operations: 50,000 pairs at 1M
-        us = (ids - merged.keys()) | {merged[u] for u in ids & merged.keys()} if merged else set(ids)
+        us = (ids - merged.keys()) | {merged[u] for u in ids & merged.keys()} if merged else ids  # never edited
         reported[year] = us
-        first.update(dict.fromkeys(us - first.keys(), year))  # years ascending: the first one a unit reported
-    code_of = dict(conn.execute(select(Unit.id, Unit.code)).all())
+        first[year] = us - seen  # years ascending
+        seen |= first[year]
     has_register = conn.execute(select(b.c.id).where(b.c.kind == "units", live(b.c.id)).limit(1)).first() is not None
-    universe = {i for i in code_of if i not in reg.successor} if has_register else set(first)
-    base = {"reported": reported, "first": first, "code_of": code_of, "id_of": {c: i for i, c in code_of.items()},
-            "has_register": has_register, "universe": universe}
+    universe = {i for i, in _unit_rows(conn, "SELECT id FROM unit")} - reg.successor.keys() if has_register else seen
+    base = {"reported": reported, "first": first, "has_register": has_register, "universe": universe}
     with _lock:
         _kept_coverage[key] = (ident, base)
     return base
 
 
+def _unit_rows(conn: Connection, sql: str) -> list[tuple]:
+    """Every unit's columns of ``sql``, from the driver's cursor: a Row per unit costs more than the read."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _codes(conn: Connection, base: dict) -> dict[int, str]:
+    """Unit id → code, read the first time an answer names units (missing ones, or a cut by unit), then kept
+    in ``base``: units are append-only and never change code, and ``base`` goes with the number of units."""
+    if "code_of" not in base:
+        base["code_of"] = dict(_unit_rows(conn, "SELECT id, code FROM unit"))
+    return base["code_of"]
+
+
 def _coverage(conn: Connection, measures: tuple[str, ...], years: list[int] | None, unit_codes: list[str] | None,
               reg: unit_events.Register, ident: tuple) -> dict[int, dict]:
     base = _base(conn, measures, reg, ident)
-    reported, first, code_of, universe = base["reported"], base["first"], base["code_of"], base["universe"]
+    reported, first, universe = base["reported"], base["first"], base["universe"]
     if unit_codes is not None:
+        if "id_of" not in base:  # only a cut by unit needs it: worked out once, then kept with the rest
+            base["id_of"] = {c: i for i, c in _codes(conn, base).items()}
         keep = {reg.final(base["id_of"][c]) for c in set(unit_codes) if c in base["id_of"]}
         universe = universe & keep
         reported = {y: us & keep for y, us in reported.items()}
     basis = "register" if base["has_register"] else "reporters"
     out = {}
     for year in sorted(set(reported) if years is None else set(years)):
-        expected = {u for u in universe if first.get(u, year) <= year and reg.retired.get(u, year + 1) > year}
+        # set by set, not unit by unit: those first seen later, and those retired by then, are not expected
+        later = set().union(*(us for y, us in first.items() if y > year))
+        gone = {u for u, y in reg.retired.items() if y <= year}
+        expected = universe - later - gone if later or gone else universe
         got = reported.get(year, set()) & expected
-        missing = sorted(code_of[u] for u in expected - got)
+        missing = sorted(map(_codes(conn, base).__getitem__, expected - got)) if len(got) < len(expected) else []
         out[year] = {"fiscal_year": year, "reported": len(got), "expected": len(expected), "missing": len(missing),
                      "complete": bool(expected) and not missing, "missing_units": missing[:MISSING_LISTED],
                      "basis": basis}

@@ -7,6 +7,7 @@ and 38 units would be drawn at −100%.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -180,3 +181,71 @@ def test_reported_units_kept_at_publish_are_the_live_rollups_units(engine, tmp_p
             then = totals._reported_units(conn, ("actual",), totals.batch_identity(conn))
             assert then == distinct(conn, sorted(pin.live)) == {2022: {ids["U1"]}, 2023: {ids["U2"]}}
             assert {y: c["reported"] for y, c in totals.coverage(conn).items()} == {2022: 1, 2023: 1}
+
+
+REGISTER = "单位编码,单位名称,级次\n" + "".join(f"A{i},单位A{i},市级\n" for i in range(1, 9))
+# A1 retired from 2024 (reports that year too), A3 from 2023, A7 from 2022 (before its first year); A4 never
+# reports; A5 and A8 are merged into A6 (A8 through A5), so A6 reported 2021 and 2022 through them.
+ROWS = {2021: ["A1", "A3", "A5"], 2022: ["A1", "A2", "A3", "A8"], 2023: ["A1", "A6", "A7"], 2024: ["A1", "A2", "A7"]}
+
+
+def _expected_by_hand(successor: dict[str, str], retired: dict[str, int], years, only=None) -> dict[int, tuple]:
+    """The rule unit by unit, as documented: ``(reported, expected, missing codes)`` per year."""
+    final = {u: successor.get(u, u) for u in (f"A{i}" for i in range(1, 9))}
+    reported = {y: {final[u] for u in us} for y, us in ROWS.items()}
+    first = {u: min(y for y, us in reported.items() if u in us) for u in set().union(*reported.values())}
+    universe = {u for u in final if u not in successor}
+    if only is not None:
+        universe &= {final[u] for u in only}
+    out = {}
+    for y in years:
+        expected = {u for u in universe if first.get(u, y) <= y and retired.get(u, y + 1) > y}
+        got = reported.get(y, set()) & expected
+        out[y] = (len(got), len(expected), sorted(expected - got))
+    return out
+
+
+def test_merged_retired_and_first_years_exactly(engine, tmp_path, monkeypatch):
+    """Who is expected each year, unit by unit: merged units count as their (final) successor from their own
+    first year, retired units from their retirement year on (even if they report), the years asked for,
+    a cut by a merged unit's code, and as of a checkpoint signed before the merges and retirements."""
+    from ledger.log import tlog
+    from ledger.read import asof
+    from ledger.store import unit_events
+    from ledger.store.batches import pinned
+    from ledger.store.db import writing
+
+    monkeypatch.setattr(tlog, "utcnow", lambda: dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC))  # checkpoints then
+    (tmp_path / "register.csv").write_text(REGISTER, encoding="utf-8")
+    assert import_file(engine, "units", tmp_path / "register.csv", Options(submitted_by="测试")).status == "loaded"
+    expenses(tmp_path / "rows.csv", [(u, y, "100.00") for y, us in ROWS.items() for u in us])
+    load(engine, tmp_path / "rows.csv")
+    monkeypatch.undo()
+    successor = {"A5": "A6", "A8": "A6"}
+    retired = {"A1": 2024, "A3": 2023, "A7": 2022, "A5": 2022}  # a merged unit's retirement changes nothing
+    with writing(engine) as conn:
+        unit_events.merge(conn, "A5", "A6", actor="测试")
+        unit_events.merge(conn, "A8", "A5", actor="测试")
+        for code, year in retired.items():
+            unit_events.retire(conn, code, year, actor="测试")
+
+    def answer(conn, **kw):
+        return {y: (c["reported"], c["expected"], c["missing_units"]) for y, c in totals.coverage(conn, **kw).items()}
+
+    with reading(engine) as conn:
+        assert answer(conn) == {2021: (3, 4, ["A4"]), 2022: (4, 5, ["A4"]), 2023: (2, 4, ["A2", "A4"]),
+                                2024: (1, 3, ["A4", "A6"])}
+        assert answer(conn, years=[2020, 2025]) == {2020: (0, 1, ["A4"]), 2025: (0, 3, ["A2", "A4", "A6"])}
+        assert answer(conn, unit_codes=["A5", "A2"]) == {2021: (1, 1, []), 2022: (2, 2, []), 2023: (1, 2, ["A2"]),
+                                                         2024: (1, 2, ["A6"])}
+        assert answer(conn, unit_codes=["A8"], years=[2020, 2022]) == {2020: (0, 0, []), 2022: (1, 1, [])}
+        for kw in ({}, {"years": list(range(2019, 2027))}, {"unit_codes": ["A1", "A3", "A7"]}):
+            assert answer(conn, **kw) == {y: (r, e, m) for y, (r, e, m) in _expected_by_hand(
+                successor, retired, kw.get("years", ROWS), kw.get("unit_codes")).items()}
+        assert {y: c["basis"] for y, c in totals.coverage(conn).items()} == dict.fromkeys(ROWS, "register")
+        _, pin = asof.resolve(conn, "2")
+        with pinned(pin):  # the merges and retirements came after checkpoint 2: every unit on its own
+            assert answer(conn) == {2021: (3, 4, ["A4"]), 2022: (4, 6, ["A4", "A5"]),
+                                    2023: (3, 8, ["A2", "A3", "A4", "A5", "A8"]),
+                                    2024: (3, 8, ["A3", "A4", "A5", "A6", "A8"])}
+            assert answer(conn) == _expected_by_hand({}, {}, ROWS)
