@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from array import array
+from typing import Any
 
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
@@ -74,28 +75,40 @@ def live_totals(conn: Connection) -> list[tuple[str, int, str, str, int, int]]:
     """
     batches = _batches(conn)
     superseded = {b[4] for b in batches if b[4] is not None}
-    ident = {b[0]: (b[1], b[2], str(b[3])) for b in batches}
-    key = conn.engine.url.render_as_string(hide_password=True)
-    with _lock:
-        kept = _kept.setdefault(key, {})
-        for gone in kept.keys() - ident.keys() if current_pin() is None else ():  # pinned: a subset, keep the rest
-            del kept[gone]
-        stale = [i for i, who in ident.items() if i not in kept or kept[i][0] != who]
-    fresh: dict[int, list[tuple]] = {i: [] for i in stale}
-    for start in range(0, len(stale), READ_CHUNK):
-        ids = stale[start : start + READ_CHUNK]
+    kept = _per_batch(_kept, conn, batches, _read_totals)
+    return [row for i, rows in kept.items() if i not in superseded for row in rows]
+
+
+def _read_totals(conn: Connection, ids: list[int]) -> dict[int, list[tuple]]:
+    fresh: dict[int, list[tuple]] = {i: [] for i in ids}
+    for start in range(0, len(ids), READ_CHUNK):
+        chunk = ids[start : start + READ_CHUNK]
         stmt = (  # in the order the GROUP BY over ``rollup`` gave them before ``batch_total`` (0013) kept them
             select(_t.c.batch_id, _t.c.measure, _t.c.fiscal_year, _t.c.category_code, _t.c.currency,
                    _t.c.amount_fen, _t.c.row_count)
-            .where(_t.c.batch_id.in_(ids))
+            .where(_t.c.batch_id.in_(chunk))
             .order_by(_t.c.batch_id, _t.c.measure, _t.c.fiscal_year, _t.c.category_code, _t.c.currency)
         )
         for b, m, y, c, cur, amount, count in conn.execute(stmt):
             fresh[b].append((m, y, c, cur, int(amount), int(count)))
+    return fresh
+
+
+def _per_batch(store: dict, conn: Connection, batches: list[tuple], read) -> dict[int, Any]:
+    """What ``read(conn, ids)`` gives for each of ``batches``, kept per engine in ``store`` and read only
+    for the batches this process has not seen (or that changed: status, sha256, time). In the order kept."""
+    ident = {b[0]: (b[1], b[2], str(b[3])) for b in batches}
+    key = conn.engine.url.render_as_string(hide_password=True)
     with _lock:
-        for i, rows in fresh.items():
-            kept[i] = (ident[i], rows)
-        return [row for i, (_, rows) in kept.items() if i in ident and i not in superseded for row in rows]
+        kept = store.setdefault(key, {})
+        for gone in kept.keys() - ident.keys() if current_pin() is None else ():  # pinned: a subset, keep the rest
+            del kept[gone]
+        stale = [i for i, who in ident.items() if i not in kept or kept[i][0] != who]
+    fresh = read(conn, stale)
+    with _lock:
+        for i, value in fresh.items():
+            kept[i] = (ident[i], value)
+        return {i: value for i, (_, value) in kept.items() if i in ident}
 
 
 def rollup_sums(conn: Connection, *, years: list[int] | None = None, unit_ids: list[int] | None = None,
@@ -158,23 +171,17 @@ _kept_units: dict[str, dict[int, tuple[tuple, dict[tuple[str, int], array]]]] = 
 def _batch_units(conn: Connection, batches: list[tuple]) -> dict[int, dict[tuple[str, int], array]]:
     """The units of each of ``batches`` per measure and year (``batch_coverage``), read for the batches
     this process has not seen (or that changed: status, sha256, time)."""
-    ident = {b[0]: (b[1], b[2], str(b[3])) for b in batches}
-    key = conn.engine.url.render_as_string(hide_password=True)
-    with _lock:
-        kept = _kept_units.setdefault(key, {})
-        for gone in kept.keys() - ident.keys() if current_pin() is None else ():  # pinned: a subset, keep the rest
-            del kept[gone]
-        stale = [i for i, who in ident.items() if i not in kept or kept[i][0] != who]
-    fresh: dict[int, dict[tuple[str, int], array]] = {i: {} for i in stale}
+    return _per_batch(_kept_units, conn, batches, _read_units)
+
+
+def _read_units(conn: Connection, ids: list[int]) -> dict[int, dict[tuple[str, int], array]]:
+    fresh: dict[int, dict[tuple[str, int], array]] = {i: {} for i in ids}
     c = BatchCoverage.__table__
-    for start in range(0, len(stale), READ_CHUNK):
+    for start in range(0, len(ids), READ_CHUNK):
         for b, m, y, blob in conn.execute(select(c.c.batch_id, c.c.measure, c.c.fiscal_year, c.c.unit_ids)
-                                          .where(c.c.batch_id.in_(stale[start : start + READ_CHUNK]))):
+                                          .where(c.c.batch_id.in_(ids[start : start + READ_CHUNK]))):
             fresh[b][(m, int(y))] = batch_coverage.unpack(blob)
-    with _lock:
-        for i, units in fresh.items():
-            kept[i] = (ident[i], units)
-        return {i: kept[i][1] for i in ident if i in kept}
+    return fresh
 
 
 def coverage(conn: Connection, measures: tuple[str, ...] = ("actual",), years: list[int] | None = None,
