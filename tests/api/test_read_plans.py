@@ -354,10 +354,9 @@ def test_the_date_filters_read_the_date_sorts_index_and_leave_undated_rows_out(e
 
 
 def test_a_range_filter_with_few_matches_searches_its_index_and_answers_the_same(engine):
-    """SQLite has no histograms: a first page by id with ``amount_min`` walked the table in id order and
-    filtered, reading all of it when few rows match (5M entries: 0.5 CPU-s). When the count finds at most
-    ``COUNT_CAP`` matches the page is searched through the filter's index and sorted; the rows, their order
-    and the cursors are those of the id walk (``count=False`` keeps that walk)."""
+    """SQLite (no histograms) walked the table by id for a first page with ``amount_min``, all of it when few rows
+    match (5M: 0.5 CPU-s). At most ``SPARSE_MAX`` counted, the filter's index is searched and the matches sorted:
+    the rows, their order and the cursors are those of the id walk (``count=False`` keeps that walk)."""
     from ledger.read import queries
     from ledger.read.published import pages
     from tests.tlog_support import publish_expenses
@@ -384,6 +383,12 @@ def test_a_range_filter_with_few_matches_searches_its_index_and_answers_the_same
                     cursor = page.next_cursor
                 got[count] = amounts
             assert got[True] == got[False] == (want if sort == "id" else want[::-1]), (filters, sort)
+    with reading(engine) as conn:
+        decide = [queries._sparse(conn, f, key, total, exact) for f, key, total, exact in [
+            (Filters(amount_min=50), "id", queries.SPARSE_MAX, True), (Filters(amount_min=50), "id", queries.SPARSE_MAX + 1, True),
+            (Filters(amount_min=50), "id", queries.COUNT_CAP, False), (Filters(amount_min=50), "amount", 3, True),
+            (Filters(payee=["某酒店"]), "id", 3, True)]]
+    assert decide == [engine.dialect.name == "sqlite", False, False, False, False]
     if engine.dialect.name == "sqlite":
         assert any(k[1] == "expenses" and k[-1] is True for k in pages._plans)
         with reading(engine) as conn:
