@@ -68,6 +68,8 @@ def test_every_filter_and_sort_of_a_first_page_reads_through_an_index(sqlite_eng
     # A page may walk the table in the sort's own order and stop after limit+1 rows, or find its rows
     # by an index and sort those; never read the whole table (or a whole index) and then sort it.
     assert not (_scans(plan, DATASETS[name].id_expr.table.name) and sorted_after), plan
+    if (name, label) == ("target-results", "target="):  # a check writes target by target (migration 0015_proccold)
+        assert "USING INDEX ix_target_result_run_id_target_id_id" in str(plan) and not sorted_after, plan
     if sort.removeprefix("-") != "id":
         assert any(d.startswith(("SCAN ", "SEARCH ")) and "INDEX" in d for _, d in plan), plan
 
@@ -377,10 +379,9 @@ def test_a_range_filter_with_few_matches_searches_its_index_and_answers_the_same
                 while True:
                     with reading(engine) as conn:
                         page = queries.list_rows(conn, "expenses", filters, sort=sort, limit=2, cursor=cursor, count=count)
-                    amounts += [r["amount_fen"] for r in page.rows]
-                    if not page.next_cursor:
+                    amounts, cursor = amounts + [r["amount_fen"] for r in page.rows], page.next_cursor
+                    if not cursor:
                         break
-                    cursor = page.next_cursor
                 got[count] = amounts
             assert got[True] == got[False] == (want if sort == "id" else want[::-1]), (filters, sort)
     with reading(engine) as conn:
@@ -396,5 +397,4 @@ def test_a_range_filter_with_few_matches_searches_its_index_and_answers_the_same
             sparse = pages.plan(conn, ds, Filters(amount_min=50), "id", ds.sorts["id"], False, False, sparse=True)
             plan = " ".join(d for _, d in _plan(conn, sparse.sql, [(50 if n == "f_amount_min" else 101 if n == "c_limit"
                                                                      else sparse.constants[n]) for n in sparse.order]))
-        assert "SEARCH expense_entry USING" in plan and "ix_expense_entry_amount_fen" in plan, plan
-        assert "TEMP B-TREE FOR ORDER BY" in plan, plan
+        assert "SEARCH expense_entry USING INDEX ix_expense_entry_amount_fen" in plan and "TEMP B-TREE FOR ORDER" in plan, plan
