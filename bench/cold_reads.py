@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from ledger.read import aggregate, queries
+from ledger.read import aggregate, counts, queries
 from ledger.read.datasets import DATASETS
 from ledger.read.published import pages as queries_pages
 from ledger.read.types import Filters
@@ -100,11 +100,12 @@ def cases(conn: Connection, dataset: str) -> list[tuple[str, Filters, str]]:
     return out
 
 
-def page_sql(conn: Connection, dataset: str, filters: Filters, sort: str) -> tuple[str, Any]:
-    """The SQL and parameters of the page ``list_rows`` would run (first page, limit 100)."""
+def page_sql(conn: Connection, dataset: str, filters: Filters, sort: str, sparse: bool = False) -> tuple[str, Any]:
+    """The SQL and parameters of the page ``list_rows`` would run (first page, limit 100); ``sparse``: the
+    plan it takes when the count found few matches for a range filter (``queries._sparse``)."""
     ds = DATASETS[dataset]
     key = sort.removeprefix("-")
-    plan = queries_pages.plan(conn, ds, filters, key, ds.sorts[key], sort.startswith("-"), False)
+    plan = queries_pages.plan(conn, ds, filters, key, ds.sorts[key], sort.startswith("-"), False, sparse=sparse)
     values: dict[str, Any] = {f"f_{n}": getattr(filters, n) for n in filters.given()}
     values["c_limit"] = 101
     params = dict(plan.constants)
@@ -118,9 +119,9 @@ def page_sql(conn: Connection, dataset: str, filters: Filters, sort: str) -> tup
     return plan.sql, [params[n] for n in plan.order] if plan.order is not None else params
 
 
-def explain(conn: Connection, dataset: str, filters: Filters, sort: str) -> list[str]:
+def explain(conn: Connection, dataset: str, filters: Filters, sort: str, sparse: bool = False) -> list[str]:
     """The plan of the page's SQL, one line per step."""
-    sql, params = page_sql(conn, dataset, filters, sort)
+    sql, params = page_sql(conn, dataset, filters, sort, sparse)
     cursor = conn.connection.driver_connection.cursor()
     try:
         if conn.dialect.name == "sqlite":
@@ -147,7 +148,8 @@ def measure(url: str, repeat: int, only: list[str] | None = None) -> list[dict[s
                 page = queries.list_rows(conn, dataset, filters, sort=sort, limit=100)
                 times.append((time.perf_counter() - start) * 1000)
         with reading(engine) as conn:
-            plan = explain(conn, dataset, filters, sort) if dataset in queries._PLANNED else []
+            sparse = queries._sparse(conn, filters, sort.removeprefix("-"), *counts.page_total(conn, DATASETS[dataset], filters))
+            plan = explain(conn, dataset, filters, sort, sparse) if dataset in queries._PLANNED else []
         results.append({"dataset": dataset, "case": label, "sort": sort, "min_ms": round(min(times), 1),
                         "median_ms": round(statistics.median(times), 1), "p99_ms": round(_p99(times), 1),
                         "rows": len(page.rows),

@@ -392,7 +392,7 @@ READ_INDEXES = {
                            ("batch_id", "created_at")],
     "unit": ["level", "parent_id", "created_at"],
     "flag": ["unit_id", "fiscal_year", "category_code", "state", "created_at"],
-    "target_result": [("run_id", "status"), ("run_id", "unit_id"), ("run_id", "fiscal_year")],
+    "target_result": [("run_id", "status"), ("run_id", "unit_id"), ("run_id", "fiscal_year"), ("run_id", "target_id", "id")],
 }
 for _table, _columns in READ_INDEXES.items():
     for _cols in _columns:

@@ -68,6 +68,8 @@ def test_every_filter_and_sort_of_a_first_page_reads_through_an_index(sqlite_eng
     # A page may walk the table in the sort's own order and stop after limit+1 rows, or find its rows
     # by an index and sort those; never read the whole table (or a whole index) and then sort it.
     assert not (_scans(plan, DATASETS[name].id_expr.table.name) and sorted_after), plan
+    if (name, label) == ("target-results", "target="):  # a check writes target by target (migration 0015_proccold)
+        assert "USING INDEX ix_target_result_run_id_target_id_id" in str(plan) and not sorted_after, plan
     if sort.removeprefix("-") != "id":
         assert any(d.startswith(("SCAN ", "SEARCH ")) and "INDEX" in d for _, d in plan), plan
 
@@ -229,83 +231,6 @@ def test_a_replaced_procurement_record_is_neither_listed_nor_counted(engine):
             assert "ix_procurement_replacement_replaced_id" in plan and "LIST SUBQUERY" not in plan, plan
 
 
-def test_updated_since_keeps_exactly_the_rows_created_since(engine):
-    """``updated_since`` bounds the id walk per batch (SQLite): the rows are those a plain ``created_at``
-    filter keeps, for a time before every batch, inside one (rows of one batch written at two times),
-    between two and after all, in both sort directions, page after page. The fourth batch's later rows
-    carry the earlier time: the bound must not assume times grow with ids."""
-    from sqlalchemy import text, update
-
-    from ledger.read import queries
-    from ledger.store.models import ExpenseEntry
-    from tests.tlog_support import publish_expenses
-
-    ids = [publish_expenses(engine, [100 * b + i for i in range(1, 6)], name=f"{b}.csv") for b in range(1, 5)]
-    at = [dt.datetime(2024, 1, d, tzinfo=dt.UTC) for d in (1, 2, 3, 4)]
-    with engine.begin() as conn:  # drop the append-only guard for the test's own times
-        for t in ("update", "delete") if conn.dialect.name == "sqlite" else ():
-            conn.execute(text(f"DROP TRIGGER IF EXISTS append_only_expense_entry_{t}"))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
-        e = ExpenseEntry.__table__
-        for batch, (first, second) in zip(ids, [(at[0], at[0]), (at[1], at[2]), (at[3], at[3]), (at[2], at[1])],
-                                          strict=True):
-            rows = conn.execute(text("SELECT id FROM expense_entry WHERE batch_id = :b ORDER BY id"), {"b": batch}).scalars().all()
-            conn.execute(update(e).where(e.c.id.in_(rows[:3])).values(created_at=first))
-            conn.execute(update(e).where(e.c.id.in_(rows[3:])).values(created_at=second))
-    with reading(engine) as conn:
-        every = conn.execute(text("SELECT id, created_at FROM expense_entry")).all()
-    for since in [dt.datetime(2023, 1, 1, tzinfo=dt.UTC), *at, at[1] + dt.timedelta(hours=1), dt.datetime(2025, 1, 1, tzinfo=dt.UTC)]:
-        want = sorted(i for i, created in every if _utc(created) >= since)
-        for sort in ("id", "-id"):
-            got, cursor = [], None
-            while True:
-                with reading(engine) as conn:
-                    page = queries.list_rows(conn, "expenses", Filters(updated_since=since), sort=sort, limit=2, cursor=cursor)
-                got += [r["id"] for r in page.rows]
-                if not page.next_cursor:
-                    break
-                cursor = page.next_cursor
-            assert got == (want if sort == "id" else want[::-1]), (since, sort)
-            assert page.total == len(want)
-
-
-def _utc(value):
-    value = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
-def test_updated_since_on_the_very_second_keeps_the_rows_of_that_second(engine):
-    """SQLite keeps ``CURRENT_TIMESTAMP`` (the bulk path's created_at) to the second, ``2024-01-02 03:04:05``,
-    which sorted before the bound ``2024-01-02 03:04:05.000000``: ``updated_since`` on that second left
-    its rows out. Rows written with a fraction and rows of the seconds around it are kept as before."""
-    from sqlalchemy import text
-
-    from ledger.read import counts, queries
-    from tests.tlog_support import publish_expenses
-
-    publish_expenses(engine, [1, 2, 3, 4])
-    sqlite = engine.dialect.name == "sqlite"
-    stored = ["2024-01-02 03:04:04", "2024-01-02 03:04:05", "2024-01-02 03:04:05.250000", "2024-01-02 03:04:06"]
-    with engine.begin() as conn:  # drop the append-only guard for the test's own times
-        if sqlite:
-            conn.execute(text("DROP TRIGGER IF EXISTS append_only_expense_entry_update"))
-        else:
-            conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
-        ids = conn.execute(text("SELECT id FROM expense_entry ORDER BY id")).scalars().all()
-        for i, at in zip(ids, stored, strict=True):  # written as SQLite's CURRENT_TIMESTAMP writes them
-            conn.execute(text("UPDATE expense_entry SET created_at = " + (":at" if sqlite else "CAST(:at AS timestamptz)")
-                              + " WHERE id = :i"), {"at": at + ("" if sqlite else "+00"), "i": i})
-    second = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-    for since, kept in [(second, [2, 3, 4]), (second.replace(microsecond=250_000), [3, 4]),
-                        (second.replace(microsecond=1), [3, 4]), (second + dt.timedelta(seconds=1), [4])]:
-        with reading(engine) as conn:
-            page = queries.list_rows(conn, "expenses", Filters(updated_since=since), limit=10)
-            exact = counts.total_count(conn, "expenses", Filters(updated_since=since))
-        assert [r["amount_fen"] for r in page.rows] == kept, since
-        assert (page.total, exact) == (len(kept), len(kept)), since
-
-
 def test_the_date_filters_read_the_date_sorts_index_and_leave_undated_rows_out(engine):
     """``date_from`` / ``date_to`` are written on the date sort's expression (migration 0014 dropped the plain
     ``entry_date`` index): ``ix_sort_expense_entry_date`` serves the filter, its count and the sort, on both
@@ -353,38 +278,46 @@ def test_the_date_filters_read_the_date_sorts_index_and_leave_undated_rows_out(e
                 assert f"USING INDEX ix_sort_expense_entry_date ({bound})" in plan, plan
 
 
-def test_updated_since_finds_each_batchs_newest_row_through_the_batch_index_on_postgresql(engine, backend):
-    """PostgreSQL took "the newest row of batch B" from a plain ``created_at`` index walked backwards and
-    filtered on ``batch_id``: for a batch with no row in the table that read the whole index (budgets 593 ms,
-    procurement 224 ms at 1M). Migration 0015 dropped those indexes: each batch is one range of
-    ``(batch_id, created_at)``. The rows kept are those created since, as before."""
-    if backend != "postgres":
-        pytest.skip("SQLite bounds the id walk per batch (test_updated_since_keeps_exactly_the_rows_created_since)")
-    from sqlalchemy import insert
-
+def test_a_range_filter_with_few_matches_searches_its_index_and_answers_the_same(engine):
+    """SQLite (no histograms) walked the table by id for a first page with ``amount_min``, all of it when few rows
+    match (5M: 0.5 CPU-s). At most ``SPARSE_MAX`` counted, the filter's index is searched and the matches sorted:
+    the rows, their order and the cursors are those of the id walk (``count=False`` keeps that walk)."""
     from ledger.read import queries
-    from ledger.store import batches
-    from ledger.store.db import writing
-    from ledger.store.models import ProcurementRecord
+    from ledger.read.published import pages
     from tests.tlog_support import publish_expenses
 
-    bid = publish_expenses(engine, [1, 2])  # one budget line, created 2024-01-01
-    with writing(engine) as conn:
-        for fen in (100, 150):  # created now
-            conn.execute(insert(ProcurementRecord).values(batch_id=bid, unit_id=1, fiscal_year=2023, ocid=f"ocds-{fen}",
-                                                          method="single_source", contract_fen=fen, currency="CNY"))
-        batches.create_batch(conn, kind="units", file_name="units.csv", sha256="0" * 64, submitted_by="clerk",
-                             rows_read=0, rows_loaded=0, control_total_fen=0)  # a batch with no row in either table
-    for name, since, want in [("budgets", dt.datetime(2024, 1, 1, tzinfo=dt.UTC), [3]),
-                              ("budgets", dt.datetime(2024, 1, 2, tzinfo=dt.UTC), []),
-                              ("procurement", dt.datetime(2024, 1, 1, tzinfo=dt.UTC), [100, 150])]:
-        filters = Filters(updated_since=since)
+    publish_expenses(engine, [-5, 1, 7, 50], year=2023, name="2023.csv")
+    publish_expenses(engine, [300, 9000, 2, 50], year=2024, name="2024.csv")
+    with reading(engine) as conn:
+        every = [(r["amount_fen"], r["fiscal_year"]) for r in queries.list_rows(conn, "expenses", limit=100).rows]
+    cases = [(Filters(amount_min=50), lambda a, y: a >= 50), (Filters(amount_max=1), lambda a, y: a <= 1),
+             (Filters(year_from=2024), lambda a, y: y >= 2024), (Filters(year_to=2023), lambda a, y: y <= 2023),
+             (Filters(date_from=dt.date(2023, 1, 1)), lambda a, y: True), (Filters(amount_min=10**9), lambda a, y: False)]
+    for filters, keep in cases:
+        want = [a for a, y in every if keep(a, y)]
+        for sort in ("id", "-id"):
+            got = {}
+            for count in (True, False):
+                amounts, cursor = [], None
+                while True:
+                    with reading(engine) as conn:
+                        page = queries.list_rows(conn, "expenses", filters, sort=sort, limit=2, cursor=cursor, count=count)
+                    amounts, cursor = amounts + [r["amount_fen"] for r in page.rows], page.next_cursor
+                    if not cursor:
+                        break
+                got[count] = amounts
+            assert got[True] == got[False] == (want if sort == "id" else want[::-1]), (filters, sort)
+    with reading(engine) as conn:
+        decide = [queries._sparse(conn, f, key, total, exact) for f, key, total, exact in [
+            (Filters(amount_min=50), "id", queries.SPARSE_MAX, True), (Filters(amount_min=50), "id", queries.SPARSE_MAX + 1, True),
+            (Filters(amount_min=50), "id", queries.COUNT_CAP, False), (Filters(amount_min=50), "amount", 3, True),
+            (Filters(payee=["某酒店"]), "id", 3, True)]]
+    assert decide == [engine.dialect.name == "sqlite", False, False, False, False]
+    if engine.dialect.name == "sqlite":
+        assert any(k[1] == "expenses" and k[-1] is True for k in pages._plans)
         with reading(engine) as conn:
-            page = queries.list_rows(conn, name, filters, limit=10)
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a handful of rows: the plan it takes at scale
-            plan = "\n".join(explain(conn, name, filters, "id"))
-        assert [r["amount_fen" if name == "budgets" else "contract_fen"] for r in page.rows] == want, name
-        assert page.total == len(want), name
-        used = re.findall(r"Index (?:Only )?Scan (?:Backward )?using (\w+)", plan)
-        assert not [i for i in used if "created_at" in i and "batch_id" not in i], plan
-        assert any("batch_id_created_at" in i for i in used), plan
+            ds = DATASETS["expenses"]
+            sparse = pages.plan(conn, ds, Filters(amount_min=50), "id", ds.sorts["id"], False, False, sparse=True)
+            plan = " ".join(d for _, d in _plan(conn, sparse.sql, [(50 if n == "f_amount_min" else 101 if n == "c_limit"
+                                                                     else sparse.constants[n]) for n in sparse.order]))
+        assert "SEARCH expense_entry USING INDEX ix_expense_entry_amount_fen" in plan and "TEMP B-TREE FOR ORDER" in plan, plan

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, and_, bindparam, or_, select
+from sqlalchemy import Connection, Date, DateTime, and_, bindparam, literal_column, or_, select
 
 from ledger.read.types import Dataset, Filters
 from ledger.store.batches import current_pin
@@ -93,14 +93,16 @@ def _pinned() -> frozenset[int] | None:
     return None if pin is None else pin.live
 
 
-def plan(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr, desc: bool, after: bool) -> Plan:
-    """The kept plan for this shape, built on first use."""
+def plan(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr, desc: bool, after: bool,
+         sparse: bool = False) -> Plan:
+    """The kept plan for this shape, built on first use. ``sparse``: few rows match (``queries._sparse``), so
+    the id order is written ``id + 0``, which no index gives: SQLite searches the filter's index and sorts."""
     dialect = conn.dialect
-    ident = (dialect.name, ds.name, shape(filters), key, desc, after, _pinned())
+    ident = (dialect.name, ds.name, shape(filters), key, desc, after, _pinned(), sparse)
     found = _plans.get(ident)
     if found is not None:
         return found
-    built = _build(conn, ds, filters, key, sort_expr, desc, after)
+    built = _build(conn, ds, filters, key, sort_expr + literal_column("0") if sparse else sort_expr, desc, after)
     with _lock:
         if len(_plans) >= MAX_PLANS:
             _plans.clear()
