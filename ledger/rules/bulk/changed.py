@@ -7,7 +7,9 @@ unit shares: the years each measure has data for (a target's open year range), t
 targets, thresholds and rule versions as they were), finds the units with rows in the batches that came
 or went; when none of them gained or lost a year of data, the shared years are those of the last run, so
 every other unit's results are the last run's. They are copied in SQL, in the order a full evaluation
-writes (target, evaluated before ``no_data``, unit, year), so ids and answers are those of a full run.
+writes (target, evaluated before ``no_data``, unit, year), so ids and answers are those of a full run;
+the ids are given explicitly (``row_number()`` over that order from a reserved range), since neither
+database promises to draw default ids in the order an ``INSERT … SELECT … ORDER BY`` reads its rows.
 Rules whose flags depend on one unit's figures alone (``Rule.by_unit``) are run for those units only.
 """
 
@@ -20,7 +22,7 @@ import polars as pl
 from sqlalchemy import Column, Connection, MetaData, Table, case, func, literal, select, union_all
 
 from ledger.rules.sums import MEASURE_ROLLUP
-from ledger.store.batches import bulk_insert, live
+from ledger.store.batches import bulk_insert, live, reserve_ids
 from ledger.store.models import CheckRun, ConsumptionLine, ImportBatch, Rollup, TargetResult, Unit
 
 MAX_SHARE = 0.25  # above this share of units changed, a full evaluation costs no more
@@ -99,8 +101,11 @@ def copy_results(conn: Connection, run_id: int, prev: Previous, fresh: pl.DataFr
             kept = kept.where(r.c.unit_id.not_in(prev.units))
         both = union_all(kept, select(*(tmp.c[c] for c in cols))).subquery()
         order = [both.c.target_id, case((both.c.status == "no_data", 1), else_=0), both.c.unit_id, both.c.fiscal_year]
-        rows = select(literal(run_id), *(both.c[c] for c in cols)).order_by(*order)
-        conn.execute(r.insert().from_select(["run_id", *cols], rows))
+        total = conn.execute(select(func.count()).select_from(both)).scalar_one()
+        first = reserve_ids(conn, r, total)
+        ids = func.row_number().over(order_by=order) + (first - 1)
+        rows = select(literal(run_id), ids, *(both.c[c] for c in cols))
+        conn.execute(r.insert().from_select(["run_id", "id", *cols], rows))
     finally:
         tmp.drop(conn)
 
