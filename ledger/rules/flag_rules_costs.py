@@ -126,17 +126,21 @@ def skipped_currencies(conn: Connection, year: int | None = None) -> list[dict]:
             for cur, n in conn.execute(q)]
 
 
-def _evidence(conn: Connection, keys: set[tuple[int, int, str]] | None = None) -> dict[tuple[int, int, str], list[int]]:
+def _evidence(conn: Connection, keys: set[tuple[int, int, str]] | None = None,
+              few: bool = False) -> dict[tuple[int, int, str], list[int]]:
     """The live batches holding entries of each unit, year and category the metrics read, in one read.
 
     ``rollup``'s ``actual`` rows are a batch's expense entries grouped by unit, year, category and currency
     (``refresh_rollups``), so its batches are the entries' batches without touching the entries.
-    ``keys``: only these ``(unit_id, fiscal_year, category_code)`` (the flagged ones) are grouped and kept.
+    ``keys``: only these ``(unit_id, fiscal_year, category_code)`` (the flagged ones) are grouped and kept;
+    ``few``: they are few, so only their units' rollups are read.
     """
     r = Rollup.__table__
     cats = sorted({m[0] for m in METRICS.values()})
     q = select(r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.batch_id).where(
         live(r.c.batch_id), r.c.measure == "actual", r.c.category_code.in_(cats)).distinct()
+    if few and keys:
+        q = q.where(r.c.unit_id.in_(sorted({k[0] for k in keys})))
     df = frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.String,
                          "batch_id": pl.Int64})
     if keys is not None:
@@ -259,7 +263,8 @@ def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
     if keys is not None:
         ctx.redone["unit_cost_outlier"] = keys
     ctx.skipped.extend(skipped_currencies(conn, ctx.year))
-    evidence = _evidence(conn, {(c["unit_id"], c["fiscal_year"], METRICS[c["metric"]][0]) for c in rows}) if rows else {}
+    evidence = _evidence(conn, {(c["unit_id"], c["fiscal_year"], METRICS[c["metric"]][0]) for c in rows},
+                         few=keys is not None and len(rows) <= 500) if rows else {}
     out = []
     for c in rows:
         if not c["flagged"]:
