@@ -91,3 +91,22 @@ def test_a_run_after_one_units_batch_judges_its_peer_groups_as_a_full_run_does(e
         assert {(f["unit_code"], f["fiscal_year"]) for f in list_flags(conn, rule_code="unit_cost_outlier",
                                                                        data_status="active")} == {
             ("U3", 2023), ("U6", 2024), ("U2", 2024), ("C1", 2023), ("C1", 2024)}
+
+
+def test_a_batch_of_categories_without_unit_costs_judges_nothing_again(engine, monkeypatch):
+    for code in COST:
+        load_ledger(engine, _unit(code))
+    with writing(engine) as conn:
+        conn.execute(update(Unit).where(Unit.code.like("U%")).values(level="county_dept"))
+    run(engine)
+    before = _flags(engine)
+    keys = []
+    monkeypatch.setattr(flag_rules_costs, "_redo", lambda conn, ctx, _f=flag_rules_costs._redo: keys.append(
+        _f(conn, ctx)) or keys[-1])
+    load_ledger(engine, HEAD + "U4 2024 training 500 - - -\n")
+    part = run(engine)
+    assert keys[-1].height == 0 and part.flags["by_rule"]["unit_cost_outlier"] == 3
+    assert _flags(engine) == before
+    full = run(engine, config=_full(engine, "again"))
+    assert (full.flags["new"], full.flags["changed"], full.flags["resolved"]) == (0, 0, 0)
+    assert (full.flags["raised"], full.flags["by_rule"]) == (part.flags["raised"], part.flags["by_rule"])
