@@ -243,14 +243,17 @@ def _redo(conn: Connection, ctx: Context) -> pl.DataFrame | None:
     """
     if ctx.moved is None:
         return None
-    b, e = ImportBatch.__table__, ExpenseEntry.__table__
+    b = ImportBatch.__table__
     if not ctx.moved or conn.execute(select(b.c.id).where(b.c.id.in_(ctx.moved), b.c.kind == "units")).first():
         return None
     cats = sorted({m[0] for m in METRICS.values()})
     span = th.get(ctx.config, "unit_cost_outlier", "history_years")
-    pairs = conn.execute(select(e.c.category_code, e.c.fiscal_year).where(
-        e.c.batch_id.in_(ctx.moved), e.c.category_code.in_(cats)).distinct()).all()
-    return pl.DataFrame(sorted({(c, y + k) for c, y in pairs for k in range(span + 1)}),
+    # a batch's ``actual`` rollups are its entries' (unit, year, category, currency) groups: read through their
+    # (batch_id, measure …) key (on expense_entry SQLite walks the category index instead)
+    r = Rollup.__table__
+    pairs = conn.execute(select(r.c.category_code, r.c.fiscal_year).where(
+        r.c.batch_id.in_(ctx.moved), r.c.measure == "actual").distinct()).all()
+    return pl.DataFrame(sorted({(c, y + k) for c, y in pairs if c in cats for k in range(span + 1)}),
                         schema={"category_code": pl.String, "fiscal_year": pl.Int64}, orient="row")
 
 
@@ -264,7 +267,7 @@ def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
         ctx.redone["unit_cost_outlier"] = keys
     ctx.skipped.extend(skipped_currencies(conn, ctx.year))
     evidence = _evidence(conn, {(c["unit_id"], c["fiscal_year"], METRICS[c["metric"]][0]) for c in rows},
-                         few=keys is not None and len(rows) <= 500) if rows else {}
+                         few=keys is not None and len(rows) <= 5000) if rows else {}
     out = []
     for c in rows:
         if not c["flagged"]:
