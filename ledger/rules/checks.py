@@ -296,7 +296,7 @@ def run_checks(conn: Connection, *, year: int | None = None, config: dict | None
         changed.copy_results(conn, run_id, prev, evaluate_all(conn, year, rollups, resolved, only=only, shape=shape))
         counts = {s: 0 for s in STATUSES} | changed.counts(conn, run_id)
     flag_summary = flags.raise_flags(conn, run_id, year=year, config=config, rollups=rollups, resolved=resolved,
-                                     unchanged=unchanged, only=only)
+                                     unchanged=unchanged, only=only, moved=None if prev is None else prev.moved)
     summary = {"results": counts, "flags": flag_summary}
     conn.execute(update(runs).where(runs.c.id == run_id).values(
         finished_at=utcnow(), summary_json=json.dumps(summary | {"rule_fingerprints": rule_fps, "base": base,

@@ -25,7 +25,7 @@ from ledger.money import format_wan, format_yuan
 from ledger.rules import thresholds as th
 from ledger.rules.registry import Context, FlagDraft, frame, rule, unit_label
 from ledger.store.batches import live
-from ledger.store.models import ExpenseEntry, Rollup, Unit
+from ledger.store.models import ExpenseEntry, ImportBatch, Rollup, Unit
 from ledger.store.unit_terms import group_name
 
 # metric -> (category, count column, 中文, English, what one count is in Chinese and English)
@@ -70,8 +70,12 @@ def _fen(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), ROUND_HALF_UP))
 
 
-def unit_costs(conn: Connection, year: int | None = None) -> pl.DataFrame:
-    """``(metric, unit_id, fiscal_year, amount, count, level, kind, cost)`` of every unit and year that states counts."""
+def unit_costs(conn: Connection, year: int | None = None, keys: pl.DataFrame | None = None,
+               units: list[int] | None = None) -> pl.DataFrame:
+    """``(metric, unit_id, fiscal_year, amount, count, level, kind, cost)`` of every unit and year that states counts.
+
+    ``keys``: only these ``(category_code, fiscal_year)``; ``units``: only these units.
+    """
     e = ExpenseEntry.__table__
     cats = sorted({m[0] for m in METRICS.values()})
     counted = {c: e.c[c] for c in COUNTS if c != "person_days"} | {
@@ -81,10 +85,18 @@ def unit_costs(conn: Connection, year: int | None = None) -> pl.DataFrame:
         has = counted[c] > 0
         cols += [cast(func.sum(e.c.amount_fen).filter(has), BigInteger), cast(func.sum(counted[c]).filter(has), BigInteger)]
     cond = [live(e.c.batch_id), e.c.currency == "CNY", e.c.category_code.in_(cats), or_(*(counted[c] > 0 for c in COUNTS))]
+    if keys is not None:  # the pairs' categories and years (a superset of the pairs, cut to them below)
+        cond += [e.c.category_code.in_(sorted(set(keys["category_code"]))),
+                 e.c.fiscal_year.in_(sorted(set(keys["fiscal_year"])))]
+    if units is not None:
+        cond.append(e.c.unit_id.in_(units))
     q = select(e.c.unit_id, e.c.fiscal_year, e.c.category_code, *cols).where(*cond).group_by(
         e.c.unit_id, e.c.fiscal_year, e.c.category_code)
     sums = frame(conn, q, dict(zip(["unit_id", "fiscal_year", "category_code", *(
         f"{k}_{c}" for c in COUNTS for k in ("amount", "count"))], SCHEMA.values(), strict=True)))
+    if keys is not None:
+        sums = sums.join(keys.select(pl.col("category_code").cast(pl.String), pl.col("fiscal_year").cast(pl.Int64)),
+                         on=["category_code", "fiscal_year"], how="semi")
     levels = frame(conn, select(Unit.id, Unit.level, Unit.kind), {"unit_id": pl.Int64, "level": pl.String,
                                                                   "kind": pl.String})
     parts = []
@@ -114,17 +126,21 @@ def skipped_currencies(conn: Connection, year: int | None = None) -> list[dict]:
             for cur, n in conn.execute(q)]
 
 
-def _evidence(conn: Connection, keys: set[tuple[int, int, str]] | None = None) -> dict[tuple[int, int, str], list[int]]:
+def _evidence(conn: Connection, keys: set[tuple[int, int, str]] | None = None,
+              few: bool = False) -> dict[tuple[int, int, str], list[int]]:
     """The live batches holding entries of each unit, year and category the metrics read, in one read.
 
     ``rollup``'s ``actual`` rows are a batch's expense entries grouped by unit, year, category and currency
     (``refresh_rollups``), so its batches are the entries' batches without touching the entries.
-    ``keys``: only these ``(unit_id, fiscal_year, category_code)`` (the flagged ones) are grouped and kept.
+    ``keys``: only these ``(unit_id, fiscal_year, category_code)`` (the flagged ones) are grouped and kept;
+    ``few``: they are few, so only their units' rollups are read.
     """
     r = Rollup.__table__
     cats = sorted({m[0] for m in METRICS.values()})
     q = select(r.c.unit_id, r.c.fiscal_year, r.c.category_code, r.c.batch_id).where(
         live(r.c.batch_id), r.c.measure == "actual", r.c.category_code.in_(cats)).distinct()
+    if few and keys:
+        q = q.where(r.c.unit_id.in_(sorted({k[0] for k in keys})))
     df = frame(conn, q, {"unit_id": pl.Int64, "fiscal_year": pl.Int64, "category_code": pl.String,
                          "batch_id": pl.Int64})
     if keys is not None:
@@ -164,7 +180,7 @@ def _compare(row: dict, peers: list[int], history: list[int], cfg: dict,
 
 
 def comparisons(conn: Connection, config: dict, year: int | None = None,
-                flagged_only: bool = False) -> tuple[dict, list[dict]]:
+                flagged_only: bool = False, keys: pl.DataFrame | None = None) -> tuple[dict, list[dict]]:
     """Every unit cost of ``year`` (every year when None) beside its peer group's median and fence.
 
     Returns the thresholds read from ``config`` (``[flags.unit_cost_outlier]``) and one dict per unit,
@@ -172,12 +188,20 @@ def comparisons(conn: Connection, config: dict, year: int | None = None,
     ``amount_fen``, ``count`` and ``_compare``'s figures. Peers are the units of the same ``(level, kind)``;
     a null kind is a group of its own. The flags (``unit_cost_outlier``) are the rows ``flagged``;
     ``flagged_only`` returns those alone, the same dicts, without building one for every other row.
+    ``keys``: only the metrics of these ``(category_code, fiscal_year)``, each peer group whole; a unit of
+    a group too small to compare gets its own history from every year.
     """
     cfg = {key: th.get(config, "unit_cost_outlier", key) for key in SETTINGS}
-    costs = unit_costs(conn)
+    costs = unit_costs(conn, keys=keys)
+    history = [costs]
+    if keys is not None:
+        small = costs.filter(pl.len().over("metric", "fiscal_year", "level", "kind") < cfg["min_peers"])
+        if small.height:
+            history.append(unit_costs(conn, units=sorted(set(small["unit_id"]))))
     past: dict[tuple[str, int], dict[int, int]] = {}
-    for m, u, y, c in costs.select("metric", "unit_id", "fiscal_year", "cost").iter_rows():
-        past.setdefault((m, u), {})[y] = c
+    for part in history:
+        for m, u, y, c in part.select("metric", "unit_id", "fiscal_year", "cost").iter_rows():
+            past.setdefault((m, u), {})[y] = c
     out = []
     for (metric, y), group in costs.group_by("metric", "fiscal_year", maintain_order=True):
         if year is not None and y != year:
@@ -209,13 +233,41 @@ def _bars(peer_quartiles: tuple[Decimal, Decimal, Decimal], cfg: dict) -> tuple[
     return q3 + Decimal(str(cfg["iqr_k"])) * (q3 - q1), med * (100 + cfg["min_above_median_pct"])
 
 
+def _redo(conn: Connection, ctx: Context) -> pl.DataFrame | None:
+    """After a few units' batches (``ctx.moved``): the ``(category_code, fiscal_year)`` whose flags can change.
+
+    A flag is a unit's cost against its peer group's (metric, year, level, kind) quartiles, or against its
+    own previous ``history_years`` costs: entries of a category and year in the batches that came or went
+    change that year's peer groups and the next ``history_years`` years' histories, nothing else. A units
+    batch may move a unit to another peer group: None, every flag is judged (as with no ``ctx.moved``).
+    """
+    if ctx.moved is None:
+        return None
+    b = ImportBatch.__table__
+    if not ctx.moved or conn.execute(select(b.c.id).where(b.c.id.in_(ctx.moved), b.c.kind == "units")).first():
+        return None
+    cats = sorted({m[0] for m in METRICS.values()})
+    span = th.get(ctx.config, "unit_cost_outlier", "history_years")
+    # a batch's ``actual`` rollups are its entries' (unit, year, category, currency) groups: read through their
+    # (batch_id, measure …) key (on expense_entry SQLite walks the category index instead)
+    r = Rollup.__table__
+    pairs = conn.execute(select(r.c.category_code, r.c.fiscal_year).where(
+        r.c.batch_id.in_(ctx.moved), r.c.measure == "actual").distinct()).all()
+    return pl.DataFrame(sorted({(c, y + k) for c, y in pairs if c in cats for k in range(span + 1)}),
+                        schema={"category_code": pl.String, "fiscal_year": pl.Int64}, orient="row")
+
+
 @rule("unit_cost_outlier", 3, "中共中央、国务院《党政机关厉行节约反对浪费条例》：严格控制国内差旅、因公临时出国（境）、"
       "公务接待、公务用车、会议等支出；单位成本与同级同类单位比较，阈值见 sunshine.toml [flags.unit_cost_outlier]")
 def unit_cost_outlier(conn: Connection, ctx: Context) -> list[FlagDraft]:
     """A unit whose cost per delegation, traveller, vehicle, batch, guest or meeting day is above its fence."""
-    cfg, rows = comparisons(conn, ctx.config, ctx.year, flagged_only=True)
+    keys = _redo(conn, ctx)
+    cfg, rows = comparisons(conn, ctx.config, ctx.year, flagged_only=True, keys=keys)
+    if keys is not None:
+        ctx.redone["unit_cost_outlier"] = keys
     ctx.skipped.extend(skipped_currencies(conn, ctx.year))
-    evidence = _evidence(conn, {(c["unit_id"], c["fiscal_year"], METRICS[c["metric"]][0]) for c in rows}) if rows else {}
+    evidence = _evidence(conn, {(c["unit_id"], c["fiscal_year"], METRICS[c["metric"]][0]) for c in rows},
+                         few=keys is not None and len(rows) <= 5000) if rows else {}
     out = []
     for c in rows:
         if not c["flagged"]:

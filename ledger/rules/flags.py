@@ -117,7 +117,8 @@ def drafts_frame(drafts: list[FlagDraft], policy_ref: str) -> pl.DataFrame:
 
 
 def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict, rollups=None,
-                resolved=None, unchanged: dict[str, dict] | None = None, only: list[int] | None = None) -> dict:
+                resolved=None, unchanged: dict[str, dict] | None = None, only: list[int] | None = None,
+                moved: list[int] | None = None) -> dict:
     """Run every rule, store new flags, rewrite the changed ones and resolve the ones no longer raised.
 
     Only flags of ``year`` (every year when None) are considered for resolution. ``unchanged``: the rules
@@ -132,9 +133,12 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     new flags, one ``UPDATE … FROM`` a temporary table for the changed ones. ``only``: the units whose
     figures changed since the latest run (``ledger.rules.bulk.changed``); ``by_unit`` rules run for them
     alone (``rollups`` and ``resolved`` are theirs), their other flags stand as that run left them.
+    ``moved``: the batches that came or went since that run; a rule may then re-evaluate only the
+    ``(category_code, fiscal_year)`` they can change (``ctx.redone``), its other flags standing likewise.
     """
     unchanged = unchanged or {}
-    ctx = Context(run_id, year, config, rollups=rollups, resolved=resolved, only=only)
+    ctx = Context(run_id, year, config, rollups=rollups, resolved=resolved, only=only,
+                  moved=None if only is None else moved)
     ctx.units = {i: (c, n) for i, c, n in conn.execute(select(Unit.id, Unit.code, Unit.name))}
     ctx.categories = {c: (zh, en) for c, zh, en in conn.execute(select(Category.code, Category.name_zh, Category.name_en))}
     frames: list[pl.DataFrame] = [pl.DataFrame(schema=FLAG_COLUMNS | {"rule_version": pl.Int64})]
@@ -156,9 +160,10 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
     drafts = drafts.with_columns(digest(drafts))
     t = Flag.__table__
     known = pl.DataFrame(conn.execute(select(t.c.id, t.c.data_status, t.c.fiscal_year, t.c.rule_code, t.c.digest,
-                                             t.c.unit_id)).all(),
+                                             t.c.unit_id, t.c.category_code)).all(),
                          schema={"id": pl.String, "data_status": pl.String, "fiscal_year": pl.Int64,
-                                 "rule_code": pl.String, "digest": pl.String, "unit_id": pl.Int64}, orient="row")
+                                 "rule_code": pl.String, "digest": pl.String, "unit_id": pl.Int64,
+                                 "category_code": pl.String}, orient="row")
     # a flag may exist under another year (a correction moved its record to a new year): matched by id
     existing = known if year is None else known.filter(pl.col("fiscal_year") == year)
     existing = existing.filter(~pl.col("rule_code").is_in(list(unchanged)))
@@ -170,7 +175,15 @@ def raise_flags(conn: Connection, run_id: int, *, year: int | None, config: dict
             by_rule[code] += n
         kept = stand.height
         existing = existing.filter(~narrow | pl.col("unit_id").is_in(only))
-    known = known.drop("unit_id")
+    for code, keys in ctx.redone.items():  # flags outside what the rule re-evaluated stand, and count
+        outside = existing.filter(pl.col("rule_code") == code).join(
+            keys.select(pl.col("category_code").cast(pl.String), pl.col("fiscal_year").cast(pl.Int64)),
+            on=["category_code", "fiscal_year"], how="anti")
+        stand = outside.filter(pl.col("data_status") == "active").height
+        by_rule[code] += stand
+        kept += stand
+        existing = existing.join(outside.select("id"), on="id", how="anti")
+    known = known.drop("unit_id", "category_code")
     now = utcnow()
     drafts = drafts.with_columns(last_run_id=pl.lit(run_id, pl.Int64), data_status=pl.lit("active"),
                                  resolved_at=pl.lit(None, pl.Datetime("us", "UTC")))

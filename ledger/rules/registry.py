@@ -66,6 +66,10 @@ class Context:
     resolved: object = None  # ``ledger.rules.sums.resolved_sums`` of those rollups, when already computed
     frames: dict = field(default_factory=dict)  # reads several rules share (procurement records), once per run
     only: list[int] | None = None  # the units whose figures changed, when ``by_unit`` rules run for them alone
+    moved: list[int] | None = None  # the batches that came or went since that run (with ``only``)
+    # rule code -> the (category_code, fiscal_year) a rule re-evaluated when it judged only part of the ledger
+    # after ``moved``: its other flags stand as the latest run left them
+    redone: dict = field(default_factory=dict)
 
 
 REGISTRY: dict[str, Rule] = {}

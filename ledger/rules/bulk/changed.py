@@ -16,7 +16,7 @@ Rules whose flags depend on one unit's figures alone (``Rule.by_unit``) are run 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 from sqlalchemy import Column, Connection, MetaData, Table, case, func, literal, select, union_all
@@ -33,6 +33,7 @@ class Previous:
     run_id: int
     units: list[int]  # the units whose rows changed since that run
     shape: dict
+    moved: list[int] = field(default_factory=list)  # the batches that came or went since that run
 
 
 def live_batches(conn: Connection) -> list[int]:
@@ -56,7 +57,7 @@ def previous(conn: Connection, year: int | None, base: str, batches: list[int]) 
     total = conn.execute(select(Unit.id).order_by(Unit.id.desc()).limit(1)).scalar() or 0
     if len(units) > MAX_SHARE * max(total, 1) or _known(conn, units, sorted(before)) != _known(conn, units, batches):
         return None
-    return Previous(last.id, units, s["shape"])
+    return Previous(last.id, units, s["shape"], moved)
 
 
 def _units_in(conn: Connection, batch_ids: list[int]) -> list[int]:
