@@ -78,10 +78,22 @@ def _since(table):
         first_since = _first_since(table, b, v)
         bound = (select(func.min(case((oldest >= v, first), else_=first_since))).select_from(b).where(newest >= v)
                  .scalar_subquery())
-        recent = select(b.c.id).where(newest >= v)
         return (table.c.created_at >= v) & _Only("sqlite", table.c.id >= bound) & _Only(
-            "postgresql", table.c.batch_id.in_(recent))
+            "postgresql", table.c.batch_id.in_(batches_since(table, v)))
     return condition
+
+
+def batches_since(table, v):
+    """The ids of the batches whose newest row of ``table`` was created at ``v`` or later (``_since``'s
+    PostgreSQL bound): one backward step of the ``(batch_id, created_at)`` index per batch."""
+    t, b = table.alias("since_row"), _ib.alias("since_batch")
+    newest = select(func.max(t.c.created_at)).where(t.c.batch_id == b.c.id).correlate(b).scalar_subquery()
+    return select(b.c.id).where(newest >= type_coerce(v, _At()))
+
+
+def since_in_batches(table, v, batch_ids):
+    """``updated_since`` on PostgreSQL with ``batches_since`` already asked: the same rows."""
+    return (table.c.created_at >= type_coerce(v, _At())) & table.c.batch_id.in_(batch_ids)
 
 
 def _first_since(table, b, v):

@@ -21,6 +21,7 @@ import time
 
 from sqlalchemy import Connection, exists, literal, select, union_all
 
+from ledger.read import datasets
 from ledger.read.types import Dataset, Filters
 from ledger.store.upkeep import partitions
 
@@ -57,7 +58,7 @@ def narrow(conn: Connection, ds: Dataset, filters: Filters) -> Filters:
     if not years:
         return filters
     table = ds.id_expr.table
-    conds = [ds.filters[name](getattr(filters, name)) for name in sorted(given)]
+    conds = [_condition(conn, ds, name, getattr(filters, name)) for name in sorted(given)]
 
     def probe(label, where):
         return select(literal(label).label("y")).where(exists(select(literal(1)).select_from(ds.base()).where(*conds, where)))
@@ -69,3 +70,13 @@ def narrow(conn: Connection, ds: Dataset, filters: Filters) -> Filters:
         return filters
     # No year at all: year 0 matches no row, and the page reads one empty partition's index.
     return dataclasses.replace(filters, year=sorted(matched) or [0])
+
+
+def _condition(conn: Connection, ds: Dataset, name: str, value):
+    """Filter ``name`` for the probes. ``updated_since``'s batches are asked once here: inside each year's
+    probe their per-batch newest row was planned over every partition again (7 probes: 25 ms of planning
+    at 1M entries, for 2.5 ms of execution)."""
+    if name != "updated_since":
+        return ds.filters[name](value)
+    table = ds.id_expr.table
+    return datasets.since_in_batches(table, value, conn.execute(datasets.batches_since(table, value)).scalars().all())
