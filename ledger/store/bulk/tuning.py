@@ -54,11 +54,12 @@ def analyze_sqlite_if_grown(raw, table: str, added: int) -> None:
 def appending(conn) -> Iterator[None]:
     """Hold a SQLite connection's page cache at ``SQLITE_APPEND_CACHE_KIB`` for the block, then restore it.
 
-    For a load whose table has no secondary index (``ledger.store.bulk.indexes.set_aside``) and what
-    follows it in the transaction: rows go in by ascending id, so the table's B-tree is appended to
-    and a big cache buys nothing, while it counts in peak RSS, and SQLite's sorter (the ``CREATE
-    INDEX`` rebuilds, the search index's GROUP BYs) takes as much memory as the cache may before it
-    spills sorted runs to temporary files. ``bulk_insert`` does not raise the cache meanwhile.
+    For a load whose table has no secondary index (``ledger.store.bulk.indexes.set_aside``) and its
+    rebuilds: rows go in by ascending id, so the table's B-tree is appended to and a big cache buys
+    nothing, while it counts in peak RSS, and SQLite's sorter (the ``CREATE INDEX`` rebuilds) takes as
+    much memory as the cache may before it spills sorted runs to temporary files. ``bulk_insert`` does
+    not raise the cache meanwhile. The importer lets go before publishing: inserts into indexed tables
+    under a small cache read evicted pages back from the WAL, one ``pread`` a page.
     """
     if conn.dialect.name != "sqlite" or CAPPED in conn.info:
         yield
