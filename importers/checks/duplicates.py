@@ -16,8 +16,7 @@ changed figure (``amount-changed``): an error naming the key, the ledger's and t
 ``--supersedes N`` (N = the batch holding it), so a corrected file is never reported "unchanged".
 Matches are held back (not loaded, reported with the batch that has them) unless allowed. The
 database finds them: each chunk's keys go into a TEMP table joined against the ledger (``_matches``),
-so memory does not grow with the ledger. The 凭证号 key is matched against a TEMP copy of the ledger's rows
-of the unit-years the file touches, read once per file (``importers.checks.vouchers``): no standing index.
+so memory does not grow with the ledger; ``ix_expense_entry_unit_voucher`` serves the 凭证号 key.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import polars as pl
 from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, and_, case, func, select, text
 
 from importers.checks.compact import compact
-from importers.checks.vouchers import VoucherLedger
 from ledger.money import format_yuan
 from ledger.store import published
 from ledger.store.batches import bulk_insert, live
@@ -64,7 +62,6 @@ class Finder:
         self.sums: list[pl.DataFrame] = []
         self.unit_frames: list[pl.DataFrame] = []
         self.tables: set[str] = set()
-        self.vouchers = VoucherLedger(conn, exclude_batch)
 
     def _matches(self, table: str, key: list[str], candidates: pl.DataFrame, units: list[str],
                  years: list[int]) -> pl.DataFrame:
@@ -90,8 +87,6 @@ class Finder:
         # no try/finally: an error rolls the transaction back, and the TEMP tables with it
         probe.create(self.conn)
         bulk_insert(self.conn, probe, candidates.select("__i", *cols))
-        if table == "expense" and key == ["unit_code", "voucher_no"]:
-            return self._voucher_matches(probe, candidates, years, out_schema)
         e, t = model.__table__, probe.c
         # ``+ 0``: without statistics SQLite would drive the join from the year index (every ledger row of
         # those years) instead of from the probe rows through the (unit_id, …) indexes
@@ -124,22 +119,6 @@ class Finder:
         probe.drop(self.conn)
         if "unit_code" not in key:
             codes.drop(self.conn)
-        return pl.DataFrame(rows, schema=out_schema, orient="row")
-
-    def _voucher_matches(self, probe: Table, candidates: pl.DataFrame, years: list[int], out_schema: dict) -> pl.DataFrame:
-        """As ``_matches`` for the 凭证号 key, against the file's TEMP copy of the ledger's unit-years."""
-        units = candidates["unit_code"].drop_nulls().unique().sort().to_list()
-        ledger = self.vouchers.table(units, years)
-        c, t = ledger.c, probe.c
-        if self.conn.dialect.name == "postgresql":
-            self.conn.execute(text(f"ANALYZE {probe.name}"))
-        same = func.max(case((c.amount_fen.is_not_distinct_from(t.amount_fen), 1), else_=0))
-        # ``+ 0``: the (unit_code, voucher_no) index drives the join from the probe rows
-        q = (select(t["__i"], func.min(c.batch_id), same, func.min(c.amount_fen), func.max(c.amount_fen))
-             .select_from(probe).join(ledger, and_(c.unit_code == t.unit_code, c.voucher_no == t.voucher_no,
-                                                 (c.fiscal_year + 0).in_(years))))
-        rows = self.conn.execute(q.group_by(t["__i"]).order_by(t["__i"])).all()
-        probe.drop(self.conn)
         return pl.DataFrame(rows, schema=out_schema, orient="row")
 
     def mark(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -226,7 +205,6 @@ class Finder:
 
     def report(self, problems, allow: bool) -> list[dict]:
         """Add duplicate problems; return the held rows for the report."""
-        self.vouchers.close()  # every chunk is marked
         rows = self._all()
         same = (rows.filter(pl.col("__hash").is_duplicated())
                 .with_columns(pl.col("sheet").cast(pl.String)).sort("source_row")

@@ -136,6 +136,7 @@ class ExpenseEntry(Base):
     __tablename__ = "expense_entry"
     __table_args__ = (
         Index("ix_expense_entry_unit_year_category", "unit_id", "fiscal_year", "category_code"),
+        Index("ix_expense_entry_unit_voucher", "unit_id", "voucher_no"),  # probable duplicates by 凭证号
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)

@@ -1,7 +1,9 @@
-"""The 凭证号 key against a populated ledger, a file read in chunks (importers.checks.vouchers).
+"""The 凭证号 key against a populated ledger, a file read in chunks (importers.checks.duplicates).
 
 A row meets the ledger's rows of its unit, with its voucher, in any year its chunk has; not another
 unit's, not a year only another chunk has, not a superseded or the superseded-by-this-file batch.
+(A version matching against a TEMP copy of the touched unit-years, without the index, gave the same
+answers and was not kept: docs/benchmarks.md, "The 凭证号 index, the WAL re-reads".)
 """
 
 from __future__ import annotations
