@@ -378,7 +378,7 @@ def _write_rows(conn, meta: FileMeta, options: Options, spool: Spool, report: di
                              frame.filter(keep).join(units, on="unit_code", how="left", maintain_order="left"),
                              stored, batch_id, frames, options)
     # the cap is for the rebuilds' sorter; publishing inserts into indexed tables (rollup, search) that re-read
-    # evicted pages from the WAL by pread: 3.5 GB at 250k rows under 32 MB (issue 15, docs/benchmarks.md)
+    # evicted pages from the WAL by pread: 3.5 GB at 250k rows under 32 MB, 17 GB at 1M under 128 MB
     cache.close()
     findings = problems.frame().filter(pl.col("severity") == "finding")
     if findings.height:
@@ -390,7 +390,8 @@ def _write_rows(conn, meta: FileMeta, options: Options, spool: Spool, report: di
         ))
     if options.after_write:
         options.after_write(conn, batch_id)
-    events.batch_published(conn, batch_id, role=options.role, frames=frames)
+    with tuning.publishing(conn):
+        events.batch_published(conn, batch_id, role=options.role, frames=frames)
     audit.record(conn, actor=options.submitted_by, role=options.role, action="import.publish",
                  object_type="import_batch", object_id=batch_id,
                  details={"kind": meta.kind, "file": meta.name, "sha256": meta.sha256, "rows": rows,
