@@ -26,12 +26,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
 from ledger.store.derived.batch_coverage import BatchCoverage
+from ledger.store.derived.batch_names import BatchName
 from ledger.store.derived.batch_totals import BatchTotal
 from ledger.store.models_accounts import Account, AccountSession, ApiToken, AuditLog, FlagAssignment
 from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
 from ledger.store.models_procurement import ProcurementReplacement, ProcurementSummary
 
-__all__ = ["Account", "AccountSession", "ApiToken", "AuditLog", "Base", "BatchCoverage", "BatchTotal", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
+__all__ = ["Account", "AccountSession", "ApiToken", "AuditLog", "Base", "BatchCoverage", "BatchName", "BatchTotal", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
            "LogRowDigest", "ProcurementReplacement", "ProcurementSummary", "Timestamp", "utcnow"]  # and the tables below
 
 
