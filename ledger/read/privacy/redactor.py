@@ -86,13 +86,34 @@ def _hidden_names(conn: Connection, rules: privacy_rules.PrivacyRules) -> frozen
         seen, names = (0, 0, frozenset()), frozenset()
     fresh = batches - seen[2]
     if fresh:  # many (a new process): every batch's, not an IN list of thousands of ids
-        got = stored_names(conn, fresh if seen[2] and len(fresh) <= 500 else None)
-        names = names | {name for _, name, kind, _ in got if rules.classify(name, kind)}
+        sql = "SELECT name, kind FROM batch_name"
+        if seen[2] and len(fresh) <= 500:  # ids are integers of our own reading: written into the statement
+            sql += f" WHERE batch_id IN ({', '.join(str(int(i)) for i in sorted(fresh))})"
+        cursor = conn.connection.driver_connection.cursor()  # a Row per name costs as much as the read
+        try:
+            cursor.execute(sql)
+            pairs = set(cursor.fetchall())  # each (name, type) once, whatever the datasets and batches
+        finally:
+            cursor.close()
+        fingerprint = rules.fingerprint()
+        names = names | {name for name, kind in pairs if _decided(rules, fingerprint, name, kind)}
     with _lock:
         if len(_names_cache) > 32:
             _names_cache.clear()
         _names_cache[key] = ((len(batches), max(batches, default=0), batches), names)
     return names
+
+
+def _decided(rules: privacy_rules.PrivacyRules, fingerprint: str, name: str, kind: str | None) -> bool:
+    """``rules.classify(name, kind)`` is a rule, decided once per process (a known payee in a new batch is free)."""
+    key = (fingerprint, name, kind)
+    got = _decisions.get(key)
+    if got is None:
+        got = rules.classify(name, kind) is not None
+        if len(_decisions) >= MAX_DECISIONS:
+            _decisions.clear()
+        _decisions[key] = got
+    return got
 
 
 class Redactor:
@@ -110,16 +131,7 @@ class Redactor:
 
     def personal(self, name: str | None, kind: str | None = None) -> bool:
         """True when ``name`` (with the row's payee type, if any) is a natural person's."""
-        if name is None:
-            return False
-        key = (self._fingerprint, name, kind)
-        got = _decisions.get(key)
-        if got is None:
-            got = self.rules.classify(name, kind) is not None
-            if len(_decisions) >= MAX_DECISIONS:
-                _decisions.clear()
-            _decisions[key] = got
-        return got
+        return name is not None and _decided(self.rules, self._fingerprint, name, kind)
 
     @property
     def active(self) -> bool:
