@@ -18,7 +18,8 @@ is named by ``sunshine verify``, which also names any event without its leaf (ev
 late: that would launder one slipped in behind the log's back).
 
 **Rollups.** ``rollup`` and ``reception_persons_rollup`` are sums of published rows kept at
-publish time for fast aggregates; verify recomputes them from the rows and compares.
+publish time for fast aggregates; verify recomputes them from the rows and compares (and the tables kept
+beside them: ``batch_total``, ``batch_coverage``, ``batch_name``).
 """
 
 from __future__ import annotations
