@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from ledger.log import tlog
 from ledger.log.batch_frames import FRAMED, BatchFrames
-from ledger.store.batches import refresh_rollups
+from ledger.store.batches import bulk_insert, refresh_rollups
 from ledger.store.derived import batch_names, search_index
 from ledger.store.derived.flag_basis import refresh_flag_basis
 
@@ -36,7 +36,7 @@ def batch_published(conn: Connection, batch_id: int, *, role: str | None = None,
         return
     refresh_rollups(conn, batch_id, frames.rollups())
     refresh_flag_basis(conn, batch_id, frames.reception_persons())
-    batch_names.write(conn, batch_id, frames.names())
+    batch_names.write(conn, batch_id, frames.names(), bulk_insert)
     search_index.index_batch(conn, batch_id, frames.search_sums())
     tlog.record_batch(conn, batch_id, role=role, rows=frames.rows, framed=FRAMED)
 

@@ -342,10 +342,8 @@ class ReceptionPersonsRollup(Base):
 
 
 class DuplicateCandidate(Base):
-    """A payment key (unit, payee, amount, date) of a batch seen more than once when the batch was published.
-
-    Counted over the batch and every batch live then, so ``duplicate_payment`` reads these keys, not all entries.
-    """
+    """A payment key (unit, payee, amount, date) of a batch seen more than once when the batch was published;
+    counted over the batch and every batch live then, so ``duplicate_payment`` reads these keys, not all entries."""
 
     __tablename__ = "duplicate_candidate"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

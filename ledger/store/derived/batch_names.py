@@ -81,20 +81,18 @@ def reduce(partials: pl.DataFrame) -> pl.DataFrame:
     return partials.group_by("dataset", "name", "kind").agg(pl.col("row_count").sum())
 
 
-def write(conn: Connection, batch_id: int, names: pl.DataFrame | None = None) -> None:
+def write(conn: Connection, batch_id: int, names: pl.DataFrame | None = None, bulk=None) -> None:
     """Write ``batch_id``'s names (call once, after its rows): from ``names`` (``frame_names`` of the rows the
-    importer wrote, reduced) when given, else by a GROUP BY over the batch's stored rows."""
-    from ledger.store.batches import bulk_insert  # not at import: ledger.store.models imports this module
-
+    importer wrote, reduced) with ``bulk`` (``ledger.store.batches.bulk_insert``, passed in: that module imports
+    ``ledger.store.models``, which imports this one) when given, else by a GROUP BY over the batch's stored rows."""
     t = BatchName.__table__
     if names is None:
         for q in from_rows(batch_id):
             conn.execute(insert(t).from_select(COLUMNS, q))
         return
-    if names.height == 0:
-        return
-    bulk_insert(conn, t, names.sort("dataset", "name", "kind", nulls_last=True).select(
-        pl.lit(batch_id, pl.Int64).alias("batch_id"), "dataset", "name", "kind", "row_count"))
+    if names.height:
+        bulk(conn, t, names.sort("dataset", "name", "kind", nulls_last=True).select(
+            pl.lit(batch_id, pl.Int64).alias("batch_id"), "dataset", "name", "kind", "row_count"))
 
 
 def expected(conn: Connection) -> dict[tuple, int]:
