@@ -94,7 +94,7 @@ class BatchFrames:
                 self._fed["rollups"])
         if table in SEARCH_TEXTS and self._search is not None:
             self._add_texts(table, frame)
-        if (names := batch_names.frame_names(table, frame)) is not None:
+        if self._names is not None and (names := batch_names.frame_names(table, frame)) is not None:
             self._fed["names"] += frame.height
             self._names = _keep(self._names, names, batch_names.reduce, self._fed["names"])
 
