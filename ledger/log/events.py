@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 
 from ledger.log import tlog
 from ledger.log.batch_frames import FRAMED, BatchFrames
-from ledger.store.batches import bulk_insert, refresh_rollups
-from ledger.store.derived import batch_names, search_index
+from ledger.store.batches import refresh_rollups
+from ledger.store.derived import search_index
 from ledger.store.derived.flag_basis import refresh_flag_basis
 
 
@@ -20,8 +20,8 @@ def batch_published(conn: Connection, batch_id: int, *, role: str | None = None,
                     frames: BatchFrames | None = None) -> None:
     """Everything that must happen when an import batch (or a correction) is published.
 
-    Rollups, the flags' per-batch basis (``ledger.store.derived.flag_basis``), the payees and suppliers
-    (``ledger.store.derived.batch_names``) and the search index (``ledger.store.derived.search_index``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
+    Rollups (with the payees and suppliers, ``ledger.store.derived.batch_names``), the flags' per-batch basis
+    (``ledger.store.derived.flag_basis``) and the search index (``ledger.store.derived.search_index``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
     freshly signed checkpoint. ``role`` is the publisher's role (finance, admin…); when omitted it is
     taken from the audit entry already recorded for the batch, if any. ``frames``: what the importer
     accumulated from the rows it wrote (``ledger.log.batch_frames``), so nothing is read back but
@@ -30,13 +30,11 @@ def batch_published(conn: Connection, batch_id: int, *, role: str | None = None,
     if frames is None:
         refresh_rollups(conn, batch_id)
         refresh_flag_basis(conn, batch_id)
-        batch_names.write(conn, batch_id)
         search_index.index_batch(conn, batch_id)
         tlog.record_batch(conn, batch_id, role=role)
         return
-    refresh_rollups(conn, batch_id, frames.rollups())
+    refresh_rollups(conn, batch_id, frames.rollups(), frames.names())
     refresh_flag_basis(conn, batch_id, frames.reception_persons())
-    batch_names.write(conn, batch_id, frames.names(), bulk_insert)
     search_index.index_batch(conn, batch_id, frames.search_sums())
     tlog.record_batch(conn, batch_id, role=role, rows=frames.rows, framed=FRAMED)
 

@@ -4,9 +4,9 @@ The privacy rules hide natural persons' names wherever free text repeats them (f
 so a reader needs every stored name (``ledger.read.privacy.redactor.stored_names``). Reading them as
 ``SELECT payee, payee_type, count(*) … GROUP BY`` walked every entry and procurement record (20.3 CPU-s
 at 5M entries) on the first flags page of a process and again after each import. This table keeps them
-per batch: one row per dataset, name and type (``kind``, null when none was filed) with its rows,
-filled in the publishing transaction (``ledger.log.events.batch_published``) from the importer's frames
-(``ledger.log.batch_frames.BatchFrames.names``), else by one GROUP BY over the batch's own rows.
+per batch: one row per dataset, name and type (``kind``, null when none was filed) with its rows, filled
+in the publishing transaction next to the rollups (``ledger.store.batches.refresh_rollups``) from the
+importer's frames (``ledger.log.batch_frames.BatchFrames.names``), else by one GROUP BY over the batch's rows.
 Migration 0016_batch_names fills it for ledgers published before. Which names are persons' is decided
 when read: the rules come from configuration and may change.
 
@@ -84,7 +84,7 @@ def reduce(partials: pl.DataFrame) -> pl.DataFrame:
 def write(conn: Connection, batch_id: int, names: pl.DataFrame | None = None, bulk=None) -> None:
     """Write ``batch_id``'s names (call once, after its rows): from ``names`` (``frame_names`` of the rows the
     importer wrote, reduced) with ``bulk`` (``ledger.store.batches.bulk_insert``, passed in: that module imports
-    ``ledger.store.models``, which imports this one) when given, else by a GROUP BY over the batch's stored rows."""
+    ``ledger.store.models``, which imports this one), else by a GROUP BY over the batch's stored rows."""
     t = BatchName.__table__
     if names is None:
         for q in from_rows(batch_id):
