@@ -18,7 +18,8 @@ kept resolved figures and page plans are per process, as in a server worker), th
 ``--profile`` adds a cProfile of each case. ``--first`` times instead what a new process pays the first
 time (the per-batch totals, each aggregate, and the aggregate again once what is kept per list of batches
 is emptied and the newest batch is new, as after an import), with this process's CPU and the PostgreSQL
-backend's (one sample per run; ``--json`` appends a line). Unit codes are drawn at random (seed 7) from the
+backend's (one sample per run; ``--json`` appends a line); ``--first-flags`` the same for the first flags page
+(the names the privacy rules hide, built per process and new batch). Unit codes are drawn at random (seed 7) from the
 ``bench/generate.py`` codes (``44`` and seven digits).
 """
 
@@ -247,6 +248,40 @@ def measure_first(url: str) -> list[dict[str, Any]]:
     return out
 
 
+def measure_first_flags(url: str) -> list[dict[str, Any]]:
+    """What a new process pays for its first flags page: the names the privacy rules hide are built then
+    (``ledger.read.privacy.redactor._hidden_names``), and again for a batch new to the process."""
+    from ledger.read.privacy import redactor
+
+    def after_import() -> None:  # what a new batch does to the names this process keeps
+        for key, kept in list(redactor._names_cache.items()):
+            if isinstance(kept, tuple) and isinstance(kept[0], tuple):  # kept per batch: the newest is read again
+                (n, newest, ids), names = kept
+                redactor._names_cache[key] = ((n - 1, 0, ids - {newest}), names)
+            else:  # kept per newest batch (before 0016_batch_names): all again
+                del redactor._names_cache[key]
+
+    steps = [("first units page (configures the ORM)", lambda c: queries.list_rows(c, "units", limit=100)),
+             ("first flags page (hidden names built)", lambda c: queries.list_rows(c, "flags", limit=100)),
+             ("flags page again", lambda c: queries.list_rows(c, "flags", limit=100)),
+             ("after an import: flags page", lambda c: (after_import(), queries.list_rows(c, "flags", limit=100)))]
+    engine, out = make_engine(url), []
+    for name, run in steps:
+        with reading(engine) as conn:
+            cpu0, be0 = _cpu(conn)
+            start = time.perf_counter()
+            run(conn)
+            wall = (time.perf_counter() - start) * 1000
+            cpu1, be1 = _cpu(conn)
+        hidden = sum(len(v[1] if isinstance(v, tuple) else v) for v in redactor._names_cache.values())
+        out.append({"case": name, "wall_ms": round(wall, 1), "cpu_ms": round((cpu1 - cpu0) * 1000, 1),
+                    "backend_cpu_ms": round((be1 - be0) * 1000, 1), "hidden_names": hidden, "load": os.getloadavg()[0]})
+        print(f"{name}: {wall:.1f} ms wall, {(cpu1 - cpu0) * 1000:.1f} ms CPU, {(be1 - be0) * 1000:.1f} ms backend "
+              f"CPU, {hidden} hidden names (load {os.getloadavg()[0]:.1f})")
+    engine.dispose()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", required=True)
@@ -256,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aggregate", action="store_true", help="time the uncached aggregates and unit pages instead")
     parser.add_argument("--profile", action="store_true", help="with --aggregate: a cProfile of each case")
     parser.add_argument("--first", action="store_true", help="what a new process pays first (one sample per run)")
+    parser.add_argument("--first-flags", action="store_true", help="a new process's first flags page (one sample)")
     args = parser.parse_args(argv)
-    if args.first:
-        results = measure_first(args.database)
+    if args.first or args.first_flags:
+        results = (measure_first_flags if args.first_flags else measure_first)(args.database)
         if args.json:
             with open(args.json, "a", encoding="utf-8") as f:
                 f.write(json.dumps(results, ensure_ascii=False) + "\n")

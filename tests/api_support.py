@@ -92,6 +92,7 @@ def seed(url: str) -> dict:
             "supplier_name": [r[5] for r in PROCUREMENT], "contract_date": [r[6] for r in PROCUREMENT],
             "currency": ["CNY"] * len(PROCUREMENT), "created_at": [T0] * len(PROCUREMENT),
         }, schema_overrides={"budget_fen": pl.Int64, "contract_date": pl.Date}))
+        batches.refresh_rollups(conn, pb)  # as a publish does: its suppliers kept in batch_name
         run = conn.execute(insert(CheckRun).values(fingerprint="f" * 64, started_at=T0).returning(CheckRun.id)).scalar_one()
         conn.execute(insert(Flag).values(
             id="flag1", rule_code="budget_overrun", rule_version=1, unit_id=units["U1"], fiscal_year=2023,

@@ -25,6 +25,7 @@ import polars as pl
 from sqlalchemy import Connection, insert
 
 from ledger.log.canonical import FETCH_ROWS, ROW_COLUMNS, RowsSummary, row_line
+from ledger.store.derived import batch_names
 from ledger.store.models import LogRowDigest
 
 FRAMED = ("expense_entry", "budget_line", "procurement_record")  # tables the pipeline writes from frames
@@ -51,10 +52,11 @@ class BatchFrames:
         self._rollups: list[pl.DataFrame] | None = []
         self._persons: list[pl.DataFrame] | None = []
         self._search: list[pl.DataFrame] | None = []
+        self._names: list[pl.DataFrame] | None = []
         self._vocabulary = pl.DataFrame(schema={"body": pl.String, "code": pl.UInt32})
         # the search partials' currency as a code (4 bytes a row, not a 16-byte string view): categories of its own
         self._currency = pl.Categorical(pl.Categories.random())
-        self._fed = {"rollups": 0, "search": 0}  # rows (texts) fed to each figure, for _keep's give-up
+        self._fed = {"rollups": 0, "search": 0, "names": 0}  # rows (texts) fed to each figure, for _keep's give-up
 
     def add(self, table: str, frame: pl.DataFrame) -> None:
         """A part as inserted into ``table``: every stored column, ids included, in id order.
@@ -92,6 +94,9 @@ class BatchFrames:
                 self._fed["rollups"])
         if table in SEARCH_TEXTS and self._search is not None:
             self._add_texts(table, frame)
+        if self._names is not None and (names := batch_names.frame_names(table, frame)) is not None:
+            self._fed["names"] += frame.height
+            self._names = _keep(self._names, names, batch_names.reduce, self._fed["names"])
 
     def _add_texts(self, table: str, frame: pl.DataFrame) -> None:
         texts = pl.concat([frame.select(pl.lit(SEARCH_KINDS.index(kind), pl.UInt8).alias("kind"), "unit_id",
@@ -142,6 +147,13 @@ class BatchFrames:
             return None if self._rollups is None else pl.DataFrame()
         out = _reduce_rollups(pl.concat(self._rollups))
         return out.sort("measure", *ROLLUP_KEY).select(pl.lit(self.batch_id, pl.Int64).alias("batch_id"), pl.all())
+
+    def names(self) -> pl.DataFrame | None:
+        """Rows of ``batch_name`` for the batch but ``batch_id`` (``ledger.store.derived.batch_names``; None: past
+        the cap, e.g. a name a row)."""
+        if not self._names:
+            return None if self._names is None else pl.DataFrame()
+        return batch_names.reduce(pl.concat(self._names))
 
     def reception_persons(self) -> pl.DataFrame | None:
         """Rows of ``reception_persons_rollup`` for the batch (None: past the cap)."""

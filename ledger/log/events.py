@@ -20,7 +20,8 @@ def batch_published(conn: Connection, batch_id: int, *, role: str | None = None,
                     frames: BatchFrames | None = None) -> None:
     """Everything that must happen when an import batch (or a correction) is published.
 
-    Rollups, the flags' per-batch basis (``ledger.store.derived.flag_basis``) and the search index (``ledger.store.derived.search_index``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
+    Rollups (with the payees and suppliers, ``ledger.store.derived.batch_names``), the flags' per-batch basis
+    (``ledger.store.derived.flag_basis``) and the search index (``ledger.store.derived.search_index``) are refreshed, and the batch's manifest becomes a leaf of the transparency log with a
     freshly signed checkpoint. ``role`` is the publisher's role (finance, admin…); when omitted it is
     taken from the audit entry already recorded for the batch, if any. ``frames``: what the importer
     accumulated from the rows it wrote (``ledger.log.batch_frames``), so nothing is read back but
@@ -32,7 +33,7 @@ def batch_published(conn: Connection, batch_id: int, *, role: str | None = None,
         search_index.index_batch(conn, batch_id)
         tlog.record_batch(conn, batch_id, role=role)
         return
-    refresh_rollups(conn, batch_id, frames.rollups())
+    refresh_rollups(conn, batch_id, frames.rollups(), frames.names())
     refresh_flag_basis(conn, batch_id, frames.reception_persons())
     search_index.index_batch(conn, batch_id, frames.search_sums())
     tlog.record_batch(conn, batch_id, role=role, rows=frames.rows, framed=FRAMED)

@@ -18,7 +18,8 @@ is named by ``sunshine verify``, which also names any event without its leaf (ev
 late: that would launder one slipped in behind the log's back).
 
 **Rollups.** ``rollup`` and ``reception_persons_rollup`` are sums of published rows kept at
-publish time for fast aggregates; verify recomputes them from the rows and compares.
+publish time for fast aggregates; verify recomputes them from the rows and compares (and the tables kept
+beside them: ``batch_total``, ``batch_coverage``, ``batch_name``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from array import array
 from sqlalchemy import Connection, func, literal, select
 
 from ledger.log.canonical import MANIFEST_VERSION, pack_locator, row_line, unpack_locator, utc_seconds
-from ledger.store.derived import batch_coverage, batch_totals
+from ledger.store.derived import batch_coverage, batch_names, batch_totals
 from ledger.store.models import (
     BudgetLine,
     ExpenseEntry,
@@ -145,7 +146,8 @@ def _expected_rollups(conn: Connection) -> dict[tuple, tuple[int, int]]:
 
 def check_rollups(conn: Connection, report) -> None:
     """Recompute ``rollup``, ``batch_total`` (the rollup over units), ``batch_coverage`` (its units per measure
-    and year) and ``reception_persons_rollup`` from the published rows; name the first difference."""
+    and year), ``batch_name`` (the payees and suppliers) and ``reception_persons_rollup`` from the published
+    rows; name the first difference."""
     want = _expected_rollups(conn)
     r = Rollup.__table__
     have = {(row[0], row[1], row[2], row[3], row[4], row[5]): (int(row[6]), int(row[7])) for row in conn.execute(
@@ -175,6 +177,15 @@ def check_rollups(conn: Connection, report) -> None:
             report.add("rollup-changed", f"batch coverage of batch {batch} ({measure}, {year}) lists {got[0]} units "
                        f"but its rollup has {should[0]} (units missing: {sorted(set(should[1]) - set(got[1]))[:5]}, "
                        f"extra: {sorted(set(got[1]) - set(should[1]))[:5]})", table="batch_coverage", batch_id=batch)
+            return
+    want_n, have_n = batch_names.expected(conn), batch_names.stored(conn)  # the names the redactor hides from
+    for key in sorted(set(want_n) | set(have_n), key=str):
+        if want_n.get(key) != have_n.get(key):
+            batch, dataset, name, kind = key  # the name by a hash: a report may be shown to anyone
+            digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+            report.add("rollup-changed", f"batch names of batch {batch} ({dataset}, name sha256 {digest}…, type "
+                       f"{kind!r}) count {have_n.get(key)} rows but its rows have {want_n.get(key)}",
+                       table="batch_name", batch_id=batch)
             return
     e, p = ExpenseEntry.__table__, ReceptionPersonsRollup.__table__
     want_p = {(row[0], row[1], row[2]): tuple(int(x) for x in row[3:]) for row in conn.execute(

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.store.bulk import keys, statements, tuning
 from ledger.store.bulk.tuning import ANALYZE_MIN_ROWS  # noqa: F401  (re-exported: tests and callers name it here)
-from ledger.store.derived import batch_coverage, batch_totals
+from ledger.store.derived import batch_coverage, batch_names, batch_totals
 from ledger.store.models import (
     BudgetLine,
     ExpenseEntry,
@@ -343,11 +343,13 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
 
 
 
-def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None = None) -> None:
+def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None = None,
+                    names: pl.DataFrame | None = None) -> None:
     """Sum a batch's entries and budget lines into ``rollup`` (and over units into ``batch_total``, their
-    units per measure and year into ``batch_coverage``) so aggregates never scan raw rows.
+    units per measure and year into ``batch_coverage``) so aggregates never scan raw rows; keep its distinct
+    payees and suppliers in ``batch_name`` (for the privacy redactor).
 
-    ``rows``: the batch's rollup rows when the caller summed the rows it wrote
+    ``rows`` / ``names``: the batch's rollup rows / names when the caller summed the rows it wrote
     (``ledger.log.batch_frames``); else GROUP BYs over the stored rows.
     """
     if rows is not None:
@@ -357,6 +359,7 @@ def refresh_rollups(conn: Connection, batch_id: int, rows: pl.DataFrame | None =
             conn.execute(insert(Rollup).from_select(ROLLUP_COLUMNS, query))
     batch_totals.write(conn, batch_id, rows)  # the same sums over units, a few hundred rows (``batch_total``)
     batch_coverage.write(conn, batch_id, rows)  # who reported which year, for coverage (``batch_coverage``)
+    batch_names.write(conn, batch_id, names, bulk_insert)  # the names free texts are scrubbed of (``batch_name``)
 
 
 ROLLUP_COLUMNS = ["batch_id", "measure", "unit_id", "fiscal_year", "category_code", "currency", "amount_fen", "row_count"]

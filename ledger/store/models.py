@@ -26,12 +26,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.base import Base, BigId, Timestamp, utcnow
 from ledger.store.derived.batch_coverage import BatchCoverage
+from ledger.store.derived.batch_names import BatchName
 from ledger.store.derived.batch_totals import BatchTotal
 from ledger.store.models_accounts import Account, AccountSession, ApiToken, AuditLog, FlagAssignment
 from ledger.store.models_log import KeyValue, LogCheckpoint, LogLeaf, LogRowDigest
 from ledger.store.models_procurement import ProcurementReplacement, ProcurementSummary
 
-__all__ = ["Account", "AccountSession", "ApiToken", "AuditLog", "Base", "BatchCoverage", "BatchTotal", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
+__all__ = ["Account", "AccountSession", "ApiToken", "AuditLog", "Base", "BatchCoverage", "BatchName", "BatchTotal", "BigId", "FlagAssignment", "KeyValue", "LogCheckpoint", "LogLeaf",
            "LogRowDigest", "ProcurementReplacement", "ProcurementSummary", "Timestamp", "utcnow"]  # and the tables below
 
 
@@ -341,10 +342,8 @@ class ReceptionPersonsRollup(Base):
 
 
 class DuplicateCandidate(Base):
-    """A payment key (unit, payee, amount, date) of a batch seen more than once when the batch was published.
-
-    Counted over the batch and every batch live then, so ``duplicate_payment`` reads these keys, not all entries.
-    """
+    """A payment key (unit, payee, amount, date) of a batch seen more than once when the batch was published;
+    counted over the batch and every batch live then, so ``duplicate_payment`` reads these keys, not all entries."""
 
     __tablename__ = "duplicate_candidate"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -26,6 +26,7 @@ from ledger.log.verify import verify
 from ledger.store.batches import rollup_selects
 from ledger.store.bulk import indexes
 from ledger.store.db import reading
+from ledger.store.derived import batch_names
 from ledger.store.derived.flag_basis import reception_persons_select
 from ledger.store.derived.search_index import text_selects
 from ledger.store.models import LogLeaf, LogRowDigest
@@ -66,6 +67,10 @@ def _same_as_store(conn, batch_id: int) -> None:
     grouped = [r for q in text_selects(batch_id) for r in conn.execute(q).all()]
     key = lambda r: tuple("" if v is None else str(v) for v in r)  # noqa: E731
     assert sorted(map(tuple, stored), key=key) == sorted(map(tuple, grouped), key=key)
+    stored = conn.execute(text("SELECT batch_id, dataset, name, kind, row_count FROM batch_name WHERE batch_id = :b"),
+                          {"b": batch_id}).all()
+    grouped = [r for q in batch_names.from_rows(batch_id) for r in conn.execute(q).all()]
+    assert sorted(map(tuple, stored), key=key) == sorted(map(tuple, grouped), key=key)
     # the logged rows hash and locator are the store's canonical lines
     summary = summarise_rows(conn, batch_id)
     manifest = json.loads(conn.execute(select(LogLeaf.manifest).where(LogLeaf.ref_id == str(batch_id))).scalar_one())
@@ -103,6 +108,10 @@ def test_figures_from_frames_equal_the_store(engine, tmp_path):
             "SELECT u.code, p.fiscal_year, p.amount_fen, p.persons, p.row_count FROM reception_persons_rollup p "
             "JOIN unit u ON u.id = p.unit_id WHERE p.batch_id = :b ORDER BY 1, 2"), {"b": first}).all()
         assert [tuple(r) for r in persons] == [("A01", 2022, 1000, 2, 1), ("B02", 2023, 20000, 7, 2)]
+        names = conn.execute(text("SELECT dataset, name, kind, row_count FROM batch_name WHERE batch_id = :b "
+                                  "ORDER BY name"), {"b": first}).all()  # V4 has no payee: no name
+        assert [tuple(r) for r in names] == [("expenses", "back\\slash", None, 2), ("expenses", '某"酒店', None, 1),
+                                             ("expenses", "某酒店", None, 2)]
         # rows in file order; ids follow on from the first batch
         rows = conn.execute(text(
             "SELECT id, source_row, payee FROM expense_entry WHERE batch_id = :b ORDER BY id"), {"b": second}).all()
@@ -121,12 +130,12 @@ def test_past_the_group_cap_the_figures_come_from_the_store(engine, tmp_path, mo
 
     def spy(conn, batch_id, **kw):
         frames = kw["frames"]
-        seen.append([f is None for f in (frames.rollups(), frames.reception_persons())])
+        seen.append([f is None for f in (frames.rollups(), frames.reception_persons(), frames.names())])
         return real(conn, batch_id, **kw)
 
     monkeypatch.setattr(events, "batch_published", spy)
     batch = _load(engine, tmp_path, "a.csv", EXPENSES)
-    assert seen == [[True, True]]
+    assert seen == [[True, True, True]]
     with reading(engine) as conn:
         _same_as_store(conn, batch)
         assert conn.exec_driver_sql("SELECT count(*), sum(amount_fen) FROM rollup").one() == (4, 26875)

@@ -9,8 +9,8 @@ from ledger.read import queries
 from ledger.read.types import Filters
 from ledger.store import migrate
 from ledger.store.db import make_engine, reading, writing
-from ledger.store.derived import batch_coverage, batch_totals
-from ledger.store.models import BatchCoverage, BatchTotal, ExpenseEntry
+from ledger.store.derived import batch_coverage, batch_names, batch_totals
+from ledger.store.models import BatchCoverage, BatchName, BatchTotal, ExpenseEntry
 from ledger.store.upkeep import partitions
 
 
@@ -83,8 +83,9 @@ LATER_SEARCH_TEXT = (["CREATE TABLE search_text (id BIGSERIAL PRIMARY KEY, body 
 
 
 def _later_columns(url: str, add: bool) -> None:
-    """Also the tables of later revisions (``batch_total``, 0013; ``batch_coverage``, 0014): made and filled from
-    ``rollup`` as those revisions do, then dropped, so the upgrade fills them again from what the old revisions wrote."""
+    """Also the tables of later revisions (``batch_total``, 0013; ``batch_coverage``, 0014; ``batch_name``, 0016): made
+    and filled from ``rollup`` (the rows) as those revisions do, then dropped, so the upgrade fills them again from
+    what the old revisions wrote."""
     engine = make_engine(url)
     with engine.begin() as conn:
         for table, column, kind in LATER_COLUMNS:
@@ -98,7 +99,11 @@ def _later_columns(url: str, add: bool) -> None:
             BatchCoverage.__table__.create(conn)
             if rows := batch_coverage.from_rollup(conn):
                 conn.execute(insert(BatchCoverage), rows)
+            BatchName.__table__.create(conn)
+            for q in batch_names.from_rows():
+                conn.execute(insert(BatchName).from_select(batch_names.COLUMNS, q))
         else:
+            BatchName.__table__.drop(conn)
             BatchCoverage.__table__.drop(conn)
             BatchTotal.__table__.drop(conn)
             for sql in LATER_SEARCH_TEXT[1]:
@@ -286,6 +291,41 @@ def test_0014_fills_batch_coverage_from_the_rollups_as_an_import_writes_it(empty
     engine.dispose()
     migrate.downgrade(empty_db_url, "0014_entry_indexes")
     assert "batch_coverage" not in inspect(engine).get_table_names()
+    migrate.upgrade(empty_db_url)
+    assert kept() == at_publish
+    with reading(engine) as conn:
+        assert verify(conn).ok
+    engine.dispose()
+
+
+def test_0016_fills_batch_names_from_the_rows_as_an_import_writes_them(empty_db_url, monkeypatch, tmp_path):
+    """An import writes ``batch_name`` from its frames, the SQL path by a GROUP BY over the batch's rows; downgrading
+    past 0016 and upgrading again refills it with the same rows (superseded batches too), and verify agrees."""
+    from tests.import_support import expenses_csv, sunshine
+    from tests.tlog_support import publish_expenses
+
+    monkeypatch.setenv("SUNSHINE_LOG_KEY", str(tmp_path / "log.key"))
+    migrate.upgrade(empty_db_url)
+    assert sunshine(empty_db_url, "import", "expenses", expenses_csv(tmp_path / "e.csv", 300, "a")).returncode == 0
+    engine = make_engine(empty_db_url)
+    first = publish_expenses(engine, [100, 250], year=2021, name="2021.csv")  # the SQL path: no frames
+    publish_expenses(engine, [100, 260], year=2021, name="2021b.csv", supersedes=first)
+
+    def kept():
+        with reading(engine) as conn:
+            return conn.execute(text("SELECT batch_id, dataset, name, kind, row_count FROM batch_name "
+                                     "ORDER BY 1, 2, 3, 4")).all()
+
+    at_publish = kept()
+    with reading(engine) as conn:
+        grouped = conn.execute(text("SELECT batch_id, payee, count(*) FROM expense_entry WHERE payee IS NOT NULL "
+                                    "GROUP BY batch_id, payee ORDER BY 1, 2")).all()
+        assert verify(conn).ok
+    assert [(b, n, c) for b, _, n, _, c in at_publish] == [tuple(r) for r in grouped]
+    assert {b for b, *_ in at_publish} == {1, first, first + 1} and sum(r.row_count for r in at_publish) == 304
+    engine.dispose()
+    migrate.downgrade(empty_db_url, "0015_proccold")
+    assert "batch_name" not in inspect(engine).get_table_names()
     migrate.upgrade(empty_db_url)
     assert kept() == at_publish
     with reading(engine) as conn:

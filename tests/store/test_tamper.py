@@ -117,12 +117,12 @@ def test_inserted_row_is_named(engine, db_url, ledger):
 @pytest.mark.parametrize("with_checkpoint", [False, True])
 def test_a_whole_deleted_batch_is_named(engine, db_url, ledger, with_checkpoint):
     b = ledger["b"]
-    tables = ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "batch_coverage",
+    tables = ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "batch_coverage", "batch_name",
               "reception_persons_rollup", "duplicate_candidate", "search_entry", "import_batch", "unit", "flag", "flag_review", "audit_log"]
     drop_triggers(engine, *tables)
     with writing(engine) as conn:  # rows, digests, rollups, search texts, the batch row
         for t in ["expense_entry", "budget_line", "log_row_digest", "rollup", "batch_total", "batch_coverage",
-                  "reception_persons_rollup", "duplicate_candidate", "search_entry"]:
+                  "batch_name", "reception_persons_rollup", "duplicate_candidate", "search_entry"]:
             conn.execute(text(f"DELETE FROM {t} WHERE batch_id = :b"), {"b": b})
         conn.execute(text("UPDATE unit SET batch_id = NULL WHERE batch_id = :b"), {"b": b})
         conn.execute(text("DELETE FROM import_batch WHERE id = :b"), {"b": b})
@@ -249,6 +249,7 @@ def test_the_append_only_triggers_refuse_these_rewrites(engine, ledger):
 
     for sql in ("UPDATE rollup SET amount_fen = 1", "DELETE FROM rollup", "UPDATE batch_total SET amount_fen = 1",
                 "DELETE FROM batch_total", "UPDATE batch_coverage SET unit_count = 0", "DELETE FROM batch_coverage", "DELETE FROM unit",
+                "UPDATE batch_name SET kind = '单位'", "DELETE FROM batch_name",
                 "UPDATE unit SET code = 'X' WHERE code = 'U1'", "DELETE FROM flag", "DELETE FROM category_group_member",
                 "UPDATE category SET name_zh = '招待费' WHERE code = 'reception'"):
         with pytest.raises(DatabaseError), writing(engine) as conn:

@@ -6,8 +6,9 @@ token) leaves everything as stored. Otherwise a personal payee or supplier becom
 hidden name matches nothing, and free texts (flag messages, search hits) have every hidden name
 replaced. Rows keep their amounts and their own line: two persons never merge into one visible payee.
 
-The set of hidden names (for filters, search and free texts) is read from the stored rows and kept
-per database, newest batch and rules, so a new batch or a change of ``[privacy]`` is seen at once.
+The set of hidden names (for filters, search and free texts) is read from each batch's distinct names,
+kept at publish (``ledger.store.derived.batch_names``), and classified here, kept per database and rules
+with the batches read: a new batch (its names only) or a change of ``[privacy]`` is seen at once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dataclasses
 import json
 import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from sqlalchemy import Connection, func, select
 
 from ledger.log.canonical import ROW_COLUMNS
 from ledger.read.privacy import rules as privacy_rules
-from ledger.store.models import ExpenseEntry, ImportBatch, ProcurementRecord
+from ledger.store.models import BatchName, ExpenseEntry, ImportBatch, ProcurementRecord
 
 # dataset → (name column, payee-type column or None, columns of free text that may repeat the name)
 NAMED = {
@@ -35,7 +37,8 @@ SCRUBBED = {"flags": ("message_zh", "message_en", "figures")}
 NO_MATCH = "\u200b" * 301  # a filter value no stored name equals (names are at most 300 characters)
 
 _lock = threading.Lock()
-_names_cache: dict[tuple, frozenset[str]] = {}
+# (database, rules) → ((batches, newest, batch ids) read, hidden names)
+_names_cache: dict[tuple, tuple[tuple[int, int, frozenset[int]], frozenset[str]]] = {}
 _decisions: dict[tuple[str, str, str | None], bool] = {}  # (rules, name, type) → a person's? shared by requests
 MAX_DECISIONS = 500_000
 _rules_cache: dict[tuple, privacy_rules.PrivacyRules] = {}
@@ -58,30 +61,58 @@ def current_rules() -> privacy_rules.PrivacyRules:
     return got
 
 
-def stored_names(conn: Connection) -> list[tuple[str, str, str | None, int]]:
-    """Every distinct (dataset, name, payee type, rows) of the stored payees and suppliers, superseded included."""
-    e, p = ExpenseEntry.__table__, ProcurementRecord.__table__
-    out = []
-    for dataset, tbl, col in (("expenses", e, e.c.payee), ("procurement", p, p.c.supplier_name)):
-        type_col = tbl.c.get(NAMED[dataset][1] or "")
-        kind = type_col if type_col is not None else None
-        cols = [col] + ([kind] if kind is not None else [])
-        for r in conn.execute(select(*cols, func.count()).where(col.is_not(None)).group_by(*cols)):
-            out.append((dataset, r[0], r[1] if kind is not None else None, int(r[-1])))
-    return out
+def stored_names(conn: Connection, batches: Iterable[int] | None = None) -> list[tuple[str, str, str | None, int]]:
+    """Every distinct (dataset, name, payee type, rows) of the stored payees and suppliers, superseded included
+    (of ``batches`` only, when given): the union of what each batch kept at publish (``batch_name``), rows summed."""
+    t = BatchName.__table__
+    q = select(t.c.dataset, t.c.name, t.c.kind, func.sum(t.c.row_count)).group_by(t.c.dataset, t.c.name, t.c.kind)
+    if batches is not None:
+        q = q.where(t.c.batch_id.in_(sorted(batches)))
+    return [(dataset, name, kind, int(rows)) for dataset, name, kind, rows in conn.execute(q)]
 
 
 def _hidden_names(conn: Connection, rules: privacy_rules.PrivacyRules) -> frozenset[str]:
-    newest = conn.execute(select(func.coalesce(func.max(ImportBatch.id), 0))).scalar_one()
-    key = (str(conn.engine.url), int(newest), rules.fingerprint())
+    """The names ``rules`` hide, kept per database and rules with the batches they were read from: a batch
+    published since (however it was numbered: two imports may commit out of id order) adds its own names only."""
+    b = ImportBatch.__table__
+    count, newest = conn.execute(select(func.count(), func.coalesce(func.max(b.c.id), 0))).one()
+    key = (str(conn.engine.url), rules.fingerprint())
     with _lock:
-        got = _names_cache.get(key)
+        seen, names = _names_cache.get(key, ((0, 0, frozenset()), frozenset()))
+    if (count, newest) == seen[:2]:
+        return names
+    batches = frozenset(conn.execute(select(b.c.id)).scalars())
+    if not batches >= seen[2]:  # a batch gone (a restored backup): start again
+        seen, names = (0, 0, frozenset()), frozenset()
+    fresh = batches - seen[2]
+    if fresh:  # many (a new process): every batch's, not an IN list of thousands of ids
+        sql = "SELECT name, kind FROM batch_name"
+        if seen[2] and len(fresh) <= 500:  # ids are integers of our own reading: written into the statement
+            sql += f" WHERE batch_id IN ({', '.join(str(int(i)) for i in sorted(fresh))})"
+        cursor = conn.connection.driver_connection.cursor()  # a Row per name costs as much as the read
+        try:
+            cursor.execute(sql)
+            pairs = set(cursor.fetchall())  # each (name, type) once, whatever the datasets and batches
+        finally:
+            cursor.close()
+        fingerprint = rules.fingerprint()
+        names = names | {name for name, kind in pairs if _decided(rules, fingerprint, name, kind)}
+    with _lock:
+        if len(_names_cache) > 32:
+            _names_cache.clear()
+        _names_cache[key] = ((len(batches), max(batches, default=0), batches), names)
+    return names
+
+
+def _decided(rules: privacy_rules.PrivacyRules, fingerprint: str, name: str, kind: str | None) -> bool:
+    """``rules.classify(name, kind)`` is a rule, decided once per process (a known payee in a new batch is free)."""
+    key = (fingerprint, name, kind)
+    got = _decisions.get(key)
     if got is None:
-        got = frozenset(name for _, name, kind, _ in stored_names(conn) if rules.classify(name, kind))
-        with _lock:
-            if len(_names_cache) > 32:
-                _names_cache.clear()
-            _names_cache[key] = got
+        got = rules.classify(name, kind) is not None
+        if len(_decisions) >= MAX_DECISIONS:
+            _decisions.clear()
+        _decisions[key] = got
     return got
 
 
@@ -100,16 +131,7 @@ class Redactor:
 
     def personal(self, name: str | None, kind: str | None = None) -> bool:
         """True when ``name`` (with the row's payee type, if any) is a natural person's."""
-        if name is None:
-            return False
-        key = (self._fingerprint, name, kind)
-        got = _decisions.get(key)
-        if got is None:
-            got = self.rules.classify(name, kind) is not None
-            if len(_decisions) >= MAX_DECISIONS:
-                _decisions.clear()
-            _decisions[key] = got
-        return got
+        return name is not None and _decided(self.rules, self._fingerprint, name, kind)
 
     @property
     def active(self) -> bool:
