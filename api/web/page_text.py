@@ -118,6 +118,7 @@ RULES = {
     "supplier_concentration": ("供应商集中", "Supplier concentration"),
     "duplicate_payment": ("疑似重复支付", "Possible duplicate payment"),
     "per_capita_excess": ("人均接待超标准", "Reception per person above standard"),
+    "unit_cost_outlier": ("单位成本高于同类", "Unit cost above peers"),
 }
 
 # Chinese names are the review workflow's own (ledger.review.STATE_ZH); English ones are ours.
