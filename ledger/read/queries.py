@@ -245,6 +245,12 @@ def _sparse(conn: Connection, filters: Filters, key: str, total: int | None, exa
 def _fetch(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr, desc: bool, cursor: str | None,
            value: Any, last_id: Any, limit: int) -> list:
     """One page through SQLAlchemy, for datasets whose filters are not all plain comparisons."""
+    return conn.execute(page_statement(ds, filters, key, sort_expr, desc, cursor, value, last_id, limit)).all()
+
+
+def page_statement(ds: Dataset, filters: Filters, key: str, sort_expr, desc: bool, cursor: str | None,
+                   value: Any, last_id: Any, limit: int):
+    """The SELECT of ``_fetch``'s page (its plan tests read it)."""
     page_conds = _where(ds, filters)
     if cursor:
         if key == "id":
@@ -253,13 +259,15 @@ def _fetch(conn: Connection, ds: Dataset, filters: Filters, key: str, sort_expr,
             v = literal(value, Date) if key == "date" else value
             after = (sort_expr < v) if desc else (sort_expr > v)
             page_conds.append(or_(after, and_(sort_expr == v, (ds.id_expr < last_id) if desc else (ds.id_expr > last_id))))
+    bound = ds.page_bound(ds, filters, desc) if ds.page_bound is not None and key == "id" else None
+    if bound is not None:
+        page_conds.append(bound)
     order = [sort_expr.desc(), ds.id_expr.desc()] if desc else [sort_expr, ds.id_expr]
     if key == "id":
         order = order[:1]
     extra = [] if key == "id" else [sort_expr]
-    stmt = (select(*[c.expr for c in ds.columns], *extra).select_from(ds.base()).where(*page_conds)
+    return (select(*[c.expr for c in ds.columns], *extra).select_from(ds.base()).where(*page_conds)
             .order_by(*order).limit(limit + 1))
-    return conn.execute(stmt).all()
 
 
 def get_row(conn: Connection, dataset: str, row_id: int, *, reveal: bool = False, lang: str = "zh") -> dict[str, Any]:

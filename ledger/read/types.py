@@ -122,6 +122,9 @@ class Dataset:
     sorts: dict[str, Any]
     rollup_measure: str | None = None  # total counts come from the rollup when filters allow
     public: bool = True  # listed in downloads and readable without a token
+    # (dataset, filters, descending) → a condition every match meets that lets an id-ordered page start at
+    # its first match (PostgreSQL walks the primary key from the table's start otherwise); None: none
+    page_bound: Callable[[Any, Any, bool], ColumnElement | None] | None = None
 
     def output_fields(self) -> list[tuple[str, str, str]]:
         """``(name, frictionless type, description)`` of every output column, yuan companions included."""

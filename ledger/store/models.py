@@ -383,7 +383,7 @@ class SearchEntry(Base):
 
 
 # Indexes behind the public lists' filters and sorts (0010; (batch_id, created_at) 0013, which with ix_sort_* serves
-# the dates and updated_since (no plain created_at index: 0014, 0015); tests/api/test_read_plans.py runs EXPLAIN for each).
+# the dates and updated_since (no created_at index: 0014, 0015); (run_id, status, id) 0017; EXPLAINed: test_read_plans).
 READ_INDEXES = {
     "expense_entry": ["category_code", "payee", "amount_fen", ("batch_id", "created_at")],
     "budget_line": ["category_code", "stage", "amount_fen", ("batch_id", "created_at")],
@@ -391,7 +391,8 @@ READ_INDEXES = {
                            ("batch_id", "created_at")],
     "unit": ["level", "parent_id", "created_at"],
     "flag": ["unit_id", "fiscal_year", "category_code", "state", "created_at"],
-    "target_result": [("run_id", "status"), ("run_id", "unit_id"), ("run_id", "fiscal_year"), ("run_id", "target_id", "id")],
+    "target_result": [("run_id", "status", "id"), ("run_id", "unit_id"), ("run_id", "fiscal_year"),
+                      ("run_id", "target_id", "id")],
 }
 for _table, _columns in READ_INDEXES.items():
     for _cols in _columns:
