@@ -20,7 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
-from api import openapi_problems, problems, schemas
+from api import openapi_problems, problems, schemas, warm
 from api.middleware import guards, http_cache, streams, strict
 from api.middleware.hosts import AllowedHosts
 from api.middleware.ratelimit import RateLimit
@@ -136,6 +136,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         template_config=template_config,
         debug=settings.debug,
         logging_config=None,
+        on_startup=[warm.warm],  # before uvicorn accepts a connection (``SUNSHINE_WARM``)
     )
     app.state.engine = engine
     app.state.inline_reads = engine.dialect.name == "sqlite"

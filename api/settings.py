@@ -27,6 +27,7 @@ class Settings:
     response_cache: bool = True  # keep finished public responses in memory (off: every read runs its SQL)
     version_ttl_s: float = 1.0  # how stale the data version (ETags, response cache) may be after an outside write
     debug: bool = False
+    warm: bool = False  # fill the process caches at start-up (``api.warm``); ``from_env`` turns it on
     stream_max: int = 8  # downloads running at once per worker; the next gets 503 (0 = no limit)
     stream_stall_s: float = 30.0  # a download whose client takes nothing for this long is ended
     stream_timeout_s: float = 3600.0  # no download runs longer than this
@@ -51,4 +52,5 @@ class Settings:
             stream_timeout_s=float(os.environ.get("SUNSHINE_STREAM_TIMEOUT") or 3600.0),
             stream_chunk_rows=_int("SUNSHINE_STREAM_CHUNK_ROWS", 5000),
             data_license=os.environ.get("SUNSHINE_DATA_LICENSE", "CC-BY-4.0"),
+            warm=_int("SUNSHINE_WARM", 1) != 0,
         )

@@ -26,6 +26,8 @@ REAL = ROOT / "tests" / "fixtures" / "real"
 PG_URL = os.environ.get("SUNSHINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 RUN_ID = uuid.uuid4().hex[:8]
+# The apps (and servers) tests build start cold: warming is tested on its own (tests/api/startup).
+os.environ["SUNSHINE_WARM"] = "0"
 
 
 def _pg_admin():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 
 import click
@@ -45,6 +46,9 @@ def command(ctx: click.Context, host: str, port: int, workers: int, access_log: 
                f"({url.split('://')[0]}, {workers} worker(s))", err=True)
     from api.middleware.slow_clients import SlowHeaders
 
+    # The app's own lines (the warm-up, streams cut off) beside uvicorn's, in every worker.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["sunshine"] = {"handlers": ["default"], "level": "INFO"}
     uvicorn.run("api.app:create_app", factory=True, http=SlowHeaders, host=host, port=port, workers=workers, log_level="info",
                 proxy_headers=bool(proxy_ips), forwarded_allow_ips=proxy_ips, server_header=False,
-                access_log=access_log)
+                access_log=access_log, log_config=log_config)
