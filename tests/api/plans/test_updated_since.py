@@ -24,15 +24,12 @@ def test_updated_since_keeps_exactly_the_rows_created_since(engine):
 
     from ledger.read import queries
     from ledger.store.models import ExpenseEntry
-    from tests.tlog_support import publish_expenses
+    from tests.tlog_support import publish_expenses, unguard_entries
 
     ids = [publish_expenses(engine, [100 * b + i for i in range(1, 6)], name=f"{b}.csv") for b in range(1, 5)]
     at = [dt.datetime(2024, 1, d, tzinfo=dt.UTC) for d in (1, 2, 3, 4)]
     with engine.begin() as conn:  # drop the append-only guard for the test's own times
-        for t in ("update", "delete") if conn.dialect.name == "sqlite" else ():
-            conn.execute(text(f"DROP TRIGGER IF EXISTS append_only_expense_entry_{t}"))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
+        unguard_entries(conn)
         e = ExpenseEntry.__table__
         for batch, (first, second) in zip(ids, [(at[0], at[0]), (at[1], at[2]), (at[3], at[3]), (at[2], at[1])],
                                           strict=True):
@@ -68,16 +65,13 @@ def test_updated_since_on_the_very_second_keeps_the_rows_of_that_second(engine):
     from sqlalchemy import text
 
     from ledger.read import counts, queries
-    from tests.tlog_support import publish_expenses
+    from tests.tlog_support import publish_expenses, unguard_entries
 
     publish_expenses(engine, [1, 2, 3, 4])
     sqlite = engine.dialect.name == "sqlite"
     stored = ["2024-01-02 03:04:04", "2024-01-02 03:04:05", "2024-01-02 03:04:05.250000", "2024-01-02 03:04:06"]
     with engine.begin() as conn:  # drop the append-only guard for the test's own times
-        if sqlite:
-            conn.execute(text("DROP TRIGGER IF EXISTS append_only_expense_entry_update"))
-        else:
-            conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
+        unguard_entries(conn)
         ids = conn.execute(text("SELECT id FROM expense_entry ORDER BY id")).scalars().all()
         for i, at in zip(ids, stored, strict=True):  # written as SQLite's CURRENT_TIMESTAMP writes them
             conn.execute(text("UPDATE expense_entry SET created_at = " + (":at" if sqlite else "CAST(:at AS timestamptz)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from ledger.read.datasets import DATASETS
 from ledger.read.types import Filters
@@ -20,16 +20,13 @@ def test_updated_since_opens_only_the_years_written_since_and_keeps_exactly_thos
 
     from ledger.read import queries, year_scope
     from ledger.store.models import ExpenseEntry
-    from tests.tlog_support import publish_expenses
+    from tests.tlog_support import publish_expenses, unguard_entries
 
     # 2021's rows were written on day 0, 2022's on days 0 and 2 (a batch written over two times), 2023's on day 3.
     batch = {year: publish_expenses(engine, [year * 10 + i for i in range(4)], year=year, name=f"{year}.csv")
              for year in (2021, 2022, 2023)}
     with engine.begin() as conn:  # drop the append-only guard for the test's own times
-        for t in ("update", "delete") if conn.dialect.name == "sqlite" else ():
-            conn.execute(text(f"DROP TRIGGER IF EXISTS append_only_expense_entry_{t}"))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE expense_entry DISABLE TRIGGER USER"))
+        unguard_entries(conn)
         e = ExpenseEntry.__table__
         conn.execute(update(e).where(e.c.batch_id == batch[2022], e.c.amount_fen >= 20222).values(created_at=DAY[2]))
         conn.execute(update(e).where(e.c.batch_id == batch[2023]).values(created_at=DAY[3]))
