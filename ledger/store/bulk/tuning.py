@@ -68,17 +68,13 @@ def appending(conn) -> Iterator[None]:
         yield
         return
     raw = conn.connection.driver_connection
-    (before,) = raw.execute("PRAGMA cache_size").fetchone()
-    raw.execute(f"PRAGMA cache_size=-{SQLITE_APPEND_CACHE_KIB}")
-    conn.info[CAPPED] = True
-    try:
-        yield
-    finally:
-        conn.info.pop(CAPPED, None)
+    with _restored(raw):
+        raw.execute(f"PRAGMA cache_size=-{SQLITE_APPEND_CACHE_KIB}")
+        conn.info[CAPPED] = True
         try:
-            raw.execute(f"PRAGMA cache_size={before}")
-        except sqlite3.Error:  # the connection is being thrown away after a failure
-            pass
+            yield
+        finally:
+            conn.info.pop(CAPPED, None)
 
 
 @contextmanager
@@ -89,8 +85,15 @@ def publishing(conn) -> Iterator[None]:
         yield
         return
     raw = conn.connection.driver_connection
+    with _restored(raw):
+        sqlite_cache(raw, SQLITE_PUBLISH_CACHE_KIB)
+        yield
+
+
+@contextmanager
+def _restored(raw) -> Iterator[None]:
+    """Give the connection back the page cache it had before the block, whatever the block set."""
     (before,) = raw.execute("PRAGMA cache_size").fetchone()
-    sqlite_cache(raw, SQLITE_PUBLISH_CACHE_KIB)
     try:
         yield
     finally:
